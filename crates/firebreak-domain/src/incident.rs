@@ -1,0 +1,547 @@
+//! Incidents: severity, type, the status machine, response roles, edits, and the timeline
+//! events each change produces. `Incident::apply` is the one place these rules live; the
+//! stores call it inside their write transaction.
+
+use crate::ids::{IncidentId, UserId};
+use crate::time::Timestamp;
+use crate::DomainError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Maximum length of a title, in characters.
+pub const TITLE_MAX: usize = 200;
+/// Maximum length of a summary, in characters.
+pub const SUMMARY_MAX: usize = 10_000;
+/// Maximum length of a note, in characters.
+pub const NOTE_MAX: usize = 20_000;
+/// Maximum number of affected services or of tags.
+pub const LIST_MAX: usize = 50;
+/// Maximum length of one service name or tag.
+pub const LABEL_MAX: usize = 100;
+
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word used in the API, the database and the UI.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    other => Err(DomainError::invalid(
+                        $what,
+                        format!(
+                            "unknown {} {:?}; expected one of: {}",
+                            $what,
+                            other,
+                            [$($word),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// How bad an incident is; picks the escalation path.
+    Severity, "severity" {
+        Critical => "critical",
+        High => "high",
+        Medium => "medium",
+        Low => "low",
+    }
+);
+
+word_enum!(
+    /// What kind of incident this is.
+    IncidentType, "type" {
+        Outage => "outage",
+        Degradation => "degradation",
+        Security => "security",
+        Other => "other",
+    }
+);
+
+word_enum!(
+    /// Where an incident is in its lifecycle. The order of the variants is the order of the
+    /// lifecycle: an incident only moves forward, except `reopen`.
+    IncidentStatus, "status" {
+        Triggered => "triggered",
+        Acknowledged => "acknowledged",
+        Contained => "contained",
+        Resolved => "resolved",
+        Closed => "closed",
+    }
+);
+
+word_enum!(
+    /// A status change a person asks for.
+    IncidentAction, "action" {
+        Acknowledge => "acknowledge",
+        Contain => "contain",
+        Resolve => "resolve",
+        Close => "close",
+        Reopen => "reopen",
+    }
+);
+
+word_enum!(
+    /// A response role on one incident, held by one user at a time.
+    IncidentRole, "role" {
+        Commander => "commander",
+        Communications => "communications",
+        Scribe => "scribe",
+    }
+);
+
+impl IncidentStatus {
+    fn rank(self) -> u8 {
+        match self {
+            IncidentStatus::Triggered => 0,
+            IncidentStatus::Acknowledged => 1,
+            IncidentStatus::Contained => 2,
+            IncidentStatus::Resolved => 3,
+            IncidentStatus::Closed => 4,
+        }
+    }
+
+    /// Whether the incident still needs work (not resolved or closed).
+    pub fn is_open(self) -> bool {
+        self.rank() < IncidentStatus::Resolved.rank()
+    }
+
+    /// The status `action` leads to from `self`, or why it cannot.
+    ///
+    /// Forward moves may skip phases (triggered → resolved); `reopen` goes from resolved back
+    /// to triggered; closed is final; asking for the status an incident already has is refused.
+    pub fn after(self, action: IncidentAction) -> Result<IncidentStatus, DomainError> {
+        let target = match action {
+            IncidentAction::Acknowledge => IncidentStatus::Acknowledged,
+            IncidentAction::Contain => IncidentStatus::Contained,
+            IncidentAction::Resolve => IncidentStatus::Resolved,
+            IncidentAction::Close => IncidentStatus::Closed,
+            IncidentAction::Reopen => {
+                return if self == IncidentStatus::Resolved {
+                    Ok(IncidentStatus::Triggered)
+                } else {
+                    Err(DomainError::InvalidTransition { action, from: self })
+                };
+            }
+        };
+        if target.rank() > self.rank() {
+            Ok(target)
+        } else {
+            Err(DomainError::InvalidTransition { action, from: self })
+        }
+    }
+
+    /// The actions allowed from this status, for offering buttons.
+    pub fn allowed_actions(self) -> Vec<IncidentAction> {
+        IncidentAction::ALL.iter().copied().filter(|a| self.after(*a).is_ok()).collect()
+    }
+}
+
+/// How a client names an incident: its UUID, its number (`42`) or its label (`INC-42`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentRef {
+    Id(IncidentId),
+    Number(i64),
+}
+
+impl FromStr for IncidentRef {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let digits = s
+            .strip_prefix("INC-")
+            .or_else(|| s.strip_prefix("inc-"))
+            .unwrap_or(s);
+        if !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return digits
+                .parse::<i64>()
+                .map(IncidentRef::Number)
+                .map_err(|_| DomainError::invalid("id", "incident number out of range"));
+        }
+        s.parse::<IncidentId>().map(IncidentRef::Id).map_err(|_| {
+            DomainError::invalid("id", format!("{s:?} is not an incident id, number or INC-number"))
+        })
+    }
+}
+
+/// The label people use for an incident number.
+pub fn label(number: i64) -> String {
+    format!("INC-{number}")
+}
+
+fn clean_text(field: &'static str, value: &str, max: usize, required: bool) -> Result<String, DomainError> {
+    let value = value.trim();
+    if required && value.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(DomainError::invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A validated title: trimmed, 1 to 200 characters, one line.
+pub fn parse_title(value: &str) -> Result<String, DomainError> {
+    let title = clean_text("title", value, TITLE_MAX, true)?;
+    if title.contains(['\n', '\r']) {
+        return Err(DomainError::invalid("title", "must be a single line"));
+    }
+    Ok(title)
+}
+
+/// A validated summary (may be empty).
+pub fn parse_summary(value: &str) -> Result<String, DomainError> {
+    clean_text("summary", value, SUMMARY_MAX, false)
+}
+
+/// A validated note body.
+pub fn parse_note(value: &str) -> Result<String, DomainError> {
+    clean_text("body", value, NOTE_MAX, true)
+}
+
+/// A validated list of labels (affected services or tags): trimmed, no empties, no
+/// duplicates, order kept.
+pub fn parse_labels(field: &'static str, values: &[String]) -> Result<Vec<String>, DomainError> {
+    if values.len() > LIST_MAX {
+        return Err(DomainError::invalid(field, format!("at most {LIST_MAX} entries")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let v = clean_text(field, v, LABEL_MAX, true)?;
+        if v.contains(['\n', '\r']) {
+            return Err(DomainError::invalid(field, "entries must be single lines"));
+        }
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// What a person supplies to declare an incident (already parsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIncident {
+    pub title: String,
+    pub summary: String,
+    pub severity: Severity,
+    pub kind: IncidentType,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl NewIncident {
+    /// Validates raw input into a declaration.
+    pub fn parse(
+        title: &str,
+        summary: Option<&str>,
+        severity: Severity,
+        kind: IncidentType,
+        services: &[String],
+        tags: &[String],
+    ) -> Result<Self, DomainError> {
+        Ok(NewIncident {
+            title: parse_title(title)?,
+            summary: parse_summary(summary.unwrap_or(""))?,
+            severity,
+            kind,
+            services: parse_labels("services", services)?,
+            tags: parse_labels("tags", tags)?,
+        })
+    }
+}
+
+/// An incident as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub number: i64,
+    pub title: String,
+    pub summary: String,
+    pub severity: Severity,
+    pub kind: IncidentType,
+    pub status: IncidentStatus,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub commander: Option<UserId>,
+    pub communications: Option<UserId>,
+    pub scribe: Option<UserId>,
+    pub created_by: Option<UserId>,
+    pub detected_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub contained_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+/// Field edits; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentEdit {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub severity: Option<Severity>,
+    pub kind: Option<IncidentType>,
+    pub services: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl IncidentEdit {
+    pub fn is_empty(&self) -> bool {
+        *self == IncidentEdit::default()
+    }
+}
+
+/// One change a person makes to an existing incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentChange {
+    Transition(IncidentAction),
+    Edit(IncidentEdit),
+    /// Gives a role to a user, or takes it away (`None`).
+    AssignRole { role: IncidentRole, user: Option<UserId> },
+    Note { body: String },
+}
+
+impl IncidentChange {
+    /// The audit action name of this change.
+    pub fn audit_action(&self) -> String {
+        match self {
+            IncidentChange::Transition(a) => format!("incident.{a}"),
+            IncidentChange::Edit(_) => "incident.update".into(),
+            IncidentChange::AssignRole { .. } => "incident.assign_role".into(),
+            IncidentChange::Note { .. } => "incident.note".into(),
+        }
+    }
+}
+
+/// What happened to an incident, as recorded on its timeline. The JSON form (`kind` plus
+/// fields) is what the API shows and the store keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    Created { title: String, severity: Severity, #[serde(rename = "type")] kind: IncidentType },
+    StatusChanged { from: IncidentStatus, to: IncidentStatus },
+    SeverityChanged { from: Severity, to: Severity },
+    TypeChanged { from: IncidentType, to: IncidentType },
+    TitleChanged { from: String, to: String },
+    SummaryChanged { to: String },
+    ServicesChanged { from: Vec<String>, to: Vec<String> },
+    TagsChanged { from: Vec<String>, to: Vec<String> },
+    RoleAssigned {
+        role: IncidentRole,
+        #[schema(value_type = Option<String>)]
+        from: Option<UserId>,
+        #[schema(value_type = Option<String>)]
+        to: Option<UserId>,
+    },
+    NoteAdded { body: String },
+}
+
+impl TimelineEvent {
+    /// The `kind` word of this event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TimelineEvent::Created { .. } => "created",
+            TimelineEvent::StatusChanged { .. } => "status_changed",
+            TimelineEvent::SeverityChanged { .. } => "severity_changed",
+            TimelineEvent::TypeChanged { .. } => "type_changed",
+            TimelineEvent::TitleChanged { .. } => "title_changed",
+            TimelineEvent::SummaryChanged { .. } => "summary_changed",
+            TimelineEvent::ServicesChanged { .. } => "services_changed",
+            TimelineEvent::TagsChanged { .. } => "tags_changed",
+            TimelineEvent::RoleAssigned { .. } => "role_assigned",
+            TimelineEvent::NoteAdded { .. } => "note_added",
+        }
+    }
+}
+
+/// The incident after a change, and the timeline events the change produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub incident: Incident,
+    pub events: Vec<TimelineEvent>,
+}
+
+impl Incident {
+    /// A freshly declared incident and its `created` event.
+    pub fn declare(
+        id: IncidentId,
+        number: i64,
+        new: NewIncident,
+        by: Option<UserId>,
+        at: Timestamp,
+    ) -> ApplyOutcome {
+        let event = TimelineEvent::Created { title: new.title.clone(), severity: new.severity, kind: new.kind };
+        let incident = Incident {
+            id,
+            number,
+            title: new.title,
+            summary: new.summary,
+            severity: new.severity,
+            kind: new.kind,
+            status: IncidentStatus::Triggered,
+            services: new.services,
+            tags: new.tags,
+            commander: None,
+            communications: None,
+            scribe: None,
+            created_by: by,
+            detected_at: at,
+            acknowledged_at: None,
+            contained_at: None,
+            resolved_at: None,
+            closed_at: None,
+            updated_at: at,
+        };
+        ApplyOutcome { incident, events: vec![event] }
+    }
+
+    /// `INC-<number>`.
+    pub fn label(&self) -> String {
+        label(self.number)
+    }
+
+    /// The holder of a role.
+    pub fn role_holder(&self, role: IncidentRole) -> Option<UserId> {
+        match role {
+            IncidentRole::Commander => self.commander,
+            IncidentRole::Communications => self.communications,
+            IncidentRole::Scribe => self.scribe,
+        }
+    }
+
+    fn role_slot(&mut self, role: IncidentRole) -> &mut Option<UserId> {
+        match role {
+            IncidentRole::Commander => &mut self.commander,
+            IncidentRole::Communications => &mut self.communications,
+            IncidentRole::Scribe => &mut self.scribe,
+        }
+    }
+
+    /// Applies one change at `at`, returning the new state and its timeline events, or why
+    /// the change is refused. A change that changes nothing (an edit to the same values, a
+    /// role given to its holder) yields no events.
+    pub fn apply(&self, change: &IncidentChange, at: Timestamp) -> Result<ApplyOutcome, DomainError> {
+        let mut next = self.clone();
+        let mut events = Vec::new();
+        match change {
+            IncidentChange::Transition(action) => {
+                if self.status == IncidentStatus::Closed {
+                    return Err(DomainError::InvalidTransition { action: *action, from: self.status });
+                }
+                let to = self.status.after(*action)?;
+                next.status = to;
+                match to {
+                    IncidentStatus::Triggered => {
+                        // Reopened: a new response cycle starts; the old one stays on the timeline.
+                        next.acknowledged_at = None;
+                        next.contained_at = None;
+                        next.resolved_at = None;
+                    }
+                    IncidentStatus::Acknowledged => next.acknowledged_at = Some(at),
+                    IncidentStatus::Contained => next.contained_at = Some(at),
+                    IncidentStatus::Resolved => next.resolved_at = Some(at),
+                    IncidentStatus::Closed => {
+                        // Closing an unresolved incident resolves it at the same instant.
+                        next.resolved_at.get_or_insert(at);
+                        next.closed_at = Some(at);
+                    }
+                }
+                events.push(TimelineEvent::StatusChanged { from: self.status, to });
+            }
+            IncidentChange::Edit(edit) => {
+                if self.status == IncidentStatus::Closed {
+                    return Err(DomainError::invalid("status", "a closed incident cannot be edited"));
+                }
+                if let Some(title) = &edit.title {
+                    let title = parse_title(title)?;
+                    if title != self.title {
+                        events.push(TimelineEvent::TitleChanged { from: self.title.clone(), to: title.clone() });
+                        next.title = title;
+                    }
+                }
+                if let Some(summary) = &edit.summary {
+                    let summary = parse_summary(summary)?;
+                    if summary != self.summary {
+                        events.push(TimelineEvent::SummaryChanged { to: summary.clone() });
+                        next.summary = summary;
+                    }
+                }
+                if let Some(severity) = edit.severity {
+                    if severity != self.severity {
+                        events.push(TimelineEvent::SeverityChanged { from: self.severity, to: severity });
+                        next.severity = severity;
+                    }
+                }
+                if let Some(kind) = edit.kind {
+                    if kind != self.kind {
+                        events.push(TimelineEvent::TypeChanged { from: self.kind, to: kind });
+                        next.kind = kind;
+                    }
+                }
+                if let Some(services) = &edit.services {
+                    let services = parse_labels("services", services)?;
+                    if services != self.services {
+                        events.push(TimelineEvent::ServicesChanged { from: self.services.clone(), to: services.clone() });
+                        next.services = services;
+                    }
+                }
+                if let Some(tags) = &edit.tags {
+                    let tags = parse_labels("tags", tags)?;
+                    if tags != self.tags {
+                        events.push(TimelineEvent::TagsChanged { from: self.tags.clone(), to: tags.clone() });
+                        next.tags = tags;
+                    }
+                }
+            }
+            IncidentChange::AssignRole { role, user } => {
+                if self.status == IncidentStatus::Closed {
+                    return Err(DomainError::invalid("status", "roles cannot change on a closed incident"));
+                }
+                let from = self.role_holder(*role);
+                if from != *user {
+                    *next.role_slot(*role) = *user;
+                    events.push(TimelineEvent::RoleAssigned { role: *role, from, to: *user });
+                }
+            }
+            IncidentChange::Note { body } => {
+                let body = parse_note(body)?;
+                events.push(TimelineEvent::NoteAdded { body });
+            }
+        }
+        if !events.is_empty() {
+            next.updated_at = at;
+        }
+        Ok(ApplyOutcome { incident: next, events })
+    }
+}
+
+#[cfg(test)]
+mod tests;

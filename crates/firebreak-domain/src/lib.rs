@@ -1,0 +1,35 @@
+//! Firebreak's model and its rules: identifiers, the incident state machine, severities and
+//! types, users and their permissions, the timeline vocabulary and the audit hash chain.
+//! Pure code: no I/O, no async, no clock (callers pass the time in).
+
+pub mod audit;
+pub mod ids;
+pub mod incident;
+pub mod time;
+pub mod user;
+
+pub use audit::{AuditContent, AuditEntry, AuditVerification, GENESIS_HASH};
+pub use ids::{IncidentId, TokenId, UserId};
+pub use incident::{
+    ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef,
+    IncidentRole, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent,
+};
+pub use time::Timestamp;
+pub use user::{Actor, Email, UserRole, Via};
+
+/// A value a client sent that breaks a rule of the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A field is missing, malformed or out of range.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// An action that the incident's current status does not allow.
+    #[error("cannot {action} an incident that is {from}")]
+    InvalidTransition { action: IncidentAction, from: IncidentStatus },
+}
+
+impl DomainError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Invalid { field, message: message.into() }
+    }
+}
