@@ -123,10 +123,15 @@ impl ChainVerifier {
             None if self.count == 0 => AuditVerification::Intact { entries: 0 },
             None => AuditVerification::Broken { seq: 1, reason: "entries exist but the chain head is missing".into() },
             Some((head_seq, head_hash)) => {
-                if head_seq != last_seq {
+                if head_seq > last_seq {
                     AuditVerification::Broken {
                         seq: last_seq + 1,
                         reason: format!("the chain head is entry {head_seq} but the last entry found is {last_seq}: entries were removed"),
+                    }
+                } else if head_seq < last_seq {
+                    AuditVerification::Broken {
+                        seq: head_seq + 1,
+                        reason: format!("entry {} comes after the chain head (entry {head_seq}): it was inserted out of band", head_seq + 1),
                     }
                 } else if head_hash != self.expected_prev {
                     AuditVerification::Broken { seq: last_seq, reason: format!("entry {last_seq} does not match the chain head") }
@@ -220,6 +225,13 @@ mod tests {
         rest.content.seq = 4;
         tampered.push(rest);
         assert!(matches!(verify(&tampered, h), AuditVerification::Broken { .. }));
+    }
+
+    #[test]
+    fn appended_entry_beyond_the_head_is_found() {
+        let c = chain(4);
+        let h = Some((3, c[2].hash.clone()));
+        assert!(matches!(verify(&c, h), AuditVerification::Broken { seq: 4, .. }));
     }
 
     #[test]

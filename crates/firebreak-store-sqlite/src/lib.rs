@@ -1,0 +1,108 @@
+//! The SQLite backend, Firebreak's embedded default: one file in WAL mode with foreign keys
+//! on and a busy timeout. Writes go through a single connection (`BEGIN IMMEDIATE`), so
+//! writers queue in process instead of retrying on `SQLITE_BUSY`; reads use their own pool.
+
+use firebreak_store::{ChangeNotice, Store, StoreError, StoreResult};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Migrations embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A Firebreak store on one SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: SqlitePool,
+    notices: broadcast::Sender<ChangeNotice>,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder when missing) the database at `url`
+    /// (`sqlite://path/to/file.db`) without migrating it.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid SQLite URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the client hears 2xx, even across power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let path = options.get_filename().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create the database folder {}: {e}", dir.display()))
+            })?;
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
+        let (notices, _) = broadcast::channel(256);
+        Ok(SqliteStore { pool, writer, notices })
+    }
+
+    /// Opens and brings the schema up to date.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let store = Self::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+    }
+
+    /// The read pool, for tests that need to reach under the store (tampering checks).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn lock_audit(_conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        // The write transaction is already exclusive.
+        Ok(())
+    }
+
+    async fn notify_in_tx(_conn: &mut SqliteConnection, _notice: &ChangeNotice) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    fn notify_after_commit(&self, notice: ChangeNotice) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.notices.send(notice);
+    }
+}
+
+firebreak_store::impl_sql_store!(SqliteStore, sqlx::Sqlite, for_update = "");
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(sql_common::db_err)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ChangeNotice> {
+        self.notices.subscribe()
+    }
+}

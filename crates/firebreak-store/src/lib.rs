@@ -1,0 +1,193 @@
+//! The storage contract: one trait per aggregate (incidents, users and access, audit), the row
+//! types they return, and `suite`, the tests every backend must pass. The SQL itself lives in
+//! the backend crates; the part of it that is the same on every backend is written once in
+//! [`impl_sql_store!`].
+
+use async_trait::async_trait;
+use firebreak_domain::{
+    Actor, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId,
+    IncidentRef, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, Timestamp,
+    TokenId, UserId, UserRole, Via,
+};
+use serde::Serialize;
+use std::sync::Arc;
+
+mod sql;
+pub mod suite;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user account (never carries the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub role: UserRole,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// What sign-in needs to know about an account.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+    pub failed_logins: i64,
+    pub last_failed_login_at: Option<Timestamp>,
+}
+
+/// A new account; the password arrives already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub name: String,
+    pub role: UserRole,
+    pub password_hash: Option<String>,
+}
+
+/// Changes an admin makes to an account.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub role: Option<UserRole>,
+    pub disabled: Option<bool>,
+}
+
+/// An API token's metadata (the secret is shown once and only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One entry of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    /// Position in the installation-wide order of timeline entries.
+    pub seq: i64,
+    pub incident_id: IncidentId,
+    pub at: Timestamp,
+    pub actor_id: Option<UserId>,
+    pub actor_name: String,
+    pub via: Via,
+    pub event: TimelineEvent,
+}
+
+/// Which incidents to list. Results are newest first (by number).
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub statuses: Vec<IncidentStatus>,
+    pub severities: Vec<Severity>,
+    pub kinds: Vec<IncidentType>,
+    /// Only incidents numbered below this (the previous page's cursor).
+    pub before_number: Option<i64>,
+    /// Page size, 1..=200.
+    pub limit: u32,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The incident number to continue below, when there are more.
+    pub next_before: Option<i64>,
+}
+
+/// A change that live views want to hear about, from this process or (on PostgreSQL) from
+/// another replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeNotice {
+    Incident(IncidentId),
+}
+
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Declares an incident: allocates its number and writes it, its `created` timeline entry
+    /// and an audit entry in one transaction.
+    async fn create_incident(&self, new: NewIncident, actor: &Actor) -> StoreResult<Incident>;
+    async fn get_incident(&self, r: IncidentRef) -> StoreResult<Incident>;
+    async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Page<Incident>>;
+    /// Applies one change under the domain rules, atomically with its timeline and audit
+    /// entries. Role holders must be existing, enabled users.
+    async fn change_incident(&self, r: IncidentRef, change: IncidentChange, actor: &Actor) -> StoreResult<Incident>;
+    /// The timeline of one incident, oldest first.
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<TimelineEntry>>;
+    /// How many incidents are in each status.
+    async fn count_incidents_by_status(&self) -> StoreResult<Vec<(IncidentStatus, i64)>>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, new: NewUser, actor: &Actor) -> StoreResult<User>;
+    async fn get_user(&self, id: UserId) -> StoreResult<User>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn update_user(&self, id: UserId, update: UserUpdate, actor: &Actor) -> StoreResult<User>;
+    async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>>;
+    /// Counts a failed sign-in (and audits it).
+    async fn record_login_failure(&self, id: UserId, at: Timestamp, actor: &Actor) -> StoreResult<()>;
+    /// Replaces the password hash and ends every session of the user.
+    async fn set_password(&self, id: UserId, password_hash: &str, actor: &Actor) -> StoreResult<()>;
+
+    /// Starts a session (a successful sign-in): clears failed sign-ins.
+    async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: Timestamp, actor: &Actor) -> StoreResult<()>;
+    /// The enabled user of an unexpired session.
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, token_hash: &str, actor: &Actor) -> StoreResult<()>;
+
+    async fn create_token(&self, user_id: UserId, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<ApiToken>;
+    /// The enabled user of an unrevoked token; records its use (at most once a minute).
+    async fn token_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<(User, TokenId)>>;
+    async fn get_token(&self, id: TokenId) -> StoreResult<ApiToken>;
+    /// Tokens of one user, or of everyone.
+    async fn list_tokens(&self, user_id: Option<UserId>) -> StoreResult<Vec<ApiToken>>;
+    async fn revoke_token(&self, id: TokenId, actor: &Actor) -> StoreResult<ApiToken>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry that goes with no other write.
+    async fn append_audit(&self, actor: &Actor, action: &str, target: &str, details: serde_json::Value) -> StoreResult<()>;
+    /// Entries after `after_seq` (oldest first), at most `limit`.
+    async fn list_audit(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Entries newest first, before `before_seq`, at most `limit`.
+    async fn recent_audit(&self, before_seq: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Checks the whole chain.
+    async fn verify_audit(&self) -> StoreResult<AuditVerification>;
+}
+
+/// Everything a backend provides.
+#[async_trait]
+pub trait Store: IncidentStore + UserStore + AuditStore {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Live change notices.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Clamps a requested page size.
+pub fn page_limit(limit: u32) -> u32 {
+    limit.clamp(1, 200)
+}

@@ -1,0 +1,766 @@
+//! The SQL that is the same on every backend, written once. A backend crate defines its store
+//! struct with a `pool` field and these associated items, then invokes [`impl_sql_store!`]:
+//!
+//! - `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error>`
+//!   (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: plain `BEGIN`);
+//! - `async fn lock_audit(conn: &mut DB::Connection) -> Result<(), sqlx::Error>`, which
+//!   serialises audit appends across connections and replicas;
+//! - `async fn notify_in_tx(conn, notice)` and `fn notify_after_commit(&self, notice)`, which
+//!   deliver live change notices (in process on SQLite, LISTEN/NOTIFY on PostgreSQL).
+//!
+//! Every statement uses `$n` placeholders in increasing order of first use, which both
+//! PostgreSQL and sqlx's SQLite driver bind by number.
+
+/// Implements `IncidentStore`, `UserStore` and `AuditStore` for a backend store type.
+/// `$for_update` is the row-locking suffix for read-modify-write selects (`" FOR UPDATE"` on
+/// PostgreSQL, `""` on SQLite, whose write transactions are already exclusive).
+#[macro_export]
+macro_rules! impl_sql_store {
+    ($store:ident, $db:ty, for_update = $for_update:literal) => {
+        mod sql_common {
+            use super::$store;
+            use $crate::{
+                ApiToken, AuditStore, ChangeNotice, Credentials, IncidentFilter, IncidentStore, NewUser, Page,
+                StoreError, StoreResult, TimelineEntry, User, UserStore, UserUpdate,
+            };
+            use firebreak_domain::audit::ChainVerifier;
+            use firebreak_domain::{
+                Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
+                IncidentId, IncidentRef, IncidentStatus, NewIncident, TimelineEvent, Timestamp, TokenId, UserId,
+                UserRole, Via, GENESIS_HASH,
+            };
+            use sqlx::types::Json;
+            use sqlx::Row;
+
+            type Db = $db;
+            type DbRow = <$db as sqlx::Database>::Row;
+            type Tx = sqlx::Transaction<'static, $db>;
+
+            const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
+                commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
+                contained_at, resolved_at, closed_at, updated_at";
+            const USER_COLS: &str = "id, email, name, role, disabled, created_at";
+            const TOKEN_COLS: &str = "id, user_id, name, created_at, last_used_at, revoked_at";
+            const AUDIT_COLS: &str = "seq, at, actor_id, actor_name, via, action, target, details, prev_hash, hash";
+
+            pub(super) fn db_err(e: sqlx::Error) -> StoreError {
+                match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        StoreError::Conflict("a record with the same unique value already exists".into())
+                    }
+                    sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                        StoreError::Domain(DomainError::invalid("reference", "refers to a record that does not exist"))
+                    }
+                    _ => StoreError::Backend(e.to_string()),
+                }
+            }
+
+            fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+                StoreError::Backend(format!("stored {what} is unreadable: {e}"))
+            }
+
+            fn get<'r, T: sqlx::Decode<'r, Db> + sqlx::Type<Db>>(row: &'r DbRow, col: &str) -> StoreResult<T> {
+                row.try_get(col).map_err(db_err)
+            }
+
+            fn parse_word<T: std::str::FromStr>(row: &DbRow, col: &str) -> StoreResult<T>
+            where
+                T::Err: std::fmt::Display,
+            {
+                let s: String = get(row, col)?;
+                s.parse().map_err(|e| corrupt(col, e))
+            }
+
+            fn via_of(s: &str) -> Via {
+                match s {
+                    "web" => Via::Web,
+                    "cli" => Via::Cli,
+                    "admin" => Via::Admin,
+                    "system" => Via::System,
+                    _ => Via::Api,
+                }
+            }
+
+            fn incident_from_row(row: &DbRow) -> StoreResult<Incident> {
+                let user = |col: &str| -> StoreResult<Option<UserId>> { Ok(get::<Option<uuid::Uuid>>(row, col)?.map(UserId)) };
+                Ok(Incident {
+                    id: IncidentId(get(row, "id")?),
+                    number: get(row, "number")?,
+                    title: get(row, "title")?,
+                    summary: get(row, "summary")?,
+                    severity: parse_word(row, "severity")?,
+                    kind: parse_word(row, "kind")?,
+                    status: parse_word(row, "status")?,
+                    services: get::<Json<Vec<String>>>(row, "services")?.0,
+                    tags: get::<Json<Vec<String>>>(row, "tags")?.0,
+                    commander: user("commander_id")?,
+                    communications: user("communications_id")?,
+                    scribe: user("scribe_id")?,
+                    created_by: user("created_by")?,
+                    detected_at: get(row, "detected_at")?,
+                    acknowledged_at: get(row, "acknowledged_at")?,
+                    contained_at: get(row, "contained_at")?,
+                    resolved_at: get(row, "resolved_at")?,
+                    closed_at: get(row, "closed_at")?,
+                    updated_at: get(row, "updated_at")?,
+                })
+            }
+
+            fn user_from_row(row: &DbRow) -> StoreResult<User> {
+                let email: String = get(row, "email")?;
+                Ok(User {
+                    id: UserId(get(row, "id")?),
+                    email: email.parse::<Email>().map_err(|e| corrupt("email", e))?,
+                    name: get(row, "name")?,
+                    role: parse_word::<UserRole>(row, "role")?,
+                    disabled: get(row, "disabled")?,
+                    created_at: get(row, "created_at")?,
+                })
+            }
+
+            fn token_from_row(row: &DbRow) -> StoreResult<ApiToken> {
+                Ok(ApiToken {
+                    id: TokenId(get(row, "id")?),
+                    user_id: UserId(get(row, "user_id")?),
+                    name: get(row, "name")?,
+                    created_at: get(row, "created_at")?,
+                    last_used_at: get(row, "last_used_at")?,
+                    revoked_at: get(row, "revoked_at")?,
+                })
+            }
+
+            fn audit_from_row(row: &DbRow) -> StoreResult<AuditEntry> {
+                let details: String = get(row, "details")?;
+                Ok(AuditEntry {
+                    content: AuditContent {
+                        seq: get(row, "seq")?,
+                        at: get(row, "at")?,
+                        actor_id: get(row, "actor_id")?,
+                        actor_name: get(row, "actor_name")?,
+                        via: get(row, "via")?,
+                        action: get(row, "action")?,
+                        target: get(row, "target")?,
+                        details: serde_json::from_str(&details).map_err(|e| corrupt("audit details", e))?,
+                    },
+                    prev_hash: get(row, "prev_hash")?,
+                    hash: get(row, "hash")?,
+                })
+            }
+
+            fn timeline_from_row(row: &DbRow) -> StoreResult<TimelineEntry> {
+                let via: String = get(row, "via")?;
+                Ok(TimelineEntry {
+                    seq: get(row, "seq")?,
+                    incident_id: IncidentId(get(row, "incident_id")?),
+                    at: get(row, "at")?,
+                    actor_id: get::<Option<uuid::Uuid>>(row, "actor_id")?.map(UserId),
+                    actor_name: get(row, "actor_name")?,
+                    via: via_of(&via),
+                    event: get::<Json<TimelineEvent>>(row, "data")?.0,
+                })
+            }
+
+            /// Appends one audit entry inside `tx`, chained after the current head.
+            async fn audit_in_tx(
+                tx: &mut Tx,
+                actor: &Actor,
+                action: &str,
+                target: &str,
+                details: serde_json::Value,
+                at: Timestamp,
+            ) -> StoreResult<()> {
+                $store::lock_audit(&mut **tx).await.map_err(db_err)?;
+                let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                let (seq, prev) = match head {
+                    Some(row) => (get::<i64>(&row, "seq")? + 1, get::<String>(&row, "hash")?),
+                    None => (1, GENESIS_HASH.to_owned()),
+                };
+                let entry = AuditContent {
+                    seq,
+                    at,
+                    actor_id: actor.user_id.map(|u| u.to_string()),
+                    actor_name: actor.name.clone(),
+                    via: actor.via.as_str().to_owned(),
+                    action: action.to_owned(),
+                    target: target.to_owned(),
+                    details,
+                }
+                .seal(&prev);
+                let c = &entry.content;
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, actor_id, actor_name, via, action, target, details, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(c.seq)
+                .bind(c.at)
+                .bind(c.actor_id.clone())
+                .bind(c.actor_name.clone())
+                .bind(c.via.clone())
+                .bind(c.action.clone())
+                .bind(c.target.clone())
+                .bind(serde_json::to_string(&c.details).unwrap_or_default())
+                .bind(entry.prev_hash.clone())
+                .bind(entry.hash.clone())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                )
+                .bind(entry.content.seq)
+                .bind(entry.hash.clone())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn insert_timeline(
+                tx: &mut Tx,
+                incident: IncidentId,
+                actor: &Actor,
+                at: Timestamp,
+                events: &[TimelineEvent],
+            ) -> StoreResult<()> {
+                for event in events {
+                    sqlx::query(
+                        "INSERT INTO timeline_entries (incident_id, at, actor_id, actor_name, via, kind, data) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(incident.0)
+                    .bind(at)
+                    .bind(actor.user_id.map(|u| u.0))
+                    .bind(actor.name.clone())
+                    .bind(actor.via.as_str())
+                    .bind(event.kind())
+                    .bind(Json(event))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn write_incident(tx: &mut Tx, i: &Incident, insert: bool) -> StoreResult<()> {
+                let sql = if insert {
+                    "INSERT INTO incidents (id, number, title, summary, severity, kind, status, services, tags, \
+                     commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
+                     contained_at, resolved_at, closed_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                } else {
+                    "UPDATE incidents SET number = $2, title = $3, summary = $4, severity = $5, kind = $6, \
+                     status = $7, services = $8, tags = $9, commander_id = $10, communications_id = $11, \
+                     scribe_id = $12, created_by = $13, detected_at = $14, acknowledged_at = $15, \
+                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19 WHERE id = $1"
+                };
+                sqlx::query(sql)
+                    .bind(i.id.0)
+                    .bind(i.number)
+                    .bind(i.title.clone())
+                    .bind(i.summary.clone())
+                    .bind(i.severity.as_str())
+                    .bind(i.kind.as_str())
+                    .bind(i.status.as_str())
+                    .bind(Json(i.services.clone()))
+                    .bind(Json(i.tags.clone()))
+                    .bind(i.commander.map(|u| u.0))
+                    .bind(i.communications.map(|u| u.0))
+                    .bind(i.scribe.map(|u| u.0))
+                    .bind(i.created_by.map(|u| u.0))
+                    .bind(i.detected_at)
+                    .bind(i.acknowledged_at)
+                    .bind(i.contained_at)
+                    .bind(i.resolved_at)
+                    .bind(i.closed_at)
+                    .bind(i.updated_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            fn incident_target(id: IncidentId) -> String {
+                format!("incident:{id}")
+            }
+
+            async fn load_user<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: UserId) -> StoreResult<User> {
+                let row = sqlx::query(concat!("SELECT id, email, name, role, disabled, created_at FROM users WHERE id = $1"))
+                    .bind(id.0)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or(StoreError::NotFound("user"))?;
+                user_from_row(&row)
+            }
+
+            #[async_trait::async_trait]
+            impl IncidentStore for $store {
+                async fn create_incident(&self, new: NewIncident, actor: &Actor) -> StoreResult<Incident> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let number: i64 = sqlx::query_scalar(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let out = Incident::declare(IncidentId::new(), number, new, actor.user_id, at);
+                    write_incident(&mut tx, &out.incident, true).await?;
+                    insert_timeline(&mut tx, out.incident.id, actor, at, &out.events).await?;
+                    let details = serde_json::json!({
+                        "number": number,
+                        "title": out.incident.title,
+                        "severity": out.incident.severity,
+                        "type": out.incident.kind,
+                    });
+                    audit_in_tx(&mut tx, actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
+                    let notice = ChangeNotice::Incident(out.incident.id);
+                    $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    self.notify_after_commit(notice);
+                    Ok(out.incident)
+                }
+
+                async fn get_incident(&self, r: IncidentRef) -> StoreResult<Incident> {
+                    let q = match r {
+                        IncidentRef::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1"))).bind(id.0),
+                        IncidentRef::Number(n) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE number = $1"))).bind(n),
+                    };
+                    let row = q.fetch_optional(&self.pool).await.map_err(db_err)?.ok_or(StoreError::NotFound("incident"))?;
+                    incident_from_row(&row)
+                }
+
+                async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Page<Incident>> {
+                    let limit = $crate::page_limit(filter.limit);
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE 1 = 1"));
+                    fn any_of<'a>(qb: &mut sqlx::QueryBuilder<Db>, col: &str, words: impl ExactSizeIterator<Item = &'a str>) {
+                        if words.len() == 0 {
+                            return;
+                        }
+                        qb.push(format!(" AND {col} IN ("));
+                        let mut sep = qb.separated(", ");
+                        for w in words {
+                            sep.push_bind(w.to_owned());
+                        }
+                        qb.push(")");
+                    }
+                    any_of(&mut qb, "status", filter.statuses.iter().map(|s| s.as_str()));
+                    any_of(&mut qb, "severity", filter.severities.iter().map(|s| s.as_str()));
+                    any_of(&mut qb, "kind", filter.kinds.iter().map(|s| s.as_str()));
+                    if let Some(before) = filter.before_number {
+                        qb.push(" AND number < ").push_bind(before);
+                    }
+                    qb.push(" ORDER BY number DESC LIMIT ").push_bind(i64::from(limit) + 1);
+                    let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+                    let mut items = rows.iter().map(incident_from_row).collect::<StoreResult<Vec<_>>>()?;
+                    let next_before = if items.len() > limit as usize {
+                        items.truncate(limit as usize);
+                        items.last().map(|i| i.number)
+                    } else {
+                        None
+                    };
+                    Ok(Page { items, next_before })
+                }
+
+                async fn change_incident(&self, r: IncidentRef, change: IncidentChange, actor: &Actor) -> StoreResult<Incident> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let q = match r {
+                        IncidentRef::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update))).bind(id.0),
+                        IncidentRef::Number(n) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE number = $1{}", $for_update))).bind(n),
+                    };
+                    let row = q.fetch_optional(&mut *tx).await.map_err(db_err)?.ok_or(StoreError::NotFound("incident"))?;
+                    let current = incident_from_row(&row)?;
+                    if let IncidentChange::AssignRole { user: Some(user), .. } = &change {
+                        let holder = match load_user(&mut *tx, *user).await {
+                            Ok(u) => u,
+                            Err(StoreError::NotFound(_)) => {
+                                return Err(DomainError::invalid("user_id", "no such user").into());
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        if holder.disabled {
+                            return Err(DomainError::invalid("user_id", "that user is disabled").into());
+                        }
+                    }
+                    let out = current.apply(&change, at)?;
+                    if out.events.is_empty() {
+                        return Ok(out.incident);
+                    }
+                    write_incident(&mut tx, &out.incident, false).await?;
+                    insert_timeline(&mut tx, current.id, actor, at, &out.events).await?;
+                    let details = serde_json::json!({ "number": current.number, "changes": out.events });
+                    audit_in_tx(&mut tx, actor, &change.audit_action(), &incident_target(current.id), details, at).await?;
+                    let notice = ChangeNotice::Incident(current.id);
+                    $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    self.notify_after_commit(notice);
+                    Ok(out.incident)
+                }
+
+                async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<TimelineEntry>> {
+                    let rows = sqlx::query(
+                        "SELECT seq, incident_id, at, actor_id, actor_name, via, data FROM timeline_entries \
+                         WHERE incident_id = $1 ORDER BY seq",
+                    )
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(timeline_from_row).collect()
+                }
+
+                async fn count_incidents_by_status(&self) -> StoreResult<Vec<(IncidentStatus, i64)>> {
+                    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    let mut counts: Vec<(IncidentStatus, i64)> = IncidentStatus::ALL.iter().map(|s| (*s, 0)).collect();
+                    for row in &rows {
+                        let status: IncidentStatus = parse_word(row, "status")?;
+                        let n: i64 = get(row, "n")?;
+                        if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
+                            slot.1 = n;
+                        }
+                    }
+                    Ok(counts)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl UserStore for $store {
+                async fn create_user(&self, new: NewUser, actor: &Actor) -> StoreResult<User> {
+                    let at = firebreak_domain::time::now();
+                    let user = User { id: UserId::new(), email: new.email, name: new.name, role: new.role, disabled: false, created_at: at };
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let res = sqlx::query(
+                        "INSERT INTO users (id, email, name, role, password_hash, disabled, failed_logins, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+                    )
+                    .bind(user.id.0)
+                    .bind(user.email.as_str().to_owned())
+                    .bind(user.name.clone())
+                    .bind(user.role.as_str())
+                    .bind(new.password_hash)
+                    .bind(false)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await;
+                    match res {
+                        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                            return Err(StoreError::Conflict(format!("a user with email {} already exists", user.email)));
+                        }
+                        other => other.map_err(db_err)?,
+                    };
+                    let details = serde_json::json!({ "email": user.email.as_str(), "name": user.name, "role": user.role });
+                    audit_in_tx(&mut tx, actor, "user.create", &format!("user:{}", user.id), details, at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(user)
+                }
+
+                async fn get_user(&self, id: UserId) -> StoreResult<User> {
+                    load_user(&self.pool, id).await
+                }
+
+                async fn list_users(&self) -> StoreResult<Vec<User>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users ORDER BY email")))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(user_from_row).collect()
+                }
+
+                async fn count_users(&self) -> StoreResult<i64> {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(db_err)
+                }
+
+                async fn update_user(&self, id: UserId, update: UserUpdate, actor: &Actor) -> StoreResult<User> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let mut user = load_user(&mut *tx, id).await?;
+                    if let Some(name) = update.name.clone() {
+                        user.name = name;
+                    }
+                    if let Some(role) = update.role {
+                        user.role = role;
+                    }
+                    if let Some(disabled) = update.disabled {
+                        user.disabled = disabled;
+                    }
+                    sqlx::query("UPDATE users SET name = $1, role = $2, disabled = $3 WHERE id = $4")
+                        .bind(user.name.clone())
+                        .bind(user.role.as_str())
+                        .bind(user.disabled)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if user.disabled {
+                        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                    let details = serde_json::json!({ "name": update.name, "role": update.role, "disabled": update.disabled });
+                    audit_in_tx(&mut tx, actor, "user.update", &format!("user:{id}"), details, at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(user)
+                }
+
+                async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {USER_COLS}, password_hash, failed_logins, last_failed_login_at FROM users WHERE email = $1"
+                    )))
+                    .bind(email.as_str().to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    row.map(|row| {
+                        Ok(Credentials {
+                            user: user_from_row(&row)?,
+                            password_hash: get(&row, "password_hash")?,
+                            failed_logins: get(&row, "failed_logins")?,
+                            last_failed_login_at: get(&row, "last_failed_login_at")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn record_login_failure(&self, id: UserId, at: Timestamp, actor: &Actor) -> StoreResult<()> {
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    sqlx::query("UPDATE users SET failed_logins = failed_logins + 1, last_failed_login_at = $1 WHERE id = $2")
+                        .bind(at)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, "user.login_failed", &format!("user:{id}"), serde_json::json!({}), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn set_password(&self, id: UserId, password_hash: &str, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0 WHERE id = $2")
+                        .bind(password_hash.to_owned())
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("user"));
+                    }
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, "user.set_password", &format!("user:{id}"), serde_json::json!({}), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: Timestamp, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                        .bind(token_hash.to_owned())
+                        .bind(user_id.0)
+                        .bind(at)
+                        .bind(expires_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query("UPDATE users SET failed_logins = 0, last_failed_login_at = NULL WHERE id = $1")
+                        .bind(user_id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, "user.login", &format!("user:{user_id}"), serde_json::json!({}), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn session_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<User>> {
+                    let row = sqlx::query(
+                        "SELECT u.id, u.email, u.name, u.role, u.disabled, u.created_at, s.expires_at \
+                         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+                    )
+                    .bind(token_hash.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    let Some(row) = row else { return Ok(None) };
+                    let expires_at: Timestamp = get(&row, "expires_at")?;
+                    let user = user_from_row(&row)?;
+                    Ok((expires_at > now && !user.disabled).then_some(user))
+                }
+
+                async fn delete_session(&self, token_hash: &str, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                        .bind(token_hash.to_owned())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n > 0 {
+                        let target = actor.user_id.map(|u| format!("user:{u}")).unwrap_or_default();
+                        audit_in_tx(&mut tx, actor, "user.logout", &target, serde_json::json!({}), at).await?;
+                    }
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn create_token(&self, user_id: UserId, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<ApiToken> {
+                    let at = firebreak_domain::time::now();
+                    let token = ApiToken { id: TokenId::new(), user_id, name: name.to_owned(), created_at: at, last_used_at: None, revoked_at: None };
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    load_user(&mut *tx, user_id).await?;
+                    sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(token.id.0)
+                        .bind(user_id.0)
+                        .bind(token.name.clone())
+                        .bind(token_hash.to_owned())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let details = serde_json::json!({ "user_id": user_id, "name": token.name });
+                    audit_in_tx(&mut tx, actor, "token.create", &format!("token:{}", token.id), details, at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(token)
+                }
+
+                async fn token_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<(User, TokenId)>> {
+                    let row = sqlx::query(
+                        "SELECT u.id, u.email, u.name, u.role, u.disabled, u.created_at, t.id AS token_id, t.last_used_at, t.revoked_at \
+                         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+                    )
+                    .bind(token_hash.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    let Some(row) = row else { return Ok(None) };
+                    let revoked: Option<Timestamp> = get(&row, "revoked_at")?;
+                    let user = user_from_row(&row)?;
+                    if revoked.is_some() || user.disabled {
+                        return Ok(None);
+                    }
+                    let token_id = TokenId(get(&row, "token_id")?);
+                    let last_used: Option<Timestamp> = get(&row, "last_used_at")?;
+                    if last_used.is_none_or(|t| now - t > chrono::TimeDelta::seconds(60)) {
+                        // Usage bookkeeping, not a change by the user: no audit entry.
+                        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                            .bind(now)
+                            .bind(token_id.0)
+                            .execute(&self.pool)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    Ok(Some((user, token_id)))
+                }
+
+                async fn get_token(&self, id: TokenId) -> StoreResult<ApiToken> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")))
+                        .bind(id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("token"))?;
+                    token_from_row(&row)
+                }
+
+                async fn list_tokens(&self, user_id: Option<UserId>) -> StoreResult<Vec<ApiToken>> {
+                    let rows = match user_id {
+                        Some(u) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")))
+                            .bind(u.0)
+                            .fetch_all(&self.pool)
+                            .await,
+                        None => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY created_at DESC")))
+                            .fetch_all(&self.pool)
+                            .await,
+                    }
+                    .map_err(db_err)?;
+                    rows.iter().map(token_from_row).collect()
+                }
+
+                async fn revoke_token(&self, id: TokenId, actor: &Actor) -> StoreResult<ApiToken> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                        .bind(at)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n > 0 {
+                        audit_in_tx(&mut tx, actor, "token.revoke", &format!("token:{id}"), serde_json::json!({}), at).await?;
+                    }
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")))
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("token"))?;
+                    tx.commit().await.map_err(db_err)?;
+                    token_from_row(&row)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl AuditStore for $store {
+                async fn append_audit(&self, actor: &Actor, action: &str, target: &str, details: serde_json::Value) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, action, target, details, at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn list_audit(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")))
+                        .bind(after_seq)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(audit_from_row).collect()
+                }
+
+                async fn recent_audit(&self, before_seq: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2")))
+                        .bind(before_seq.unwrap_or(i64::MAX))
+                        .bind(i64::from($crate::page_limit(limit)))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(audit_from_row).collect()
+                }
+
+                async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+                    // A write transaction holding the audit lock: nothing is appended while we walk.
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    $store::lock_audit(&mut *tx).await.map_err(db_err)?;
+                    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .map(|row| Ok::<_, StoreError>((get::<i64>(&row, "seq")?, get::<String>(&row, "hash")?)))
+                        .transpose()?;
+                    let mut verifier = ChainVerifier::default();
+                    let mut after = 0;
+                    loop {
+                        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000")))
+                            .bind(after)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        let batch = rows.iter().map(audit_from_row).collect::<StoreResult<Vec<_>>>()?;
+                        let Some(last) = batch.last() else { break };
+                        after = last.content.seq;
+                        batch.iter().for_each(|e| verifier.push(e));
+                    }
+                    tx.rollback().await.map_err(db_err)?;
+                    Ok(verifier.finish(head))
+                }
+            }
+        }
+    };
+}
