@@ -1,0 +1,69 @@
+//! Firebreak's HTTP server: the JSON API under `/api/v1`, the server-rendered web UI, live
+//! updates over Server-Sent Events, and the operational endpoints (`/healthz`, `/readyz`,
+//! `/metrics`). Handlers are thin: parse, call the domain and the store, respond.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod ops;
+pub mod web;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use firebreak_store::DynStore;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest request body accepted anywhere (bigger ones get 413).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Settings the server needs at run time.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Always mark cookies `Secure` (set when Firebreak is served over HTTPS).
+    pub secure_cookies: bool,
+    /// How long a sign-in lasts.
+    pub session_ttl: chrono::TimeDelta,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { secure_cookies: false, session_ttl: chrono::TimeDelta::hours(12) }
+    }
+}
+
+/// Everything a handler can reach, built once.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<ops::Metrics>,
+    /// Flips to `true` when the server begins shutting down; long-lived streams end then.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
+        AppState { store, config: Arc::new(config), metrics: Arc::new(ops::Metrics::default()), shutdown }
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(ops::router())
+        .nest("/api/v1", api::router())
+        .merge(web::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        ))
+        .with_state(state)
+}

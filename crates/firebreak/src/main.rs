@@ -1,1 +1,65 @@
-fn main(){}
+//! The `firebreak` binary: the server (`serve`), schema migrations (`migrate`), offline
+//! admin commands on the database (`admin`), and a client for the API (`incident`).
+
+mod admin;
+mod client;
+mod config;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "firebreak",
+    version,
+    about = "Self-hosted incident response in one binary",
+    long_about = "Firebreak carries incidents from detection to review: declare, acknowledge, contain, resolve and close them, \
+                  with one timeline and a tamper-evident audit log. It runs on an embedded SQLite file by default, \
+                  or on PostgreSQL for several replicas.\n\n\
+                  Quick start:\n  firebreak serve\n  firebreak admin create-user --email you@example.com --name 'You' --role admin\n  open http://127.0.0.1:8080"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (web UI and API) until SIGTERM or Ctrl-C.
+    Serve(config::ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate(config::DbArgs),
+    /// Offline administration on the database: users, tokens, audit checks.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Work with incidents through a running server's API.
+    #[command(subcommand)]
+    Incident(client::IncidentCommand),
+}
+
+fn main() -> ExitCode {
+    let started = std::time::Instant::now();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => config::serve(args, started).await,
+            Command::Migrate(args) => config::migrate(args).await,
+            Command::Admin(cmd) => admin::run(cmd).await,
+            Command::Incident(cmd) => client::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The audit log, for admins, newest first.
+
+use crate::api::ListBody;
+use crate::auth::ApiPrincipal;
+use crate::error::{ApiError, ApiQuery, ApiResult, ErrorBody};
+use crate::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use firebreak_domain::AuditEntry;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list_audit))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = ListBody<AuditEntry>), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<ListBody<AuditEntry>>> {
+    p.require_admin()?;
+    let before = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_query", "cursor: not a cursor this API issued")))
+        .transpose()?;
+    let limit = firebreak_store::page_limit(q.limit.unwrap_or(50));
+    let items = state.store.recent_audit(before, limit).await?;
+    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|e| e.content.seq.to_string())).flatten();
+    Ok(Json(ListBody { items, next_cursor }))
+}

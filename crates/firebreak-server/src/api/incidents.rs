@@ -1,0 +1,380 @@
+//! Incident routes: declare, list, read, edit, act (acknowledge, contain, resolve, close,
+//! reopen), notes, roles and the timeline.
+
+use crate::api::{ItemsBody, ListBody};
+use crate::auth::ApiPrincipal;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use firebreak_domain::{
+    DomainError, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole,
+    IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, Timestamp, UserId, Via,
+};
+use firebreak_store::{DynStore, IncidentFilter, TimelineEntry, User};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", post(create_incident).get(list_incidents))
+        .route("/incidents/{id}", get(get_incident).patch(update_incident))
+        .route("/incidents/{id}/notes", post(add_note))
+        .route("/incidents/{id}/timeline", get(get_timeline))
+        .route("/incidents/{id}/roles/{role}", put(assign_role))
+        .route("/incidents/{id}/{action}", post(act_on_incident))
+}
+
+/// A user as shown next to the things they did or hold.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserRef {
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub id: Option<UserId>,
+    pub name: String,
+}
+
+/// Who holds each response role.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RolesView {
+    pub commander: Option<UserRef>,
+    pub communications: Option<UserRef>,
+    pub scribe: Option<UserRef>,
+}
+
+/// An incident as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: firebreak_domain::IncidentId,
+    pub number: i64,
+    /// `INC-<number>`.
+    pub label: String,
+    pub title: String,
+    pub summary: String,
+    pub status: IncidentStatus,
+    pub severity: Severity,
+    #[serde(rename = "type")]
+    pub kind: IncidentType,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub roles: RolesView,
+    pub created_by: Option<UserRef>,
+    #[schema(value_type = String, format = DateTime)]
+    pub detected_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub acknowledged_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub contained_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// The status actions allowed now.
+    pub allowed_actions: Vec<IncidentAction>,
+}
+
+/// Names of users, for rendering references.
+pub struct Directory(HashMap<UserId, User>);
+
+impl Directory {
+    pub async fn load(store: &DynStore) -> ApiResult<Self> {
+        Ok(Directory(store.list_users().await?.into_iter().map(|u| (u.id, u)).collect()))
+    }
+
+    pub fn user_ref(&self, id: Option<UserId>) -> Option<UserRef> {
+        id.map(|id| UserRef { id: Some(id), name: self.0.get(&id).map(|u| u.name.clone()).unwrap_or_else(|| "(deleted user)".into()) })
+    }
+
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.0.values()
+    }
+}
+
+impl IncidentView {
+    pub fn new(i: Incident, dir: &Directory) -> Self {
+        IncidentView {
+            id: i.id,
+            number: i.number,
+            label: i.label(),
+            roles: RolesView {
+                commander: dir.user_ref(i.commander),
+                communications: dir.user_ref(i.communications),
+                scribe: dir.user_ref(i.scribe),
+            },
+            created_by: dir.user_ref(i.created_by),
+            allowed_actions: i.status.allowed_actions(),
+            title: i.title,
+            summary: i.summary,
+            status: i.status,
+            severity: i.severity,
+            kind: i.kind,
+            services: i.services,
+            tags: i.tags,
+            detected_at: i.detected_at,
+            acknowledged_at: i.acknowledged_at,
+            contained_at: i.contained_at,
+            resolved_at: i.resolved_at,
+            closed_at: i.closed_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// One timeline entry: when, who, through what, and the event's own fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimelineEntryView {
+    pub seq: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub actor: UserRef,
+    pub via: Via,
+    #[serde(flatten)]
+    pub event: TimelineEvent,
+}
+
+impl From<TimelineEntry> for TimelineEntryView {
+    fn from(e: TimelineEntry) -> Self {
+        TimelineEntryView { seq: e.seq, at: e.at, actor: UserRef { id: e.actor_id, name: e.actor_name }, via: e.via, event: e.event }
+    }
+}
+
+/// Declares an incident.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIncident {
+    pub title: String,
+    pub severity: Severity,
+    #[serde(rename = "type")]
+    pub kind: IncidentType,
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Affected services (free text).
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Fields to change; omitted fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIncident {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub severity: Option<Severity>,
+    #[serde(rename = "type")]
+    pub kind: Option<IncidentType>,
+    pub services: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl From<UpdateIncident> for IncidentEdit {
+    fn from(u: UpdateIncident) -> Self {
+        IncidentEdit { title: u.title, summary: u.summary, severity: u.severity, kind: u.kind, services: u.services, tags: u.tags }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    /// Markdown text.
+    pub body: String,
+}
+
+/// Who gets a role: a user id, an email, or `{"user_id": null}` to clear it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleAssignment {
+    #[schema(value_type = Option<String>, format = Uuid)]
+    #[serde(default)]
+    pub user_id: Option<UserId>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    /// Comma-separated severities.
+    pub severity: Option<String>,
+    /// Comma-separated types.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+fn parse_list<T: std::str::FromStr<Err = DomainError>>(value: Option<&str>) -> Result<Vec<T>, ApiError> {
+    value
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<T>().map_err(|e| ApiError::bad_request("invalid_query", e.to_string())))
+        .collect()
+}
+
+impl ListQuery {
+    pub fn filter(&self) -> ApiResult<IncidentFilter> {
+        let before_number = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_query", "cursor: not a cursor this API issued"))?),
+            None => None,
+        };
+        Ok(IncidentFilter {
+            statuses: parse_list(self.status.as_deref())?,
+            severities: parse_list(self.severity.as_deref())?,
+            kinds: parse_list(self.kind.as_deref())?,
+            before_number,
+            limit: self.limit.unwrap_or(50),
+        })
+    }
+}
+
+/// Parses an `{id}` path segment: UUID, number or `INC-number`.
+pub fn incident_ref(raw: &str) -> ApiResult<IncidentRef> {
+    raw.parse::<IncidentRef>().map_err(|_| ApiError::not_found("incident"))
+}
+
+async fn view(state: &AppState, incident: Incident) -> ApiResult<Json<IncidentView>> {
+    let dir = Directory::load(&state.store).await?;
+    Ok(Json(IncidentView::new(incident, &dir)))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,
+    responses((status = 201, body = IncidentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_incident(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiJson(body): ApiJson<CreateIncident>,
+) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+    p.require_responder()?;
+    let new = NewIncident::parse(&body.title, body.summary.as_deref(), body.severity, body.kind, &body.services, &body.tags)?;
+    let incident = state.store.create_incident(new, &p.actor()).await?;
+    Ok((StatusCode::CREATED, view(&state, incident).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
+    responses((status = 200, body = ListBody<IncidentView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<ListBody<IncidentView>>> {
+    let page = state.store.list_incidents(&q.filter()?).await?;
+    let dir = Directory::load(&state.store).await?;
+    Ok(Json(ListBody {
+        items: page.items.into_iter().map(|i| IncidentView::new(i, &dir)).collect(),
+        next_cursor: page.next_before.map(|n| n.to_string()),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    params(("id" = String, Path, description = "UUID, number or INC-number")),
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody)))]
+pub async fn get_incident(State(state): State<AppState>, ApiPrincipal(_p): ApiPrincipal, Path(id): Path<String>) -> ApiResult<Json<IncidentView>> {
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    view(&state, incident).await
+}
+
+#[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", request_body = UpdateIncident,
+    params(("id" = String, Path, description = "UUID, number or INC-number")),
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_incident(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateIncident>,
+) -> ApiResult<Json<IncidentView>> {
+    p.require_responder()?;
+    let r = incident_ref(&id)?;
+    let incident = state.store.change_incident(r, IncidentChange::Edit(body.into()), &p.actor()).await?;
+    view(&state, incident).await
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/{action}", tag = "incidents",
+    params(("id" = String, Path, description = "UUID, number or INC-number"),
+           ("action" = IncidentAction, Path, description = "acknowledge, contain, resolve, close or reopen")),
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, description = "invalid_transition", body = ErrorBody)))]
+pub async fn act_on_incident(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    Path((id, action)): Path<(String, String)>,
+) -> ApiResult<Json<IncidentView>> {
+    let action: IncidentAction = action.parse().map_err(|_| ApiError::not_found("route"))?;
+    p.require_responder()?;
+    let incident = state.store.change_incident(incident_ref(&id)?, IncidentChange::Transition(action), &p.actor()).await?;
+    view(&state, incident).await
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", request_body = NoteBody,
+    params(("id" = String, Path, description = "UUID, number or INC-number")),
+    responses((status = 201, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_note(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+    p.require_responder()?;
+    let incident = state.store.change_incident(incident_ref(&id)?, IncidentChange::Note { body: body.body }, &p.actor()).await?;
+    Ok((StatusCode::CREATED, view(&state, incident).await?))
+}
+
+/// Finds the user a role assignment names.
+pub async fn role_holder(store: &DynStore, user_id: Option<UserId>, email: Option<&str>) -> ApiResult<Option<UserId>> {
+    match (user_id, email.map(str::trim).filter(|e| !e.is_empty())) {
+        (Some(id), None) => Ok(Some(id)),
+        (None, Some(email)) => {
+            let email = email.parse().map_err(ApiError::from)?;
+            let creds = store.credentials(&email).await?;
+            creds
+                .map(|c| Some(c.user.id))
+                .ok_or_else(|| DomainError::invalid("email", "no user has that email").into())
+        }
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(DomainError::invalid("user_id", "give user_id or email, not both").into()),
+    }
+}
+
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/roles/{role}", tag = "incidents", request_body = RoleAssignment,
+    params(("id" = String, Path, description = "UUID, number or INC-number"),
+           ("role" = IncidentRole, Path, description = "commander, communications or scribe")),
+    responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn assign_role(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    Path((id, role)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleAssignment>,
+) -> ApiResult<Json<IncidentView>> {
+    p.require_responder()?;
+    let role: IncidentRole = role.parse()?;
+    let r = incident_ref(&id)?;
+    let user = role_holder(&state.store, body.user_id, body.email.as_deref()).await?;
+    let incident = state.store.change_incident(r, IncidentChange::AssignRole { role, user }, &p.actor()).await?;
+    view(&state, incident).await
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
+    params(("id" = String, Path, description = "UUID, number or INC-number")),
+    responses((status = 200, body = ItemsBody<TimelineEntryView>), (status = 404, body = ErrorBody)))]
+pub async fn get_timeline(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ItemsBody<TimelineEntryView>>> {
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    let entries = state.store.timeline(incident.id).await?;
+    Ok(Json(ItemsBody { items: entries.into_iter().map(Into::into).collect() }))
+}
+
+use crate::error::ErrorBody;

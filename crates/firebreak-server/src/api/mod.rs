@@ -1,0 +1,83 @@
+//! The JSON API under `/api/v1`, authenticated with bearer tokens, and its OpenAPI document
+//! (generated from the handlers' annotations).
+
+pub mod audit;
+pub mod incidents;
+pub mod users;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Firebreak API", description = "Incident response: declare, work and review incidents."),
+    paths(
+        incidents::create_incident,
+        incidents::list_incidents,
+        incidents::get_incident,
+        incidents::update_incident,
+        incidents::act_on_incident,
+        incidents::add_note,
+        incidents::assign_role,
+        incidents::get_timeline,
+        users::get_me,
+        users::change_my_password,
+        users::list_users,
+        users::create_user,
+        users::update_user,
+        users::list_tokens,
+        users::create_token,
+        users::revoke_token,
+        audit::list_audit,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(incidents::router())
+        .merge(users::router())
+        .merge(audit::router())
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        })
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// Cursor-paginated list envelope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ListBody<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Plain items envelope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ItemsBody<T> {
+    pub items: Vec<T>,
+}

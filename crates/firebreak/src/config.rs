@@ -1,0 +1,259 @@
+//! Configuration and the `serve` and `migrate` commands. Layers, lowest first: built-in
+//! defaults, the TOML file (`--config`), `FIREBREAK_*` environment variables, then flags.
+//! Unknown keys in the file are rejected.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use firebreak_server::{AppState, ServerConfig};
+use firebreak_store::DynStore;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub const DEFAULT_DATABASE: &str = "sqlite://firebreak-data/firebreak.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Everything the server can be configured with; the TOML file uses these keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    pub secure_cookies: bool,
+    pub session_ttl_hours: u32,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN.into(),
+            database_url: DEFAULT_DATABASE.into(),
+            secure_cookies: false,
+            session_ttl_hours: 12,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, clap::ValueEnum, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options shared by every command that opens the database.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct DbArgs {
+    /// Database URL: sqlite://PATH (created when missing) or postgres://USER@HOST/DB
+    /// [default: sqlite://firebreak-data/firebreak.db]
+    #[arg(long = "database", env = "FIREBREAK_DATABASE_URL", value_name = "URL")]
+    #[serde(rename = "database_url", skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// TOML file with settings (keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level)
+    #[arg(long, env = "FIREBREAK_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "FIREBREAK_LISTEN", value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub db: DbArgs,
+    /// Mark cookies Secure (set when users reach Firebreak over HTTPS)
+    #[arg(long, env = "FIREBREAK_SECURE_COOKIES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_cookies: Option<bool>,
+    /// How long a web sign-in lasts, in hours [default: 12]
+    #[arg(long, env = "FIREBREAK_SESSION_TTL_HOURS", value_name = "HOURS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ttl_hours: Option<u32>,
+    /// Log format [default: text]
+    #[arg(long, env = "FIREBREAK_LOG_FORMAT", value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. info or firebreak_server=debug [default: info]
+    #[arg(long, env = "FIREBREAK_LOG_LEVEL", value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// Merges defaults, the file and the command line (flags and their env vars).
+pub fn load<T: Serialize>(file: Option<&PathBuf>, cli: &T) -> anyhow::Result<Settings> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    if let Some(path) = file {
+        if !path.exists() {
+            bail!("config file {} does not exist", path.display());
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment.merge(Serialized::defaults(cli));
+    figment.extract::<Settings>().map_err(|e| {
+        let mut msg = String::new();
+        for err in e {
+            msg.push_str(&format!("\n  {err}"));
+        }
+        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level)")
+    })
+}
+
+/// Opens the database named by `url` and migrates it.
+pub async fn open_store(url: &str) -> anyhow::Result<DynStore> {
+    if url.starts_with("sqlite:") {
+        let store = firebreak_store_sqlite::SqliteStore::connect(url).await?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = firebreak_store_postgres::PgStore::connect(url).await?;
+        Ok(Arc::new(store))
+    } else {
+        bail!("unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB")
+    }
+}
+
+fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .with_context(|| format!("invalid log level {:?}", settings.log_level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}
+
+/// Shows a database URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Result<ExitCode> {
+    let settings = load(args.db.config.as_ref(), &args)?;
+    init_tracing(&settings)?;
+    let listen: SocketAddr = settings
+        .listen
+        .parse()
+        .with_context(|| format!("invalid listen address {:?}: use HOST:PORT, e.g. 127.0.0.1:8080", settings.listen))?;
+    let store = open_store(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
+    if store.count_users().await? == 0 {
+        tracing::warn!(
+            "no users yet; create the first admin with: firebreak admin create-user --email you@example.com --name 'Your Name' --role admin{}",
+            if settings.database_url == DEFAULT_DATABASE { String::new() } else { " --database <same URL>".into() }
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}: is another server using it? choose another with --listen"))?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let config = ServerConfig {
+        secure_cookies: settings.secure_cookies,
+        session_ttl: chrono::TimeDelta::hours(i64::from(settings.session_ttl_hours.max(1))),
+    };
+    let state = AppState::new(store, config, shutdown_rx);
+    let app = firebreak_server::app(state);
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %local,
+        database = %redact(&settings.database_url),
+        ready_ms = started.elapsed().as_millis() as u64,
+        "firebreak is ready on http://{local}"
+    );
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = shutdown_tx.send(true);
+        })
+        .await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+pub async fn migrate(args: DbArgs) -> anyhow::Result<ExitCode> {
+    let settings = load(args.config.as_ref(), &args)?;
+    open_store(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot migrate {}", redact(&settings.database_url)))?;
+    println!("database {} is up to date", redact(&settings.database_url));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nsession_ttl_hours = 3\n").unwrap_or_else(|e| panic!("{e}"));
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:9999".into()),
+            db: DbArgs { database: None, config: Some(file.clone()) },
+            secure_cookies: None,
+            session_ttl_hours: None,
+            log_format: None,
+            log_level: None,
+        };
+        let s = load(Some(&file), &args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.listen, "127.0.0.1:9999");
+        assert_eq!(s.session_ttl_hours, 3);
+        assert_eq!(s.database_url, DEFAULT_DATABASE);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "listne = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let args = DbArgs { database: None, config: Some(file.clone()) };
+        let err = load(Some(&file), &args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}
