@@ -1,0 +1,173 @@
+//! Test harness: the whole app in process on a fresh database — a temporary SQLite file, or a
+//! fresh PostgreSQL schema when `FIREBREAK_TEST_POSTGRES_URL` is set — with an admin, a
+//! responder and a viewer, each holding an API token. Requests go through
+//! `tower::ServiceExt::oneshot`; `serve()` gives a real socket when one matters.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use firebreak_domain::{Actor, UserRole, Via};
+use firebreak_server::api::users::{create_account, issue_token};
+use firebreak_server::{AppState, ServerConfig};
+use firebreak_store::{DynStore, User};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Member {
+    pub user: User,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub app: Router,
+    pub state: AppState,
+    pub store: DynStore,
+    pub admin: Member,
+    pub responder: Member,
+    pub viewer: Member,
+    _dir: Option<tempfile::TempDir>,
+    _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    /// A fresh app, or `None` when the backend is not available here (PostgreSQL without
+    /// `FIREBREAK_TEST_POSTGRES_URL`).
+    pub async fn new(backend: Backend) -> Option<TestApp> {
+        let (store, dir): (DynStore, _) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+                let url = format!("sqlite://{}/firebreak.db", dir.path().display());
+                let store = firebreak_store_sqlite::SqliteStore::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+                (Arc::new(store), Some(dir))
+            }
+            Backend::Postgres => (Arc::new(firebreak_store_postgres::testing::fresh_store().await?), None),
+        };
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let state = AppState::new(store.clone(), ServerConfig::default(), rx);
+        let app = firebreak_server::app(state.clone());
+        let setup = Actor::system("test setup", Via::Admin);
+        let member = async |email: &str, role: UserRole| {
+            let (user, _) = create_account(&store, &setup, email, email, role, Some(PASSWORD.into()))
+                .await
+                .unwrap_or_else(|e| panic!("{}", e.message));
+            let (_, token) = issue_token(&store, &setup, user.id, "test").await.unwrap_or_else(|e| panic!("{}", e.message));
+            Member { user, token }
+        };
+        let admin = member("admin@example.com", UserRole::Admin).await;
+        let responder = member("responder@example.com", UserRole::Responder).await;
+        let viewer = member("viewer@example.com", UserRole::Viewer).await;
+        Some(TestApp { app, state, store, admin, responder, viewer, _dir: dir, _shutdown: tx })
+    }
+
+    /// Sends a request built by the caller.
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.app.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    /// A JSON API call with a bearer token (or none) and an optional raw body.
+    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, body: Option<String>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b)),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.unwrap_or_else(|e| panic!("{e}"))).await
+    }
+
+    /// A JSON API call as `token`.
+    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
+        self.raw(method, path, Some(token), body.map(|b| b.to_string())).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Declares an incident as the responder and returns its JSON.
+    pub async fn declare(&self, title: &str) -> Value {
+        let r = self.post("/api/v1/incidents", &self.responder.token, serde_json::json!({"title": title, "severity": "high", "type": "outage"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body
+    }
+
+    /// Serves the app on a real socket on 127.0.0.1:0; returns its base URL.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let app = self.app.clone();
+        let mut shutdown = self.state.shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        format!("http://{addr}")
+    }
+}
+
+/// Asserts the documented error envelope with `code`.
+pub fn assert_error(r: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.text);
+    assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);
+}
+
+/// Declares each test twice: on SQLite, and on PostgreSQL (skipped without a server).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::new($crate::common::Backend::Sqlite).await else { return };
+                    super::$name(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::new($crate::common::Backend::Postgres).await else { return };
+                    super::$name(app).await;
+                }
+            )+
+        }
+    };
+}
