@@ -1,7 +1,217 @@
-//! The server-rendered web UI.
+//! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
+//! account, and the admin pages for users and tokens. Pages work without JavaScript; a small
+//! script adds live timeline updates over Server-Sent Events. Every form carries a CSRF token
+//! bound to the session.
+
+mod account;
+mod admin;
+mod incidents;
+
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
 use crate::AppState;
+use askama::Template;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
 use axum::Router;
+use firebreak_domain::Timestamp;
+use serde::de::DeserializeOwned;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(|| async { Redirect::to("/incidents") }))
+        .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
+        .merge(account::router())
+        .merge(incidents::router())
+        .merge(admin::router())
+        .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
+}
+
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], include_str!("../../static/app.css")).into_response()
+}
+
+async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], include_str!("../../static/app.js")).into_response()
+}
+
+/// What every page's frame shows: who is signed in, and the CSRF token for its forms.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    pub user_name: String,
+    pub is_admin: bool,
+    pub can_respond: bool,
+    pub csrf: String,
+    pub signed_in: bool,
+    /// Which nav entry is current.
+    pub section: &'static str,
+}
+
+impl Chrome {
+    pub fn for_user(p: &Principal, section: &'static str) -> Self {
+        let csrf = match &p.credential {
+            auth::Credential::Session { csrf, .. } => csrf.clone(),
+            auth::Credential::Token(_) => String::new(),
+        };
+        Chrome {
+            user_name: p.user.name.clone(),
+            is_admin: p.user.role.can_administer(),
+            can_respond: p.user.role.can_respond(),
+            csrf,
+            signed_in: true,
+            section,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    status: u16,
+    message: String,
+}
+
+/// Why a page could not be shown: not signed in (go sign in), or an error to show.
+#[derive(Debug)]
+pub enum WebError {
+    SignIn { next: String },
+    Page { status: StatusCode, message: String },
+}
+
+impl WebError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        WebError::Page { status, message: message.into() }
+    }
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        WebError::Page { status: e.status, message: e.message }
+    }
+}
+
+impl From<firebreak_store::StoreError> for WebError {
+    fn from(e: firebreak_store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<firebreak_domain::DomainError> for WebError {
+    fn from(e: firebreak_domain::DomainError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::SignIn { next } => {
+                let next = if next.starts_with('/') && !next.starts_with("//") { next } else { "/incidents".into() };
+                Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response()
+            }
+            WebError::Page { status, message } => {
+                let page = ErrorPage { chrome: Chrome::default(), status: status.as_u16(), message };
+                (status, render(&page)).into_response()
+            }
+        }
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+/// Renders a template; a template failure is a server error (logged by the middleware).
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A time as pages show it.
+pub fn show_time(t: &Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The signed-in user of a page; signed-out visitors are sent to the sign-in page.
+pub struct WebPrincipal(pub Principal);
+
+impl FromRequestParts<AppState> for WebPrincipal {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match auth::session_principal(&parts.headers, state).await? {
+            Some(p) => Ok(WebPrincipal(p)),
+            None => {
+                let next = if parts.method == axum::http::Method::GET {
+                    parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default()
+                } else {
+                    "/incidents".into()
+                };
+                Err(WebError::SignIn { next })
+            }
+        }
+    }
+}
+
+/// A submitted form whose `csrf` field must match the session's token.
+pub trait CsrfForm {
+    fn csrf(&self) -> &str;
+}
+
+/// A form with nothing but its CSRF token (plain buttons).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: String,
+}
+
+impl CsrfForm for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `axum::Form`, with bad bodies shown as an error page.
+pub struct WebForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|f| WebForm(f.0))
+            .map_err(|r| WebError::new(r.status(), format!("The form could not be read: {}", r.body_text())))
+    }
+}
+
+/// Checks a form's CSRF token against the principal's session, and refuses viewers when
+/// `respond` is set.
+pub fn check_form(p: &Principal, form: &impl CsrfForm) -> WebResult<()> {
+    let ok = match &p.credential {
+        auth::Credential::Session { csrf, .. } => auth::tokens_match(csrf, form.csrf()),
+        auth::Credential::Token(_) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(WebError::new(StatusCode::FORBIDDEN, "This form has expired or did not come from Firebreak. Go back, reload the page and try again."))
+    }
 }

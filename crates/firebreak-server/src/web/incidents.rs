@@ -1,0 +1,423 @@
+//! Incident pages: the list with filters, the declare form, and the incident page with every
+//! action, and its timeline kept live over Server-Sent Events.
+
+use super::{check_form, CsrfOnly, render, show_time, urlencode, Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult};
+use crate::api::incidents::{incident_ref, Directory, IncidentView, ListQuery};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use firebreak_domain::{
+    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, UserId,
+};
+use firebreak_store::{ChangeNotice, TimelineEntry};
+use futures_util::stream::{Stream, StreamExt};
+use serde::Deserialize;
+use std::convert::Infallible;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", get(list_page).post(declare))
+        .route("/incidents/new", get(new_page))
+        .route("/incidents/{id}", get(incident_page))
+        .route("/incidents/{id}/live", get(live_fragment))
+        .route("/incidents/{id}/events", get(events))
+        .route("/incidents/{id}/actions/{action}", post(act))
+        .route("/incidents/{id}/notes", post(add_note))
+        .route("/incidents/{id}/roles", post(assign_role))
+        .route("/incidents/{id}/edit", post(edit))
+}
+
+/// One row of the incident list.
+pub struct Row {
+    pub label: String,
+    pub title: String,
+    pub status: String,
+    pub severity: String,
+    pub kind: String,
+    pub detected: String,
+}
+
+impl From<&Incident> for Row {
+    fn from(i: &Incident) -> Self {
+        Row {
+            label: i.label(),
+            title: i.title.clone(),
+            status: i.status.to_string(),
+            severity: i.severity.to_string(),
+            kind: i.kind.to_string(),
+            detected: show_time(&i.detected_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    next_href: String,
+    statuses: Vec<Choice>,
+    severities: Vec<Choice>,
+    kinds: Vec<Choice>,
+}
+
+/// One option of a select.
+pub struct Choice {
+    pub value: &'static str,
+    pub selected: bool,
+}
+
+fn choices<T: Copy>(all: &[T], f: fn(T) -> &'static str, current: &str) -> Vec<Choice> {
+    all.iter().map(|v| f(*v)).map(|value| Choice { value, selected: value == current }).collect()
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    severity: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list_page(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Query(q): Query<ListParams>) -> WebResult<Response> {
+    let keep = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let query = ListQuery { status: keep(&q.status), severity: keep(&q.severity), kind: keep(&q.kind), cursor: keep(&q.cursor), limit: Some(50) };
+    let page = state.store.list_incidents(&query.filter()?).await?;
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let next_href = page
+        .next_before
+        .map(|n| format!("/incidents?status={}&severity={}&type={}&cursor={n}", urlencode(&s(&query.status)), urlencode(&s(&query.severity)), urlencode(&s(&query.kind))))
+        .unwrap_or_default();
+    let list = ListPage {
+        chrome: Chrome::for_user(&p, "incidents"),
+        rows: page.items.iter().map(Row::from).collect(),
+        next_href,
+        statuses: choices(IncidentStatus::ALL, IncidentStatus::as_str, &s(&query.status)),
+        severities: choices(Severity::ALL, Severity::as_str, &s(&query.severity)),
+        kinds: choices(IncidentType::ALL, IncidentType::as_str, &s(&query.kind)),
+    };
+    Ok(render(&list))
+}
+
+#[derive(Template)]
+#[template(path = "incident_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    error: String,
+    title: String,
+    summary: String,
+    services: String,
+    severities: Vec<Choice>,
+    kinds: Vec<Choice>,
+}
+
+impl NewPage {
+    fn blank(chrome: Chrome) -> Self {
+        NewPage {
+            chrome,
+            error: String::new(),
+            title: String::new(),
+            summary: String::new(),
+            services: String::new(),
+            severities: choices(Severity::ALL, Severity::as_str, "high"),
+            kinds: choices(IncidentType::ALL, IncidentType::as_str, "outage"),
+        }
+    }
+}
+
+async fn new_page(WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
+    p.require_responder()?;
+    Ok(render(&NewPage::blank(Chrome::for_user(&p, "new"))))
+}
+
+#[derive(Deserialize)]
+struct DeclareForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    summary: String,
+    severity: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    services: String,
+}
+
+impl CsrfForm for DeclareForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+async fn declare(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, WebForm(form): WebForm<DeclareForm>) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    p.require_responder()?;
+    let parsed = (|| {
+        let severity: Severity = form.severity.parse()?;
+        let kind: IncidentType = form.kind.parse()?;
+        NewIncident::parse(&form.title, Some(&form.summary), severity, kind, &split_list(&form.services), &[])
+    })();
+    let new = match parsed {
+        Ok(n) => n,
+        Err(e) => {
+            let mut page = NewPage::blank(Chrome::for_user(&p, "new"));
+            page.error = e.to_string();
+            page.title = form.title;
+            page.summary = form.summary;
+            page.severities = choices(Severity::ALL, Severity::as_str, &form.severity);
+            page.kinds = choices(IncidentType::ALL, IncidentType::as_str, &form.kind);
+            page.services = form.services;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    let incident = state.store.create_incident(new, &p.actor()).await?;
+    Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
+}
+
+/// One timeline entry, as the page shows it.
+pub struct TimelineRow {
+    pub at: String,
+    pub at_iso: String,
+    pub actor: String,
+    pub via: &'static str,
+    pub kind: &'static str,
+    pub text: String,
+    pub note: String,
+}
+
+fn describe(e: &TimelineEvent, dir: &Directory) -> String {
+    let who = |u: &Option<UserId>| dir.user_ref(*u).map(|r| r.name).unwrap_or_else(|| "nobody".into());
+    match e {
+        TimelineEvent::Created { title, severity, kind } => format!("declared “{title}” ({severity}, {kind})"),
+        TimelineEvent::StatusChanged { from, to } => format!("changed status from {from} to {to}"),
+        TimelineEvent::SeverityChanged { from, to } => format!("changed severity from {from} to {to}"),
+        TimelineEvent::TypeChanged { from, to } => format!("changed type from {from} to {to}"),
+        TimelineEvent::TitleChanged { to, .. } => format!("renamed the incident to “{to}”"),
+        TimelineEvent::SummaryChanged { .. } => "updated the summary".into(),
+        TimelineEvent::ServicesChanged { to, .. } => format!("set affected services to {}", if to.is_empty() { "none".into() } else { to.join(", ") }),
+        TimelineEvent::TagsChanged { to, .. } => format!("set tags to {}", if to.is_empty() { "none".into() } else { to.join(", ") }),
+        TimelineEvent::RoleAssigned { role, from, to } => match (from, to) {
+            (_, None) => format!("cleared the {role} role (was {})", who(from)),
+            (None, Some(_)) => format!("made {} {role}", who(to)),
+            (Some(_), Some(_)) => format!("handed {role} over from {} to {}", who(from), who(to)),
+        },
+        TimelineEvent::NoteAdded { .. } => "added a note".into(),
+    }
+}
+
+fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRow> {
+    entries
+        .into_iter()
+        .map(|e| TimelineRow {
+            at: show_time(&e.at),
+            at_iso: firebreak_domain::time::canonical(e.at),
+            actor: e.actor_name.clone(),
+            via: e.via.as_str(),
+            kind: e.event.kind(),
+            text: describe(&e.event, dir),
+            note: match &e.event {
+                TimelineEvent::NoteAdded { body } => body.clone(),
+                _ => String::new(),
+            },
+        })
+        .collect()
+}
+
+/// A user offered in a role picker.
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// The picker for one role.
+pub struct RolePicker {
+    pub role: &'static str,
+    pub options: Vec<Person>,
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    chrome: Chrome,
+    inc: IncidentView,
+    timeline: Vec<TimelineRow>,
+    role_forms: Vec<RolePicker>,
+    severities: Vec<Choice>,
+    kinds: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "incident_live.html")]
+struct IncidentLive {
+    chrome: Chrome,
+    inc: IncidentView,
+    timeline: Vec<TimelineRow>,
+}
+
+async fn load(state: &AppState, id: &str) -> WebResult<(IncidentView, Vec<TimelineRow>, Directory)> {
+    let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
+    let incident = state.store.get_incident(r).await.map_err(|e| match e {
+        firebreak_store::StoreError::NotFound(_) => WebError::new(StatusCode::NOT_FOUND, "There is no such incident."),
+        other => other.into(),
+    })?;
+    let dir = Directory::load(&state.store).await?;
+    let timeline = timeline_rows(state.store.timeline(incident.id).await?, &dir);
+    Ok((IncidentView::new(incident, &dir), timeline, dir))
+}
+
+async fn incident_page(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>) -> WebResult<Response> {
+    let (inc, timeline, dir) = load(&state, &id).await?;
+    let mut users: Vec<_> = dir.users().filter(|u| !u.disabled).collect();
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    let role_forms = IncidentRole::ALL
+        .iter()
+        .map(|role| {
+            let holder = match role {
+                IncidentRole::Commander => &inc.roles.commander,
+                IncidentRole::Communications => &inc.roles.communications,
+                IncidentRole::Scribe => &inc.roles.scribe,
+            }
+            .as_ref()
+            .and_then(|r| r.id);
+            RolePicker {
+                role: role.as_str(),
+                options: users.iter().map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: Some(u.id) == holder }).collect(),
+            }
+        })
+        .collect();
+    let page = IncidentPage {
+        chrome: Chrome::for_user(&p, "incidents"),
+        severities: choices(Severity::ALL, Severity::as_str, inc.severity.as_str()),
+        kinds: choices(IncidentType::ALL, IncidentType::as_str, inc.kind.as_str()),
+        inc,
+        timeline,
+        role_forms,
+    };
+    Ok(render(&page))
+}
+
+async fn live_fragment(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>) -> WebResult<Response> {
+    let (inc, timeline, _) = load(&state, &id).await?;
+    let mut res = render(&IncidentLive { chrome: Chrome::for_user(&p, "incidents"), inc, timeline });
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Announces `changed` whenever this incident changes, here or on another replica; ends when
+/// the server shuts down.
+async fn events(
+    State(state): State<AppState>,
+    WebPrincipal(_p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let r = incident_ref(&id)?;
+    let incident = state.store.get_incident(r).await?;
+    let wanted = incident.id;
+    let rx = state.store.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    };
+    let stream = tokio_stream::wrappers::BroadcastStream::new(rx)
+        .filter_map(move |msg| async move {
+            match msg {
+                Ok(ChangeNotice::Incident(id)) if id == wanted => Some(Ok(Event::default().event("changed").data(id.to_string()))),
+                Ok(_) => None,
+                // Missed notices: tell the page to refresh anyway.
+                Err(_) => Some(Ok(Event::default().event("changed").data(wanted.to_string()))),
+            }
+        })
+        .take_until(stop);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+async fn apply(state: &AppState, p: &crate::auth::Principal, id: &str, change: IncidentChange) -> WebResult<Response> {
+    p.require_responder()?;
+    let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
+    let incident = state.store.change_incident(r, change, &p.actor()).await?;
+    Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
+}
+
+async fn act(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path((id, action)): Path<(String, String)>, WebForm(form): WebForm<CsrfOnly>) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let action: IncidentAction = action.parse().map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such action."))?;
+    apply(&state, &p, &id, IncidentChange::Transition(action)).await
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    csrf: String,
+    body: String,
+}
+
+impl CsrfForm for NoteForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn add_note(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<NoteForm>) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    apply(&state, &p, &id, IncidentChange::Note { body: form.body }).await
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    csrf: String,
+    role: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+impl CsrfForm for RoleForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn assign_role(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<RoleForm>) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let role: IncidentRole = form.role.parse()?;
+    let user = match form.user_id.trim() {
+        "" => None,
+        s => Some(s.parse::<UserId>().map_err(|_| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a person from the list."))?),
+    };
+    apply(&state, &p, &id, IncidentChange::AssignRole { role, user }).await
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    csrf: String,
+    severity: String,
+    #[serde(rename = "type")]
+    kind: String,
+    title: Option<String>,
+}
+
+impl CsrfForm for EditForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn edit(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<EditForm>) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let edit = IncidentEdit {
+        severity: Some(form.severity.parse()?),
+        kind: Some(form.kind.parse()?),
+        title: form.title.filter(|t| !t.trim().is_empty()),
+        ..Default::default()
+    };
+    apply(&state, &p, &id, IncidentChange::Edit(edit)).await
+}
