@@ -1,0 +1,178 @@
+//! Real-browser tests in headless Chromium (through chromedriver), run when
+//! `FIREBREAK_TEST_BROWSER` is set (`.ci/run` sets it). One person signs in, declares an
+//! incident, acknowledges it, writes a note and resolves it; a second person watching the
+//! incident page sees the timeline and status change without reloading.
+
+mod common;
+
+use common::{Backend, TestApp, PASSWORD};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin} (install Debian's chromium-driver): {e}"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start listening");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Driver { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path, width: u32, height: u32) -> Client {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={width},{height}"),
+            ]
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else { unreachable!() };
+    ClientBuilder::rustls()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start a Chromium session: {e}"))
+}
+
+async fn sign_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("email")).await.unwrap_or_else(|e| panic!("{e}")).send_keys(email).await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("password")).await.unwrap_or_else(|e| panic!("{e}")).send_keys(PASSWORD).await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Css("form[action='/login'] button[type=submit]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.wait().at_most(WAIT).for_element(Locator::Css("main h1")).await.unwrap_or_else(|e| panic!("{e}"));
+    let url = c.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(url.path(), "/incidents", "signed in and sent to the incident list");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+async fn status_text(c: &Client) -> String {
+    match c.find(Locator::Css("[data-testid=status]")).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn wait_for_status(c: &Client, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if status_text(c).await == want {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "status never became {want}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn timeline_text(c: &Client) -> String {
+    match c.find(Locator::Css("[data-testid=timeline]")).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declare_work_and_watch_an_incident_live() {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return;
+    }
+    // Both ring and aws-lc end up in the dependency graph; pick one for the WebDriver client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
+    let base = app.serve().await;
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // The responder works on a phone-sized screen; the watcher on a desktop one.
+    let responder = browser(&driver, &profiles.path().join("a"), 390, 844).await;
+    let watcher = browser(&driver, &profiles.path().join("b"), 1280, 900).await;
+
+    sign_in(&responder, &base, "responder@example.com").await;
+    click(&responder, "a.button.primary[href='/incidents/new']").await;
+    let title = responder.wait().at_most(WAIT).for_element(Locator::Id("title")).await.unwrap_or_else(|e| panic!("{e}"));
+    title.send_keys("Checkout returns 500s").await.unwrap_or_else(|e| panic!("{e}"));
+    responder.find(Locator::Id("severity")).await.unwrap_or_else(|e| panic!("{e}")).select_by_value("critical").await.unwrap_or_else(|e| panic!("{e}"));
+    responder.find(Locator::Id("services")).await.unwrap_or_else(|e| panic!("{e}")).send_keys("checkout").await.unwrap_or_else(|e| panic!("{e}"));
+    click(&responder, "form[action='/incidents'] button[type=submit]").await;
+    wait_for_status(&responder, "triggered").await;
+    assert_eq!(responder.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default(), "/incidents/INC-1");
+
+    // The watcher opens the same incident and marks the page, to prove it is never reloaded.
+    sign_in(&watcher, &base, "viewer@example.com").await;
+    watcher.goto(&format!("{base}/incidents/INC-1")).await.unwrap_or_else(|e| panic!("{e}"));
+    wait_for_status(&watcher, "triggered").await;
+    let connected = async {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let v = watcher.execute("return document.getElementById('live').getAttribute('data-connected')", vec![]).await.unwrap_or_default();
+            if v == serde_json::json!("true") {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "live updates never connected");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    connected.await;
+    watcher.execute("window.__notReloaded = true; return true", vec![]).await.unwrap_or_else(|e| panic!("{e}"));
+
+    click(&responder, "button.action-acknowledge").await;
+    wait_for_status(&responder, "acknowledged").await;
+    wait_for_status(&watcher, "acknowledged").await;
+
+    let note = responder.wait().at_most(WAIT).for_element(Locator::Id("note-body")).await.unwrap_or_else(|e| panic!("{e}"));
+    note.send_keys("Rolled back deploy 1234; error rate falling").await.unwrap_or_else(|e| panic!("{e}"));
+    click(&responder, "form[action$='/notes'] button[type=submit]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !timeline_text(&watcher).await.contains("Rolled back deploy 1234") {
+        assert!(tokio::time::Instant::now() < deadline, "the note never reached the watcher's timeline");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    click(&responder, "button.action-resolve").await;
+    wait_for_status(&responder, "resolved").await;
+    wait_for_status(&watcher, "resolved").await;
+    let still_same_page = watcher.execute("return window.__notReloaded === true", vec![]).await.unwrap_or_default();
+    assert_eq!(still_same_page, serde_json::json!(true), "the watcher's page was reloaded instead of updated live");
+    let timeline = timeline_text(&watcher).await;
+    assert!(timeline.contains("changed status from acknowledged to resolved"), "{timeline}");
+
+    if let Ok(png) = watcher.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("firebreak-watcher.png"), png);
+    }
+    if let Ok(png) = responder.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("firebreak-responder.png"), png);
+    }
+    let _ = responder.close().await;
+    let _ = watcher.close().await;
+}
