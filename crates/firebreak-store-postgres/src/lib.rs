@@ -152,6 +152,12 @@ impl Store for PgStore {
     fn subscribe(&self) -> broadcast::Receiver<ChangeNotice> {
         self.notices.subscribe()
     }
+
+    async fn backup_to(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Conflict(
+            "PostgreSQL databases are backed up with pg_dump (see docs/backup.md)".into(),
+        ))
+    }
 }
 
 /// Helpers for tests that run against a real PostgreSQL server.

@@ -105,4 +105,17 @@ impl Store for SqliteStore {
     fn subscribe(&self) -> broadcast::Receiver<ChangeNotice> {
         self.notices.subscribe()
     }
+
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+        if path.exists() {
+            return Err(StoreError::Conflict(format!("{} already exists; choose a new file", path.display())));
+        }
+        let target = path.to_str().ok_or_else(|| StoreError::Conflict("the backup path must be valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_owned())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Backend(format!("backup to {} failed: {e}", path.display())))
+    }
 }

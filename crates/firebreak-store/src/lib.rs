@@ -183,6 +183,10 @@ pub trait Store: IncidentStore + UserStore + AuditStore {
     async fn ping(&self) -> StoreResult<()>;
     /// Live change notices.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice>;
+    /// Writes a consistent copy of the whole database to a new file at `path`, while the
+    /// server keeps running (SQLite's `VACUUM INTO`). PostgreSQL answers that `pg_dump` is
+    /// the tool for it.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -41,6 +41,15 @@ pub enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Write a consistent copy of a SQLite database to a new file while the server runs.
+    /// (PostgreSQL: use pg_dump.)
+    Backup {
+        /// The new file to write (must not exist)
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 fn operator() -> Actor {
@@ -84,6 +93,14 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("no user has the email {email}; create one with `firebreak admin create-user`"))?;
             let (_, secret) = issue_token(&store, &operator(), creds.user.id, &name).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("{secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Backup { to, db } => {
+            let store = store_for(&db).await?;
+            eprintln!("writing a copy of the database to {} …", to.display());
+            store.backup_to(&to).await?;
+            let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+            println!("backup written to {} ({} KiB)", to.display(), size / 1024);
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::VerifyAudit { db } => {
