@@ -482,43 +482,25 @@ impl Incident {
                 }
                 if let Some(title) = &edit.title {
                     let title = parse_title(title)?;
-                    if title != self.title {
-                        events.push(TimelineEvent::TitleChanged { from: self.title.clone(), to: title.clone() });
-                        next.title = title;
-                    }
+                    changed(&mut next.title, title, &mut events, |from, to| TimelineEvent::TitleChanged { from, to });
                 }
                 if let Some(summary) = &edit.summary {
                     let summary = parse_summary(summary)?;
-                    if summary != self.summary {
-                        events.push(TimelineEvent::SummaryChanged { to: summary.clone() });
-                        next.summary = summary;
-                    }
+                    changed(&mut next.summary, summary, &mut events, |_, to| TimelineEvent::SummaryChanged { to });
                 }
                 if let Some(severity) = edit.severity {
-                    if severity != self.severity {
-                        events.push(TimelineEvent::SeverityChanged { from: self.severity, to: severity });
-                        next.severity = severity;
-                    }
+                    changed(&mut next.severity, severity, &mut events, |from, to| TimelineEvent::SeverityChanged { from, to });
                 }
                 if let Some(kind) = edit.kind {
-                    if kind != self.kind {
-                        events.push(TimelineEvent::TypeChanged { from: self.kind, to: kind });
-                        next.kind = kind;
-                    }
+                    changed(&mut next.kind, kind, &mut events, |from, to| TimelineEvent::TypeChanged { from, to });
                 }
                 if let Some(services) = &edit.services {
                     let services = parse_labels("services", services)?;
-                    if services != self.services {
-                        events.push(TimelineEvent::ServicesChanged { from: self.services.clone(), to: services.clone() });
-                        next.services = services;
-                    }
+                    changed(&mut next.services, services, &mut events, |from, to| TimelineEvent::ServicesChanged { from, to });
                 }
                 if let Some(tags) = &edit.tags {
                     let tags = parse_labels("tags", tags)?;
-                    if tags != self.tags {
-                        events.push(TimelineEvent::TagsChanged { from: self.tags.clone(), to: tags.clone() });
-                        next.tags = tags;
-                    }
+                    changed(&mut next.tags, tags, &mut events, |from, to| TimelineEvent::TagsChanged { from, to });
                 }
             }
             IncidentChange::AssignRole { role, user } => {
@@ -540,6 +522,19 @@ impl Incident {
             next.updated_at = at;
         }
         Ok(ApplyOutcome { incident: next, events })
+    }
+}
+
+/// Sets `slot` to `value` and records the change, when it is one.
+fn changed<T: PartialEq + Clone>(
+    slot: &mut T,
+    value: T,
+    events: &mut Vec<TimelineEvent>,
+    event: impl FnOnce(T, T) -> TimelineEvent,
+) {
+    if *slot != value {
+        let from = std::mem::replace(slot, value.clone());
+        events.push(event(from, value));
     }
 }
 

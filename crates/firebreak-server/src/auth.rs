@@ -170,10 +170,11 @@ impl FromRequestParts<AppState> for ApiPrincipal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
+        // The scheme name is case-insensitive (RFC 9110, section 11.1).
         let secret = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret.trim())
             .filter(|s| !s.is_empty() && s.len() <= 256)
             .ok_or_else(ApiError::unauthorized)?;
         let found = state.store.token_user(&secret_hash(secret), firebreak_domain::time::now()).await?;

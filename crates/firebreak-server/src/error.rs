@@ -2,10 +2,11 @@
 //! `{"error":{"code":"…","message":"…"}}`, and extractor wrappers that turn malformed input
 //! into that same envelope.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use firebreak_domain::DomainError;
 use firebreak_store::StoreError;
@@ -97,23 +98,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn json_rejection(r: JsonRejection) -> ApiError {
-    let status = r.status();
-    let code = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
-        _ => "malformed_json",
-    };
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than the 1 MiB limit".to_owned(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "send the body as JSON with `Content-Type: application/json`".to_owned(),
-        _ => r.body_text(),
-    };
-    ApiError::new(status, code, message)
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`).
+fn has_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence
+        .split_once('/')
+        .is_some_and(|(kind, subtype)| kind == "application" && (subtype == "json" || subtype.ends_with("+json")))
 }
 
-/// `axum::Json`, but malformed bodies answer with the API error envelope.
+/// `axum::Json`, but bad bodies answer with the API error envelope: 415 without a JSON content
+/// type, 413 over [`crate::BODY_LIMIT`], 400 `malformed_json` when the body is not JSON, and 422
+/// `invalid_body` when it is JSON but not the expected object.
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -124,7 +120,56 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state).await.map(|j| ApiJson(j.0)).map_err(json_rejection)
+        if !has_json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than the 1 MiB limit")
+            }
+            _ => ApiError::bad_request("malformed_json", r.body_text()),
+        })?;
+        // Syntax is judged on its own first: serde_json reports some type errors (a number
+        // where an enum word belongs) as syntax errors, and a typed parse stops at the first
+        // unknown field before it would see that the rest is not JSON at all.
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body must be a JSON object"));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|j| ApiJson(j.0))
+            .map_err(|r| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", r.body_text()))
+    }
+}
+
+/// `axum::extract::Path`, but a segment that cannot be read (not UTF-8) answers 404 with the
+/// API error envelope, like any other id that names nothing.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(ApiPath(p.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("nothing at this address: {}", e.body_text())))
+            }
+            Err(e) => {
+                // A route whose pattern does not match its extractor: a bug here, not bad input.
+                tracing::error!(error = %e.body_text(), "path extraction failed");
+                Err(ApiError::internal())
+            }
+        }
     }
 }
 

@@ -55,6 +55,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .nest("/api/v1", api::router())
+        // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
+        .route("/api/v1/", axum::routing::any(api::route_not_found))
         .merge(web::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -16,7 +16,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// The NOTIFY channel for change notices.
 const CHANNEL: &str = "firebreak_changes";
 /// Advisory lock key that serialises audit appends (arbitrary, fixed).
-const AUDIT_LOCK: i64 = 0x0F1E_B4EA_0A0D_17;
+const AUDIT_LOCK: i64 = 0x000F_1EB4_EA0A_0D17;
 
 /// A Firebreak store on a PostgreSQL database.
 pub struct PgStore {

@@ -288,7 +288,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn load_user<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: UserId) -> StoreResult<User> {
-                let row = sqlx::query(concat!("SELECT id, email, name, role, disabled, created_at FROM users WHERE id = $1"))
+                let row = sqlx::query("SELECT id, email, name, role, disabled, created_at FROM users WHERE id = $1")
                     .bind(id.0)
                     .fetch_optional(conn)
                     .await

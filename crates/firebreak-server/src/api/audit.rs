@@ -41,6 +41,13 @@ pub async fn list_audit(
         .transpose()?;
     let limit = firebreak_store::page_limit(q.limit.unwrap_or(50));
     let items = state.store.recent_audit(before, limit).await?;
-    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|e| e.content.seq.to_string())).flatten();
+    let next_cursor = match items.last() {
+        // A full page has a next one only if something older exists; the last page has no cursor.
+        Some(last) if items.len() == limit as usize => {
+            let older = state.store.recent_audit(Some(last.content.seq), 1).await?;
+            (!older.is_empty()).then(|| last.content.seq.to_string())
+        }
+        _ => None,
+    };
     Ok(Json(ListBody { items, next_cursor }))
 }

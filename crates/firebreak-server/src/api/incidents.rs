@@ -3,9 +3,9 @@
 
 use crate::api::{ItemsBody, ListBody};
 use crate::auth::ApiPrincipal;
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -281,7 +281,7 @@ pub async fn list_incidents(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody)))]
-pub async fn get_incident(State(state): State<AppState>, ApiPrincipal(_p): ApiPrincipal, Path(id): Path<String>) -> ApiResult<Json<IncidentView>> {
+pub async fn get_incident(State(state): State<AppState>, ApiPrincipal(_p): ApiPrincipal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<IncidentView>> {
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     view(&state, incident).await
 }
@@ -292,7 +292,7 @@ pub async fn get_incident(State(state): State<AppState>, ApiPrincipal(_p): ApiPr
 pub async fn update_incident(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateIncident>,
 ) -> ApiResult<Json<IncidentView>> {
     p.require_responder()?;
@@ -308,7 +308,7 @@ pub async fn update_incident(
 pub async fn act_on_incident(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
-    Path((id, action)): Path<(String, String)>,
+    ApiPath((id, action)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
     let action: IncidentAction = action.parse().map_err(|_| ApiError::not_found("route"))?;
     p.require_responder()?;
@@ -322,7 +322,7 @@ pub async fn act_on_incident(
 pub async fn add_note(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
     p.require_responder()?;
@@ -353,7 +353,7 @@ pub async fn role_holder(store: &DynStore, user_id: Option<UserId>, email: Optio
 pub async fn assign_role(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
-    Path((id, role)): Path<(String, String)>,
+    ApiPath((id, role)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RoleAssignment>,
 ) -> ApiResult<Json<IncidentView>> {
     p.require_responder()?;
@@ -370,7 +370,7 @@ pub async fn assign_role(
 pub async fn get_timeline(
     State(state): State<AppState>,
     ApiPrincipal(_p): ApiPrincipal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemsBody<TimelineEntryView>>> {
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     let entries = state.store.timeline(incident.id).await?;

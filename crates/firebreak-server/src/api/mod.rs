@@ -57,10 +57,15 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
         .merge(users::router())
         .merge(audit::router())
-        .fallback(|| async { ApiError::not_found("route") })
+        .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
+}
+
+/// The answer for a path under `/api/v1` that no route serves.
+pub async fn route_not_found() -> ApiError {
+    ApiError::not_found("route")
 }
 
 async fn openapi() -> impl IntoResponse {

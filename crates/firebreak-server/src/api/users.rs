@@ -2,9 +2,9 @@
 
 use crate::api::ItemsBody;
 use crate::auth::{self, ApiPrincipal};
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
@@ -188,7 +188,7 @@ pub async fn apply_user_update(state: &AppState, by: &User, actor: &firebreak_do
 pub async fn update_user(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<UserView>> {
     p.require_admin()?;
@@ -264,7 +264,7 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = TokenView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal, Path(id): Path<String>) -> ApiResult<Json<TokenView>> {
+pub async fn revoke_token(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<TokenView>> {
     p.require_admin()?;
     let id: TokenId = id.parse().map_err(|_| ApiError::not_found("token"))?;
     Ok(Json(state.store.revoke_token(id, &p.actor()).await?.into()))

@@ -98,11 +98,9 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, WebForm(form
     };
     let creds = state.store.credentials(&email).await?;
     let now = firebreak_domain::time::now();
-    if let Some(c) = &creds {
-        if let Some(wait) = auth::throttle_remaining(c, now) {
-            let secs = wait.num_seconds().max(1);
-            return Ok(again(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {secs} seconds.")));
-        }
+    if let Some(wait) = creds.as_ref().and_then(|c| auth::throttle_remaining(c, now)) {
+        let secs = wait.num_seconds().max(1);
+        return Ok(again(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {secs} seconds.")));
     }
     let stored = creds.as_ref().and_then(|c| c.password_hash.clone());
     let password = form.password.clone();
