@@ -560,6 +560,13 @@ macro_rules! impl_sql_store {
                 async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: Timestamp, actor: &Actor) -> StoreResult<()> {
                     let at = firebreak_domain::time::now();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
+                    // Sweep expired sessions of this user while we are writing anyway.
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2")
+                        .bind(user_id.0)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
                     sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                         .bind(token_hash.to_owned())
                         .bind(user_id.0)

@@ -99,6 +99,7 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             let store = store_for(&db).await?;
             eprintln!("writing a copy of the database to {} …", to.display());
             store.backup_to(&to).await?;
+            store.append_audit(&operator(), "database.backup", &format!("file:{}", to.display()), serde_json::json!({})).await?;
             let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
             println!("backup written to {} ({} KiB)", to.display(), size / 1024);
             Ok(ExitCode::SUCCESS)
