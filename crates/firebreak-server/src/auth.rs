@@ -177,7 +177,7 @@ impl FromRequestParts<AppState> for ApiPrincipal {
             .map(|(_, secret)| secret.trim())
             .filter(|s| !s.is_empty() && s.len() <= 256)
             .ok_or_else(ApiError::unauthorized)?;
-        let found = state.store.token_user(&secret_hash(secret), firebreak_domain::time::now()).await?;
+        let found = state.store.token_user(&secret_hash(secret), state.clock.now()).await?;
         let (user, token_id) = found.ok_or_else(ApiError::unauthorized)?;
         let cli = parts
             .headers
@@ -195,7 +195,7 @@ pub async fn session_principal(headers: &HeaderMap, state: &AppState) -> Result<
         return Ok(None);
     };
     let hash = secret_hash(secret);
-    let user = state.store.session_user(&hash, firebreak_domain::time::now()).await?;
+    let user = state.store.session_user(&hash, state.clock.now()).await?;
     Ok(user.map(|user| Principal {
         user,
         via: Via::Web,

@@ -34,10 +34,47 @@ impl Default for ServerConfig {
     }
 }
 
+/// Where handlers get the current time, so tests can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> firebreak_domain::Timestamp;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> firebreak_domain::Timestamp {
+        firebreak_domain::time::now()
+    }
+}
+
+/// A clock that stands still until told to move (for tests).
+#[derive(Default)]
+pub struct ManualClock {
+    offset: std::sync::Mutex<chrono::TimeDelta>,
+}
+
+impl ManualClock {
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: chrono::TimeDelta) {
+        if let Ok(mut o) = self.offset.lock() {
+            *o += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> firebreak_domain::Timestamp {
+        let offset = self.offset.lock().map(|o| *o).unwrap_or_default();
+        firebreak_domain::time::now() + offset
+    }
+}
+
 /// Everything a handler can reach, built once.
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
+    pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<ops::Metrics>,
     /// Flips to `true` when the server begins shutting down; long-lived streams end then.
@@ -46,7 +83,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
-        AppState { store, config: Arc::new(config), metrics: Arc::new(ops::Metrics::default()), shutdown }
+        AppState { store, clock: Arc::new(SystemClock), config: Arc::new(config), metrics: Arc::new(ops::Metrics::default()), shutdown }
+    }
+
+    /// The same state with another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 

@@ -105,6 +105,25 @@ async fn wrong_passwords_are_refused_then_throttled(app: TestApp) {
     assert_eq!(failures, Some(5));
 }
 
+async fn throttling_ends_after_the_wait(app: TestApp) {
+    for _ in 0..5 {
+        login_attempt(&app, "responder@example.com", "wrong password!!").await;
+    }
+    assert_eq!(login_attempt(&app, "responder@example.com", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(chrono::TimeDelta::seconds(29));
+    assert_eq!(login_attempt(&app, "responder@example.com", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(chrono::TimeDelta::seconds(2));
+    assert_eq!(login_attempt(&app, "responder@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER, "30 s after the fifth failure");
+}
+
+async fn sessions_expire(app: TestApp) {
+    let cookie = sign_in(&app, "viewer@example.com").await;
+    app.clock.advance(chrono::TimeDelta::hours(11));
+    assert_eq!(app.send(page("/incidents", &cookie)).await.status, StatusCode::OK);
+    app.clock.advance(chrono::TimeDelta::hours(1) + chrono::TimeDelta::seconds(1));
+    assert_eq!(app.send(page("/incidents", &cookie)).await.status, StatusCode::SEE_OTHER, "12 h sessions end");
+}
+
 async fn sign_in_without_its_csrf_cookie_is_refused(app: TestApp) {
     let r = app.send(page("/login", "")).await;
     let csrf = csrf_of(&r.text);
@@ -257,6 +276,8 @@ on_both_backends!(
     signed_out_visitors_are_sent_to_sign_in,
     wrong_passwords_are_refused_then_throttled,
     sign_in_without_its_csrf_cookie_is_refused,
+    throttling_ends_after_the_wait,
+    sessions_expire,
     declare_and_act_through_forms,
     forms_without_a_valid_csrf_token_change_nothing,
     viewers_cannot_act_in_the_ui,

@@ -482,6 +482,7 @@ macro_rules! impl_sql_store {
                     let at = firebreak_domain::time::now();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     let mut user = load_user(&mut *tx, id).await?;
+                    let before = user.clone();
                     if let Some(name) = update.name.clone() {
                         user.name = name;
                     }
@@ -490,6 +491,10 @@ macro_rules! impl_sql_store {
                     }
                     if let Some(disabled) = update.disabled {
                         user.disabled = disabled;
+                    }
+                    if user == before {
+                        // Nothing changes: nothing to write or audit.
+                        return Ok(user);
                     }
                     sqlx::query("UPDATE users SET name = $1, role = $2, disabled = $3 WHERE id = $4")
                         .bind(user.name.clone())

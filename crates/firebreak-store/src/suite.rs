@@ -184,6 +184,10 @@ pub async fn users_sessions_and_tokens(store: DynStore) {
     store.create_session("s4", bob.id, now + hour, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     let bob2 = store.update_user(bob.id, UserUpdate { disabled: Some(true), role: Some(UserRole::Viewer), ..Default::default() }, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(bob2.disabled && bob2.role == UserRole::Viewer);
+    let audited = audit_count(&store).await;
+    let same = store.update_user(bob.id, UserUpdate { role: Some(UserRole::Viewer), ..Default::default() }, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(same, bob2);
+    assert_eq!(audit_count(&store).await, audited, "a change that changes nothing is not audited");
     assert_eq!(store.session_user("s4", now).await.unwrap_or_else(|e| panic!("{e}")), None, "disabled users lose sessions");
     assert_eq!(store.token_user("th2", now).await.unwrap_or_else(|e| panic!("{e}")), None, "disabled users' tokens stop working");
     assert_eq!(store.list_users().await.unwrap_or_else(|e| panic!("{e}")).len(), 2);

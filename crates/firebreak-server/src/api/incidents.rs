@@ -358,7 +358,8 @@ pub async fn assign_role(
 ) -> ApiResult<Json<IncidentView>> {
     p.require_responder()?;
     let role: IncidentRole = role.parse()?;
-    let r = incident_ref(&id)?;
+    // An unknown incident is a 404 whoever the role was meant for.
+    let r = IncidentRef::Id(state.store.get_incident(incident_ref(&id)?).await?.id);
     let user = role_holder(&state.store, body.user_id, body.email.as_deref()).await?;
     let incident = state.store.change_incident(r, IncidentChange::AssignRole { role, user }, &p.actor()).await?;
     view(&state, incident).await

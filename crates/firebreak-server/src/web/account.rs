@@ -97,7 +97,7 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, WebForm(form
         return Ok(again(StatusCode::UNAUTHORIZED, "Wrong email or password."));
     };
     let creds = state.store.credentials(&email).await?;
-    let now = firebreak_domain::time::now();
+    let now = state.clock.now();
     if let Some(wait) = creds.as_ref().and_then(|c| auth::throttle_remaining(c, now)) {
         let secs = wait.num_seconds().max(1);
         return Ok(again(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {secs} seconds.")));

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub admin: Member,
     pub responder: Member,
     pub viewer: Member,
+    /// The app's clock; tests move it forward.
+    pub clock: Arc<firebreak_server::ManualClock>,
     _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -63,7 +65,8 @@ impl TestApp {
             Backend::Postgres => (Arc::new(firebreak_store_postgres::testing::fresh_store().await?), None),
         };
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let state = AppState::new(store.clone(), ServerConfig::default(), rx);
+        let clock = Arc::new(firebreak_server::ManualClock::default());
+        let state = AppState::new(store.clone(), ServerConfig::default(), rx).with_clock(clock.clone());
         let app = firebreak_server::app(state.clone());
         let setup = Actor::system("test setup", Via::Admin);
         let member = async |email: &str, role: UserRole| {
@@ -76,7 +79,7 @@ impl TestApp {
         let admin = member("admin@example.com", UserRole::Admin).await;
         let responder = member("responder@example.com", UserRole::Responder).await;
         let viewer = member("viewer@example.com", UserRole::Viewer).await;
-        Some(TestApp { app, state, store, admin, responder, viewer, _dir: dir, _shutdown: tx })
+        Some(TestApp { app, state, store, admin, responder, viewer, clock, _dir: dir, _shutdown: tx })
     }
 
     /// Sends a request built by the caller.
