@@ -95,12 +95,8 @@ impl ChainVerifier {
         }
         let seq = entry.content.seq;
         let fail = |reason: String| Some((seq, reason));
-        self.broken = if seq != self.expected_seq {
-            if seq > self.expected_seq {
-                Some((self.expected_seq, format!("entry {} is missing (next entry is {seq})", self.expected_seq)))
-            } else {
-                fail(format!("entry {seq} is out of order or duplicated"))
-            }
+        self.broken = if let Some(gap) = self.out_of_sequence(seq) {
+            Some(gap)
         } else if entry.prev_hash != self.expected_prev {
             fail(format!("entry {seq} does not follow entry {}: previous hash differs", seq - 1))
         } else if entry.content.chain_hash(&entry.prev_hash) != entry.hash {
@@ -111,6 +107,31 @@ impl ChainVerifier {
         self.expected_prev = entry.hash.clone();
         self.expected_seq = seq + 1;
         self.count += 1;
+    }
+
+    /// Feeds the row at `seq` whose stored content cannot even be read (`why`): it was changed
+    /// out of band into something Firebreak never writes. Earlier breaks still come first.
+    pub fn push_unreadable(&mut self, seq: i64, why: &str) {
+        if self.broken.is_some() {
+            return;
+        }
+        self.broken = Some(
+            self.out_of_sequence(seq)
+                .unwrap_or_else(|| (seq, format!("entry {seq} was changed: its content cannot be read ({why})"))),
+        );
+        self.expected_seq = seq + 1;
+        self.count += 1;
+    }
+
+    /// The break when `seq` is not the next sequence number.
+    fn out_of_sequence(&self, seq: i64) -> Option<(i64, String)> {
+        if seq > self.expected_seq {
+            Some((self.expected_seq, format!("entry {} is missing (next entry is {seq})", self.expected_seq)))
+        } else if seq < self.expected_seq {
+            Some((seq, format!("entry {seq} is out of order or duplicated")))
+        } else {
+            None
+        }
     }
 
     /// Finishes against the head the store recorded (`None` when nothing was ever written).
@@ -192,6 +213,23 @@ mod tests {
         let h = head(&c);
         c[2].content.actor_name = "mallory".into();
         assert!(matches!(verify(&c, h), AuditVerification::Broken { seq: 3, .. }));
+    }
+
+    #[test]
+    fn unreadable_entry_is_found_in_order() {
+        let c = chain(5);
+        let h = head(&c);
+        let mut v = ChainVerifier::default();
+        c[..2].iter().for_each(|e| v.push(e));
+        v.push_unreadable(3, "bad JSON");
+        c[3..].iter().for_each(|e| v.push(e));
+        assert!(matches!(v.finish(h.clone()), AuditVerification::Broken { seq: 3, ref reason } if reason.contains("cannot be read")));
+
+        // A gap before the unreadable row is the first break.
+        let mut v = ChainVerifier::default();
+        v.push(&c[0]);
+        v.push_unreadable(3, "bad JSON");
+        assert!(matches!(v.finish(h), AuditVerification::Broken { seq: 2, .. }));
     }
 
     #[test]
