@@ -3,7 +3,7 @@
 //! the chain at that row. The store also keeps the head (last sequence number and hash) in a
 //! separate row, which catches removal of the newest entries.
 
-use crate::time::{canonical, Timestamp};
+use crate::time::{Timestamp, canonical};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -67,9 +67,14 @@ impl AuditContent {
 /// The result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditVerification {
-    Intact { entries: u64 },
+    Intact {
+        entries: u64,
+    },
     /// The first entry (by sequence number) where the chain breaks, and why.
-    Broken { seq: i64, reason: String },
+    Broken {
+        seq: i64,
+        reason: String,
+    },
 }
 
 /// Walks entries in ascending `seq` and checks the chain, then checks the recorded head.
@@ -147,15 +152,23 @@ impl ChainVerifier {
                 if head_seq > last_seq {
                     AuditVerification::Broken {
                         seq: last_seq + 1,
-                        reason: format!("the chain head is entry {head_seq} but the last entry found is {last_seq}: entries were removed"),
+                        reason: format!(
+                            "the chain head is entry {head_seq} but the last entry found is {last_seq}: entries were removed"
+                        ),
                     }
                 } else if head_seq < last_seq {
                     AuditVerification::Broken {
                         seq: head_seq + 1,
-                        reason: format!("entry {} comes after the chain head (entry {head_seq}): it was inserted out of band", head_seq + 1),
+                        reason: format!(
+                            "entry {} comes after the chain head (entry {head_seq}): it was inserted out of band",
+                            head_seq + 1
+                        ),
                     }
                 } else if head_hash != self.expected_prev {
-                    AuditVerification::Broken { seq: last_seq, reason: format!("entry {last_seq} does not match the chain head") }
+                    AuditVerification::Broken {
+                        seq: last_seq,
+                        reason: format!("entry {last_seq} does not match the chain head"),
+                    }
                 } else {
                     AuditVerification::Intact { entries: self.count }
                 }
@@ -223,7 +236,9 @@ mod tests {
         c[..2].iter().for_each(|e| v.push(e));
         v.push_unreadable(3, "bad JSON");
         c[3..].iter().for_each(|e| v.push(e));
-        assert!(matches!(v.finish(h.clone()), AuditVerification::Broken { seq: 3, ref reason } if reason.contains("cannot be read")));
+        assert!(
+            matches!(v.finish(h.clone()), AuditVerification::Broken { seq: 3, ref reason } if reason.contains("cannot be read"))
+        );
 
         // A gap before the unreadable row is the first break.
         let mut v = ChainVerifier::default();

@@ -2,9 +2,9 @@
 //! events each change produces. `Incident::apply` is the one place these rules live; the
 //! stores call it inside their write transaction.
 
+use crate::DomainError;
 use crate::ids::{IncidentId, UserId};
 use crate::time::Timestamp;
-use crate::DomainError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -173,19 +173,16 @@ impl FromStr for IncidentRef {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let digits = s
-            .strip_prefix("INC-")
-            .or_else(|| s.strip_prefix("inc-"))
-            .unwrap_or(s);
+        let digits = s.strip_prefix("INC-").or_else(|| s.strip_prefix("inc-")).unwrap_or(s);
         if !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit()) {
             return digits
                 .parse::<i64>()
                 .map(IncidentRef::Number)
                 .map_err(|_| DomainError::invalid("id", "incident number out of range"));
         }
-        s.parse::<IncidentId>().map(IncidentRef::Id).map_err(|_| {
-            DomainError::invalid("id", format!("{s:?} is not an incident id, number or INC-number"))
-        })
+        s.parse::<IncidentId>()
+            .map(IncidentRef::Id)
+            .map_err(|_| DomainError::invalid("id", format!("{s:?} is not an incident id, number or INC-number")))
     }
 }
 
@@ -325,8 +322,13 @@ pub enum IncidentChange {
     Transition(IncidentAction),
     Edit(IncidentEdit),
     /// Gives a role to a user, or takes it away (`None`).
-    AssignRole { role: IncidentRole, user: Option<UserId> },
-    Note { body: String },
+    AssignRole {
+        role: IncidentRole,
+        user: Option<UserId>,
+    },
+    Note {
+        body: String,
+    },
 }
 
 impl IncidentChange {
@@ -346,14 +348,39 @@ impl IncidentChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineEvent {
-    Created { title: String, severity: Severity, #[serde(rename = "type")] kind: IncidentType },
-    StatusChanged { from: IncidentStatus, to: IncidentStatus },
-    SeverityChanged { from: Severity, to: Severity },
-    TypeChanged { from: IncidentType, to: IncidentType },
-    TitleChanged { from: String, to: String },
-    SummaryChanged { to: String },
-    ServicesChanged { from: Vec<String>, to: Vec<String> },
-    TagsChanged { from: Vec<String>, to: Vec<String> },
+    Created {
+        title: String,
+        severity: Severity,
+        #[serde(rename = "type")]
+        kind: IncidentType,
+    },
+    StatusChanged {
+        from: IncidentStatus,
+        to: IncidentStatus,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    TypeChanged {
+        from: IncidentType,
+        to: IncidentType,
+    },
+    TitleChanged {
+        from: String,
+        to: String,
+    },
+    SummaryChanged {
+        to: String,
+    },
+    ServicesChanged {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    TagsChanged {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
     RoleAssigned {
         role: IncidentRole,
         #[schema(value_type = Option<String>)]
@@ -361,7 +388,9 @@ pub enum TimelineEvent {
         #[schema(value_type = Option<String>)]
         to: Option<UserId>,
     },
-    NoteAdded { body: String },
+    NoteAdded {
+        body: String,
+    },
 }
 
 impl TimelineEvent {
@@ -391,13 +420,7 @@ pub struct ApplyOutcome {
 
 impl Incident {
     /// A freshly declared incident and its `created` event.
-    pub fn declare(
-        id: IncidentId,
-        number: i64,
-        new: NewIncident,
-        by: Option<UserId>,
-        at: Timestamp,
-    ) -> ApplyOutcome {
+    pub fn declare(id: IncidentId, number: i64, new: NewIncident, by: Option<UserId>, at: Timestamp) -> ApplyOutcome {
         let event = TimelineEvent::Created { title: new.title.clone(), severity: new.severity, kind: new.kind };
         let incident = Incident {
             id,
@@ -489,14 +512,20 @@ impl Incident {
                     changed(&mut next.summary, summary, &mut events, |_, to| TimelineEvent::SummaryChanged { to });
                 }
                 if let Some(severity) = edit.severity {
-                    changed(&mut next.severity, severity, &mut events, |from, to| TimelineEvent::SeverityChanged { from, to });
+                    changed(&mut next.severity, severity, &mut events, |from, to| TimelineEvent::SeverityChanged {
+                        from,
+                        to,
+                    });
                 }
                 if let Some(kind) = edit.kind {
                     changed(&mut next.kind, kind, &mut events, |from, to| TimelineEvent::TypeChanged { from, to });
                 }
                 if let Some(services) = &edit.services {
                     let services = parse_labels("services", services)?;
-                    changed(&mut next.services, services, &mut events, |from, to| TimelineEvent::ServicesChanged { from, to });
+                    changed(&mut next.services, services, &mut events, |from, to| TimelineEvent::ServicesChanged {
+                        from,
+                        to,
+                    });
                 }
                 if let Some(tags) = &edit.tags {
                     let tags = parse_labels("tags", tags)?;

@@ -11,8 +11,8 @@ pub mod user;
 pub use audit::{AuditContent, AuditEntry, AuditVerification, GENESIS_HASH};
 pub use ids::{IncidentId, TokenId, UserId};
 pub use incident::{
-    ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef,
-    IncidentRole, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent,
+    ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
+    IncidentType, NewIncident, Severity, TimelineEvent,
 };
 pub use time::Timestamp;
 pub use user::{Actor, Email, UserRole, Via};

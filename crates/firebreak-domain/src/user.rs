@@ -1,7 +1,7 @@
 //! Users, their roles and what each role may do, and the actor recorded on every change.
 
-use crate::ids::UserId;
 use crate::DomainError;
+use crate::ids::UserId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

@@ -2,16 +2,16 @@
 //! stored only as SHA-256), sign-in throttling, CSRF tokens, and the extractors that turn a
 //! request into an authenticated [`Principal`].
 
-use crate::error::ApiError;
 use crate::AppState;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use crate::error::ApiError;
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use chrono::TimeDelta;
-use firebreak_domain::{Actor, TokenId, Timestamp, UserRole, Via};
+use firebreak_domain::{Actor, Timestamp, TokenId, UserRole, Via};
 use firebreak_store::{Credentials, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -28,10 +28,7 @@ pub const FREE_FAILURES: i64 = 5;
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| ApiError::internal())
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| ApiError::internal())
 }
 
 /// Checks a password against a stored hash; `None` (no password set) never matches but
@@ -108,7 +105,10 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Whether the client reached us over HTTPS (directly or through a proxy that says so).
 pub fn is_https(headers: &HeaderMap, state: &AppState) -> bool {
     state.config.secure_cookies
-        || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 /// A `Set-Cookie` value with the attributes every Firebreak cookie carries.
@@ -131,7 +131,10 @@ pub struct Principal {
 pub enum Credential {
     Token(TokenId),
     /// A browser session; carries its secret's hash and its CSRF token.
-    Session { secret_hash: String, csrf: String },
+    Session {
+        secret_hash: String,
+        csrf: String,
+    },
 }
 
 impl Principal {
@@ -154,11 +157,7 @@ impl Principal {
 
     /// Refuses everyone but admins.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.user.role.can_administer() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("only admins may do this"))
-        }
+        if self.user.role.can_administer() { Ok(()) } else { Err(ApiError::forbidden("only admins may do this")) }
     }
 }
 
@@ -169,7 +168,11 @@ impl FromRequestParts<AppState> for ApiPrincipal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
         // The scheme name is case-insensitive (RFC 9110, section 11.1).
         let secret = header
             .split_once(' ')

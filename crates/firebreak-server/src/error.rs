@@ -6,12 +6,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use firebreak_domain::DomainError;
 use firebreak_store::StoreError;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// An API error: a status, a stable snake_case code and a message for people.
 #[derive(Debug, Clone)]
@@ -68,7 +68,8 @@ impl IntoResponse for ApiError {
         let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
         let mut res = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         }
         res
     }
@@ -77,8 +78,12 @@ impl IntoResponse for ApiError {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
-            DomainError::InvalidTransition { .. } => Self::new(StatusCode::CONFLICT, "invalid_transition", e.to_string()),
-            DomainError::Invalid { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string()),
+            DomainError::InvalidTransition { .. } => {
+                Self::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
+            }
+            DomainError::Invalid { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string())
+            }
         }
     }
 }
@@ -128,9 +133,11 @@ where
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|r| match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than the 1 MiB limit")
-            }
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body is larger than the 1 MiB limit",
+            ),
             _ => ApiError::bad_request("malformed_json", r.body_text()),
         })?;
         // Syntax is judged on its own first: serde_json reports some type errors (a number
@@ -139,7 +146,11 @@ where
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
         if !value.is_object() {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "the body must be a JSON object"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
         }
         axum::Json::<T>::from_bytes(&bytes)
             .map(|j| ApiJson(j.0))
@@ -161,9 +172,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(p) => Ok(ApiPath(p.0)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => {
-                Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("nothing at this address: {}", e.body_text())))
-            }
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("nothing at this address: {}", e.body_text()),
+            )),
             Err(e) => {
                 // A route whose pattern does not match its extractor: a bug here, not bad input.
                 tracing::error!(error = %e.body_text(), "path extraction failed");

@@ -8,9 +8,9 @@ pub mod error;
 pub mod ops;
 pub mod web;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use firebreak_store::DynStore;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -83,7 +83,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
-        AppState { store, clock: Arc::new(SystemClock), config: Arc::new(config), metrics: Arc::new(ops::Metrics::default()), shutdown }
+        AppState {
+            store,
+            clock: Arc::new(SystemClock),
+            config: Arc::new(config),
+            metrics: Arc::new(ops::Metrics::default()),
+            shutdown,
+        }
     }
 
     /// The same state with another clock.
@@ -103,12 +109,17 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            ),
         ))
         .with_state(state)
 }

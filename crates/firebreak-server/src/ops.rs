@@ -3,12 +3,12 @@
 //! status), and the middleware that records every request and logs server errors once.
 
 use crate::AppState;
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -55,7 +55,11 @@ impl Metrics {
         out.push_str("# TYPE firebreak_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((m, route, status), n) in r.iter() {
-                let _ = writeln!(out, "firebreak_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{status}\"}} {n}", esc(route));
+                let _ = writeln!(
+                    out,
+                    "firebreak_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    esc(route)
+                );
             }
         }
         out.push_str("# HELP firebreak_http_request_duration_seconds Time to answer HTTP requests.\n");
@@ -64,21 +68,34 @@ impl Metrics {
             for ((m, route), h) in l.iter() {
                 let route = esc(route);
                 for (i, le) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "firebreak_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{route}\",le=\"{le}\"}} {}", h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "firebreak_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{route}\",le=\"{le}\"}} {}",
+                        h.counts[i]
+                    );
                 }
-                let _ = writeln!(out, "firebreak_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "firebreak_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "firebreak_http_request_duration_seconds_count{{method=\"{m}\",route=\"{route}\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "firebreak_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{route}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "firebreak_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "firebreak_http_request_duration_seconds_count{{method=\"{m}\",route=\"{route}\"}} {}",
+                    h.count
+                );
             }
         }
     }
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 async fn healthz() -> &'static str {
@@ -98,7 +115,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut out = String::new();
     state.metrics.render(&mut out);
-    out.push_str("# HELP firebreak_incidents Incidents in the database, by status.\n# TYPE firebreak_incidents gauge\n");
+    out.push_str(
+        "# HELP firebreak_incidents Incidents in the database, by status.\n# TYPE firebreak_incidents gauge\n",
+    );
     match state.store.count_incidents_by_status().await {
         Ok(counts) => {
             for (status, n) in counts {
@@ -107,7 +126,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "cannot count incidents for /metrics"),
     }
-    let _ = writeln!(out, "# HELP firebreak_up Whether this process is serving.\n# TYPE firebreak_up gauge\nfirebreak_up 1");
+    let _ = writeln!(
+        out,
+        "# HELP firebreak_up Whether this process is serving.\n# TYPE firebreak_up gauge\nfirebreak_up 1"
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
 }
 
@@ -115,7 +137,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("request", %method, %route);
     let res = next.run(req).instrument(span.clone()).await;
     let status = res.status();

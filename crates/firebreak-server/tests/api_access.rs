@@ -7,14 +7,20 @@ mod common;
 mod snapshot;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, Method, Request, StatusCode};
-use common::{assert_error, Reply, TestApp, PASSWORD};
-use serde_json::{json, Value};
-use snapshot::{all_pages, assert_audit_intact, Snapshot};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use common::{PASSWORD, Reply, TestApp, assert_error};
+use serde_json::{Value, json};
+use snapshot::{Snapshot, all_pages, assert_audit_intact};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A request with an arbitrary `Authorization` header (or none) and an optional JSON body.
-async fn send_auth(app: &TestApp, method: Method, path: &str, authorization: Option<HeaderValue>, body: Option<&Value>) -> Reply {
+async fn send_auth(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    authorization: Option<HeaderValue>,
+    body: Option<&Value>,
+) -> Reply {
     let mut req = Request::builder().method(method).uri(path);
     if let Some(a) = authorization {
         req = req.header(header::AUTHORIZATION, a);
@@ -64,7 +70,11 @@ fn every_route(app: &TestApp, token_id: &str) -> Vec<(Method, String, Option<Val
         (Method::PUT, "/api/v1/incidents/1/roles/commander".into(), Some(json!({"email": "admin@example.com"}))),
         (Method::GET, "/api/v1/incidents/1/timeline".into(), None),
         (Method::GET, "/api/v1/me".into(), None),
-        (Method::POST, "/api/v1/me/password".into(), Some(json!({"current_password": PASSWORD, "new_password": "another long password"}))),
+        (
+            Method::POST,
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": PASSWORD, "new_password": "another long password"})),
+        ),
         (Method::GET, "/api/v1/users".into(), None),
         (Method::POST, "/api/v1/users".into(), Some(json!({"email": "new@example.com", "name": "N", "role": "admin"}))),
         (Method::PATCH, format!("/api/v1/users/{}", app.viewer.user.id), Some(json!({"role": "admin"}))),
@@ -81,16 +91,28 @@ async fn missing_bad_and_revoked_credentials_are_401(app: TestApp) {
     let r = app.post("/api/v1/tokens", &app.admin.token, json!({"name": "soon revoked"})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let revoked = r.body["secret"].as_str().unwrap_or_default().to_owned();
-    let r = app.call(Method::DELETE, &format!("/api/v1/tokens/{}", r.body["token"]["id"].as_str().unwrap_or_default()), &app.admin.token, None).await;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", r.body["token"]["id"].as_str().unwrap_or_default()),
+            &app.admin.token,
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let r = app.post("/api/v1/users", &app.admin.token, json!({"email": "gone@example.com", "name": "Gone", "role": "admin"})).await;
+    let r = app
+        .post("/api/v1/users", &app.admin.token, json!({"email": "gone@example.com", "name": "Gone", "role": "admin"}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let gone_id = r.body["user"]["id"].as_str().unwrap_or_default().to_owned();
-    let r = app.post("/api/v1/tokens", &app.admin.token, json!({"name": "of a disabled user", "user_id": gone_id})).await;
+    let r =
+        app.post("/api/v1/tokens", &app.admin.token, json!({"name": "of a disabled user", "user_id": gone_id})).await;
     let disabled = r.body["secret"].as_str().unwrap_or_default().to_owned();
     let r = app.get("/api/v1/me", &disabled).await;
     assert_eq!(r.status, StatusCode::OK, "works before the account is disabled: {}", r.text);
-    let r = app.call(Method::PATCH, &format!("/api/v1/users/{gone_id}"), &app.admin.token, Some(json!({"disabled": true}))).await;
+    let r = app
+        .call(Method::PATCH, &format!("/api/v1/users/{gone_id}"), &app.admin.token, Some(json!({"disabled": true})))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
     let admin = app.admin.token.clone();
@@ -158,7 +180,11 @@ async fn viewers_cannot_change_anything(app: TestApp) {
     for action in ["contain", "resolve", "close"] {
         mutations.push((Method::POST, format!("/api/v1/incidents/INC-1/{action}"), None));
     }
-    mutations.push((Method::PUT, "/api/v1/incidents/1/roles/scribe".into(), Some(json!({"user_id": app.viewer.user.id}))));
+    mutations.push((
+        Method::PUT,
+        "/api/v1/incidents/1/roles/scribe".into(),
+        Some(json!({"user_id": app.viewer.user.id})),
+    ));
     mutations.push((Method::PATCH, format!("/api/v1/users/{}", app.admin.user.id), Some(json!({"disabled": true}))));
     mutations.push((Method::POST, "/api/v1/tokens".into(), Some(json!({"name": "x", "user_id": app.admin.user.id}))));
     let reads_for_admins = ["/api/v1/users", "/api/v1/tokens", "/api/v1/audit"];
@@ -175,7 +201,13 @@ async fn viewers_cannot_change_anything(app: TestApp) {
         assert_eq!(r.status, StatusCode::OK, "viewer GET {path}: {}", r.text);
     }
     // So is changing one's own password.
-    let r = app.post("/api/v1/me/password", viewer, json!({"current_password": PASSWORD, "new_password": "the viewer's new password"})).await;
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            viewer,
+            json!({"current_password": PASSWORD, "new_password": "the viewer's new password"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
 }
 
@@ -202,7 +234,8 @@ async fn responders_cannot_administer(app: TestApp) {
     ];
     for (method, path, body) in cases {
         let r = app.call(method.clone(), &path, tok, body).await;
-        assert_refused(&app, &before, &r, StatusCode::FORBIDDEN, "forbidden", &format!("responder {method} {path}")).await;
+        assert_refused(&app, &before, &r, StatusCode::FORBIDDEN, "forbidden", &format!("responder {method} {path}"))
+            .await;
     }
     // Responders do work incidents.
     let r = app.post("/api/v1/incidents/1/acknowledge", tok, json!({})).await;
@@ -219,7 +252,12 @@ fn set(words: &[&str]) -> BTreeSet<String> {
 
 async fn password_works(app: &TestApp, email: &str, password: &str) -> bool {
     let email: firebreak_domain::Email = email.parse().unwrap_or_else(|e| panic!("{e}"));
-    let creds = app.store.credentials(&email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("no user {email}"));
+    let creds = app
+        .store
+        .credentials(&email)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no user {email}"));
     firebreak_server::auth::verify_password(password, creds.password_hash.as_deref())
 }
 
@@ -231,7 +269,8 @@ async fn admins_create_users(app: TestApp) {
     let admin = &app.admin.token;
     let r = app.get("/api/v1/users", admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let emails: Vec<&str> = r.body["items"].as_array().map(|a| a.iter().filter_map(|u| u["email"].as_str()).collect()).unwrap_or_default();
+    let emails: Vec<&str> =
+        r.body["items"].as_array().map(|a| a.iter().filter_map(|u| u["email"].as_str()).collect()).unwrap_or_default();
     assert_eq!(emails, ["admin@example.com", "responder@example.com", "viewer@example.com"]);
     let user_keys = set(&["id", "email", "name", "role", "disabled", "created_at"]);
     for u in r.body["items"].as_array().into_iter().flatten() {
@@ -239,12 +278,25 @@ async fn admins_create_users(app: TestApp) {
     }
 
     // Without a password: one is generated, returned once, and works.
-    let r = app.post("/api/v1/users", admin, json!({"email": "  New.Person@Example.COM ", "name": "  New Person ", "role": "responder"})).await;
+    let r = app
+        .post(
+            "/api/v1/users",
+            admin,
+            json!({"email": "  New.Person@Example.COM ", "name": "  New Person ", "role": "responder"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!((r.body["user"]["email"].as_str(), r.body["user"]["name"].as_str()), (Some("new.person@example.com"), Some("New Person")));
-    assert_eq!((r.body["user"]["role"].as_str(), r.body["user"]["disabled"].as_bool()), (Some("responder"), Some(false)));
+    assert_eq!(
+        (r.body["user"]["email"].as_str(), r.body["user"]["name"].as_str()),
+        (Some("new.person@example.com"), Some("New Person"))
+    );
+    assert_eq!(
+        (r.body["user"]["role"].as_str(), r.body["user"]["disabled"].as_bool()),
+        (Some("responder"), Some(false))
+    );
     assert_eq!(keys(&r.body["user"]), user_keys);
-    let generated = r.body["generated_password"].as_str().unwrap_or_else(|| panic!("no generated password: {}", r.text)).to_owned();
+    let generated =
+        r.body["generated_password"].as_str().unwrap_or_else(|| panic!("no generated password: {}", r.text)).to_owned();
     assert!(generated.chars().count() >= 12, "generated password too short: {generated:?}");
     assert!(password_works(&app, "new.person@example.com", &generated).await);
     let new_id = r.body["user"]["id"].as_str().unwrap_or_default().to_owned();
@@ -253,13 +305,25 @@ async fn admins_create_users(app: TestApp) {
     let r = app.post("/api/v1/tokens", admin, json!({"name": "laptop", "user_id": new_id})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let new_token = r.body["secret"].as_str().unwrap_or_default().to_owned();
-    let r = app.post("/api/v1/incidents", &new_token, json!({"title": "by the new responder", "severity": "low", "type": "other"})).await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &new_token,
+            json!({"title": "by the new responder", "severity": "low", "type": "other"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["created_by"]["name"], "New Person");
 
     // With a password: nothing is generated.
     let chosen = "a perfectly fine passphrase";
-    let r = app.post("/api/v1/users", admin, json!({"email": "chosen@example.com", "name": "Chosen", "role": "viewer", "password": chosen})).await;
+    let r = app
+        .post(
+            "/api/v1/users",
+            admin,
+            json!({"email": "chosen@example.com", "name": "Chosen", "role": "viewer", "password": chosen}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert!(r.body.get("generated_password").is_none(), "{}", r.text);
     assert!(password_works(&app, "chosen@example.com", chosen).await);
@@ -278,20 +342,68 @@ async fn admins_create_users(app: TestApp) {
     let refusals = [
         (StatusCode::CONFLICT, "conflict", json!({"email": "chosen@example.com", "name": "Again", "role": "viewer"})),
         (StatusCode::CONFLICT, "conflict", json!({"email": "ADMIN@example.com", "name": "Again", "role": "viewer"})),
-        (StatusCode::CONFLICT, "conflict", json!({"email": " new.person@example.com", "name": "Again", "role": "admin"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": "short"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": "elevenchars"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": ""})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": "p".repeat(1025)})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "not-an-email", "name": "W", "role": "viewer"})),
+        (
+            StatusCode::CONFLICT,
+            "conflict",
+            json!({"email": " new.person@example.com", "name": "Again", "role": "admin"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": "short"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": "elevenchars"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": ""}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "weak@example.com", "name": "W", "role": "viewer", "password": "p".repeat(1025)}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "not-an-email", "name": "W", "role": "viewer"}),
+        ),
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "", "name": "W", "role": "viewer"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "a b@example.com", "name": "W", "role": "viewer"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "w@example.com", "name": "   ", "role": "viewer"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({"email": "w@example.com", "name": "n".repeat(101), "role": "viewer"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", json!({"email": "w@example.com", "name": "W", "role": "root"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", json!({"email": "w@example.com", "name": "W", "role": "Admin"})),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "a b@example.com", "name": "W", "role": "viewer"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "w@example.com", "name": "   ", "role": "viewer"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            json!({"email": "w@example.com", "name": "n".repeat(101), "role": "viewer"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            json!({"email": "w@example.com", "name": "W", "role": "root"}),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            json!({"email": "w@example.com", "name": "W", "role": "Admin"}),
+        ),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", json!({"email": "w@example.com", "name": "W"})),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", json!({"email": "w@example.com", "name": "W", "role": "viewer", "disabled": true})),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            json!({"email": "w@example.com", "name": "W", "role": "viewer", "disabled": true}),
+        ),
     ];
     for (status, code, body) in refusals {
         let r = app.post("/api/v1/users", admin, body.clone()).await;
@@ -302,7 +414,9 @@ async fn admins_create_users(app: TestApp) {
 async fn admins_update_users(app: TestApp) {
     let admin = &app.admin.token;
     let incident = json!({"title": "x", "severity": "low", "type": "other"});
-    let patch = async |id: firebreak_domain::UserId, body: Value| app.call(Method::PATCH, &format!("/api/v1/users/{id}"), admin, Some(body)).await;
+    let patch = async |id: firebreak_domain::UserId, body: Value| {
+        app.call(Method::PATCH, &format!("/api/v1/users/{id}"), admin, Some(body)).await
+    };
 
     // Role changes take effect on the next request.
     let r = patch(app.responder.user.id, json!({"role": "viewer"})).await;
@@ -327,10 +441,18 @@ async fn admins_update_users(app: TestApp) {
         assert_unauthorized(&app.get(path, &app.viewer.token).await, &format!("disabled viewer GET {path}"));
     }
     let r = app.get("/api/v1/users", admin).await;
-    let disabled: Vec<&str> = r.body["items"].as_array().map(|a| a.iter().filter(|u| u["disabled"] == true).filter_map(|u| u["email"].as_str()).collect()).unwrap_or_default();
+    let disabled: Vec<&str> = r.body["items"]
+        .as_array()
+        .map(|a| a.iter().filter(|u| u["disabled"] == true).filter_map(|u| u["email"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(disabled, ["viewer@example.com"]);
     let r = patch(app.viewer.user.id, json!({"disabled": false, "name": "  Vera Viewer "})).await;
-    assert_eq!((r.status, r.body["disabled"].as_bool(), r.body["name"].as_str()), (StatusCode::OK, Some(false), Some("Vera Viewer")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["disabled"].as_bool(), r.body["name"].as_str()),
+        (StatusCode::OK, Some(false), Some("Vera Viewer")),
+        "{}",
+        r.text
+    );
     let r = app.get("/api/v1/me", &app.viewer.token).await;
     assert_eq!((r.status, r.body["name"].as_str()), (StatusCode::OK, Some("Vera Viewer")), "{}", r.text);
 
@@ -350,28 +472,61 @@ async fn admins_update_users(app: TestApp) {
         (uuid::Uuid::new_v4().to_string(), json!({"name": "x"}), StatusCode::NOT_FOUND, "not_found"),
         ("not-a-uuid".to_owned(), json!({"name": "x"}), StatusCode::NOT_FOUND, "not_found"),
         (app.viewer.user.id.to_string(), json!({"name": ""}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-        (app.viewer.user.id.to_string(), json!({"name": "a\nb"}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        (
+            app.viewer.user.id.to_string(),
+            json!({"name": "a\nb"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
         (app.viewer.user.id.to_string(), json!({"role": "root"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
         (app.viewer.user.id.to_string(), json!({"disabled": "yes"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (app.viewer.user.id.to_string(), json!({"email": "other@example.com"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (app.viewer.user.id.to_string(), json!({"password": "a new password here"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (
+            app.viewer.user.id.to_string(),
+            json!({"email": "other@example.com"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            app.viewer.user.id.to_string(),
+            json!({"password": "a new password here"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
     ];
     for (id, body, status, code) in refusals {
         let r = app.call(Method::PATCH, &format!("/api/v1/users/{id}"), admin, Some(body.clone())).await;
         assert_refused(&app, &before, &r, status, code, &format!("PATCH {id} {body}")).await;
     }
     let r = patch(app.admin.user.id, json!({"role": "admin", "disabled": false, "name": "Ada Admin"})).await;
-    assert_eq!((r.status, r.body["name"].as_str()), (StatusCode::OK, Some("Ada Admin")), "harmless self-edits are fine: {}", r.text);
+    assert_eq!(
+        (r.status, r.body["name"].as_str()),
+        (StatusCode::OK, Some("Ada Admin")),
+        "harmless self-edits are fine: {}",
+        r.text
+    );
 
-    let r = app.post("/api/v1/users", admin, json!({"email": "second@example.com", "name": "Second", "role": "admin"})).await;
+    let r = app
+        .post("/api/v1/users", admin, json!({"email": "second@example.com", "name": "Second", "role": "admin"}))
+        .await;
     let second = r.body["user"]["id"].as_str().unwrap_or_default().to_owned();
     let r = app.post("/api/v1/tokens", admin, json!({"name": "second", "user_id": second})).await;
     let second_token = r.body["secret"].as_str().unwrap_or_default().to_owned();
-    let r = app.call(Method::PATCH, &format!("/api/v1/users/{}", app.admin.user.id), &second_token, Some(json!({"role": "responder"}))).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", app.admin.user.id),
+            &second_token,
+            Some(json!({"role": "responder"})),
+        )
+        .await;
     assert_eq!((r.status, r.body["role"].as_str()), (StatusCode::OK, Some("responder")), "{}", r.text);
     assert_error(&app.get("/api/v1/users", admin).await, StatusCode::FORBIDDEN, "forbidden");
 
-    let actions: Vec<String> = all_pages(&app, "/api/v1/audit", &second_token).await.iter().filter_map(|e| e["action"].as_str().map(str::to_owned)).collect();
+    let actions: Vec<String> = all_pages(&app, "/api/v1/audit", &second_token)
+        .await
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
     assert_eq!(actions.iter().filter(|a| *a == "user.update").count(), 8, "{actions:?}");
 }
 
@@ -392,7 +547,11 @@ async fn tokens_are_shown_once_work_at_once_and_can_be_revoked(app: TestApp) {
     assert_eq!((r.status, r.body["email"].as_str()), (StatusCode::OK, Some("admin@example.com")), "{}", r.text);
     let list = app.get("/api/v1/tokens", admin).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    let listed = list.body["items"].as_array().and_then(|a| a.iter().find(|t| t["id"] == id.as_str())).cloned().unwrap_or_default();
+    let listed = list.body["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["id"] == id.as_str()))
+        .cloned()
+        .unwrap_or_default();
     assert!(listed["last_used_at"].is_string(), "last_used_at after use: {listed}");
     assert_eq!(list.body["items"].as_array().map(Vec::len), Some(4));
 
@@ -416,7 +575,8 @@ async fn tokens_are_shown_once_work_at_once_and_can_be_revoked(app: TestApp) {
     assert_eq!(r.body["email"], "responder@example.com");
     assert_error(&app.get("/api/v1/users", &responder_secret).await, StatusCode::FORBIDDEN, "forbidden");
     let r = app.get(&format!("/api/v1/tokens?user_id={}", app.responder.user.id), admin).await;
-    let names: BTreeSet<&str> = r.body["items"].as_array().map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect()).unwrap_or_default();
+    let names: BTreeSet<&str> =
+        r.body["items"].as_array().map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect()).unwrap_or_default();
     assert_eq!(names, BTreeSet::from(["test", "pager bot"]));
 
     // Revoked: refused at once; the others keep working.
@@ -458,7 +618,8 @@ async fn tokens_are_shown_once_work_at_once_and_can_be_revoked(app: TestApp) {
     let count = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
     // Three tokens from the harness, three here.
     assert_eq!((count("token.create"), count("token.revoke")), (6, 2));
-    let revoke = entries.iter().find(|e| e["action"] == "token.revoke" && e["target"] == format!("token:{id}").as_str());
+    let revoke =
+        entries.iter().find(|e| e["action"] == "token.revoke" && e["target"] == format!("token:{id}").as_str());
     assert!(revoke.is_some_and(|e| e["actor_name"] == "admin@example.com" && e["via"] == "api"), "{entries:?}");
 }
 
@@ -475,15 +636,35 @@ async fn me_and_changing_my_password(app: TestApp) {
     let email = "responder@example.com";
     let before = Snapshot::capture(&app).await;
     let refusals = [
-        (json!({"current_password": "not my password", "new_password": "a long new password"}), StatusCode::FORBIDDEN, "forbidden"),
+        (
+            json!({"current_password": "not my password", "new_password": "a long new password"}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
         (json!({"current_password": "", "new_password": "a long new password"}), StatusCode::FORBIDDEN, "forbidden"),
         (json!({"current_password": "not my password", "new_password": "short"}), StatusCode::FORBIDDEN, "forbidden"),
-        (json!({"current_password": PASSWORD, "new_password": "short"}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-        (json!({"current_password": PASSWORD, "new_password": "elevenchars"}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-        (json!({"current_password": PASSWORD, "new_password": "x".repeat(1025)}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        (
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"current_password": PASSWORD, "new_password": "elevenchars"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"current_password": PASSWORD, "new_password": "x".repeat(1025)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
         (json!({"current_password": PASSWORD}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
         (json!({"new_password": "a long new password"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (json!({"current_password": PASSWORD, "new_password": "a long new password", "user_id": app.admin.user.id}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (
+            json!({"current_password": PASSWORD, "new_password": "a long new password", "user_id": app.admin.user.id}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
     ];
     for (body, status, code) in refusals {
         let r = app.post("/api/v1/me/password", tok, body.clone()).await;
@@ -498,18 +679,28 @@ async fn me_and_changing_my_password(app: TestApp) {
     assert!(password_works(&app, email, new).await && !password_works(&app, email, PASSWORD).await);
     // API tokens outlive a password change; only web sessions end.
     assert_eq!(app.get("/api/v1/me", tok).await.status, StatusCode::OK);
-    let r = app.post("/api/v1/me/password", tok, json!({"current_password": PASSWORD, "new_password": "yet another password"})).await;
+    let r = app
+        .post("/api/v1/me/password", tok, json!({"current_password": PASSWORD, "new_password": "yet another password"}))
+        .await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
-    let r = app.post("/api/v1/me/password", tok, json!({"current_password": new, "new_password": "yet another password"})).await;
+    let r = app
+        .post("/api/v1/me/password", tok, json!({"current_password": new, "new_password": "yet another password"}))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     // Only the caller's own password changed.
-    assert!(password_works(&app, "admin@example.com", PASSWORD).await && password_works(&app, "viewer@example.com", PASSWORD).await);
+    assert!(
+        password_works(&app, "admin@example.com", PASSWORD).await
+            && password_works(&app, "viewer@example.com", PASSWORD).await
+    );
 
     let entries = all_pages(&app, "/api/v1/audit", &app.admin.token).await;
     let changes: Vec<&Value> = entries.iter().filter(|e| e["action"] == "user.set_password").collect();
     assert_eq!(changes.len(), 2, "{entries:?}");
     for e in changes {
-        assert_eq!((e["target"].as_str(), e["actor_name"].as_str()), (Some(format!("user:{}", app.responder.user.id).as_str()), Some(email)));
+        assert_eq!(
+            (e["target"].as_str(), e["actor_name"].as_str()),
+            (Some(format!("user:{}", app.responder.user.id).as_str()), Some(email))
+        );
     }
     let audit = audit_text(&app).await;
     for secret in [PASSWORD, new, "yet another password"] {
@@ -531,30 +722,53 @@ async fn the_audit_log_records_every_change_newest_first(app: TestApp) {
     expected.push(("incident.acknowledge".into(), incident_target.clone()));
     ok(&app.post("/api/v1/incidents/1/notes", tok, json!({"body": "looking"})).await);
     expected.push(("incident.note".into(), incident_target.clone()));
-    ok(&app.call(Method::PUT, "/api/v1/incidents/1/roles/commander", tok, Some(json!({"email": "responder@example.com"}))).await);
+    ok(&app
+        .call(Method::PUT, "/api/v1/incidents/1/roles/commander", tok, Some(json!({"email": "responder@example.com"})))
+        .await);
     expected.push(("incident.assign_role".into(), incident_target.clone()));
-    ok(&app.call(Method::PATCH, "/api/v1/incidents/1", tok, Some(json!({"severity": "critical", "summary": "worse"}))).await);
+    ok(&app
+        .call(Method::PATCH, "/api/v1/incidents/1", tok, Some(json!({"severity": "critical", "summary": "worse"})))
+        .await);
     expected.push(("incident.update".into(), incident_target.clone()));
     // Refusals and no-op edits leave no trace.
-    assert_error(&app.post("/api/v1/incidents/1/acknowledge", tok, json!({})).await, StatusCode::CONFLICT, "invalid_transition");
-    assert_error(&app.post("/api/v1/incidents", &app.viewer.token, json!({"title": "x", "severity": "low", "type": "other"})).await, StatusCode::FORBIDDEN, "forbidden");
-    assert_error(&app.post("/api/v1/incidents", tok, json!({"title": "", "severity": "low", "type": "other"})).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_error(
+        &app.post("/api/v1/incidents/1/acknowledge", tok, json!({})).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    );
+    assert_error(
+        &app.post("/api/v1/incidents", &app.viewer.token, json!({"title": "x", "severity": "low", "type": "other"}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    assert_error(
+        &app.post("/api/v1/incidents", tok, json!({"title": "", "severity": "low", "type": "other"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
     ok(&app.call(Method::PATCH, "/api/v1/incidents/1", tok, Some(json!({"severity": "critical"}))).await);
     for action in ["contain", "resolve", "reopen", "close"] {
         ok(&app.post(&format!("/api/v1/incidents/1/{action}"), tok, json!({})).await);
         expected.push((format!("incident.{action}"), incident_target.clone()));
     }
-    let r = app.post("/api/v1/users", admin, json!({"email": "audited@example.com", "name": "Audited", "role": "viewer"})).await;
+    let r = app
+        .post("/api/v1/users", admin, json!({"email": "audited@example.com", "name": "Audited", "role": "viewer"}))
+        .await;
     let user_target = format!("user:{}", r.body["user"]["id"].as_str().unwrap_or_default());
     expected.push(("user.create".into(), user_target.clone()));
-    ok(&app.call(Method::PATCH, &format!("/api/v1/users/{}", &user_target[5..]), admin, Some(json!({"role": "responder"}))).await);
+    ok(&app
+        .call(Method::PATCH, &format!("/api/v1/users/{}", &user_target[5..]), admin, Some(json!({"role": "responder"})))
+        .await);
     expected.push(("user.update".into(), user_target.clone()));
     let r = app.post("/api/v1/tokens", admin, json!({"name": "audited"})).await;
     let token_target = format!("token:{}", r.body["token"]["id"].as_str().unwrap_or_default());
     expected.push(("token.create".into(), token_target.clone()));
     ok(&app.call(Method::DELETE, &format!("/api/v1/tokens/{}", &token_target[6..]), admin, None).await);
     expected.push(("token.revoke".into(), token_target.clone()));
-    ok(&app.post("/api/v1/me/password", tok, json!({"current_password": PASSWORD, "new_password": "a fresh password"})).await);
+    ok(&app
+        .post("/api/v1/me/password", tok, json!({"current_password": PASSWORD, "new_password": "a fresh password"}))
+        .await);
     expected.push(("user.set_password".into(), format!("user:{}", app.responder.user.id)));
 
     // Newest first, with the details of who and how.
@@ -563,12 +777,18 @@ async fn the_audit_log_records_every_change_newest_first(app: TestApp) {
     let newest: Vec<(String, String)> = all[..expected.len()]
         .iter()
         .rev()
-        .map(|e| (e["action"].as_str().unwrap_or_default().to_owned(), e["target"].as_str().unwrap_or_default().to_owned()))
+        .map(|e| {
+            (e["action"].as_str().unwrap_or_default().to_owned(), e["target"].as_str().unwrap_or_default().to_owned())
+        })
         .collect();
     assert_eq!(newest, expected);
     for e in &all[..expected.len()] {
         let action = e["action"].as_str().unwrap_or_default();
-        let by = if action.starts_with("incident.") || action == "user.set_password" { "responder@example.com" } else { "admin@example.com" };
+        let by = if action.starts_with("incident.") || action == "user.set_password" {
+            "responder@example.com"
+        } else {
+            "admin@example.com"
+        };
         assert_eq!((e["actor_name"].as_str(), e["via"].as_str()), (Some(by), Some("api")), "{e}");
         assert!(e["at"].is_string() && e["hash"].as_str().is_some_and(|h| h.len() == 64), "{e}");
     }
@@ -623,7 +843,10 @@ async fn the_audit_log_records_every_change_newest_first(app: TestApp) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(app.send(req).await.status, StatusCode::CREATED);
     let r = app.get("/api/v1/audit?limit=1", admin).await;
-    assert_eq!((r.body["items"][0]["action"].as_str(), r.body["items"][0]["via"].as_str()), (Some("incident.create"), Some("cli")));
+    assert_eq!(
+        (r.body["items"][0]["action"].as_str(), r.body["items"][0]["via"].as_str()),
+        (Some("incident.create"), Some("cli"))
+    );
 }
 
 /// Resolves a local `$ref` (`#/a/b`) in `doc`.
@@ -674,7 +897,15 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths
         .iter()
-        .map(|(p, item)| (p.as_str(), keys(item).into_iter().filter(|k| !matches!(k.as_str(), "parameters" | "summary" | "description" | "servers")).collect()))
+        .map(|(p, item)| {
+            (
+                p.as_str(),
+                keys(item)
+                    .into_iter()
+                    .filter(|k| !matches!(k.as_str(), "parameters" | "summary" | "description" | "servers"))
+                    .collect(),
+            )
+        })
         .collect();
     assert_eq!(documented, expected);
 
@@ -682,7 +913,8 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
     // every reference resolves.
     let mut operation_ids = BTreeSet::new();
     for (path, item) in paths {
-        let wanted: BTreeSet<&str> = path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
+        let wanted: BTreeSet<&str> =
+            path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
         for (method, op) in item.as_object().into_iter().flatten() {
             if let Some(id) = op["operationId"].as_str() {
                 assert!(operation_ids.insert(id.to_owned()), "duplicate operationId {id}");
@@ -704,7 +936,10 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
     for reference in refs {
         assert!(resolve(doc, &reference).is_some(), "dangling $ref {reference}");
     }
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"].as_str().map(str::to_lowercase).as_deref(), Some("bearer"));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"].as_str().map(str::to_lowercase).as_deref(),
+        Some("bearer")
+    );
 
     // Every documented operation is served (with these parameters filled in).
     let token_id = uuid::Uuid::new_v4().to_string();
@@ -721,8 +956,13 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
             let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
             let r = app.call(method.clone(), &concrete, &app.admin.token, body).await;
-            let unrouted = r.status == StatusCode::METHOD_NOT_ALLOWED || r.body["error"]["message"] == "route not found";
-            assert!(!unrouted && !r.status.is_server_error(), "{method} {concrete} is documented but not served: {}", r.text);
+            let unrouted =
+                r.status == StatusCode::METHOD_NOT_ALLOWED || r.body["error"]["message"] == "route not found";
+            assert!(
+                !unrouted && !r.status.is_server_error(),
+                "{method} {concrete} is documented but not served: {}",
+                r.text
+            );
         }
     }
 }
@@ -757,7 +997,9 @@ async fn health_readiness_and_metrics(app: TestApp) {
             (name, value.parse::<f64>().unwrap_or_else(|e| panic!("{l:?}: {e}")))
         })
         .collect();
-    for (status, n) in [("triggered", 2.0), ("acknowledged", 1.0), ("contained", 0.0), ("resolved", 1.0), ("closed", 0.0)] {
+    for (status, n) in
+        [("triggered", 2.0), ("acknowledged", 1.0), ("contained", 0.0), ("resolved", 1.0), ("closed", 0.0)]
+    {
         let key = format!("firebreak_incidents{{status=\"{status}\"}}");
         assert_eq!(samples.get(key.as_str()), Some(&n), "{key} in\n{metrics}");
     }
@@ -772,7 +1014,10 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert_eq!(requests("GET", "/api/v1/incidents/{id}", 404), Some(1.0), "{metrics}");
     assert_eq!(requests("GET", "/healthz", 200), Some(1.0), "{metrics}");
     assert_eq!(samples.get("firebreak_up"), Some(&1.0));
-    assert!(metrics.contains("# TYPE firebreak_http_requests_total counter") && metrics.contains("# TYPE firebreak_incidents gauge"));
+    assert!(
+        metrics.contains("# TYPE firebreak_http_requests_total counter")
+            && metrics.contains("# TYPE firebreak_incidents gauge")
+    );
     assert!(samples.keys().any(|k| k.starts_with("firebreak_http_request_duration_seconds_bucket{")), "{metrics}");
     // Raw paths never become labels (they would grow without bound).
     assert!(!metrics.contains("definitely-not-a-route") && !metrics.contains("INC-77"), "{metrics}");

@@ -6,13 +6,20 @@ mod common;
 mod snapshot;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use common::{assert_error, Reply, TestApp, PASSWORD};
-use serde_json::{json, Value};
-use snapshot::{assert_audit_intact, Snapshot};
+use axum::http::{Method, Request, StatusCode, header};
+use common::{PASSWORD, Reply, TestApp, assert_error};
+use serde_json::{Value, json};
+use snapshot::{Snapshot, assert_audit_intact};
 
 /// A request with full control over the content type and the raw body bytes.
-async fn send(app: &TestApp, method: Method, path: &str, token: Option<&str>, content_type: Option<&str>, body: Body) -> Reply {
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Body,
+) -> Reply {
     let mut req = Request::builder().method(method).uri(path);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -42,14 +49,34 @@ fn body_routes(app: &TestApp) -> Vec<(Method, String, String, Value)> {
     let responder = app.responder.token.clone();
     let admin = app.admin.token.clone();
     vec![
-        (Method::POST, "/api/v1/incidents".into(), responder.clone(), json!({"title": "T", "severity": "high", "type": "outage"})),
+        (
+            Method::POST,
+            "/api/v1/incidents".into(),
+            responder.clone(),
+            json!({"title": "T", "severity": "high", "type": "outage"}),
+        ),
         (Method::PATCH, "/api/v1/incidents/1".into(), responder.clone(), json!({"severity": "low"})),
         (Method::POST, "/api/v1/incidents/1/notes".into(), responder.clone(), json!({"body": "a note"})),
-        (Method::PUT, "/api/v1/incidents/1/roles/commander".into(), responder.clone(), json!({"email": "admin@example.com"})),
-        (Method::POST, "/api/v1/users".into(), admin.clone(), json!({"email": "new@example.com", "name": "New", "role": "viewer"})),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/roles/commander".into(),
+            responder.clone(),
+            json!({"email": "admin@example.com"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".into(),
+            admin.clone(),
+            json!({"email": "new@example.com", "name": "New", "role": "viewer"}),
+        ),
         (Method::PATCH, format!("/api/v1/users/{}", app.viewer.user.id), admin.clone(), json!({"name": "Renamed"})),
         (Method::POST, "/api/v1/tokens".into(), admin, json!({"name": "ci"})),
-        (Method::POST, "/api/v1/me/password".into(), responder, json!({"current_password": PASSWORD, "new_password": "a brand new password"})),
+        (
+            Method::POST,
+            "/api/v1/me/password".into(),
+            responder,
+            json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
+        ),
     ]
 }
 
@@ -85,7 +112,8 @@ async fn malformed_json_is_400_on_every_route(app: TestApp) {
         }
         // A byte-order mark is not JSON either.
         let r = send_json_bytes(&app, method.clone(), &path, &token, b"\xef\xbb\xbf{}".to_vec()).await;
-        assert_refused(&app, &before, &r, StatusCode::BAD_REQUEST, "malformed_json", &format!("{method} {path} BOM")).await;
+        assert_refused(&app, &before, &r, StatusCode::BAD_REQUEST, "malformed_json", &format!("{method} {path} BOM"))
+            .await;
     }
 }
 
@@ -121,7 +149,13 @@ async fn missing_or_wrong_content_type_is_415_on_every_route(app: TestApp) {
     app.declare("target").await;
     let before = Snapshot::capture(&app).await;
     for (method, path, token, valid) in body_routes(&app) {
-        for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), Some("json")] {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("json"),
+        ] {
             let r = send(&app, method.clone(), &path, Some(&token), ct, Body::from(valid.to_string())).await;
             let ctx = format!("{method} {path} content type {ct:?}");
             assert_refused(&app, &before, &r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &ctx).await;
@@ -139,13 +173,30 @@ async fn bodies_over_one_mebibyte_are_413_on_every_route(app: TestApp) {
         let big = format!(r#"{{"body":"{filler}"}}"#);
         assert_eq!(big.len(), limit + 1);
         let r = send_json_bytes(&app, method.clone(), &path, &token, big.clone()).await;
-        assert_refused(&app, &before, &r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &format!("{method} {path} limit+1")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("{method} {path} limit+1"),
+        )
+        .await;
 
         // The same without a Content-Length: a chunked stream that runs past the limit.
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.into_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            big.into_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
         let stream = Body::from_stream(futures_util::stream::iter(chunks));
         let r = send(&app, method.clone(), &path, Some(&token), Some("application/json"), stream).await;
-        assert_refused(&app, &before, &r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &format!("{method} {path} streamed")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("{method} {path} streamed"),
+        )
+        .await;
     }
     // Exactly at the limit the body is read, and then judged on its content.
     let filler = "a".repeat(limit - r#"{"title":"","severity":"high","type":"outage"}"#.len());
@@ -186,7 +237,8 @@ async fn incident_fields_missing_unknown_or_mistyped_are_422(app: TestApp) {
     ];
     for body in creates {
         let r = app.post("/api/v1/incidents", tok, body.clone()).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &format!("create {body}")).await;
+        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &format!("create {body}"))
+            .await;
     }
     let edits = [
         json!({"severity": "urgent"}),
@@ -200,11 +252,19 @@ async fn incident_fields_missing_unknown_or_mistyped_are_422(app: TestApp) {
     ];
     for body in edits {
         let r = app.call(Method::PATCH, "/api/v1/incidents/1", tok, Some(body.clone())).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &format!("edit {body}")).await;
+        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &format!("edit {body}"))
+            .await;
     }
-    for body in [json!({}), json!({"body": 5}), json!({"body": null}), json!({"body": "x", "author": "someone"}), json!({"text": "x"})] {
+    for body in [
+        json!({}),
+        json!({"body": 5}),
+        json!({"body": null}),
+        json!({"body": "x", "author": "someone"}),
+        json!({"text": "x"}),
+    ] {
         let r = app.post("/api/v1/incidents/1/notes", tok, body.clone()).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &format!("note {body}")).await;
+        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &format!("note {body}"))
+            .await;
     }
 }
 
@@ -246,9 +306,19 @@ async fn invalid_values_are_422_validation_failed(app: TestApp) {
     ];
     for (what, body) in edits {
         let r = app.call(Method::PATCH, "/api/v1/incidents/1", tok, Some(body)).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("edit: {what}")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("edit: {what}"),
+        )
+        .await;
     }
-    for (what, body) in [("empty note", ""), ("blank note", " \n\t "), ("note of 20001 characters", &"n".repeat(20_001))] {
+    for (what, body) in
+        [("empty note", ""), ("blank note", " \n\t "), ("note of 20001 characters", &"n".repeat(20_001))]
+    {
         let r = app.post("/api/v1/incidents/1/notes", tok, json!({"body": body})).await;
         assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", what).await;
     }
@@ -290,7 +360,8 @@ async fn hostile_strings_are_stored_verbatim_or_refused(app: TestApp) {
         "日本語のタイトル — ünïcödé ℌ𝔢𝔩𝔩𝔬",
     ];
     for (n, s) in verbatim.iter().enumerate() {
-        let body = json!({"title": s, "severity": "low", "type": "security", "summary": s, "services": [s], "tags": [s]});
+        let body =
+            json!({"title": s, "severity": "low", "type": "security", "summary": s, "services": [s], "tags": [s]});
         let r = app.post("/api/v1/incidents", tok, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{s:?}: {}", r.text);
         let number = n + 1;
@@ -309,7 +380,13 @@ async fn hostile_strings_are_stored_verbatim_or_refused(app: TestApp) {
     // Long text in wide characters survives both databases intact.
     let long_summary = "𝔘".repeat(10_000);
     let long_note = "é".repeat(20_000);
-    let r = app.post("/api/v1/incidents", tok, json!({"title": "👩‍👩‍👧‍👦".repeat(28), "severity": "low", "type": "other", "summary": long_summary})).await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            tok,
+            json!({"title": "👩‍👩‍👧‍👦".repeat(28), "severity": "low", "type": "other", "summary": long_summary}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let number = r.body["number"].as_i64().unwrap_or_default();
     assert_eq!(r.body["summary"].as_str(), Some(long_summary.as_str()));
@@ -331,21 +408,80 @@ async fn hostile_strings_are_stored_verbatim_or_refused(app: TestApp) {
         ];
         for (field, body) in fields {
             let r = app.post("/api/v1/incidents", tok, body).await;
-            assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("{field} {bad:?}")).await;
+            assert_refused(
+                &app,
+                &before,
+                &r,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                &format!("{field} {bad:?}"),
+            )
+            .await;
         }
         let r = app.post("/api/v1/incidents/1/notes", tok, json!({"body": bad})).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("note {bad:?}")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("note {bad:?}"),
+        )
+        .await;
         let r = app.call(Method::PATCH, "/api/v1/incidents/1", tok, Some(json!({"title": bad}))).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("edit {bad:?}")).await;
-        let r = app.post("/api/v1/users", &app.admin.token, json!({"email": "x@example.com", "name": bad, "role": "viewer"})).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("user name {bad:?}")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("edit {bad:?}"),
+        )
+        .await;
+        let r = app
+            .post("/api/v1/users", &app.admin.token, json!({"email": "x@example.com", "name": bad, "role": "viewer"}))
+            .await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("user name {bad:?}"),
+        )
+        .await;
         let email = format!("x{bad}@example.com");
-        let r = app.post("/api/v1/users", &app.admin.token, json!({"email": email, "name": "X", "role": "viewer"})).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("email {bad:?}")).await;
+        let r =
+            app.post("/api/v1/users", &app.admin.token, json!({"email": email, "name": "X", "role": "viewer"})).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("email {bad:?}"),
+        )
+        .await;
         let r = app.post("/api/v1/tokens", &app.admin.token, json!({"name": bad})).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("token name {bad:?}")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("token name {bad:?}"),
+        )
+        .await;
         let r = app.call(Method::PUT, "/api/v1/incidents/1/roles/scribe", tok, Some(json!({"email": email}))).await;
-        assert_refused(&app, &before, &r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", &format!("role email {bad:?}")).await;
+        assert_refused(
+            &app,
+            &before,
+            &r,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            &format!("role email {bad:?}"),
+        )
+        .await;
     }
     assert_audit_intact(&app).await;
 }
@@ -379,7 +515,8 @@ async fn hostile_paths_and_queries_never_500(app: TestApp) {
         }
         let r = app.call(Method::PATCH, &format!("/api/v1/incidents/{id}"), tok, Some(json!({"title": "x"}))).await;
         assert_refused(&app, &before, &r, StatusCode::NOT_FOUND, "not_found", &format!("PATCH {id}")).await;
-        let r = app.call(Method::PATCH, &format!("/api/v1/users/{id}"), &app.admin.token, Some(json!({"name": "x"}))).await;
+        let r =
+            app.call(Method::PATCH, &format!("/api/v1/users/{id}"), &app.admin.token, Some(json!({"name": "x"}))).await;
         assert_refused(&app, &before, &r, StatusCode::NOT_FOUND, "not_found", &format!("PATCH user {id}")).await;
         let r = app.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), &app.admin.token, None).await;
         assert_refused(&app, &before, &r, StatusCode::NOT_FOUND, "not_found", &format!("DELETE token {id}")).await;
@@ -418,7 +555,11 @@ async fn unknown_incidents_are_404(app: TestApp) {
             (Method::PATCH, format!("/api/v1/incidents/{id}"), Some(json!({"title": "renamed"}))),
             (Method::GET, format!("/api/v1/incidents/{id}/timeline"), None),
             (Method::POST, format!("/api/v1/incidents/{id}/notes"), Some(json!({"body": "hello"}))),
-            (Method::PUT, format!("/api/v1/incidents/{id}/roles/commander"), Some(json!({"user_id": app.responder.user.id}))),
+            (
+                Method::PUT,
+                format!("/api/v1/incidents/{id}/roles/commander"),
+                Some(json!({"user_id": app.responder.user.id})),
+            ),
             (Method::POST, format!("/api/v1/incidents/{id}/resolve"), Some(json!({}))),
         ];
         for (method, path, body) in routes {
@@ -472,11 +613,17 @@ async fn unknown_routes_under_the_api_are_404_json(app: TestApp) {
         }
     }
     // Unknown actions: the `{id}/{action}` route matches, the action does not.
-    for path in ["/api/v1/incidents/1/explode", "/api/v1/incidents/1/ACKNOWLEDGE", "/api/v1/incidents/1/roles", "/api/v1/incidents/1/allowed_actions"] {
+    for path in [
+        "/api/v1/incidents/1/explode",
+        "/api/v1/incidents/1/ACKNOWLEDGE",
+        "/api/v1/incidents/1/roles",
+        "/api/v1/incidents/1/allowed_actions",
+    ] {
         let r = app.raw(Method::POST, path, Some(&app.responder.token), Some("{}".into())).await;
         assert_refused(&app, &before, &r, StatusCode::NOT_FOUND, "not_found", path).await;
         let r = app.raw(Method::POST, path, None, Some("{}".into())).await;
-        assert_refused(&app, &before, &r, StatusCode::UNAUTHORIZED, "unauthorized", &format!("{path} without a token")).await;
+        assert_refused(&app, &before, &r, StatusCode::UNAUTHORIZED, "unauthorized", &format!("{path} without a token"))
+            .await;
     }
 }
 
@@ -570,7 +717,14 @@ async fn bad_query_parameters_are_400(app: TestApp) {
 
 async fn bad_role_assignments_are_422(app: TestApp) {
     app.declare("target").await;
-    let r = app.call(Method::PATCH, &format!("/api/v1/users/{}", app.viewer.user.id), &app.admin.token, Some(json!({"disabled": true}))).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", app.viewer.user.id),
+            &app.admin.token,
+            Some(json!({"disabled": true})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let before = Snapshot::capture(&app).await;
     let tok = &app.responder.token;
@@ -658,14 +812,43 @@ async fn wrong_transitions_are_409(app: TestApp) {
 /// The rewritten body extractor still takes every JSON media type a client may send.
 async fn json_media_types_are_accepted(app: TestApp) {
     let body = json!({"title": "typed", "severity": "low", "type": "other"}).to_string();
-    for ct in ["application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON", "application/vnd.firebreak+json"] {
-        let r = send(&app, Method::POST, "/api/v1/incidents", Some(&app.responder.token), Some(ct), Body::from(body.clone())).await;
+    for ct in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+        "Application/JSON",
+        "application/vnd.firebreak+json",
+    ] {
+        let r = send(
+            &app,
+            Method::POST,
+            "/api/v1/incidents",
+            Some(&app.responder.token),
+            Some(ct),
+            Body::from(body.clone()),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::CREATED, "{ct}: {}", r.text);
     }
-    let r = send(&app, Method::PATCH, "/api/v1/incidents/1", Some(&app.responder.token), Some("application/merge-patch+json"), Body::from(r#"{"severity":"high"}"#)).await;
+    let r = send(
+        &app,
+        Method::PATCH,
+        "/api/v1/incidents/1",
+        Some(&app.responder.token),
+        Some("application/merge-patch+json"),
+        Body::from(r#"{"severity":"high"}"#),
+    )
+    .await;
     assert_eq!((r.status, r.body["severity"].as_str()), (StatusCode::OK, Some("high")), "{}", r.text);
     // Whitespace around the object is still JSON.
-    let r = send_json_bytes(&app, Method::POST, "/api/v1/incidents/1/notes", &app.responder.token, " \n\t{\"body\": \"padded\"} \n").await;
+    let r = send_json_bytes(
+        &app,
+        Method::POST,
+        "/api/v1/incidents/1/notes",
+        &app.responder.token,
+        " \n\t{\"body\": \"padded\"} \n",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
@@ -674,7 +857,9 @@ async fn json_media_types_are_accepted(app: TestApp) {
 async fn concurrent_changes_are_serialised(app: TestApp) {
     app.declare("race").await;
     let tok = &app.responder.token;
-    let acks = futures_util::future::join_all((0..12).map(|_| app.post("/api/v1/incidents/1/acknowledge", tok, json!({})))).await;
+    let acks =
+        futures_util::future::join_all((0..12).map(|_| app.post("/api/v1/incidents/1/acknowledge", tok, json!({}))))
+            .await;
     let won = acks.iter().filter(|r| r.status == StatusCode::OK).count();
     for r in acks.iter().filter(|r| r.status != StatusCode::OK) {
         assert_error(r, StatusCode::CONFLICT, "invalid_transition");
@@ -683,9 +868,13 @@ async fn concurrent_changes_are_serialised(app: TestApp) {
     let r = app.get("/api/v1/incidents/1/timeline", tok).await;
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2), "{}", r.text);
 
-    let declared = futures_util::future::join_all(
-        (0..12).map(|i| app.post("/api/v1/incidents", tok, json!({"title": format!("storm {i}"), "severity": "medium", "type": "outage"}))),
-    )
+    let declared = futures_util::future::join_all((0..12).map(|i| {
+        app.post(
+            "/api/v1/incidents",
+            tok,
+            json!({"title": format!("storm {i}"), "severity": "medium", "type": "outage"}),
+        )
+    }))
     .await;
     let mut numbers: Vec<i64> = declared
         .iter()

@@ -3,20 +3,36 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{assert_error, TestApp};
+use common::{TestApp, assert_error};
 use serde_json::json;
 
 async fn declare_and_work_an_incident(app: TestApp) {
     let tok = &app.responder.token;
-    let r = app.post("/api/v1/incidents", tok, json!({"title": "Checkout down", "severity": "critical", "type": "outage", "summary": "5xx"})).await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            tok,
+            json!({"title": "Checkout down", "severity": "critical", "type": "outage", "summary": "5xx"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     for key in ["id", "number", "title", "status", "severity", "type"] {
         assert!(!r.body[key].is_null(), "missing {key}: {}", r.text);
     }
-    assert_eq!((r.body["number"].as_i64(), r.body["label"].as_str(), r.body["status"].as_str()), (Some(1), Some("INC-1"), Some("triggered")));
+    assert_eq!(
+        (r.body["number"].as_i64(), r.body["label"].as_str(), r.body["status"].as_str()),
+        (Some(1), Some("INC-1"), Some("triggered"))
+    );
     let id = r.body["id"].as_str().unwrap_or_default().to_owned();
 
-    for (path, status) in [("acknowledge", "acknowledged"), ("contain", "contained"), ("resolve", "resolved"), ("reopen", "triggered"), ("resolve", "resolved"), ("close", "closed")] {
+    for (path, status) in [
+        ("acknowledge", "acknowledged"),
+        ("contain", "contained"),
+        ("resolve", "resolved"),
+        ("reopen", "triggered"),
+        ("resolve", "resolved"),
+        ("close", "closed"),
+    ] {
         let r = app.post(&format!("/api/v1/incidents/INC-1/{path}"), tok, json!({})).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
         assert_eq!(r.body["status"], status);
@@ -26,8 +42,20 @@ async fn declare_and_work_an_incident(app: TestApp) {
     assert!(r.body["closed_at"].is_string() && r.body["resolved_at"].is_string());
 
     let r = app.get("/api/v1/incidents/1/timeline", &app.viewer.token).await;
-    let kinds: Vec<&str> = r.body["items"].as_array().map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(kinds, vec!["created", "status_changed", "status_changed", "status_changed", "status_changed", "status_changed", "status_changed"]);
+    let kinds: Vec<&str> =
+        r.body["items"].as_array().map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(
+        kinds,
+        vec![
+            "created",
+            "status_changed",
+            "status_changed",
+            "status_changed",
+            "status_changed",
+            "status_changed",
+            "status_changed"
+        ]
+    );
     assert_eq!(r.body["items"][1]["actor"]["name"], "responder@example.com");
 }
 
@@ -36,16 +64,44 @@ async fn notes_roles_and_edits(app: TestApp) {
     let tok = &app.responder.token;
     let r = app.post("/api/v1/incidents/1/notes", tok, json!({"body": "Found the **bad** query"})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let r = app.call(Method::PUT, "/api/v1/incidents/1/roles/commander", tok, Some(json!({"user_id": app.admin.user.id}))).await;
+    let r = app
+        .call(Method::PUT, "/api/v1/incidents/1/roles/commander", tok, Some(json!({"user_id": app.admin.user.id})))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["roles"]["commander"]["name"], "admin@example.com");
-    let r = app.call(Method::PUT, "/api/v1/incidents/1/roles/commander", tok, Some(json!({"email": "responder@example.com"}))).await;
+    let r = app
+        .call(Method::PUT, "/api/v1/incidents/1/roles/commander", tok, Some(json!({"email": "responder@example.com"})))
+        .await;
     assert_eq!(r.body["roles"]["commander"]["name"], "responder@example.com", "{}", r.text);
-    let r = app.call(Method::PATCH, "/api/v1/incidents/1", tok, Some(json!({"severity": "low", "type": "degradation", "tags": ["db"]}))).await;
-    assert_eq!((r.status, r.body["severity"].as_str(), r.body["type"].as_str()), (StatusCode::OK, Some("low"), Some("degradation")), "{}", r.text);
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/incidents/1",
+            tok,
+            Some(json!({"severity": "low", "type": "degradation", "tags": ["db"]})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["severity"].as_str(), r.body["type"].as_str()),
+        (StatusCode::OK, Some("low"), Some("degradation")),
+        "{}",
+        r.text
+    );
     let r = app.get("/api/v1/incidents/1/timeline", tok).await;
-    let kinds: Vec<&str> = r.body["items"].as_array().map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(kinds, vec!["created", "note_added", "role_assigned", "role_assigned", "severity_changed", "type_changed", "tags_changed"]);
+    let kinds: Vec<&str> =
+        r.body["items"].as_array().map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(
+        kinds,
+        vec![
+            "created",
+            "note_added",
+            "role_assigned",
+            "role_assigned",
+            "severity_changed",
+            "type_changed",
+            "tags_changed"
+        ]
+    );
     assert_eq!(r.body["items"][3]["from"], json!(app.admin.user.id));
 }
 
@@ -61,9 +117,13 @@ async fn lists_filter_and_paginate(app: TestApp) {
     let r = app.get(&format!("/api/v1/incidents?limit=2&cursor={cursor}"), &app.viewer.token).await;
     assert_eq!(r.body["items"][0]["number"], 3);
     let r = app.get("/api/v1/incidents?status=resolved", &app.viewer.token).await;
-    assert_eq!(r.body["items"].as_array().map(|a| a.iter().map(|i| i["number"].as_i64().unwrap_or(0)).collect::<Vec<_>>()), Some(vec![2]));
+    assert_eq!(
+        r.body["items"].as_array().map(|a| a.iter().map(|i| i["number"].as_i64().unwrap_or(0)).collect::<Vec<_>>()),
+        Some(vec![2])
+    );
     assert!(r.body.get("next_cursor").is_none());
-    let r = app.get("/api/v1/incidents?status=triggered,acknowledged&severity=high&type=outage", &app.viewer.token).await;
+    let r =
+        app.get("/api/v1/incidents?status=triggered,acknowledged&severity=high&type=outage", &app.viewer.token).await;
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(4));
     let r = app.get("/api/v1/incidents?severity=urgent", &app.viewer.token).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_query");
@@ -85,4 +145,9 @@ async fn wrong_transition_is_409_and_changes_nothing(app: TestApp) {
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2));
 }
 
-on_both_backends!(declare_and_work_an_incident, notes_roles_and_edits, lists_filter_and_paginate, wrong_transition_is_409_and_changes_nothing);
+on_both_backends!(
+    declare_and_work_an_incident,
+    notes_roles_and_edits,
+    lists_filter_and_paginate,
+    wrong_transition_is_409_and_changes_nothing
+);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, PASSWORD};
+use common::{Backend, PASSWORD, TestApp};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -25,7 +25,10 @@ impl Drop for Driver {
 }
 
 async fn start_chromedriver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     let child = Command::new(&bin)
         .arg(format!("--port={port}"))
@@ -65,16 +68,38 @@ async fn browser(driver: &Driver, profile: &std::path::Path, width: u32, height:
 
 async fn sign_in(c: &Client, base: &str, email: &str) {
     c.goto(&format!("{base}/login")).await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("email")).await.unwrap_or_else(|e| panic!("{e}")).send_keys(email).await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("password")).await.unwrap_or_else(|e| panic!("{e}")).send_keys(PASSWORD).await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Css("form[action='/login'] button[type=submit]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .send_keys(email)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .send_keys(PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     c.wait().at_most(WAIT).for_element(Locator::Css("main h1")).await.unwrap_or_else(|e| panic!("{e}"));
     let url = c.current_url().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(url.path(), "/incidents", "signed in and sent to the incident list");
 }
 
 async fn click(c: &Client, css: &str) {
-    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
 }
 
 async fn status_text(c: &Client) -> String {
@@ -120,10 +145,23 @@ async fn declare_work_and_watch_an_incident_live() {
 
     sign_in(&responder, &base, "responder@example.com").await;
     click(&responder, "a.button.primary[href='/incidents/new']").await;
-    let title = responder.wait().at_most(WAIT).for_element(Locator::Id("title")).await.unwrap_or_else(|e| panic!("{e}"));
+    let title =
+        responder.wait().at_most(WAIT).for_element(Locator::Id("title")).await.unwrap_or_else(|e| panic!("{e}"));
     title.send_keys("Checkout returns 500s").await.unwrap_or_else(|e| panic!("{e}"));
-    responder.find(Locator::Id("severity")).await.unwrap_or_else(|e| panic!("{e}")).select_by_value("critical").await.unwrap_or_else(|e| panic!("{e}"));
-    responder.find(Locator::Id("services")).await.unwrap_or_else(|e| panic!("{e}")).send_keys("checkout").await.unwrap_or_else(|e| panic!("{e}"));
+    responder
+        .find(Locator::Id("severity"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("critical")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    responder
+        .find(Locator::Id("services"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .send_keys("checkout")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     click(&responder, "form[action='/incidents'] button[type=submit]").await;
     wait_for_status(&responder, "triggered").await;
     assert_eq!(responder.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default(), "/incidents/INC-1");
@@ -135,7 +173,10 @@ async fn declare_work_and_watch_an_incident_live() {
     let connected = async {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let v = watcher.execute("return document.getElementById('live').getAttribute('data-connected')", vec![]).await.unwrap_or_default();
+            let v = watcher
+                .execute("return document.getElementById('live').getAttribute('data-connected')", vec![])
+                .await
+                .unwrap_or_default();
             if v == serde_json::json!("true") {
                 break;
             }
@@ -150,7 +191,8 @@ async fn declare_work_and_watch_an_incident_live() {
     wait_for_status(&responder, "acknowledged").await;
     wait_for_status(&watcher, "acknowledged").await;
 
-    let note = responder.wait().at_most(WAIT).for_element(Locator::Id("note-body")).await.unwrap_or_else(|e| panic!("{e}"));
+    let note =
+        responder.wait().at_most(WAIT).for_element(Locator::Id("note-body")).await.unwrap_or_else(|e| panic!("{e}"));
     note.send_keys("Rolled back deploy 1234; error rate falling").await.unwrap_or_else(|e| panic!("{e}"));
     click(&responder, "form[action$='/notes'] button[type=submit]").await;
     let deadline = tokio::time::Instant::now() + WAIT;

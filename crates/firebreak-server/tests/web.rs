@@ -5,8 +5,8 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use common::{Reply, TestApp, PASSWORD};
+use axum::http::{Method, Request, StatusCode, header};
+use common::{PASSWORD, Reply, TestApp};
 
 fn form(method: Method, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
     let body: String = fields.iter().map(|(k, v)| format!("{}={}", k, urlencode(v))).collect::<Vec<_>>().join("&");
@@ -35,7 +35,11 @@ fn page(path: &str, cookie: &str) -> Request<Body> {
 /// The first `name="csrf" value="…"` on a page.
 fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    html.find(marker).map(|i| &html[i + marker.len()..]).and_then(|rest| rest.split('"').next()).unwrap_or("").to_owned()
+    html.find(marker)
+        .map(|i| &html[i + marker.len()..])
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn set_cookies(r: &Reply) -> Vec<String> {
@@ -43,14 +47,22 @@ fn set_cookies(r: &Reply) -> Vec<String> {
 }
 
 fn cookie_value(r: &Reply, name: &str) -> Option<String> {
-    set_cookies(r).iter().find_map(|c| c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+    set_cookies(r)
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
 }
 
 async fn login_attempt(app: &TestApp, email: &str, password: &str) -> Reply {
     let r = app.send(page("/login", "")).await;
     let csrf = csrf_of(&r.text);
     let pre = cookie_value(&r, "fb_login_csrf").unwrap_or_default();
-    app.send(form(Method::POST, "/login", &format!("fb_login_csrf={pre}"), &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/incidents")])).await
+    app.send(form(
+        Method::POST,
+        "/login",
+        &format!("fb_login_csrf={pre}"),
+        &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/incidents")],
+    ))
+    .await
 }
 
 /// Signs in and returns the `Cookie` header value for the session.
@@ -72,7 +84,12 @@ async fn sign_in_sets_a_safe_cookie(app: TestApp) {
     let r = app.send(page("/login", "")).await;
     let csrf = csrf_of(&r.text);
     let pre = cookie_value(&r, "fb_login_csrf").unwrap_or_default();
-    let mut req = form(Method::POST, "/login", &format!("fb_login_csrf={pre}"), &[("email", "responder@example.com"), ("password", PASSWORD), ("csrf", &csrf)]);
+    let mut req = form(
+        Method::POST,
+        "/login",
+        &format!("fb_login_csrf={pre}"),
+        &[("email", "responder@example.com"), ("password", PASSWORD), ("csrf", &csrf)],
+    );
     req.headers_mut().insert("x-forwarded-proto", header::HeaderValue::from_static("https"));
     let r = app.send(req).await;
     let cookie = set_cookies(&r).into_iter().find(|c| c.starts_with("fb_session=")).unwrap_or_default();
@@ -101,7 +118,8 @@ async fn wrong_passwords_are_refused_then_throttled(app: TestApp) {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert!(r.text.contains("Try again in"));
     let audit = app.get("/api/v1/audit?limit=200", &app.admin.token).await;
-    let failures = audit.body["items"].as_array().map(|a| a.iter().filter(|e| e["action"] == "user.login_failed").count());
+    let failures =
+        audit.body["items"].as_array().map(|a| a.iter().filter(|e| e["action"] == "user.login_failed").count());
     assert_eq!(failures, Some(5));
 }
 
@@ -113,7 +131,11 @@ async fn throttling_ends_after_the_wait(app: TestApp) {
     app.clock.advance(chrono::TimeDelta::seconds(29));
     assert_eq!(login_attempt(&app, "responder@example.com", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(chrono::TimeDelta::seconds(2));
-    assert_eq!(login_attempt(&app, "responder@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER, "30 s after the fifth failure");
+    assert_eq!(
+        login_attempt(&app, "responder@example.com", PASSWORD).await.status,
+        StatusCode::SEE_OTHER,
+        "30 s after the fifth failure"
+    );
 }
 
 async fn sessions_expire(app: TestApp) {
@@ -127,7 +149,14 @@ async fn sessions_expire(app: TestApp) {
 async fn sign_in_without_its_csrf_cookie_is_refused(app: TestApp) {
     let r = app.send(page("/login", "")).await;
     let csrf = csrf_of(&r.text);
-    let r = app.send(form(Method::POST, "/login", "", &[("email", "responder@example.com"), ("password", PASSWORD), ("csrf", &csrf)])).await;
+    let r = app
+        .send(form(
+            Method::POST,
+            "/login",
+            "",
+            &[("email", "responder@example.com"), ("password", PASSWORD), ("csrf", &csrf)],
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(cookie_value(&r, "fb_session").is_none());
 }
@@ -139,7 +168,18 @@ async fn declare_and_act_through_forms(app: TestApp) {
     let csrf = csrf_of(&r.text);
     assert!(!csrf.is_empty());
     let r = app
-        .send(form(Method::POST, "/incidents", &cookie, &[("csrf", &csrf), ("title", "<img src=x onerror=alert(1)> API down"), ("severity", "critical"), ("type", "outage"), ("services", "api, db")]))
+        .send(form(
+            Method::POST,
+            "/incidents",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("title", "<img src=x onerror=alert(1)> API down"),
+                ("severity", "critical"),
+                ("type", "outage"),
+                ("services", "api, db"),
+            ],
+        ))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(r.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/incidents/INC-1"));
@@ -147,11 +187,27 @@ async fn declare_and_act_through_forms(app: TestApp) {
         let r = app.send(form(Method::POST, path, &cookie, &[("csrf", &csrf)])).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}: {}", r.text);
     }
-    let r = app.send(form(Method::POST, "/incidents/INC-1/notes", &cookie, &[("csrf", &csrf), ("body", "<b>bold</b> claim")])).await;
+    let r = app
+        .send(form(Method::POST, "/incidents/INC-1/notes", &cookie, &[("csrf", &csrf), ("body", "<b>bold</b> claim")]))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let r = app.send(form(Method::POST, "/incidents/INC-1/roles", &cookie, &[("csrf", &csrf), ("role", "commander"), ("user_id", &app.admin.user.id.to_string())])).await;
+    let r = app
+        .send(form(
+            Method::POST,
+            "/incidents/INC-1/roles",
+            &cookie,
+            &[("csrf", &csrf), ("role", "commander"), ("user_id", &app.admin.user.id.to_string())],
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let r = app.send(form(Method::POST, "/incidents/INC-1/edit", &cookie, &[("csrf", &csrf), ("severity", "low"), ("type", "degradation")])).await;
+    let r = app
+        .send(form(
+            Method::POST,
+            "/incidents/INC-1/edit",
+            &cookie,
+            &[("csrf", &csrf), ("severity", "low"), ("type", "degradation")],
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
 
     let r = app.send(page("/incidents/INC-1", &cookie)).await;
@@ -161,8 +217,22 @@ async fn declare_and_act_through_forms(app: TestApp) {
     assert!(r.text.contains("&#60;b&#62;bold&#60;/b&#62; claim"));
     assert!(r.text.contains("status-resolved"));
     let timeline = app.get("/api/v1/incidents/1/timeline", &app.viewer.token).await;
-    let kinds: Vec<&str> = timeline.body["items"].as_array().map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(kinds, vec!["created", "status_changed", "status_changed", "note_added", "role_assigned", "severity_changed", "type_changed"]);
+    let kinds: Vec<&str> = timeline.body["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        vec![
+            "created",
+            "status_changed",
+            "status_changed",
+            "note_added",
+            "role_assigned",
+            "severity_changed",
+            "type_changed"
+        ]
+    );
     assert_eq!(timeline.body["items"][0]["via"], "web");
 
     // A wrong transition shows an error page and changes nothing.
@@ -210,12 +280,32 @@ async fn sign_out_and_password_change_end_sessions(app: TestApp) {
 
     let csrf = csrf_of(&app.send(page("/account", &b)).await.text);
     let r = app
-        .send(form(Method::POST, "/account/password", &b, &[("csrf", &csrf), ("current_password", "not it at all"), ("new_password", "another long password"), ("confirm_password", "another long password")]))
+        .send(form(
+            Method::POST,
+            "/account/password",
+            &b,
+            &[
+                ("csrf", &csrf),
+                ("current_password", "not it at all"),
+                ("new_password", "another long password"),
+                ("confirm_password", "another long password"),
+            ],
+        ))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let c = sign_in(&app, "responder@example.com").await;
     let r = app
-        .send(form(Method::POST, "/account/password", &b, &[("csrf", &csrf), ("current_password", PASSWORD), ("new_password", "another long password"), ("confirm_password", "another long password")]))
+        .send(form(
+            Method::POST,
+            "/account/password",
+            &b,
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", "another long password"),
+                ("confirm_password", "another long password"),
+            ],
+        ))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(app.send(page("/incidents", &b)).await.status, StatusCode::SEE_OTHER);
@@ -229,22 +319,63 @@ async fn admins_manage_users_and_tokens_in_the_ui(app: TestApp) {
     let r = app.send(page("/admin/users", &cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     let csrf = csrf_of(&r.text);
-    let r = app.send(form(Method::POST, "/admin/users", &cookie, &[("csrf", &csrf), ("email", "new@example.com"), ("name", "New Person"), ("role", "responder"), ("password", "")])).await;
+    let r = app
+        .send(form(
+            Method::POST,
+            "/admin/users",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("email", "new@example.com"),
+                ("name", "New Person"),
+                ("role", "responder"),
+                ("password", ""),
+            ],
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert!(r.text.contains("shown only now"));
     let users = app.get("/api/v1/users", &app.admin.token).await;
-    let new_id = users.body["items"].as_array().and_then(|a| a.iter().find(|u| u["email"] == "new@example.com")).map(|u| u["id"].as_str().unwrap_or("").to_owned()).unwrap_or_default();
-    let r = app.send(form(Method::POST, "/admin/tokens", &cookie, &[("csrf", &csrf), ("name", "deploys"), ("user_id", &new_id)])).await;
+    let new_id = users.body["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|u| u["email"] == "new@example.com"))
+        .map(|u| u["id"].as_str().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    let r = app
+        .send(form(
+            Method::POST,
+            "/admin/tokens",
+            &cookie,
+            &[("csrf", &csrf), ("name", "deploys"), ("user_id", &new_id)],
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let marker = "data-testid=\"new-token\">";
-    let secret = r.text.find(marker).map(|i| &r.text[i + marker.len()..]).and_then(|s| s.split('<').next()).unwrap_or("").to_owned();
+    let secret = r
+        .text
+        .find(marker)
+        .map(|i| &r.text[i + marker.len()..])
+        .and_then(|s| s.split('<').next())
+        .unwrap_or("")
+        .to_owned();
     assert!(secret.starts_with("fbk_"), "{secret}");
     assert_eq!(app.get("/api/v1/me", &secret).await.body["email"], "new@example.com");
     let page2 = app.send(page("/admin/tokens", &cookie)).await;
     assert!(!page2.text.contains(&secret), "the secret is shown only once");
-    let r = app.send(form(Method::POST, &format!("/admin/users/{new_id}"), &cookie, &[("csrf", &csrf), ("role", "viewer"), ("disabled", "on")])).await;
+    let r = app
+        .send(form(
+            Method::POST,
+            &format!("/admin/users/{new_id}"),
+            &cookie,
+            &[("csrf", &csrf), ("role", "viewer"), ("disabled", "on")],
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(app.get("/api/v1/me", &secret).await.status, StatusCode::UNAUTHORIZED, "disabled users' tokens stop working");
+    assert_eq!(
+        app.get("/api/v1/me", &secret).await.status,
+        StatusCode::UNAUTHORIZED,
+        "disabled users' tokens stop working"
+    );
 }
 
 async fn live_stream_announces_changes(app: TestApp) {
@@ -252,15 +383,27 @@ async fn live_stream_announces_changes(app: TestApp) {
     let cookie = sign_in(&app, "viewer@example.com").await;
     let base = app.serve().await;
     let client = reqwest::Client::new();
-    let res = client.get(format!("{base}/incidents/INC-1/events")).header("cookie", &cookie).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let res = client
+        .get(format!("{base}/incidents/INC-1/events"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(res.status(), 200);
-    assert!(res.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream")));
+    assert!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"))
+    );
     let mut res = res;
     app.post("/api/v1/incidents/1/acknowledge", &app.responder.token, serde_json::json!({})).await;
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while !seen.contains("event: changed") {
-        let chunk = tokio::time::timeout_at(deadline, res.chunk()).await.unwrap_or_else(|_| panic!("no event within 10 s; got {seen:?}"));
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no event within 10 s; got {seen:?}"));
         let Ok(Some(bytes)) = chunk else { panic!("stream ended: {seen:?}") };
         seen.push_str(&String::from_utf8_lossy(&bytes));
     }

@@ -27,8 +27,8 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` (`postgres://…`) without migrating.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         Self::open_with(options).await
     }
 
@@ -55,10 +55,7 @@ impl PgStore {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
 
     /// The pool, for tests that need to reach under the store (tampering checks).
@@ -154,9 +151,7 @@ impl Store for PgStore {
     }
 
     async fn backup_to(&self, _path: &std::path::Path) -> StoreResult<()> {
-        Err(StoreError::Conflict(
-            "PostgreSQL databases are backed up with pg_dump (see docs/backup.md)".into(),
-        ))
+        Err(StoreError::Conflict("PostgreSQL databases are backed up with pg_dump (see docs/backup.md)".into()))
     }
 }
 

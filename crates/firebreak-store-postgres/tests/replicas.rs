@@ -4,11 +4,12 @@
 
 use firebreak_domain::{Actor, AuditVerification, IncidentType, NewIncident, Severity, Via};
 use firebreak_store::{AuditStore, ChangeNotice, IncidentStore, Store};
-use firebreak_store_postgres::{testing, PgStore};
+use firebreak_store_postgres::{PgStore, testing};
 use std::sync::Arc;
 
 fn incident(n: usize) -> NewIncident {
-    NewIncident::parse(&format!("replica {n}"), None, Severity::High, IncidentType::Outage, &[], &[]).unwrap_or_else(|e| panic!("{e}"))
+    NewIncident::parse(&format!("replica {n}"), None, Severity::High, IncidentType::Outage, &[], &[])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,7 +24,9 @@ async fn two_replicas_share_numbers_audit_and_live_updates() {
     let mut delivered = None;
     for attempt in 0..20 {
         let created = a.create_incident(incident(attempt), &actor).await.unwrap_or_else(|e| panic!("{e}"));
-        if let Ok(Ok(ChangeNotice::Incident(id))) = tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await {
+        if let Ok(Ok(ChangeNotice::Incident(id))) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await
+        {
             assert_eq!(id, created.id);
             delivered = Some(id);
             break;
@@ -31,7 +34,12 @@ async fn two_replicas_share_numbers_audit_and_live_updates() {
     }
     assert!(delivered.is_some(), "a change through replica A never reached replica B");
 
-    let before = a.list_incidents(&firebreak_store::IncidentFilter { limit: 200, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}")).items.len();
+    let before = a
+        .list_incidents(&firebreak_store::IncidentFilter { limit: 200, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .items
+        .len();
     let mut tasks = Vec::new();
     for i in 0..20 {
         let store: Arc<PgStore> = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -41,10 +49,18 @@ async fn two_replicas_share_numbers_audit_and_live_updates() {
     for t in tasks {
         t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
     }
-    let all = b.list_incidents(&firebreak_store::IncidentFilter { limit: 200, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}")).items;
+    let all = b
+        .list_incidents(&firebreak_store::IncidentFilter { limit: 200, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .items;
     let mut numbers: Vec<i64> = all.iter().map(|i| i.number).collect();
     numbers.sort_unstable();
-    assert_eq!(numbers, (1..=(before as i64 + 20)).collect::<Vec<_>>(), "numbers are gapless and unique across replicas");
+    assert_eq!(
+        numbers,
+        (1..=(before as i64 + 20)).collect::<Vec<_>>(),
+        "numbers are gapless and unique across replicas"
+    );
     assert_eq!(
         a.verify_audit().await.unwrap_or_else(|e| panic!("{e}")),
         AuditVerification::Intact { entries: before as u64 + 20 }

@@ -1,8 +1,8 @@
 //! The shared store suite on PostgreSQL, when `FIREBREAK_TEST_POSTGRES_URL` is set. Each test
 //! gets a schema of its own.
 
-use firebreak_store::suite::RawSql;
 use firebreak_store::DynStore;
+use firebreak_store::suite::RawSql;
 use firebreak_store_postgres::PgStore;
 use std::sync::Arc;
 

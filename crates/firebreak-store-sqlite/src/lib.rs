@@ -60,10 +60,7 @@ impl SqliteStore {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.writer)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
     }
 
     /// The read pool, for tests that need to reach under the store (tampering checks).

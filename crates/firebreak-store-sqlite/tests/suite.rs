@@ -29,7 +29,8 @@ async fn online_backup_is_a_complete_copy() {
     use firebreak_domain::{Actor, AuditVerification, IncidentType, NewIncident, Severity, Via};
     let Some((store, _)) = fresh().await else { return };
     let actor = Actor::system("t", Via::System);
-    let new = NewIncident::parse("backed up", None, Severity::Low, IncidentType::Other, &[], &[]).unwrap_or_else(|e| panic!("{e}"));
+    let new = NewIncident::parse("backed up", None, Severity::Low, IncidentType::Other, &[], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
     store.create_incident(new, &actor).await.unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("copy.db");

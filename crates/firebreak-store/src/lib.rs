@@ -5,9 +5,8 @@
 
 use async_trait::async_trait;
 use firebreak_domain::{
-    Actor, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId,
-    IncidentRef, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, Timestamp,
-    TokenId, UserId, UserRole, Via,
+    Actor, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId, IncidentRef,
+    IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -148,12 +147,19 @@ pub trait UserStore: Send + Sync {
     async fn set_password(&self, id: UserId, password_hash: &str, actor: &Actor) -> StoreResult<()>;
 
     /// Starts a session (a successful sign-in): clears failed sign-ins.
-    async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: Timestamp, actor: &Actor) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: UserId,
+        expires_at: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<()>;
     /// The enabled user of an unexpired session.
     async fn session_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &str, actor: &Actor) -> StoreResult<()>;
 
-    async fn create_token(&self, user_id: UserId, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<ApiToken>;
+    async fn create_token(&self, user_id: UserId, name: &str, token_hash: &str, actor: &Actor)
+    -> StoreResult<ApiToken>;
     /// The enabled user of an unrevoked token; records its use (at most once a minute).
     async fn token_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<(User, TokenId)>>;
     async fn get_token(&self, id: TokenId) -> StoreResult<ApiToken>;
@@ -165,7 +171,13 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends an entry that goes with no other write.
-    async fn append_audit(&self, actor: &Actor, action: &str, target: &str, details: serde_json::Value) -> StoreResult<()>;
+    async fn append_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> StoreResult<()>;
     /// Entries after `after_seq` (oldest first), at most `limit`.
     async fn list_audit(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
     /// Entries newest first, before `before_seq`, at most `limit`.

@@ -25,7 +25,12 @@ fn new_incident(title: &str, severity: Severity, kind: IncidentType) -> NewIncid
 async fn user(store: &DynStore, email: &str, role: UserRole) -> crate::User {
     store
         .create_user(
-            NewUser { email: email.parse::<Email>().unwrap_or_else(|e| panic!("{e}")), name: email.into(), role, password_hash: Some("hash".into()) },
+            NewUser {
+                email: email.parse::<Email>().unwrap_or_else(|e| panic!("{e}")),
+                name: email.into(),
+                role,
+                password_hash: Some("hash".into()),
+            },
             &actor(),
         )
         .await
@@ -37,8 +42,14 @@ async fn audit_count(store: &DynStore) -> usize {
 }
 
 pub async fn incidents_are_numbered_in_order_and_found_by_id_or_number(store: DynStore) {
-    let a = store.create_incident(new_incident("A", Severity::High, IncidentType::Outage), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    let b = store.create_incident(new_incident("B", Severity::Low, IncidentType::Other), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let a = store
+        .create_incident(new_incident("A", Severity::High, IncidentType::Outage), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = store
+        .create_incident(new_incident("B", Severity::Low, IncidentType::Other), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((a.number, b.number), (1, 2));
     assert_eq!(a.status, IncidentStatus::Triggered);
     assert_eq!(store.get_incident(IncidentRef::Id(b.id)).await.unwrap_or_else(|e| panic!("{e}")), b);
@@ -53,7 +64,9 @@ pub async fn concurrent_declarations_get_distinct_numbers(store: DynStore) {
     for i in 0..20 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.create_incident(new_incident(&format!("n{i}"), Severity::Medium, IncidentType::Degradation), &actor()).await
+            store
+                .create_incident(new_incident(&format!("n{i}"), Severity::Medium, IncidentType::Degradation), &actor())
+                .await
         }));
     }
     let mut numbers = Vec::new();
@@ -68,24 +81,48 @@ pub async fn concurrent_declarations_get_distinct_numbers(store: DynStore) {
 pub async fn lists_filter_and_paginate(store: DynStore) {
     for i in 0..7 {
         let sev = if i % 2 == 0 { Severity::Critical } else { Severity::Low };
-        store.create_incident(new_incident(&format!("i{i}"), sev, IncidentType::Outage), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+        store
+            .create_incident(new_incident(&format!("i{i}"), sev, IncidentType::Outage), &actor())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
-    store.change_incident(IncidentRef::Number(3), IncidentChange::Transition(IncidentAction::Resolve), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    store
+        .change_incident(IncidentRef::Number(3), IncidentChange::Transition(IncidentAction::Resolve), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
-    let page = store.list_incidents(&IncidentFilter { limit: 3, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let page = store
+        .list_incidents(&IncidentFilter { limit: 3, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.items.iter().map(|i| i.number).collect::<Vec<_>>(), vec![7, 6, 5]);
     assert_eq!(page.next_before, Some(5));
-    let page2 = store.list_incidents(&IncidentFilter { limit: 3, before_number: page.next_before, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let page2 = store
+        .list_incidents(&IncidentFilter { limit: 3, before_number: page.next_before, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page2.items.iter().map(|i| i.number).collect::<Vec<_>>(), vec![4, 3, 2]);
-    let page3 = store.list_incidents(&IncidentFilter { limit: 3, before_number: page2.next_before, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let page3 = store
+        .list_incidents(&IncidentFilter { limit: 3, before_number: page2.next_before, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page3.items.iter().map(|i| i.number).collect::<Vec<_>>(), vec![1]);
     assert_eq!(page3.next_before, None);
 
-    let critical = store.list_incidents(&IncidentFilter { severities: vec![Severity::Critical], limit: 50, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let critical = store
+        .list_incidents(&IncidentFilter { severities: vec![Severity::Critical], limit: 50, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(critical.items.iter().map(|i| i.number).collect::<Vec<_>>(), vec![7, 5, 3, 1]);
-    let resolved = store.list_incidents(&IncidentFilter { statuses: vec![IncidentStatus::Resolved], limit: 50, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let resolved = store
+        .list_incidents(&IncidentFilter { statuses: vec![IncidentStatus::Resolved], limit: 50, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resolved.items.iter().map(|i| i.number).collect::<Vec<_>>(), vec![3]);
-    let none = store.list_incidents(&IncidentFilter { kinds: vec![IncidentType::Security], limit: 50, ..Default::default() }).await.unwrap_or_else(|e| panic!("{e}"));
+    let none = store
+        .list_incidents(&IncidentFilter { kinds: vec![IncidentType::Security], limit: 50, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(none.items.is_empty());
 
     let counts = store.count_incidents_by_status().await.unwrap_or_else(|e| panic!("{e}"));
@@ -96,32 +133,63 @@ pub async fn lists_filter_and_paginate(store: DynStore) {
 
 pub async fn lifecycle_is_recorded_on_the_timeline(store: DynStore) {
     let commander = user(&store, "ic@example.com", UserRole::Responder).await;
-    let i = store.create_incident(new_incident("Checkout down", Severity::High, IncidentType::Outage), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    let r = IncidentRef::Id(i.id);
-    let by = Actor::user(commander.id, "IC", Via::Api);
-    let acked = store.change_incident(r, IncidentChange::Transition(IncidentAction::Acknowledge), &by).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(acked.status, IncidentStatus::Acknowledged);
-    assert!(acked.acknowledged_at.is_some());
-    store.change_incident(r, IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(commander.id) }, &by).await.unwrap_or_else(|e| panic!("{e}"));
-    store.change_incident(r, IncidentChange::Note { body: "Rolled back deploy 42".into() }, &by).await.unwrap_or_else(|e| panic!("{e}"));
-    store
-        .change_incident(r, IncidentChange::Edit(IncidentEdit { severity: Some(Severity::Critical), ..Default::default() }), &by)
+    let i = store
+        .create_incident(new_incident("Checkout down", Severity::High, IncidentType::Outage), &actor())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let resolved = store.change_incident(r, IncidentChange::Transition(IncidentAction::Resolve), &by).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((resolved.status, resolved.severity, resolved.commander), (IncidentStatus::Resolved, Severity::Critical, Some(commander.id)));
+    let r = IncidentRef::Id(i.id);
+    let by = Actor::user(commander.id, "IC", Via::Api);
+    let acked = store
+        .change_incident(r, IncidentChange::Transition(IncidentAction::Acknowledge), &by)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(acked.status, IncidentStatus::Acknowledged);
+    assert!(acked.acknowledged_at.is_some());
+    store
+        .change_incident(r, IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(commander.id) }, &by)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .change_incident(r, IncidentChange::Note { body: "Rolled back deploy 42".into() }, &by)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .change_incident(
+            r,
+            IncidentChange::Edit(IncidentEdit { severity: Some(Severity::Critical), ..Default::default() }),
+            &by,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resolved = store
+        .change_incident(r, IncidentChange::Transition(IncidentAction::Resolve), &by)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (resolved.status, resolved.severity, resolved.commander),
+        (IncidentStatus::Resolved, Severity::Critical, Some(commander.id))
+    );
 
     let timeline = store.timeline(i.id).await.unwrap_or_else(|e| panic!("{e}"));
     let kinds: Vec<&str> = timeline.iter().map(|e| e.event.kind()).collect();
-    assert_eq!(kinds, vec!["created", "status_changed", "role_assigned", "note_added", "severity_changed", "status_changed"]);
+    assert_eq!(
+        kinds,
+        vec!["created", "status_changed", "role_assigned", "note_added", "severity_changed", "status_changed"]
+    );
     assert!(timeline.windows(2).all(|w| w[0].seq < w[1].seq && w[0].at <= w[1].at));
     assert_eq!(timeline[3].event, TimelineEvent::NoteAdded { body: "Rolled back deploy 42".into() });
-    assert_eq!((timeline[3].actor_id, timeline[3].actor_name.as_str(), timeline[3].via), (Some(commander.id), "IC", Via::Api));
+    assert_eq!(
+        (timeline[3].actor_id, timeline[3].actor_name.as_str(), timeline[3].via),
+        (Some(commander.id), "IC", Via::Api)
+    );
     assert_eq!(store.get_incident(r).await.unwrap_or_else(|e| panic!("{e}")), resolved);
 }
 
 pub async fn refused_changes_change_nothing(store: DynStore) {
-    let i = store.create_incident(new_incident("X", Severity::High, IncidentType::Outage), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let i = store
+        .create_incident(new_incident("X", Severity::High, IncidentType::Outage), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let r = IncidentRef::Id(i.id);
     let before_audit = audit_count(&store).await;
     let err = store.change_incident(r, IncidentChange::Transition(IncidentAction::Reopen), &actor()).await;
@@ -129,9 +197,13 @@ pub async fn refused_changes_change_nothing(store: DynStore) {
     let err = store.change_incident(r, IncidentChange::Note { body: "   ".into() }, &actor()).await;
     assert!(matches!(err, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{err:?}");
     let ghost = firebreak_domain::UserId::new();
-    let err = store.change_incident(r, IncidentChange::AssignRole { role: IncidentRole::Scribe, user: Some(ghost) }, &actor()).await;
+    let err = store
+        .change_incident(r, IncidentChange::AssignRole { role: IncidentRole::Scribe, user: Some(ghost) }, &actor())
+        .await;
     assert!(matches!(err, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{err:?}");
-    let missing = store.change_incident(IncidentRef::Number(404), IncidentChange::Transition(IncidentAction::Acknowledge), &actor()).await;
+    let missing = store
+        .change_incident(IncidentRef::Number(404), IncidentChange::Transition(IncidentAction::Acknowledge), &actor())
+        .await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
     assert_eq!(store.get_incident(r).await.unwrap_or_else(|e| panic!("{e}")), i);
     assert_eq!(store.timeline(i.id).await.unwrap_or_else(|e| panic!("{e}")).len(), 1);
@@ -141,16 +213,26 @@ pub async fn refused_changes_change_nothing(store: DynStore) {
 pub async fn users_sessions_and_tokens(store: DynStore) {
     let ada = user(&store, "ada@example.com", UserRole::Admin).await;
     let dup = store
-        .create_user(NewUser { email: "ADA@example.com".parse().unwrap_or_else(|e| panic!("{e}")), name: "x".into(), role: UserRole::Viewer, password_hash: None }, &actor())
+        .create_user(
+            NewUser {
+                email: "ADA@example.com".parse().unwrap_or_else(|e| panic!("{e}")),
+                name: "x".into(),
+                role: UserRole::Viewer,
+                password_hash: None,
+            },
+            &actor(),
+        )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     assert_eq!(store.count_users().await.unwrap_or_else(|e| panic!("{e}")), 1);
 
-    let creds = store.credentials(&ada.email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("credentials"));
+    let creds =
+        store.credentials(&ada.email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("credentials"));
     assert_eq!((creds.password_hash.as_deref(), creds.failed_logins), (Some("hash"), 0));
     let now = firebreak_domain::time::now();
     store.record_login_failure(ada.id, now, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    let creds = store.credentials(&ada.email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("credentials"));
+    let creds =
+        store.credentials(&ada.email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("credentials"));
     assert_eq!((creds.failed_logins, creds.last_failed_login_at), (1, Some(now)));
 
     let hour = chrono::TimeDelta::hours(1);
@@ -159,46 +241,82 @@ pub async fn users_sessions_and_tokens(store: DynStore) {
     assert_eq!(store.session_user("s1", now).await.unwrap_or_else(|e| panic!("{e}")).map(|u| u.id), Some(ada.id));
     assert_eq!(store.session_user("s2", now).await.unwrap_or_else(|e| panic!("{e}")), None, "expired");
     assert_eq!(store.session_user("nope", now).await.unwrap_or_else(|e| panic!("{e}")), None);
-    let creds = store.credentials(&ada.email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("credentials"));
+    let creds =
+        store.credentials(&ada.email).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("credentials"));
     assert_eq!(creds.failed_logins, 0, "a sign-in clears failures");
     store.delete_session("s1", &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.session_user("s1", now).await.unwrap_or_else(|e| panic!("{e}")), None);
 
     store.create_session("s3", ada.id, now + hour, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     store.set_password(ada.id, "newhash", &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.session_user("s3", now).await.unwrap_or_else(|e| panic!("{e}")), None, "password change ends sessions");
+    assert_eq!(
+        store.session_user("s3", now).await.unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "password change ends sessions"
+    );
 
     let token = store.create_token(ada.id, "ci", "th1", &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(token.last_used_at, None);
-    let (u, tid) = store.token_user("th1", now).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("token user"));
+    let (u, tid) =
+        store.token_user("th1", now).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("token user"));
     assert_eq!((u.id, tid), (ada.id, token.id));
     assert_eq!(store.get_token(token.id).await.unwrap_or_else(|e| panic!("{e}")).last_used_at, Some(now));
     assert_eq!(store.list_tokens(Some(ada.id)).await.unwrap_or_else(|e| panic!("{e}")).len(), 1);
     let revoked = store.revoke_token(token.id, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(revoked.revoked_at.is_some());
     assert_eq!(store.token_user("th1", now).await.unwrap_or_else(|e| panic!("{e}")), None);
-    assert!(matches!(store.revoke_token(firebreak_domain::TokenId::new(), &actor()).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.revoke_token(firebreak_domain::TokenId::new(), &actor()).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     let bob = user(&store, "bob@example.com", UserRole::Responder).await;
     store.create_token(bob.id, "bob", "th2", &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     store.create_session("s4", bob.id, now + hour, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    let bob2 = store.update_user(bob.id, UserUpdate { disabled: Some(true), role: Some(UserRole::Viewer), ..Default::default() }, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let bob2 = store
+        .update_user(
+            bob.id,
+            UserUpdate { disabled: Some(true), role: Some(UserRole::Viewer), ..Default::default() },
+            &actor(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(bob2.disabled && bob2.role == UserRole::Viewer);
     let audited = audit_count(&store).await;
-    let same = store.update_user(bob.id, UserUpdate { role: Some(UserRole::Viewer), ..Default::default() }, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let same = store
+        .update_user(bob.id, UserUpdate { role: Some(UserRole::Viewer), ..Default::default() }, &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(same, bob2);
     assert_eq!(audit_count(&store).await, audited, "a change that changes nothing is not audited");
-    assert_eq!(store.session_user("s4", now).await.unwrap_or_else(|e| panic!("{e}")), None, "disabled users lose sessions");
-    assert_eq!(store.token_user("th2", now).await.unwrap_or_else(|e| panic!("{e}")), None, "disabled users' tokens stop working");
+    assert_eq!(
+        store.session_user("s4", now).await.unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "disabled users lose sessions"
+    );
+    assert_eq!(
+        store.token_user("th2", now).await.unwrap_or_else(|e| panic!("{e}")),
+        None,
+        "disabled users' tokens stop working"
+    );
     assert_eq!(store.list_users().await.unwrap_or_else(|e| panic!("{e}")).len(), 2);
 }
 
 pub async fn every_mutation_is_audited_and_chained(store: DynStore) {
     let ada = user(&store, "ada@example.com", UserRole::Admin).await;
-    let i = store.create_incident(new_incident("Y", Severity::Low, IncidentType::Other), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    store.change_incident(IncidentRef::Id(i.id), IncidentChange::Transition(IncidentAction::Acknowledge), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let i = store
+        .create_incident(new_incident("Y", Severity::Low, IncidentType::Other), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .change_incident(IncidentRef::Id(i.id), IncidentChange::Transition(IncidentAction::Acknowledge), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     store.create_token(ada.id, "t", "h", &actor()).await.unwrap_or_else(|e| panic!("{e}"));
-    store.append_audit(&actor(), "test.custom", "x:1", serde_json::json!({"z": 1, "a": {"k": [1, 2.5, "s"]}})).await.unwrap_or_else(|e| panic!("{e}"));
+    store
+        .append_audit(&actor(), "test.custom", "x:1", serde_json::json!({"z": 1, "a": {"k": [1, 2.5, "s"]}}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let entries = store.list_audit(0, 100).await.unwrap_or_else(|e| panic!("{e}"));
     let actions: Vec<&str> = entries.iter().map(|e| e.content.action.as_str()).collect();
     assert_eq!(actions, vec!["user.create", "incident.create", "incident.acknowledge", "token.create", "test.custom"]);
@@ -250,7 +368,10 @@ pub async fn audit_tampering_by_insert_is_detected(store: DynStore, raw: RawSql)
 
 pub async fn changes_are_announced(store: DynStore) {
     let mut rx = store.subscribe();
-    let i = store.create_incident(new_incident("Z", Severity::Low, IncidentType::Other), &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let i = store
+        .create_incident(new_incident("Z", Severity::Low, IncidentType::Other), &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await;
     assert!(matches!(got, Ok(Ok(crate::ChangeNotice::Incident(id))) if id == i.id), "{got:?}");
 }

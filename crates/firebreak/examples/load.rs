@@ -10,8 +10,8 @@
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -48,7 +48,14 @@ struct Tally {
     first_error: Option<String>,
 }
 
-async fn worker(http: reqwest::Client, endpoint: Arc<str>, token: Arc<str>, next: Arc<AtomicU64>, total: u64, until: Instant) -> Tally {
+async fn worker(
+    http: reqwest::Client,
+    endpoint: Arc<str>,
+    token: Arc<str>,
+    next: Arc<AtomicU64>,
+    total: u64,
+    until: Instant,
+) -> Tally {
     let mut tally = Tally::default();
     loop {
         let n = next.fetch_add(1, Ordering::Relaxed);
@@ -80,7 +87,8 @@ async fn worker(http: reqwest::Client, endpoint: Arc<str>, token: Arc<str>, next
         } else {
             *tally.errors.entry(outcome.0).or_default() += 1;
             if tally.first_error.is_none() {
-                tally.first_error = Some(format!("HTTP {}: {}", outcome.0, outcome.1.chars().take(300).collect::<String>()));
+                tally.first_error =
+                    Some(format!("HTTP {}: {}", outcome.0, outcome.1.chars().take(300).collect::<String>()));
             }
         }
     }
@@ -98,7 +106,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
-        Some(host) => host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
         None => false,
     }
 }
@@ -138,7 +150,9 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let until = started + Duration::from_secs(args.duration);
     let workers: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(worker(http.clone(), endpoint.clone(), token.clone(), next.clone(), args.requests, until)))
+        .map(|_| {
+            tokio::spawn(worker(http.clone(), endpoint.clone(), token.clone(), next.clone(), args.requests, until))
+        })
         .collect();
     let mut latencies = Vec::with_capacity(args.requests as usize);
     let mut errors: BTreeMap<u16, u64> = BTreeMap::new();
@@ -162,7 +176,11 @@ async fn main() -> ExitCode {
     latencies.sort_unstable();
     let failed: u64 = errors.values().sum();
     let ok = latencies.len() as u64;
-    println!("requests:    {} sent, {ok} answered 201, {failed} errors, in {elapsed:.2} s (concurrency {})", ok + failed, args.concurrency);
+    println!(
+        "requests:    {} sent, {ok} answered 201, {failed} errors, in {elapsed:.2} s (concurrency {})",
+        ok + failed,
+        args.concurrency
+    );
     println!(
         "latency ms:  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         percentile(&latencies, 50.0),
@@ -172,7 +190,10 @@ async fn main() -> ExitCode {
     );
     println!("throughput:  {:.0} requests/s", ok as f64 / elapsed.max(f64::EPSILON));
     if failed > 0 {
-        let summary: Vec<String> = errors.iter().map(|(s, n)| if *s == 0 { format!("{n} transport errors") } else { format!("{n} × HTTP {s}") }).collect();
+        let summary: Vec<String> = errors
+            .iter()
+            .map(|(s, n)| if *s == 0 { format!("{n} transport errors") } else { format!("{n} × HTTP {s}") })
+            .collect();
         eprintln!("errors: {}", summary.join(", "));
         if let Some(e) = first_error {
             eprintln!("first error: {e}");
@@ -180,7 +201,12 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if ok + failed < args.requests {
-        eprintln!("note: stopped after {} s with {} of {} requests sent (--duration)", args.duration, ok + failed, args.requests);
+        eprintln!(
+            "note: stopped after {} s with {} of {} requests sent (--duration)",
+            args.duration,
+            ok + failed,
+            args.requests
+        );
     }
     ExitCode::SUCCESS
 }

@@ -1,7 +1,7 @@
 //! `firebreak admin`: offline commands that work on the database directly, for bootstrapping
 //! and for auditors. Every change they make is audited like any other.
 
-use crate::config::{load, open_store, redact, DbArgs};
+use crate::config::{DbArgs, load, open_store, redact};
 use anyhow::Context;
 use clap::Subcommand;
 use firebreak_domain::{Actor, AuditVerification, Email, UserRole, Via};
@@ -59,7 +59,9 @@ fn operator() -> Actor {
 
 async fn store_for(db: &DbArgs) -> anyhow::Result<firebreak_store::DynStore> {
     let settings = load(db.config.as_ref(), db)?;
-    open_store(&settings.database_url).await.with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))
+    open_store(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))
 }
 
 pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
@@ -87,11 +89,12 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
         AdminCommand::CreateToken { email, name, db } => {
             let email: Email = email.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = store_for(&db).await?;
-            let creds = store
-                .credentials(&email)
-                .await?
-                .with_context(|| format!("no user has the email {email}; create one with `firebreak admin create-user`"))?;
-            let (_, secret) = issue_token(&store, &operator(), creds.user.id, &name).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let creds = store.credentials(&email).await?.with_context(|| {
+                format!("no user has the email {email}; create one with `firebreak admin create-user`")
+            })?;
+            let (_, secret) = issue_token(&store, &operator(), creds.user.id, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
         }
@@ -99,7 +102,9 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             let store = store_for(&db).await?;
             eprintln!("writing a copy of the database to {} …", to.display());
             store.backup_to(&to).await?;
-            store.append_audit(&operator(), "database.backup", &format!("file:{}", to.display()), serde_json::json!({})).await?;
+            store
+                .append_audit(&operator(), "database.backup", &format!("file:{}", to.display()), serde_json::json!({}))
+                .await?;
             let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
             println!("backup written to {} ({} KiB)", to.display(), size / 1024);
             Ok(ExitCode::SUCCESS)

@@ -1,9 +1,9 @@
 //! `firebreak incident …`: a client for a running server's API, with readable tables by
 //! default and the API's JSON with `--json`.
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Args)]
@@ -67,15 +67,35 @@ pub enum IncidentCommand {
         client: ClientArgs,
     },
     /// Acknowledge an incident.
-    Ack { id: String, #[command(flatten)] client: ClientArgs },
+    Ack {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Mark an incident contained.
-    Contain { id: String, #[command(flatten)] client: ClientArgs },
+    Contain {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Resolve an incident.
-    Resolve { id: String, #[command(flatten)] client: ClientArgs },
+    Resolve {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Close a resolved incident.
-    Close { id: String, #[command(flatten)] client: ClientArgs },
+    Close {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Reopen a resolved incident.
-    Reopen { id: String, #[command(flatten)] client: ClientArgs },
+    Reopen {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Add a note to the timeline.
     Note {
         id: String,
@@ -96,7 +116,9 @@ struct Api {
 impl Api {
     fn new(args: &ClientArgs) -> anyhow::Result<Self> {
         let Some(token) = args.token.clone().filter(|t| !t.is_empty()) else {
-            bail!("no API token: pass --token or set FIREBREAK_TOKEN (an admin creates one with `firebreak admin create-token --email you@example.com`)");
+            bail!(
+                "no API token: pass --token or set FIREBREAK_TOKEN (an admin creates one with `firebreak admin create-token --email you@example.com`)"
+            );
         };
         let http = reqwest::Client::builder()
             .user_agent(concat!("firebreak-cli/", env!("CARGO_PKG_VERSION")))
@@ -111,7 +133,10 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.with_context(|| format!("cannot reach Firebreak at {}: is the server running? (set --url)", self.base))?;
+        let res = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach Firebreak at {}: is the server running? (set --url)", self.base))?;
         let status = res.status();
         let text = res.text().await?;
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -134,7 +159,8 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 
 fn print_table(rows: &[Vec<String>]) {
     let Some(first) = rows.first() else { return };
-    let widths: Vec<usize> = (0..first.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..first.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
         let line: Vec<String> = row.iter().enumerate().map(|(i, cell)| format!("{cell:<w$}", w = widths[i])).collect();
         println!("{}", line.join("  ").trim_end());
@@ -149,7 +175,9 @@ fn print_incident(v: &Value) {
     if !s(v, "summary").is_empty() {
         println!("  summary:   {}", s(v, "summary"));
     }
-    let list = |k: &str| v[k].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    let list = |k: &str| {
+        v[k].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    };
     if !list("services").is_empty() {
         println!("  services:  {}", list("services"));
     }
@@ -162,7 +190,12 @@ fn print_incident(v: &Value) {
         }
     }
     println!("  detected:  {}", s(v, "detected_at"));
-    for (k, label) in [("acknowledged_at", "acked"), ("contained_at", "contained"), ("resolved_at", "resolved"), ("closed_at", "closed")] {
+    for (k, label) in [
+        ("acknowledged_at", "acked"),
+        ("contained_at", "contained"),
+        ("resolved_at", "resolved"),
+        ("closed_at", "closed"),
+    ] {
         if let Some(t) = v[k].as_str() {
             println!("  {label:<10} {t}");
         }
@@ -170,7 +203,8 @@ fn print_incident(v: &Value) {
 }
 
 fn describe(e: &Value) -> String {
-    let from_to = |what: &str| format!("{what} {} → {}", e["from"].as_str().unwrap_or("-"), e["to"].as_str().unwrap_or("-"));
+    let from_to =
+        |what: &str| format!("{what} {} → {}", e["from"].as_str().unwrap_or("-"), e["to"].as_str().unwrap_or("-"));
     match s(e, "kind") {
         "created" => format!("declared \"{}\" ({}, {})", s(e, "title"), s(e, "severity"), s(e, "type")),
         "status_changed" => from_to("status"),
@@ -205,10 +239,24 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             }
             let value = api.call(Method::GET, &format!("/incidents?{}", q.join("&")), None).await?;
             if !api.json {
-                let mut rows = vec![vec!["ID".into(), "STATUS".into(), "SEVERITY".into(), "TYPE".into(), "DETECTED".into(), "TITLE".into()]];
+                let mut rows = vec![vec![
+                    "ID".into(),
+                    "STATUS".into(),
+                    "SEVERITY".into(),
+                    "TYPE".into(),
+                    "DETECTED".into(),
+                    "TITLE".into(),
+                ]];
                 for i in value["items"].as_array().into_iter().flatten() {
                     let detected = s(i, "detected_at").get(..16).unwrap_or("").replace('T', " ");
-                    rows.push(vec![s(i, "label").into(), s(i, "status").into(), s(i, "severity").into(), s(i, "type").into(), detected, s(i, "title").into()]);
+                    rows.push(vec![
+                        s(i, "label").into(),
+                        s(i, "status").into(),
+                        s(i, "severity").into(),
+                        s(i, "type").into(),
+                        detected,
+                        s(i, "title").into(),
+                    ]);
                 }
                 if rows.len() == 1 {
                     println!("no incidents");
@@ -224,7 +272,10 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             let incident = api.call(Method::GET, &id_path(&id), None).await?;
             let timeline = api.call(Method::GET, &format!("{}/timeline", id_path(&id)), None).await?;
             if api.json {
-                println!("{}", serde_json::to_string_pretty(&json!({"incident": incident, "timeline": timeline["items"]}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"incident": incident, "timeline": timeline["items"]}))?
+                );
             } else {
                 print_incident(&incident);
                 println!("\ntimeline:");

@@ -2,10 +2,10 @@
 //! defaults, the TOML file (`--config`), `FIREBREAK_*` environment variables, then flags.
 //! Unknown keys in the file are rejected.
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
-use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
 use firebreak_server::{AppState, ServerConfig};
 use firebreak_store::DynStore;
 use serde::{Deserialize, Serialize};
@@ -167,9 +167,9 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
             if settings.database_url == DEFAULT_DATABASE { String::new() } else { " --database <same URL>".into() }
         );
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}: is another server using it? choose another with --listen"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}: is another server using it? choose another with --listen")
+    })?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let config = ServerConfig {
         secure_cookies: settings.secure_cookies,

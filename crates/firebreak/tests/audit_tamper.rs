@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_failure, assert_success, stdout, Api, Backend, Database, Server};
+use common::{Api, Backend, Database, Server, assert_failure, assert_success, stdout};
 use firebreak_domain::{AuditContent, Timestamp};
 
 /// A database with a few audit entries: the admin, their token, incidents and transitions.
@@ -34,13 +34,19 @@ async fn tamper(db: &Database, sql: &str) {
     match db.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap_or_else(|e| panic!("open sqlite: {e}"));
-            let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
             assert_eq!(done.rows_affected(), 1, "{sql}");
             pool.close().await;
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&db.url).await.unwrap_or_else(|e| panic!("open postgres: {e}"));
-            let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
             assert_eq!(done.rows_affected(), 1, "{sql}");
             pool.close().await;
         }
@@ -70,7 +76,8 @@ async fn forge_entry(db: &Database, seq: i64) {
     macro_rules! forge {
         ($pool:expr) => {{
             let pool = $pool.await.unwrap_or_else(|e| panic!("open: {e}"));
-            let prev: String = sqlx::query_scalar(select).bind(seq - 1).fetch_one(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+            let prev: String =
+                sqlx::query_scalar(select).bind(seq - 1).fetch_one(&pool).await.unwrap_or_else(|e| panic!("{e}"));
             let e = content(&prev);
             sqlx::query(insert)
                 .bind(e.content.seq)

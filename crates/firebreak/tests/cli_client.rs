@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_failure, assert_success, stderr, stdout, Backend, Database, Server};
+use common::{Backend, Database, Server, assert_failure, assert_success, stderr, stdout};
 use serde_json::Value;
 use std::process::Output;
 
@@ -77,14 +77,24 @@ async fn incident_lifecycle_from_the_command_line() {
     for col in ["ID", "STATUS", "SEVERITY", "TYPE", "DETECTED", "TITLE"] {
         assert!(lines[0].contains(col), "{table}");
     }
-    assert!(lines[1].starts_with("INC-2") && lines[1].contains("triggered") && lines[1].ends_with("Search is slow"), "{table}");
-    assert!(lines[2].starts_with("INC-1") && lines[2].contains("critical") && lines[2].ends_with("Checkout returns 500s"), "{table}");
+    assert!(
+        lines[1].starts_with("INC-2") && lines[1].contains("triggered") && lines[1].ends_with("Search is slow"),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("INC-1") && lines[2].contains("critical") && lines[2].ends_with("Checkout returns 500s"),
+        "{table}"
+    );
     let title_col = lines[0].find("TITLE").unwrap_or_default();
     assert_eq!(lines[1].find("Search"), Some(title_col), "columns line up:\n{table}");
 
     let list = cli.json(&["list"]);
     let items = list["items"].as_array().cloned().unwrap_or_default();
-    assert_eq!(items.iter().map(|i| i["label"].as_str().unwrap_or_default()).collect::<Vec<_>>(), ["INC-2", "INC-1"], "{list}");
+    assert_eq!(
+        items.iter().map(|i| i["label"].as_str().unwrap_or_default()).collect::<Vec<_>>(),
+        ["INC-2", "INC-1"],
+        "{list}"
+    );
     let filtered = cli.json(&["list", "--severity", "critical"]);
     assert_eq!(filtered["items"].as_array().map(Vec::len), Some(1), "{filtered}");
 

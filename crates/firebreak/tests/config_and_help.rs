@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_failure, assert_success, stderr, stdout, Api, Backend, Database, Server};
+use common::{Api, Backend, Database, Server, assert_failure, assert_success, stderr, stdout};
 use std::path::Path;
 
 fn write(path: &Path, text: &str) {
@@ -56,10 +56,16 @@ fn bad_values_and_missing_files_are_refused_clearly() {
     assert!(stderr(&out).contains("nope.toml") && stderr(&out).contains("does not exist"), "{}", stderr(&out));
 
     let mut cmd = common::firebreak();
-    cmd.current_dir(dir.path()).args(["serve", "--listen", "localhost-ish", "--database"]).arg(format!("sqlite://{}/f.db", dir.path().display()));
+    cmd.current_dir(dir.path())
+        .args(["serve", "--listen", "localhost-ish", "--database"])
+        .arg(format!("sqlite://{}/f.db", dir.path().display()));
     let out = common::run_with(&mut cmd, None);
     assert_failure(&out, "serve with a bad listen address");
-    assert!(stderr(&out).contains("invalid listen address") && stderr(&out).contains("localhost-ish"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid listen address") && stderr(&out).contains("localhost-ish"),
+        "{}",
+        stderr(&out)
+    );
 
     let mut cmd = common::firebreak();
     cmd.current_dir(dir.path()).args(["serve", "--listen", "127.0.0.1:0", "--database", "mysql://root@db/fb"]);
@@ -68,7 +74,15 @@ fn bad_values_and_missing_files_are_refused_clearly() {
     assert!(stderr(&out).contains("unsupported database URL"), "{}", stderr(&out));
 
     let mut cmd = common::firebreak();
-    cmd.current_dir(dir.path()).args(["serve", "--listen", "127.0.0.1:0", "--database", "sqlite://x.db", "--log-level", "info,[[["]);
+    cmd.current_dir(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        "sqlite://x.db",
+        "--log-level",
+        "info,[[[",
+    ]);
     let out = common::run_with(&mut cmd, None);
     assert_failure(&out, "serve with a bad log filter");
     assert!(stderr(&out).contains("invalid log level"), "{}", stderr(&out));
@@ -80,7 +94,9 @@ fn a_taken_port_is_refused_with_a_hint() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = taken.local_addr().unwrap_or_else(|e| panic!("{e}")).to_string();
     let mut cmd = common::firebreak();
-    cmd.current_dir(dir.path()).args(["serve", "--listen", &addr, "--database"]).arg(format!("sqlite://{}/f.db", dir.path().display()));
+    cmd.current_dir(dir.path())
+        .args(["serve", "--listen", &addr, "--database"])
+        .arg(format!("sqlite://{}/f.db", dir.path().display()));
     let out = common::run_with(&mut cmd, None);
     assert_failure(&out, "serve on a port in use");
     let err = stderr(&out);
@@ -94,8 +110,18 @@ async fn environment_variables_are_honoured() {
 
     // The admin commands read FIREBREAK_DATABASE_URL like serve does.
     let mut cmd = common::firebreak();
-    cmd.args(["admin", "create-user", "--email", "env@example.com", "--name", "Env", "--role", "responder", "--password-stdin"])
-        .env("FIREBREAK_DATABASE_URL", &url);
+    cmd.args([
+        "admin",
+        "create-user",
+        "--email",
+        "env@example.com",
+        "--name",
+        "Env",
+        "--role",
+        "responder",
+        "--password-stdin",
+    ])
+    .env("FIREBREAK_DATABASE_URL", &url);
     assert_success(&common::run_with(&mut cmd, Some("a long enough password\n")), "create-user via env");
     let mut cmd = common::firebreak();
     cmd.args(["admin", "create-token", "--email", "env@example.com"]).env("FIREBREAK_DATABASE_URL", &url);
@@ -225,13 +251,19 @@ fn help_is_available_everywhere() {
     );
     assert_help(&["migrate"], &["--database", "--config", "FIREBREAK_DATABASE_URL"]);
     assert_help(&["admin"], &["create-user", "create-token", "verify-audit"]);
-    assert_help(&["admin", "create-user"], &["--email", "--name", "--role", "--password-stdin", "--database", "admin", "responder", "viewer"]);
+    assert_help(
+        &["admin", "create-user"],
+        &["--email", "--name", "--role", "--password-stdin", "--database", "admin", "responder", "viewer"],
+    );
     assert_help(&["admin", "create-token"], &["--email", "--name", "--database"]);
     assert_help(&["admin", "verify-audit"], &["--database", "--config"]);
     assert_help(&["incident"], &["declare", "list", "show", "ack", "contain", "resolve", "close", "reopen", "note"]);
     let client = ["--url", "--token", "--json", "FIREBREAK_URL", "FIREBREAK_TOKEN"];
     let with = |extra: &[&'static str]| client.iter().copied().chain(extra.iter().copied()).collect::<Vec<&str>>();
-    assert_help(&["incident", "declare"], &with(&["--severity", "--type", "--summary", "--service", "--tag", "<TITLE>"]));
+    assert_help(
+        &["incident", "declare"],
+        &with(&["--severity", "--type", "--summary", "--service", "--tag", "<TITLE>"]),
+    );
     assert_help(&["incident", "list"], &with(&["--status", "--severity", "--type", "--limit"]));
     assert_help(&["incident", "note"], &with(&["<ID>", "<BODY>"]));
     for cmd in ["show", "ack", "contain", "resolve", "close", "reopen"] {

@@ -14,7 +14,8 @@ async fn graceful_restart_keeps_data(backend: Backend) {
     let api = Api::new(&server, &token);
     let first = api.declare("Checkout returns 500s", "critical").await;
     let second = api.declare("Search is slow", "medium").await;
-    let (status, _) = api.post(&format!("/incidents/{}/acknowledge", second["id"].as_str().unwrap_or_default()), Value::Null).await;
+    let (status, _) =
+        api.post(&format!("/incidents/{}/acknowledge", second["id"].as_str().unwrap_or_default()), Value::Null).await;
     assert_eq!(status, 200);
     let (status, _) = api.post("/incidents/1/notes", serde_json::json!({"body": "rolled back deploy 42"})).await;
     assert_eq!(status, 201);
@@ -37,7 +38,8 @@ async fn graceful_restart_keeps_data(backend: Backend) {
 
     let (status, timeline) = api.get("/incidents/INC-1/timeline").await;
     assert_eq!(status, 200);
-    let kinds: Vec<&str> = timeline["items"].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str()).collect();
+    let kinds: Vec<&str> =
+        timeline["items"].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str()).collect();
     assert_eq!(kinds, ["created", "note_added"], "{timeline}");
 
     // Numbering carries on after the restart.
@@ -127,8 +129,13 @@ async fn sigterm_under_load_loses_nothing(backend: Backend) {
         clients.push(tokio::spawn(async move {
             let http = reqwest::Client::new();
             for n in 0.. {
-                let body = serde_json::json!({"title": format!("load {worker}/{n}"), "severity": "low", "type": "other"});
-                let Ok(res) = http.post(format!("{base}/api/v1/incidents")).bearer_auth(&token).json(&body).send().await else { break };
+                let body =
+                    serde_json::json!({"title": format!("load {worker}/{n}"), "severity": "low", "type": "other"});
+                let Ok(res) =
+                    http.post(format!("{base}/api/v1/incidents")).bearer_auth(&token).json(&body).send().await
+                else {
+                    break;
+                };
                 let status = res.status().as_u16();
                 let Ok(v) = res.json::<Value>().await else { break };
                 assert_eq!(status, 201, "while shutting down, a request is answered properly or not at all: {v}");

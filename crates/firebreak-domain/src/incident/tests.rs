@@ -1,7 +1,7 @@
 use super::*;
-use chrono::{TimeZone, Utc};
 use IncidentAction::*;
 use IncidentStatus::*;
+use chrono::{TimeZone, Utc};
 
 fn at(s: i64) -> Timestamp {
     Utc.timestamp_opt(1_800_000_000 + s, 0).single().unwrap_or_default()
@@ -135,7 +135,8 @@ fn edits_record_only_real_changes() {
             TimelineEvent::TagsChanged { from: vec![], to: vec!["payments".into()] },
         ]
     );
-    let same = out.incident.apply(&IncidentChange::Edit(IncidentEdit::default()), at(5)).unwrap_or_else(|e| panic!("{e}"));
+    let same =
+        out.incident.apply(&IncidentChange::Edit(IncidentEdit::default()), at(5)).unwrap_or_else(|e| panic!("{e}"));
     assert!(same.events.is_empty());
     assert_eq!(same.incident.updated_at, at(4));
 }
@@ -151,15 +152,23 @@ fn edits_validate_their_values() {
         IncidentEdit { services: Some(vec!["".into()]), ..Default::default() },
         IncidentEdit { tags: Some(vec!["t".into(); LIST_MAX + 1]), ..Default::default() },
     ] {
-        assert!(matches!(i.apply(&IncidentChange::Edit(edit.clone()), at(1)), Err(DomainError::Invalid { .. })), "{edit:?}");
+        assert!(
+            matches!(i.apply(&IncidentChange::Edit(edit.clone()), at(1)), Err(DomainError::Invalid { .. })),
+            "{edit:?}"
+        );
     }
 }
 
 #[test]
 fn closed_incidents_are_final() {
     let i = in_status(Closed);
-    assert!(i.apply(&IncidentChange::Edit(IncidentEdit { severity: Some(Severity::Low), ..Default::default() }), at(1)).is_err());
-    assert!(i.apply(&IncidentChange::AssignRole { role: IncidentRole::Scribe, user: Some(UserId::new()) }, at(1)).is_err());
+    assert!(
+        i.apply(&IncidentChange::Edit(IncidentEdit { severity: Some(Severity::Low), ..Default::default() }), at(1))
+            .is_err()
+    );
+    assert!(
+        i.apply(&IncidentChange::AssignRole { role: IncidentRole::Scribe, user: Some(UserId::new()) }, at(1)).is_err()
+    );
     // Notes stay possible: follow-ups are written after closing.
     assert!(i.apply(&IncidentChange::Note { body: "late finding".into() }, at(1)).is_ok());
 }
@@ -168,12 +177,26 @@ fn closed_incidents_are_final() {
 fn role_handover_is_recorded() {
     let (alice, bob) = (UserId::new(), UserId::new());
     let i = declared();
-    let i = i.apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(alice) }, at(1)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i.events, vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander, from: None, to: Some(alice) }]);
-    let i = i.incident.apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(bob) }, at(2)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(i.events, vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander, from: Some(alice), to: Some(bob) }]);
+    let i = i
+        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(alice) }, at(1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        i.events,
+        vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander, from: None, to: Some(alice) }]
+    );
+    let i = i
+        .incident
+        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(bob) }, at(2))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        i.events,
+        vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander, from: Some(alice), to: Some(bob) }]
+    );
     assert_eq!(i.incident.commander, Some(bob));
-    let again = i.incident.apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(bob) }, at(3)).unwrap_or_else(|e| panic!("{e}"));
+    let again = i
+        .incident
+        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(bob) }, at(3))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.events.is_empty());
 }
 
@@ -182,7 +205,9 @@ fn notes_are_validated() {
     let i = declared();
     assert!(i.apply(&IncidentChange::Note { body: "  ".into() }, at(1)).is_err());
     assert!(i.apply(&IncidentChange::Note { body: "x".repeat(NOTE_MAX + 1) }, at(1)).is_err());
-    let ok = i.apply(&IncidentChange::Note { body: " <script>alert(1)</script> ".into() }, at(1)).unwrap_or_else(|e| panic!("{e}"));
+    let ok = i
+        .apply(&IncidentChange::Note { body: " <script>alert(1)</script> ".into() }, at(1))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ok.events, vec![TimelineEvent::NoteAdded { body: "<script>alert(1)</script>".into() }]);
 }
 

@@ -1,9 +1,9 @@
 //! The audit log, for admins, newest first.
 
+use crate::AppState;
 use crate::api::ListBody;
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiQuery, ApiResult, ErrorBody};
-use crate::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -37,7 +37,9 @@ pub async fn list_audit(
         .cursor
         .as_deref()
         .filter(|c| !c.is_empty())
-        .map(|c| c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_query", "cursor: not a cursor this API issued")))
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_query", "cursor: not a cursor this API issued"))
+        })
         .transpose()?;
     let limit = firebreak_store::page_limit(q.limit.unwrap_or(50));
     let items = state.store.recent_audit(before, limit).await?;

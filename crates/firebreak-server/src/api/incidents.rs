@@ -1,17 +1,17 @@
 //! Incident routes: declare, list, read, edit, act (acknowledge, contain, resolve, close,
 //! reopen), notes, roles and the timeline.
 
+use crate::AppState;
 use crate::api::{ItemsBody, ListBody};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use firebreak_domain::{
-    DomainError, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole,
-    IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, Timestamp, UserId, Via,
+    DomainError, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
+    IncidentType, NewIncident, Severity, TimelineEvent, Timestamp, UserId, Via,
 };
 use firebreak_store::{DynStore, IncidentFilter, TimelineEntry, User};
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,10 @@ impl Directory {
     }
 
     pub fn user_ref(&self, id: Option<UserId>) -> Option<UserRef> {
-        id.map(|id| UserRef { id: Some(id), name: self.0.get(&id).map(|u| u.name.clone()).unwrap_or_else(|| "(deleted user)".into()) })
+        id.map(|id| UserRef {
+            id: Some(id),
+            name: self.0.get(&id).map(|u| u.name.clone()).unwrap_or_else(|| "(deleted user)".into()),
+        })
     }
 
     pub fn users(&self) -> impl Iterator<Item = &User> {
@@ -139,7 +142,13 @@ pub struct TimelineEntryView {
 
 impl From<TimelineEntry> for TimelineEntryView {
     fn from(e: TimelineEntry) -> Self {
-        TimelineEntryView { seq: e.seq, at: e.at, actor: UserRef { id: e.actor_id, name: e.actor_name }, via: e.via, event: e.event }
+        TimelineEntryView {
+            seq: e.seq,
+            at: e.at,
+            actor: UserRef { id: e.actor_id, name: e.actor_name },
+            via: e.via,
+            event: e.event,
+        }
     }
 }
 
@@ -175,7 +184,14 @@ pub struct UpdateIncident {
 
 impl From<UpdateIncident> for IncidentEdit {
     fn from(u: UpdateIncident) -> Self {
-        IncidentEdit { title: u.title, summary: u.summary, severity: u.severity, kind: u.kind, services: u.services, tags: u.tags }
+        IncidentEdit {
+            title: u.title,
+            summary: u.summary,
+            severity: u.severity,
+            kind: u.kind,
+            services: u.services,
+            tags: u.tags,
+        }
     }
 }
 
@@ -227,7 +243,10 @@ fn parse_list<T: std::str::FromStr<Err = DomainError>>(value: Option<&str>) -> R
 impl ListQuery {
     pub fn filter(&self) -> ApiResult<IncidentFilter> {
         let before_number = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_query", "cursor: not a cursor this API issued"))?),
+            Some(c) => Some(
+                c.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request("invalid_query", "cursor: not a cursor this API issued"))?,
+            ),
             None => None,
         };
         Ok(IncidentFilter {
@@ -258,7 +277,8 @@ pub async fn create_incident(
     ApiJson(body): ApiJson<CreateIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
     p.require_responder()?;
-    let new = NewIncident::parse(&body.title, body.summary.as_deref(), body.severity, body.kind, &body.services, &body.tags)?;
+    let new =
+        NewIncident::parse(&body.title, body.summary.as_deref(), body.severity, body.kind, &body.services, &body.tags)?;
     let incident = state.store.create_incident(new, &p.actor()).await?;
     Ok((StatusCode::CREATED, view(&state, incident).await?))
 }
@@ -281,7 +301,11 @@ pub async fn list_incidents(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody)))]
-pub async fn get_incident(State(state): State<AppState>, ApiPrincipal(_p): ApiPrincipal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<IncidentView>> {
+pub async fn get_incident(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<IncidentView>> {
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     view(&state, incident).await
 }
@@ -312,7 +336,8 @@ pub async fn act_on_incident(
 ) -> ApiResult<Json<IncidentView>> {
     let action: IncidentAction = action.parse().map_err(|_| ApiError::not_found("route"))?;
     p.require_responder()?;
-    let incident = state.store.change_incident(incident_ref(&id)?, IncidentChange::Transition(action), &p.actor()).await?;
+    let incident =
+        state.store.change_incident(incident_ref(&id)?, IncidentChange::Transition(action), &p.actor()).await?;
     view(&state, incident).await
 }
 
@@ -326,7 +351,8 @@ pub async fn add_note(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
     p.require_responder()?;
-    let incident = state.store.change_incident(incident_ref(&id)?, IncidentChange::Note { body: body.body }, &p.actor()).await?;
+    let incident =
+        state.store.change_incident(incident_ref(&id)?, IncidentChange::Note { body: body.body }, &p.actor()).await?;
     Ok((StatusCode::CREATED, view(&state, incident).await?))
 }
 
@@ -337,9 +363,7 @@ pub async fn role_holder(store: &DynStore, user_id: Option<UserId>, email: Optio
         (None, Some(email)) => {
             let email = email.parse().map_err(ApiError::from)?;
             let creds = store.credentials(&email).await?;
-            creds
-                .map(|c| Some(c.user.id))
-                .ok_or_else(|| DomainError::invalid("email", "no user has that email").into())
+            creds.map(|c| Some(c.user.id)).ok_or_else(|| DomainError::invalid("email", "no user has that email").into())
         }
         (None, None) => Ok(None),
         (Some(_), Some(_)) => Err(DomainError::invalid("user_id", "give user_id or email, not both").into()),

@@ -1,9 +1,9 @@
 //! The caller (`/me`), and for admins: users and API tokens.
 
+use crate::AppState;
 use crate::api::ItemsBody;
 use crate::auth::{self, ApiPrincipal};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
-use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch, post};
@@ -38,7 +38,14 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
-        UserView { id: u.id, email: u.email.to_string(), name: u.name, role: u.role, disabled: u.disabled, created_at: u.created_at }
+        UserView {
+            id: u.id,
+            email: u.email.to_string(),
+            name: u.name,
+            role: u.role,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -59,7 +66,14 @@ pub struct TokenView {
 
 impl From<ApiToken> for TokenView {
     fn from(t: ApiToken) -> Self {
-        TokenView { id: t.id, user_id: t.user_id, name: t.name, created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at }
+        TokenView {
+            id: t.id,
+            user_id: t.user_id,
+            name: t.name,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
     }
 }
 
@@ -76,16 +90,24 @@ pub struct PasswordChange {
 }
 
 /// Checks the current password, sets the new one, and ends every session of the user.
-pub async fn change_password(state: &AppState, user: &User, actor: &firebreak_domain::Actor, current: &str, new: &str) -> ApiResult<()> {
+pub async fn change_password(
+    state: &AppState,
+    user: &User,
+    actor: &firebreak_domain::Actor,
+    current: &str,
+    new: &str,
+) -> ApiResult<()> {
     let creds = state.store.credentials(&user.email).await?.ok_or_else(|| ApiError::not_found("user"))?;
     let (current, stored) = (current.to_owned(), creds.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, stored.as_deref())).await.unwrap_or(false);
+    let ok =
+        tokio::task::spawn_blocking(move || auth::verify_password(&current, stored.as_deref())).await.unwrap_or(false);
     if !ok {
         return Err(ApiError::forbidden("the current password is wrong"));
     }
     check_new_password(new)?;
     let new = new.to_owned();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(|_| ApiError::internal())??;
+    let hash =
+        tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(|_| ApiError::internal())??;
     state.store.set_password(user.id, &hash, actor).await?;
     Ok(())
 }
@@ -102,7 +124,10 @@ pub async fn change_my_password(
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = ItemsBody<UserView>), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal) -> ApiResult<Json<ItemsBody<UserView>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+) -> ApiResult<Json<ItemsBody<UserView>>> {
     p.require_admin()?;
     Ok(Json(ItemsBody { items: state.store.list_users().await?.into_iter().map(Into::into).collect() }))
 }
@@ -146,7 +171,9 @@ pub async fn create_account(
             (p.clone(), Some(p))
         }
     };
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|_| ApiError::internal())??;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal())??;
     let user = store.create_user(NewUser { email, name, role, password_hash: Some(hash) }, actor).await?;
     Ok((user, generated))
 }
@@ -159,7 +186,8 @@ pub async fn create_user(
     ApiJson(body): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<CreatedUser>)> {
     p.require_admin()?;
-    let (user, generated_password) = create_account(&state.store, &p.actor(), &body.email, &body.name, body.role, body.password).await?;
+    let (user, generated_password) =
+        create_account(&state.store, &p.actor(), &body.email, &body.name, body.role, body.password).await?;
     Ok((StatusCode::CREATED, Json(CreatedUser { user: user.into(), generated_password })))
 }
 
@@ -174,9 +202,19 @@ pub struct UpdateUser {
 
 /// Applies an admin's change to an account; admins cannot demote or disable themselves, so
 /// an installation never loses its last way in by accident.
-pub async fn apply_user_update(state: &AppState, by: &User, actor: &firebreak_domain::Actor, id: UserId, body: UpdateUser) -> ApiResult<User> {
+pub async fn apply_user_update(
+    state: &AppState,
+    by: &User,
+    actor: &firebreak_domain::Actor,
+    id: UserId,
+    body: UpdateUser,
+) -> ApiResult<User> {
     if id == by.id && (body.role.is_some_and(|r| r != UserRole::Admin) || body.disabled == Some(true)) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", "you cannot demote or disable your own account; ask another admin"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "you cannot demote or disable your own account; ask another admin",
+        ));
     }
     let name = body.name.as_deref().map(parse_name).transpose()?;
     Ok(state.store.update_user(id, UserUpdate { name, role: body.role, disabled: body.disabled }, actor).await?)
@@ -243,7 +281,12 @@ pub fn parse_token_name(name: &str) -> Result<String, DomainError> {
 }
 
 /// Creates a token and returns it with its secret (which is stored only hashed).
-pub async fn issue_token(store: &firebreak_store::DynStore, actor: &firebreak_domain::Actor, user_id: UserId, name: &str) -> ApiResult<(ApiToken, String)> {
+pub async fn issue_token(
+    store: &firebreak_store::DynStore,
+    actor: &firebreak_domain::Actor,
+    user_id: UserId,
+    name: &str,
+) -> ApiResult<(ApiToken, String)> {
     let name = parse_token_name(name)?;
     let secret = auth::new_token_secret();
     let token = store.create_token(user_id, &name, &auth::secret_hash(&secret), actor).await?;
@@ -264,7 +307,11 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = TokenView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(State(state): State<AppState>, ApiPrincipal(p): ApiPrincipal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<TokenView>> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TokenView>> {
     p.require_admin()?;
     let id: TokenId = id.parse().map_err(|_| ApiError::not_found("token"))?;
     Ok(Json(state.store.revoke_token(id, &p.actor()).await?.into()))

@@ -1,14 +1,14 @@
 //! Signing in and out, and the account page (password change).
 
-use super::{check_form, CsrfOnly, render, Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult};
-use crate::auth::{self, Credential};
+use super::{Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render};
 use crate::AppState;
+use crate::auth::{self, Credential};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use firebreak_domain::{Actor, Email, Via};
 use serde::Deserialize;
 
@@ -63,7 +63,11 @@ async fn login_page(State(state): State<AppState>, headers: HeaderMap, Query(q):
         next: safe_next(q.next.as_deref()),
         email: String::new(),
         error: String::new(),
-        notice: if q.changed.is_some() { "Your password was changed. Sign in with the new one.".into() } else { String::new() },
+        notice: if q.changed.is_some() {
+            "Your password was changed. Sign in with the new one.".into()
+        } else {
+            String::new()
+        },
     };
     login_response(StatusCode::OK, &headers, &state, page)
 }
@@ -76,7 +80,11 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn sign_in(State(state): State<AppState>, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> WebResult<Response> {
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebForm(form): WebForm<LoginForm>,
+) -> WebResult<Response> {
     let cookie_csrf = auth::cookie(&headers, auth::LOGIN_CSRF_COOKIE).unwrap_or("");
     let next = safe_next(form.next.as_deref());
     let again = |status: StatusCode, error: &str| {
@@ -100,11 +108,15 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, WebForm(form
     let now = state.clock.now();
     if let Some(wait) = creds.as_ref().and_then(|c| auth::throttle_remaining(c, now)) {
         let secs = wait.num_seconds().max(1);
-        return Ok(again(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {secs} seconds.")));
+        return Ok(again(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many failed sign-ins. Try again in {secs} seconds."),
+        ));
     }
     let stored = creds.as_ref().and_then(|c| c.password_hash.clone());
     let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref())).await.unwrap_or(false);
+    let ok =
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref())).await.unwrap_or(false);
     let user = match (creds, ok) {
         (Some(c), true) if !c.user.disabled => c.user,
         (Some(c), _) => {
@@ -134,13 +146,19 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, WebForm(form
 
 fn clear_session(headers: &HeaderMap, state: &AppState, to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
-    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(auth::SESSION_COOKIE, "", 0, auth::is_https(headers, state))) {
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(auth::SESSION_COOKIE, "", 0, auth::is_https(headers, state)))
+    {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
 }
 
-async fn sign_out(State(state): State<AppState>, headers: HeaderMap, WebPrincipal(p): WebPrincipal, WebForm(form): WebForm<CsrfOnly>) -> WebResult<Response> {
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebPrincipal(p): WebPrincipal,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     if let Credential::Session { secret_hash, .. } = &p.credential {
         state.store.delete_session(secret_hash, &p.actor()).await?;
@@ -158,7 +176,12 @@ struct AccountPage {
 }
 
 async fn account_page(WebPrincipal(p): WebPrincipal) -> Response {
-    let page = AccountPage { chrome: Chrome::for_user(&p, "account"), email: p.user.email.to_string(), role: p.user.role.to_string(), error: String::new() };
+    let page = AccountPage {
+        chrome: Chrome::for_user(&p, "account"),
+        email: p.user.email.to_string(),
+        role: p.user.role.to_string(),
+        error: String::new(),
+    };
     render(&page)
 }
 
@@ -176,16 +199,28 @@ impl CsrfForm for PasswordForm {
     }
 }
 
-async fn change_password(State(state): State<AppState>, headers: HeaderMap, WebPrincipal(p): WebPrincipal, WebForm(form): WebForm<PasswordForm>) -> WebResult<Response> {
+async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebPrincipal(p): WebPrincipal,
+    WebForm(form): WebForm<PasswordForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     let fail = |status: StatusCode, error: String| {
-        let page = AccountPage { chrome: Chrome::for_user(&p, "account"), email: p.user.email.to_string(), role: p.user.role.to_string(), error };
+        let page = AccountPage {
+            chrome: Chrome::for_user(&p, "account"),
+            email: p.user.email.to_string(),
+            role: p.user.role.to_string(),
+            error,
+        };
         (status, render(&page)).into_response()
     };
     if form.new_password != form.confirm_password {
         return Ok(fail(StatusCode::UNPROCESSABLE_ENTITY, "The new passwords do not match.".into()));
     }
-    match crate::api::users::change_password(&state, &p.user, &p.actor(), &form.current_password, &form.new_password).await {
+    match crate::api::users::change_password(&state, &p.user, &p.actor(), &form.current_password, &form.new_password)
+        .await
+    {
         Ok(()) => Ok(clear_session(&headers, &state, "/login?changed=1")),
         Err(e) if e.status.is_client_error() => Ok(fail(e.status, e.message)),
         Err(e) => Err(WebError::from(e)),

@@ -2,15 +2,15 @@
 //! Secrets (generated passwords, token secrets) are shown once, on the page that answers the
 //! form that created them.
 
-use super::{check_form, render, show_time, Chrome, CsrfForm, WebForm, WebPrincipal, WebResult};
-use crate::api::users::{apply_user_update, create_account, issue_token, UpdateUser};
+use super::{Chrome, CsrfForm, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
 use crate::AppState;
+use crate::api::users::{UpdateUser, apply_user_update, create_account, issue_token};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use firebreak_domain::{TokenId, UserId, UserRole};
 use serde::Deserialize;
 
@@ -87,7 +87,11 @@ impl CsrfForm for CreateUserForm {
     }
 }
 
-async fn create_user(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, WebForm(form): WebForm<CreateUserForm>) -> WebResult<Response> {
+async fn create_user(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    WebForm(form): WebForm<CreateUserForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_admin()?;
     let role: UserRole = form.role.parse()?;
@@ -122,7 +126,12 @@ impl CsrfForm for UpdateUserForm {
     }
 }
 
-async fn update_user(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<UpdateUserForm>) -> WebResult<Response> {
+async fn update_user(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<UpdateUserForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_admin()?;
     let id: UserId = id.parse().map_err(|_| super::WebError::new(StatusCode::NOT_FOUND, "There is no such user."))?;
@@ -193,17 +202,25 @@ impl CsrfForm for CreateTokenForm {
     }
 }
 
-async fn create_token(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, WebForm(form): WebForm<CreateTokenForm>) -> WebResult<Response> {
+async fn create_token(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    WebForm(form): WebForm<CreateTokenForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_admin()?;
-    let user_id: UserId = form.user_id.parse().map_err(|_| super::WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a user from the list."))?;
+    let user_id: UserId = form
+        .user_id
+        .parse()
+        .map_err(|_| super::WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a user from the list."))?;
     match issue_token(&state.store, &p.actor(), user_id, &form.name).await {
         Ok((token, secret)) => {
             let mut page = tokens_view(&state, &p).await?;
             page.new_secret = secret;
             page.new_name = token.name;
             let mut res = (StatusCode::CREATED, render(&page)).into_response();
-            res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            res.headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
             Ok(res)
         }
         Err(e) if e.status.is_client_error() => {
@@ -215,7 +232,12 @@ async fn create_token(State(state): State<AppState>, WebPrincipal(p): WebPrincip
     }
 }
 
-async fn revoke_token(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<super::CsrfOnly>) -> WebResult<Response> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<super::CsrfOnly>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_admin()?;
     let id: TokenId = id.parse().map_err(|_| super::WebError::new(StatusCode::NOT_FOUND, "There is no such token."))?;

@@ -1,18 +1,21 @@
 //! Incident pages: the list with filters, the declare form, and the incident page with every
 //! action, and its timeline kept live over Server-Sent Events.
 
-use super::{check_form, CsrfOnly, render, show_time, urlencode, Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult};
-use crate::api::incidents::{incident_ref, Directory, IncidentView, ListQuery};
+use super::{
+    Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
+};
 use crate::AppState;
+use crate::api::incidents::{Directory, IncidentView, ListQuery, incident_ref};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use firebreak_domain::{
-    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, UserId,
+    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, NewIncident,
+    Severity, TimelineEvent, UserId,
 };
 use firebreak_store::{ChangeNotice, TimelineEntry};
 use futures_util::stream::{Stream, StreamExt};
@@ -85,14 +88,31 @@ struct ListParams {
     cursor: Option<String>,
 }
 
-async fn list_page(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Query(q): Query<ListParams>) -> WebResult<Response> {
+async fn list_page(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Query(q): Query<ListParams>,
+) -> WebResult<Response> {
     let keep = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let query = ListQuery { status: keep(&q.status), severity: keep(&q.severity), kind: keep(&q.kind), cursor: keep(&q.cursor), limit: Some(50) };
+    let query = ListQuery {
+        status: keep(&q.status),
+        severity: keep(&q.severity),
+        kind: keep(&q.kind),
+        cursor: keep(&q.cursor),
+        limit: Some(50),
+    };
     let page = state.store.list_incidents(&query.filter()?).await?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     let next_href = page
         .next_before
-        .map(|n| format!("/incidents?status={}&severity={}&type={}&cursor={n}", urlencode(&s(&query.status)), urlencode(&s(&query.severity)), urlencode(&s(&query.kind))))
+        .map(|n| {
+            format!(
+                "/incidents?status={}&severity={}&type={}&cursor={n}",
+                urlencode(&s(&query.status)),
+                urlencode(&s(&query.severity)),
+                urlencode(&s(&query.kind))
+            )
+        })
         .unwrap_or_default();
     let list = ListPage {
         chrome: Chrome::for_user(&p, "incidents"),
@@ -159,7 +179,11 @@ fn split_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-async fn declare(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, WebForm(form): WebForm<DeclareForm>) -> WebResult<Response> {
+async fn declare(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    WebForm(form): WebForm<DeclareForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_responder()?;
     let parsed = (|| {
@@ -204,8 +228,12 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::TypeChanged { from, to } => format!("changed type from {from} to {to}"),
         TimelineEvent::TitleChanged { to, .. } => format!("renamed the incident to “{to}”"),
         TimelineEvent::SummaryChanged { .. } => "updated the summary".into(),
-        TimelineEvent::ServicesChanged { to, .. } => format!("set affected services to {}", if to.is_empty() { "none".into() } else { to.join(", ") }),
-        TimelineEvent::TagsChanged { to, .. } => format!("set tags to {}", if to.is_empty() { "none".into() } else { to.join(", ") }),
+        TimelineEvent::ServicesChanged { to, .. } => {
+            format!("set affected services to {}", if to.is_empty() { "none".into() } else { to.join(", ") })
+        }
+        TimelineEvent::TagsChanged { to, .. } => {
+            format!("set tags to {}", if to.is_empty() { "none".into() } else { to.join(", ") })
+        }
         TimelineEvent::RoleAssigned { role, from, to } => match (from, to) {
             (_, None) => format!("cleared the {role} role (was {})", who(from)),
             (None, Some(_)) => format!("made {} {role}", who(to)),
@@ -276,7 +304,11 @@ async fn load(state: &AppState, id: &str) -> WebResult<(IncidentView, Vec<Timeli
     Ok((IncidentView::new(incident, &dir), timeline, dir))
 }
 
-async fn incident_page(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>) -> WebResult<Response> {
+async fn incident_page(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
     let (inc, timeline, dir) = load(&state, &id).await?;
     let mut users: Vec<_> = dir.users().filter(|u| !u.disabled).collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
@@ -292,7 +324,10 @@ async fn incident_page(State(state): State<AppState>, WebPrincipal(p): WebPrinci
             .and_then(|r| r.id);
             RolePicker {
                 role: role.as_str(),
-                options: users.iter().map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: Some(u.id) == holder }).collect(),
+                options: users
+                    .iter()
+                    .map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: Some(u.id) == holder })
+                    .collect(),
             }
         })
         .collect();
@@ -307,7 +342,11 @@ async fn incident_page(State(state): State<AppState>, WebPrincipal(p): WebPrinci
     Ok(render(&page))
 }
 
-async fn live_fragment(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>) -> WebResult<Response> {
+async fn live_fragment(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
     let (inc, timeline, _) = load(&state, &id).await?;
     let mut res = render(&IncidentLive { chrome: Chrome::for_user(&p, "incidents"), inc, timeline });
     res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
@@ -332,7 +371,9 @@ async fn events(
     let stream = tokio_stream::wrappers::BroadcastStream::new(rx)
         .filter_map(move |msg| async move {
             match msg {
-                Ok(ChangeNotice::Incident(id)) if id == wanted => Some(Ok(Event::default().event("changed").data(id.to_string()))),
+                Ok(ChangeNotice::Incident(id)) if id == wanted => {
+                    Some(Ok(Event::default().event("changed").data(id.to_string())))
+                }
                 Ok(_) => None,
                 // Missed notices: tell the page to refresh anyway.
                 Err(_) => Some(Ok(Event::default().event("changed").data(wanted.to_string()))),
@@ -349,9 +390,15 @@ async fn apply(state: &AppState, p: &crate::auth::Principal, id: &str, change: I
     Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
 }
 
-async fn act(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path((id, action)): Path<(String, String)>, WebForm(form): WebForm<CsrfOnly>) -> WebResult<Response> {
+async fn act(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path((id, action)): Path<(String, String)>,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
-    let action: IncidentAction = action.parse().map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such action."))?;
+    let action: IncidentAction =
+        action.parse().map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such action."))?;
     apply(&state, &p, &id, IncidentChange::Transition(action)).await
 }
 
@@ -367,7 +414,12 @@ impl CsrfForm for NoteForm {
     }
 }
 
-async fn add_note(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<NoteForm>) -> WebResult<Response> {
+async fn add_note(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<NoteForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     apply(&state, &p, &id, IncidentChange::Note { body: form.body }).await
 }
@@ -386,12 +438,20 @@ impl CsrfForm for RoleForm {
     }
 }
 
-async fn assign_role(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<RoleForm>) -> WebResult<Response> {
+async fn assign_role(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<RoleForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     let role: IncidentRole = form.role.parse()?;
     let user = match form.user_id.trim() {
         "" => None,
-        s => Some(s.parse::<UserId>().map_err(|_| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a person from the list."))?),
+        s => Some(
+            s.parse::<UserId>()
+                .map_err(|_| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a person from the list."))?,
+        ),
     };
     apply(&state, &p, &id, IncidentChange::AssignRole { role, user }).await
 }
@@ -411,7 +471,12 @@ impl CsrfForm for EditForm {
     }
 }
 
-async fn edit(State(state): State<AppState>, WebPrincipal(p): WebPrincipal, Path(id): Path<String>, WebForm(form): WebForm<EditForm>) -> WebResult<Response> {
+async fn edit(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<EditForm>,
+) -> WebResult<Response> {
     check_form(&p, &form)?;
     let edit = IncidentEdit {
         severity: Some(form.severity.parse()?),

@@ -7,16 +7,16 @@ mod account;
 mod admin;
 mod incidents;
 
+use crate::AppState;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
-use crate::AppState;
 use askama::Template;
+use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use firebreak_domain::Timestamp;
 use serde::de::DeserializeOwned;
 
@@ -32,11 +32,19 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn stylesheet() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], include_str!("../../static/app.css")).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
 }
 
 async fn script() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], include_str!("../../static/app.js")).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
+        include_str!("../../static/app.js"),
+    )
+        .into_response()
 }
 
 /// What every page's frame shows: who is signed in, and the CSRF token for its forms.
@@ -212,6 +220,9 @@ pub fn check_form(p: &Principal, form: &impl CsrfForm) -> WebResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(WebError::new(StatusCode::FORBIDDEN, "This form has expired or did not come from Firebreak. Go back, reload the page and try again."))
+        Err(WebError::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from Firebreak. Go back, reload the page and try again.",
+        ))
     }
 }

@@ -5,9 +5,9 @@
 
 #![allow(dead_code)]
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use firebreak_domain::{Actor, UserRole, Via};
 use firebreak_server::api::users::{create_account, issue_token};
 use firebreak_server::{AppState, ServerConfig};
@@ -73,7 +73,8 @@ impl TestApp {
             let (user, _) = create_account(&store, &setup, email, email, role, Some(PASSWORD.into()))
                 .await
                 .unwrap_or_else(|e| panic!("{}", e.message));
-            let (_, token) = issue_token(&store, &setup, user.id, "test").await.unwrap_or_else(|e| panic!("{}", e.message));
+            let (_, token) =
+                issue_token(&store, &setup, user.id, "test").await.unwrap_or_else(|e| panic!("{}", e.message));
             Member { user, token }
         };
         let admin = member("admin@example.com", UserRole::Admin).await;
@@ -121,7 +122,13 @@ impl TestApp {
 
     /// Declares an incident as the responder and returns its JSON.
     pub async fn declare(&self, title: &str) -> Value {
-        let r = self.post("/api/v1/incidents", &self.responder.token, serde_json::json!({"title": title, "severity": "high", "type": "outage"})).await;
+        let r = self
+            .post(
+                "/api/v1/incidents",
+                &self.responder.token,
+                serde_json::json!({"title": title, "severity": "high", "type": "outage"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.body
     }

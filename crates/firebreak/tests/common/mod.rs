@@ -63,7 +63,11 @@ impl Database {
             Some(&format!("{PASSWORD}\n")),
         );
         assert_success(&out, "admin create-user");
-        assert!(stdout(&out).trim().is_empty(), "no generated password is printed with --password-stdin: {}", stdout(&out));
+        assert!(
+            stdout(&out).trim().is_empty(),
+            "no generated password is printed with --password-stdin: {}",
+            stdout(&out)
+        );
         self.token_for(ADMIN_EMAIL)
     }
 
@@ -72,7 +76,10 @@ impl Database {
         let out = self.admin(&["create-token", "--email", email], None);
         assert_success(&out, "admin create-token");
         let token = stdout(&out).trim().to_owned();
-        assert!(!token.is_empty() && !token.contains(char::is_whitespace), "create-token prints only the token: {token:?}");
+        assert!(
+            !token.is_empty() && !token.contains(char::is_whitespace),
+            "create-token prints only the token: {token:?}"
+        );
         token
     }
 
@@ -103,7 +110,9 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> Output {
 /// Runs `cmd` to completion; a command still running after [`DEADLINE`] (a `serve` that
 /// should have refused to start, say) is killed and fails the test.
 pub fn run_with(cmd: &mut Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn firebreak: {e}"));
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().unwrap_or_else(|| panic!("stdin is piped"));
@@ -212,10 +221,15 @@ impl Server {
                 Ok(line) => {
                     if let Some(rest) = line.split("ready on http://").nth(1) {
                         // Text or JSON logs: the address ends at a space or a quote.
-                        break rest.chars().take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c)).collect::<String>();
+                        break rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || ".:[]".contains(*c))
+                            .collect::<String>();
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => panic!("server not ready within {DEADLINE:?}; log:\n{}", server.logs()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("server not ready within {DEADLINE:?}; log:\n{}", server.logs())
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let status = server.child.as_mut().and_then(|c| c.wait().ok());
                     panic!("server exited before it was ready ({status:?}); log:\n{}", server.logs())
@@ -227,7 +241,9 @@ impl Server {
         loop {
             match http.get(format!("{}/readyz", server.url)).send().await {
                 Ok(r) if r.status() == 200 => break,
-                _ if Instant::now() > deadline => panic!("/readyz did not answer 200 within {DEADLINE:?}; log:\n{}", server.logs()),
+                _ if Instant::now() > deadline => {
+                    panic!("/readyz did not answer 200 within {DEADLINE:?}; log:\n{}", server.logs())
+                }
                 _ => tokio::task::yield_now().await,
             }
         }
@@ -321,7 +337,8 @@ impl Api {
 
     /// Declares an incident and returns it (asserting 201).
     pub async fn declare(&self, title: &str, severity: &str) -> Value {
-        let (status, body) = self.post("/incidents", serde_json::json!({"title": title, "severity": severity, "type": "outage"})).await;
+        let (status, body) =
+            self.post("/incidents", serde_json::json!({"title": title, "severity": severity, "type": "outage"})).await;
         assert_eq!(status, 201, "declare {title}: {body}");
         body
     }
