@@ -53,3 +53,15 @@ uuid_id!(
     /// Identifies an API token (not the secret itself).
     TokenId
 );
+uuid_id!(
+    /// Identifies a service in the catalog.
+    ServiceId
+);
+uuid_id!(
+    /// Identifies an integration (one way alerts come in for a service).
+    IntegrationId
+);
+uuid_id!(
+    /// Identifies an alert.
+    AlertId
+);

@@ -6,7 +6,6 @@ use crate::DomainError;
 use crate::ids::{IncidentId, UserId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 
 /// Maximum length of a title, in characters.
@@ -20,10 +19,12 @@ pub const LIST_MAX: usize = 50;
 /// Maximum length of one service name or tag.
 pub const LABEL_MAX: usize = 100;
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! word_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -37,18 +38,18 @@ macro_rules! word_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = DomainError;
+        impl std::str::FromStr for $name {
+            type Err = $crate::DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($word => Ok($name::$variant),)+
-                    other => Err(DomainError::invalid(
+                    other => Err($crate::DomainError::invalid(
                         $what,
                         format!(
                             "unknown {} {:?}; expected one of: {}",
@@ -252,6 +253,8 @@ pub struct NewIncident {
     pub kind: IncidentType,
     pub services: Vec<String>,
     pub tags: Vec<String>,
+    /// The catalog service whose alerts opened this incident, if any.
+    pub service_id: Option<crate::ids::ServiceId>,
 }
 
 impl NewIncident {
@@ -271,6 +274,7 @@ impl NewIncident {
             kind,
             services: parse_labels("services", services)?,
             tags: parse_labels("tags", tags)?,
+            service_id: None,
         })
     }
 }
@@ -291,6 +295,7 @@ pub struct Incident {
     pub communications: Option<UserId>,
     pub scribe: Option<UserId>,
     pub created_by: Option<UserId>,
+    pub service_id: Option<crate::ids::ServiceId>,
     pub detected_at: Timestamp,
     pub acknowledged_at: Option<Timestamp>,
     pub contained_at: Option<Timestamp>,
@@ -391,6 +396,16 @@ pub enum TimelineEvent {
     NoteAdded {
         body: String,
     },
+    /// An alert of this incident opened, repeated, was acknowledged or resolved.
+    Alert {
+        change: crate::alert::AlertChange,
+        #[schema(value_type = String, format = Uuid)]
+        alert_id: crate::ids::AlertId,
+        dedup_key: String,
+        summary: String,
+        severity: crate::alert::AlertSeverity,
+        count: i64,
+    },
 }
 
 impl TimelineEvent {
@@ -407,6 +422,7 @@ impl TimelineEvent {
             TimelineEvent::TagsChanged { .. } => "tags_changed",
             TimelineEvent::RoleAssigned { .. } => "role_assigned",
             TimelineEvent::NoteAdded { .. } => "note_added",
+            TimelineEvent::Alert { .. } => "alert",
         }
     }
 }
@@ -436,6 +452,7 @@ impl Incident {
             communications: None,
             scribe: None,
             created_by: by,
+            service_id: new.service_id,
             detected_at: at,
             acknowledged_at: None,
             contained_at: None,

@@ -2,6 +2,7 @@
 //! types, users and their permissions, the timeline vocabulary and the audit hash chain.
 //! Pure code: no I/O, no async, no clock (callers pass the time in).
 
+pub mod alert;
 pub mod audit;
 pub mod ids;
 pub mod incident;
@@ -9,7 +10,7 @@ pub mod time;
 pub mod user;
 
 pub use audit::{AuditContent, AuditEntry, AuditVerification, GENESIS_HASH};
-pub use ids::{IncidentId, TokenId, UserId};
+pub use ids::{AlertId, IncidentId, IntegrationId, ServiceId, TokenId, UserId};
 pub use incident::{
     ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
     IncidentType, NewIncident, Severity, TimelineEvent,

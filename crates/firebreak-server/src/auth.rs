@@ -205,3 +205,11 @@ pub async fn session_principal(headers: &HeaderMap, state: &AppState) -> Result<
         credential: Credential::Session { secret_hash: hash, csrf: csrf_for_session(secret) },
     }))
 }
+
+/// A new integration key: 32 lowercase hex characters (128 random bits), the shape
+/// PagerDuty routing keys have, which some clients check.
+pub fn new_integration_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod ingest;
 pub mod ops;
 pub mod web;
 
@@ -26,11 +27,24 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_ttl: chrono::TimeDelta,
+    /// Events waiting to be committed at most; beyond it ingestion answers 429.
+    pub ingest_queue: usize,
+    /// Events per minute one integration key may send (0: no limit).
+    pub ingest_rate_per_minute: u32,
+    /// The address people and tools reach Firebreak at, for integration URLs
+    /// (default: from the request's Host header).
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { secure_cookies: false, session_ttl: chrono::TimeDelta::hours(12) }
+        ServerConfig {
+            secure_cookies: false,
+            session_ttl: chrono::TimeDelta::hours(12),
+            ingest_queue: 50_000,
+            ingest_rate_per_minute: 0,
+            public_url: None,
+        }
     }
 }
 
@@ -77,13 +91,18 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<ops::Metrics>,
+    /// Where ingestion endpoints send events to be committed in batches.
+    pub ingestor: ingest::Ingestor,
     /// Flips to `true` when the server begins shutting down; long-lived streams end then.
     pub shutdown: watch::Receiver<bool>,
 }
 
 impl AppState {
+    /// Builds the state and starts the ingestion pipeline (needs a Tokio runtime).
     pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
+        let ingestor = ingest::Ingestor::start(store.clone(), config.ingest_queue, config.ingest_rate_per_minute);
         AppState {
+            ingestor,
             store,
             clock: Arc::new(SystemClock),
             config: Arc::new(config),
@@ -103,6 +122,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
+        .merge(ingest::pagerduty::router())
         .nest("/api/v1", api::router())
         // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
         .route("/api/v1/", axum::routing::any(api::route_not_found))

@@ -26,7 +26,6 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid SQLite URL {url:?}: {e}")))?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before the client hears 2xx, even across power loss.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -37,13 +36,17 @@ impl SqliteStore {
                 StoreError::Backend(format!("cannot create the database folder {}: {e}", dir.display()))
             })?;
         }
+        // WAL is a property of the file: the writer sets it once; readers then open without
+        // touching the journal mode, so a burst of new reader connections does not queue on
+        // the lock that setting it takes.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal))
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .min_connections(2)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;

@@ -4,9 +4,11 @@
 //! [`impl_sql_store!`].
 
 use async_trait::async_trait;
+use firebreak_domain::alert::{Alert, AlertEvent, AlertStatus, DedupKey, IntegrationKind};
 use firebreak_domain::{
-    Actor, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId, IncidentRef,
-    IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
+    Actor, AlertId, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId,
+    IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, ServiceId, Severity, TimelineEvent,
+    Timestamp, TokenId, UserId, UserRole, Via,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -104,10 +106,76 @@ pub struct IncidentFilter {
 
 /// One page of a list.
 #[derive(Debug, Clone)]
-pub struct Page<T> {
+pub struct Page<T, C = i64> {
     pub items: Vec<T>,
-    /// The incident number to continue below, when there are more.
-    pub next_before: Option<i64>,
+    /// Where to continue (below this incident number, or this alert id), when there are more.
+    pub next_before: Option<C>,
+}
+
+/// A service in the catalog: what alerts belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub name: String,
+    pub description: String,
+    pub owner_team: String,
+    pub runbook_url: String,
+    pub tags: Vec<String>,
+    /// Resolve the service's incident when all its alerts have resolved.
+    pub auto_resolve: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Fields of a new service, or changes to one (`None` keeps a field).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFields {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub owner_team: Option<String>,
+    pub runbook_url: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub auto_resolve: Option<bool>,
+}
+
+/// One way alerts come in for a service. Its key is kept only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Integration {
+    pub id: IntegrationId,
+    pub service_id: ServiceId,
+    pub kind: IntegrationKind,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub key_rotated_at: Option<Timestamp>,
+}
+
+/// One event to ingest, with the hash of the key it came with.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub key_hash: String,
+    /// The kind of endpoint it arrived at; the key must belong to an integration of it.
+    pub kind: IntegrationKind,
+    pub event: AlertEvent,
+}
+
+/// What became of one ingested event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestOutcome {
+    /// Committed; the alert's key (generated when the event had none) and id, if an alert
+    /// was touched.
+    Accepted { dedup_key: DedupKey, alert_id: Option<AlertId> },
+    /// No integration of that kind has this key; nothing stored.
+    UnknownKey,
+}
+
+/// Which alerts to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub statuses: Vec<AlertStatus>,
+    pub service_id: Option<ServiceId>,
+    pub incident_id: Option<IncidentId>,
+    pub before: Option<AlertId>,
+    pub limit: u32,
 }
 
 /// A change that live views want to hear about, from this process or (on PostgreSQL) from
@@ -186,9 +254,38 @@ pub trait AuditStore: Send + Sync {
     async fn verify_audit(&self) -> StoreResult<AuditVerification>;
 }
 
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    async fn create_service(&self, fields: ServiceFields, actor: &Actor) -> StoreResult<Service>;
+    async fn update_service(&self, id: ServiceId, fields: ServiceFields, actor: &Actor) -> StoreResult<Service>;
+    async fn get_service(&self, id: ServiceId) -> StoreResult<Service>;
+    async fn list_services(&self) -> StoreResult<Vec<Service>>;
+    async fn create_integration(
+        &self,
+        service_id: ServiceId,
+        kind: IntegrationKind,
+        name: &str,
+        key_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<Integration>;
+    async fn list_integrations(&self, service_id: ServiceId) -> StoreResult<Vec<Integration>>;
+    async fn get_integration(&self, id: IntegrationId) -> StoreResult<Integration>;
+    /// Replaces an integration's key; the old key stops working at once.
+    async fn rotate_integration_key(
+        &self,
+        id: IntegrationId,
+        key_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<Integration>;
+    /// Applies a batch of events in one transaction (one commit for all), in order.
+    async fn ingest(&self, batch: &[IngestItem]) -> StoreResult<Vec<IngestOutcome>>;
+    async fn get_alert(&self, id: AlertId) -> StoreResult<Alert>;
+    async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: IncidentStore + UserStore + AuditStore {
+pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers.

@@ -24,6 +24,9 @@ macro_rules! impl_sql_store {
                 StoreError, StoreResult, TimelineEntry, User, UserStore, UserUpdate,
             };
             use firebreak_domain::audit::ChainVerifier;
+            use firebreak_domain::alert::{decide, Alert, AlertDecision, AlertStatus, DedupKey, IntegrationKind};
+            use firebreak_domain::{AlertId, IntegrationId, ServiceId};
+            use $crate::{AlertFilter, AlertStore, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
             use firebreak_domain::{
                 Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
                 IncidentId, IncidentRef, IncidentStatus, NewIncident, TimelineEvent, Timestamp, TokenId, UserId,
@@ -38,7 +41,7 @@ macro_rules! impl_sql_store {
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                contained_at, resolved_at, closed_at, updated_at";
+                contained_at, resolved_at, closed_at, updated_at, service_id";
             const USER_COLS: &str = "id, email, name, role, disabled, created_at";
             const TOKEN_COLS: &str = "id, user_id, name, created_at, last_used_at, revoked_at";
             const AUDIT_COLS: &str = "seq, at, actor_id, actor_name, via, action, target, details, prev_hash, hash";
@@ -103,6 +106,7 @@ macro_rules! impl_sql_store {
                     resolved_at: get(row, "resolved_at")?,
                     closed_at: get(row, "closed_at")?,
                     updated_at: get(row, "updated_at")?,
+                    service_id: get::<Option<uuid::Uuid>>(row, "service_id")?.map(ServiceId),
                 })
             }
 
@@ -249,13 +253,13 @@ macro_rules! impl_sql_store {
                 let sql = if insert {
                     "INSERT INTO incidents (id, number, title, summary, severity, kind, status, services, tags, \
                      commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                     contained_at, resolved_at, closed_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                     contained_at, resolved_at, closed_at, updated_at, service_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
                 } else {
                     "UPDATE incidents SET number = $2, title = $3, summary = $4, severity = $5, kind = $6, \
                      status = $7, services = $8, tags = $9, commander_id = $10, communications_id = $11, \
                      scribe_id = $12, created_by = $13, detected_at = $14, acknowledged_at = $15, \
-                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19 WHERE id = $1"
+                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20 WHERE id = $1"
                 };
                 sqlx::query(sql)
                     .bind(i.id.0)
@@ -277,6 +281,7 @@ macro_rules! impl_sql_store {
                     .bind(i.resolved_at)
                     .bind(i.closed_at)
                     .bind(i.updated_at)
+                    .bind(i.service_id.map(|s| s.0))
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
@@ -781,6 +786,450 @@ macro_rules! impl_sql_store {
                     tx.rollback().await.map_err(db_err)?;
                     Ok(verifier.finish(head))
                 }
+            }
+
+            const SERVICE_COLS: &str = "id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at";
+            const INTEGRATION_COLS: &str = "id, service_id, kind, name, created_at, key_rotated_at";
+            const ALERT_COLS: &str = "id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
+                severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at";
+            const OPEN_STATUSES: &str = "('triggered', 'acknowledged', 'contained')";
+
+            fn service_from_row(row: &DbRow) -> StoreResult<Service> {
+                Ok(Service {
+                    id: ServiceId(get(row, "id")?),
+                    name: get(row, "name")?,
+                    description: get(row, "description")?,
+                    owner_team: get(row, "owner_team")?,
+                    runbook_url: get(row, "runbook_url")?,
+                    tags: get::<Json<Vec<String>>>(row, "tags")?.0,
+                    auto_resolve: get(row, "auto_resolve")?,
+                    created_at: get(row, "created_at")?,
+                    updated_at: get(row, "updated_at")?,
+                })
+            }
+
+            fn integration_from_row(row: &DbRow) -> StoreResult<Integration> {
+                Ok(Integration {
+                    id: IntegrationId(get(row, "id")?),
+                    service_id: ServiceId(get(row, "service_id")?),
+                    kind: parse_word(row, "kind")?,
+                    name: get(row, "name")?,
+                    created_at: get(row, "created_at")?,
+                    key_rotated_at: get(row, "key_rotated_at")?,
+                })
+            }
+
+            fn alert_from_row(row: &DbRow) -> StoreResult<Alert> {
+                let key: String = get(row, "dedup_key")?;
+                Ok(Alert {
+                    id: AlertId(get(row, "id")?),
+                    service_id: ServiceId(get(row, "service_id")?),
+                    integration_id: IntegrationId(get(row, "integration_id")?),
+                    incident_id: get::<Option<uuid::Uuid>>(row, "incident_id")?.map(IncidentId),
+                    dedup_key: DedupKey::parse(&key).map_err(|e| corrupt("dedup_key", e))?,
+                    status: parse_word(row, "status")?,
+                    summary: get(row, "summary")?,
+                    source: get(row, "source")?,
+                    severity: parse_word(row, "severity")?,
+                    count: get(row, "count")?,
+                    details: get::<Json<serde_json::Value>>(row, "details")?.0,
+                    first_seen_at: get(row, "first_seen_at")?,
+                    last_seen_at: get(row, "last_seen_at")?,
+                    acknowledged_at: get(row, "acknowledged_at")?,
+                    resolved_at: get(row, "resolved_at")?,
+                })
+            }
+
+            async fn load_service<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: ServiceId) -> StoreResult<Service> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SERVICE_COLS} FROM services WHERE id = $1")))
+                    .bind(id.0)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or(StoreError::NotFound("service"))?;
+                service_from_row(&row)
+            }
+
+            async fn load_integration<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: IntegrationId) -> StoreResult<Integration> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INTEGRATION_COLS} FROM integrations WHERE id = $1")))
+                    .bind(id.0)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or(StoreError::NotFound("integration"))?;
+                integration_from_row(&row)
+            }
+
+            async fn write_service(tx: &mut Tx, s: &Service, insert: bool) -> StoreResult<()> {
+                let sql = if insert {
+                    "INSERT INTO services (id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                } else {
+                    "UPDATE services SET name = $2, description = $3, owner_team = $4, runbook_url = $5, tags = $6, \
+                     auto_resolve = $7, created_at = $8, updated_at = $9 WHERE id = $1"
+                };
+                let res = sqlx::query(sql)
+                    .bind(s.id.0)
+                    .bind(s.name.clone())
+                    .bind(s.description.clone())
+                    .bind(s.owner_team.clone())
+                    .bind(s.runbook_url.clone())
+                    .bind(Json(s.tags.clone()))
+                    .bind(s.auto_resolve)
+                    .bind(s.created_at)
+                    .bind(s.updated_at)
+                    .execute(&mut **tx)
+                    .await;
+                match res {
+                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                        Err(StoreError::Conflict(format!("a service named {:?} already exists", s.name)))
+                    }
+                    other => other.map(|_| ()).map_err(db_err),
+                }
+            }
+
+            async fn write_alert(tx: &mut Tx, a: &Alert, insert: bool) -> StoreResult<()> {
+                let sql = if insert {
+                    "INSERT INTO alerts (id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
+                     severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                } else {
+                    "UPDATE alerts SET service_id = $2, integration_id = $3, incident_id = $4, dedup_key = $5, status = $6, \
+                     summary = $7, source = $8, severity = $9, count = $10, details = $11, first_seen_at = $12, \
+                     last_seen_at = $13, acknowledged_at = $14, resolved_at = $15 WHERE id = $1"
+                };
+                sqlx::query(sql)
+                    .bind(a.id.0)
+                    .bind(a.service_id.0)
+                    .bind(a.integration_id.0)
+                    .bind(a.incident_id.map(|i| i.0))
+                    .bind(a.dedup_key.as_str().to_owned())
+                    .bind(a.status.as_str())
+                    .bind(a.summary.clone())
+                    .bind(a.source.clone())
+                    .bind(a.severity.as_str())
+                    .bind(a.count)
+                    .bind(Json(a.details.clone()))
+                    .bind(a.first_seen_at)
+                    .bind(a.last_seen_at)
+                    .bind(a.acknowledged_at)
+                    .bind(a.resolved_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            /// The integration a key belongs to, with its service's auto-resolve setting.
+            struct KeyOwner {
+                integration: Integration,
+                auto_resolve: bool,
+            }
+
+            #[async_trait::async_trait]
+            impl AlertStore for $store {
+                async fn create_service(&self, f: ServiceFields, actor: &Actor) -> StoreResult<Service> {
+                    let at = firebreak_domain::time::now();
+                    let service = Service {
+                        id: ServiceId::new(),
+                        name: f.name.unwrap_or_default(),
+                        description: f.description.unwrap_or_default(),
+                        owner_team: f.owner_team.unwrap_or_default(),
+                        runbook_url: f.runbook_url.unwrap_or_default(),
+                        tags: f.tags.unwrap_or_default(),
+                        auto_resolve: f.auto_resolve.unwrap_or(true),
+                        created_at: at,
+                        updated_at: at,
+                    };
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    write_service(&mut tx, &service, true).await?;
+                    let details = serde_json::json!({ "name": service.name });
+                    audit_in_tx(&mut tx, actor, "service.create", &format!("service:{}", service.id), details, at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(service)
+                }
+
+                async fn update_service(&self, id: ServiceId, f: ServiceFields, actor: &Actor) -> StoreResult<Service> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let before = load_service(&mut *tx, id).await?;
+                    let mut s = before.clone();
+                    if let Some(v) = f.name { s.name = v; }
+                    if let Some(v) = f.description { s.description = v; }
+                    if let Some(v) = f.owner_team { s.owner_team = v; }
+                    if let Some(v) = f.runbook_url { s.runbook_url = v; }
+                    if let Some(v) = f.tags { s.tags = v; }
+                    if let Some(v) = f.auto_resolve { s.auto_resolve = v; }
+                    if s == before {
+                        return Ok(s);
+                    }
+                    s.updated_at = at;
+                    write_service(&mut tx, &s, false).await?;
+                    let details = serde_json::json!({ "name": s.name, "auto_resolve": s.auto_resolve });
+                    audit_in_tx(&mut tx, actor, "service.update", &format!("service:{id}"), details, at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(s)
+                }
+
+                async fn get_service(&self, id: ServiceId) -> StoreResult<Service> {
+                    load_service(&self.pool, id).await
+                }
+
+                async fn list_services(&self) -> StoreResult<Vec<Service>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SERVICE_COLS} FROM services ORDER BY name")))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(service_from_row).collect()
+                }
+
+                async fn create_integration(&self, service_id: ServiceId, kind: IntegrationKind, name: &str, key_hash: &str, actor: &Actor) -> StoreResult<Integration> {
+                    let at = firebreak_domain::time::now();
+                    let integration = Integration { id: IntegrationId::new(), service_id, kind, name: name.to_owned(), created_at: at, key_rotated_at: None };
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    load_service(&mut *tx, service_id).await?;
+                    sqlx::query("INSERT INTO integrations (id, service_id, kind, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(integration.id.0)
+                        .bind(service_id.0)
+                        .bind(kind.as_str())
+                        .bind(integration.name.clone())
+                        .bind(key_hash.to_owned())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let details = serde_json::json!({ "service_id": service_id, "type": kind, "name": integration.name });
+                    audit_in_tx(&mut tx, actor, "integration.create", &format!("integration:{}", integration.id), details, at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(integration)
+                }
+
+                async fn list_integrations(&self, service_id: ServiceId) -> StoreResult<Vec<Integration>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INTEGRATION_COLS} FROM integrations WHERE service_id = $1 ORDER BY created_at")))
+                        .bind(service_id.0)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(integration_from_row).collect()
+                }
+
+                async fn get_integration(&self, id: IntegrationId) -> StoreResult<Integration> {
+                    load_integration(&self.pool, id).await
+                }
+
+                async fn rotate_integration_key(&self, id: IntegrationId, key_hash: &str, actor: &Actor) -> StoreResult<Integration> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("UPDATE integrations SET key_hash = $1, key_rotated_at = $2 WHERE id = $3")
+                        .bind(key_hash.to_owned())
+                        .bind(at)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("integration"));
+                    }
+                    audit_in_tx(&mut tx, actor, "integration.rotate_key", &format!("integration:{id}"), serde_json::json!({}), at).await?;
+                    let integration = load_integration(&mut *tx, id).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(integration)
+                }
+
+                async fn ingest(&self, batch: &[IngestItem]) -> StoreResult<Vec<IngestOutcome>> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let mut owners: std::collections::HashMap<String, Option<KeyOwner>> = std::collections::HashMap::new();
+                    let mut touched: Vec<IncidentId> = Vec::new();
+                    let mut outcomes = Vec::with_capacity(batch.len());
+                    for item in batch {
+                        if !owners.contains_key(&item.key_hash) {
+                            let row = sqlx::query(
+                                "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, s.auto_resolve \
+                                 FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1",
+                            )
+                            .bind(item.key_hash.clone())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                            let owner = match row {
+                                Some(row) => Some(KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? }),
+                                None => None,
+                            };
+                            owners.insert(item.key_hash.clone(), owner);
+                        }
+                        let Some(Some(owner)) = owners.get(&item.key_hash) else {
+                            outcomes.push(IngestOutcome::UnknownKey);
+                            continue;
+                        };
+                        if owner.integration.kind != item.kind {
+                            outcomes.push(IngestOutcome::UnknownKey);
+                            continue;
+                        }
+                        let integration = &owner.integration;
+                        let event = &item.event;
+                        let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
+                        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status = 'open'"
+                        )))
+                        .bind(integration.id.0)
+                        .bind(key.as_str().to_owned())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        let open = row.as_ref().map(alert_from_row).transpose()?;
+                        let decision = decide(open.as_ref(), event);
+                        let actor = Actor::system(format!("{} ({})", integration.name, integration.kind), Via::System);
+                        let alert = match (decision.clone(), open) {
+                            (AlertDecision::Open, _) => {
+                                let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
+                                let existing = sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
+                                    "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} ORDER BY number DESC LIMIT 1"
+                                )))
+                                .bind(integration.service_id.0)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                                let incident_id = match existing {
+                                    Some(id) => IncidentId(id),
+                                    None => {
+                                        let number: i64 = sqlx::query_scalar(
+                                            "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+                                        )
+                                        .fetch_one(&mut *tx)
+                                        .await
+                                        .map_err(db_err)?;
+                                        let mut new = firebreak_domain::NewIncident::parse(
+                                            &alert.incident_title(),
+                                            None,
+                                            event.severity.incident_severity(),
+                                            firebreak_domain::IncidentType::Other,
+                                            &[],
+                                            &[],
+                                        )?;
+                                        new.service_id = Some(integration.service_id);
+                                        let out = Incident::declare(IncidentId::new(), number, new, None, at);
+                                        write_incident(&mut tx, &out.incident, true).await?;
+                                        insert_timeline(&mut tx, out.incident.id, &actor, at, &out.events).await?;
+                                        let details = serde_json::json!({
+                                            "number": number, "title": out.incident.title,
+                                            "severity": out.incident.severity, "alert_id": alert.id,
+                                        });
+                                        audit_in_tx(&mut tx, &actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
+                                        out.incident.id
+                                    }
+                                };
+                                alert.incident_id = Some(incident_id);
+                                write_alert(&mut tx, &alert, true).await?;
+                                Some(alert)
+                            }
+                            (AlertDecision::Nothing, _) | (_, None) => None,
+                            (d, Some(mut alert)) => {
+                                alert.apply(&d, event, at);
+                                write_alert(&mut tx, &alert, false).await?;
+                                Some(alert)
+                            }
+                        };
+                        if let (Some(alert), Some(change)) = (&alert, decision.change()) {
+                            if let Some(incident_id) = alert.incident_id {
+                                let entry = TimelineEvent::Alert {
+                                    change,
+                                    alert_id: alert.id,
+                                    dedup_key: alert.dedup_key.as_str().to_owned(),
+                                    summary: alert.summary.clone(),
+                                    severity: alert.severity,
+                                    count: alert.count,
+                                };
+                                insert_timeline(&mut tx, incident_id, &actor, at, &[entry]).await?;
+                                if decision == AlertDecision::Resolve && owner.auto_resolve {
+                                    auto_resolve(&mut tx, incident_id, &actor, at).await?;
+                                }
+                                if !touched.contains(&incident_id) {
+                                    touched.push(incident_id);
+                                }
+                            }
+                        }
+                        outcomes.push(IngestOutcome::Accepted { dedup_key: key, alert_id: alert.map(|a| a.id) });
+                    }
+                    for id in &touched {
+                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    for id in touched {
+                        self.notify_after_commit(ChangeNotice::Incident(id));
+                    }
+                    Ok(outcomes)
+                }
+
+                async fn get_alert(&self, id: AlertId) -> StoreResult<Alert> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1")))
+                        .bind(id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("alert"))?;
+                    alert_from_row(&row)
+                }
+
+                async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>> {
+                    let limit = $crate::page_limit(filter.limit);
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLS} FROM alerts WHERE 1 = 1"));
+                    if !filter.statuses.is_empty() {
+                        qb.push(" AND status IN (");
+                        let mut sep = qb.separated(", ");
+                        for s in &filter.statuses {
+                            sep.push_bind(s.as_str());
+                        }
+                        qb.push(")");
+                    }
+                    if let Some(s) = filter.service_id {
+                        qb.push(" AND service_id = ").push_bind(s.0);
+                    }
+                    if let Some(i) = filter.incident_id {
+                        qb.push(" AND incident_id = ").push_bind(i.0);
+                    }
+                    if let Some(b) = filter.before {
+                        qb.push(" AND id < ").push_bind(b.0);
+                    }
+                    qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+                    let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+                    let mut items = rows.iter().map(alert_from_row).collect::<StoreResult<Vec<_>>>()?;
+                    let next_before = if items.len() > limit as usize {
+                        items.truncate(limit as usize);
+                        items.last().map(|a| a.id)
+                    } else {
+                        None
+                    };
+                    Ok(Page { items, next_before })
+                }
+            }
+
+            /// Resolves an open incident whose alerts have all resolved.
+            async fn auto_resolve(tx: &mut Tx, incident_id: IncidentId, actor: &Actor, at: Timestamp) -> StoreResult<()> {
+                let still_open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE incident_id = $1 AND status = 'open'")
+                    .bind(incident_id.0)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                if still_open > 0 {
+                    return Ok(());
+                }
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
+                    .bind(incident_id.0)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                let incident = incident_from_row(&row)?;
+                if !incident.status.is_open() {
+                    return Ok(());
+                }
+                let change = IncidentChange::Transition(firebreak_domain::IncidentAction::Resolve);
+                let out = incident.apply(&change, at)?;
+                write_incident(tx, &out.incident, false).await?;
+                insert_timeline(tx, incident_id, actor, at, &out.events).await?;
+                let details = serde_json::json!({ "number": incident.number, "changes": out.events, "reason": "all alerts resolved" });
+                audit_in_tx(tx, actor, "incident.resolve", &incident_target(incident_id), details, at).await
             }
         }
     };

@@ -216,6 +216,7 @@ fn describe(e: &Value) -> String {
         "tags_changed" => "tags updated".into(),
         "role_assigned" => format!("{} role {}", s(e, "role"), if e["to"].is_null() { "cleared" } else { "assigned" }),
         "note_added" => format!("note: {}", s(e, "body")),
+        "alert" => format!("alert {}: {}", s(e, "change"), s(e, "summary")),
         other => other.to_owned(),
     }
 }

@@ -27,6 +27,9 @@ pub struct Settings {
     pub session_ttl_hours: u32,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub public_url: Option<String>,
+    pub ingest_rate_per_minute: u32,
+    pub ingest_queue: usize,
 }
 
 impl Default for Settings {
@@ -38,6 +41,9 @@ impl Default for Settings {
             session_ttl_hours: 12,
             log_format: LogFormat::Text,
             log_level: "info".into(),
+            public_url: None,
+            ingest_rate_per_minute: 0,
+            ingest_queue: 50_000,
         }
     }
 }
@@ -84,6 +90,19 @@ pub struct ServeArgs {
     #[arg(long, env = "FIREBREAK_LOG_FORMAT", value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+    /// The URL people and monitoring tools reach Firebreak at, shown in integration URLs
+    /// [default: from each request's Host header]
+    #[arg(long, env = "FIREBREAK_PUBLIC_URL", value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Alert events per minute one integration key may send; more get 429 [default: 0, no limit]
+    #[arg(long, env = "FIREBREAK_INGEST_RATE_PER_MINUTE", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingest_rate_per_minute: Option<u32>,
+    /// Alert events waiting to be committed at most; more get 429 [default: 50000]
+    #[arg(long, env = "FIREBREAK_INGEST_QUEUE", value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingest_queue: Option<usize>,
     /// Log filter, e.g. info or firebreak_server=debug [default: info]
     #[arg(long, env = "FIREBREAK_LOG_LEVEL", value_name = "FILTER")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,7 +124,7 @@ pub fn load<T: Serialize>(file: Option<&PathBuf>, cli: &T) -> anyhow::Result<Set
         for err in e {
             msg.push_str(&format!("\n  {err}"));
         }
-        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level)")
+        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level, public_url, ingest_rate_per_minute, ingest_queue)")
     })
 }
 
@@ -174,6 +193,9 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
     let config = ServerConfig {
         secure_cookies: settings.secure_cookies,
         session_ttl: chrono::TimeDelta::hours(i64::from(settings.session_ttl_hours.max(1))),
+        ingest_queue: settings.ingest_queue.max(1),
+        ingest_rate_per_minute: settings.ingest_rate_per_minute,
+        public_url: settings.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()),
     };
     let state = AppState::new(store, config, shutdown_rx);
     let app = firebreak_server::app(state);
@@ -238,6 +260,9 @@ mod tests {
             session_ttl_hours: None,
             log_format: None,
             log_level: None,
+            public_url: None,
+            ingest_rate_per_minute: None,
+            ingest_queue: None,
         };
         let s = load(Some(&file), &args).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.listen, "127.0.0.1:9999");

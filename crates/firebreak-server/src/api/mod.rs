@@ -1,8 +1,10 @@
 //! The JSON API under `/api/v1`, authenticated with bearer tokens, and its OpenAPI document
 //! (generated from the handlers' annotations).
 
+pub mod alerts;
 pub mod audit;
 pub mod incidents;
+pub mod services;
 pub mod users;
 
 use crate::AppState;
@@ -34,11 +36,20 @@ use utoipa::{Modify, OpenApi};
         users::create_token,
         users::revoke_token,
         audit::list_audit,
+        services::create_service,
+        services::list_services,
+        services::get_service,
+        services::update_service,
+        services::create_integration,
+        services::list_integrations,
+        services::rotate_integration_key,
+        alerts::list_alerts,
+        alerts::get_alert,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"))
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"))
 )]
 pub struct ApiDoc;
 
@@ -60,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
         .merge(users::router())
         .merge(audit::router())
+        .merge(services::router())
+        .merge(alerts::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,0 +1,142 @@
+//! Alert ingestion: the endpoints that speak monitoring tools' wire formats, and the
+//! pipeline behind them. Each request's events go to one batching task that commits many
+//! requests' events in one transaction (group commit) and only then lets each request answer
+//! 2xx. The queue is bounded: when it is full, endpoints answer 429 with `Retry-After`
+//! instead of queueing without limit. A per-key rate limit (configurable) also answers 429.
+
+pub mod pagerduty;
+
+use firebreak_store::{DynStore, IngestItem, IngestOutcome, StoreError};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events committed together at most.
+pub const MAX_BATCH: usize = 1024;
+
+struct Job {
+    item: IngestItem,
+    reply: oneshot::Sender<Result<IngestOutcome, String>>,
+}
+
+/// Why an event was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The pipeline is full or the key is over its rate: retry after this many seconds.
+    Busy { retry_after_secs: u64 },
+    /// The store failed; nothing was committed.
+    Failed,
+}
+
+/// The handle endpoints use to submit events.
+#[derive(Clone)]
+pub struct Ingestor {
+    queue: mpsc::Sender<Job>,
+    limiter: std::sync::Arc<RateLimiter>,
+}
+
+impl Ingestor {
+    /// Starts the batching task on the current runtime.
+    pub fn start(store: DynStore, capacity: usize, per_key_per_minute: u32) -> Self {
+        let (queue, rx) = mpsc::channel(capacity.max(1));
+        tokio::spawn(run(store, rx));
+        Ingestor { queue, limiter: std::sync::Arc::new(RateLimiter::new(per_key_per_minute)) }
+    }
+
+    /// Submits one event and waits until it is committed.
+    pub async fn submit(&self, item: IngestItem) -> Result<IngestOutcome, Refusal> {
+        if let Some(wait) = self.limiter.check(&item.key_hash) {
+            return Err(Refusal::Busy { retry_after_secs: wait });
+        }
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send(Job { item, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => return Err(Refusal::Busy { retry_after_secs: 1 }),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Refusal::Failed),
+        }
+        match answer.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "ingest batch failed");
+                Err(Refusal::Failed)
+            }
+            Err(_) => Err(Refusal::Failed),
+        }
+    }
+}
+
+async fn run(store: DynStore, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let items: Vec<IngestItem> = jobs.iter().map(|j| j.item.clone()).collect();
+        match store.ingest(&items).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                let message = match &e {
+                    StoreError::Backend(m) => m.clone(),
+                    other => other.to_string(),
+                };
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// A token bucket per integration key, in memory (each replica limits its own share).
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `per_minute == 0` turns limiting off.
+    pub fn new(per_minute: u32) -> Self {
+        RateLimiter { per_minute, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// `None` when the event may pass; otherwise seconds to wait.
+    pub fn check(&self, key: &str) -> Option<u64> {
+        if self.per_minute == 0 {
+            return None;
+        }
+        let capacity = f64::from(self.per_minute);
+        let rate = capacity / 60.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().ok()?;
+        if buckets.len() > 100_000 {
+            // Bounded memory: forget buckets that have refilled anyway.
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < capacity);
+        }
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            None
+        } else {
+            Some(((1.0 - *tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_allows_a_burst_then_refuses() {
+        let l = RateLimiter::new(3);
+        assert_eq!((l.check("a"), l.check("a"), l.check("a")), (None, None, None));
+        assert!(l.check("a").is_some_and(|s| s >= 1));
+        assert_eq!(l.check("b"), None, "keys are limited separately");
+        let off = RateLimiter::new(0);
+        assert!((0..1000).all(|_| off.check("a").is_none()));
+    }
+}
