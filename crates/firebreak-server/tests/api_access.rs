@@ -893,6 +893,12 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/tokens", set(&["get", "post"])),
         ("/api/v1/tokens/{id}", set(&["delete"])),
         ("/api/v1/audit", set(&["get"])),
+        ("/api/v1/services", set(&["get", "post"])),
+        ("/api/v1/services/{id}", set(&["get", "patch"])),
+        ("/api/v1/services/{id}/integrations", set(&["get", "post"])),
+        ("/api/v1/integrations/{id}/rotate-key", set(&["post"])),
+        ("/api/v1/alerts", set(&["get"])),
+        ("/api/v1/alerts/{id}", set(&["get"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths
