@@ -280,6 +280,13 @@ pub trait AlertStore: Send + Sync {
     /// Applies a batch of events in one transaction (one commit for all), in order.
     async fn ingest(&self, batch: &[IngestItem]) -> StoreResult<Vec<IngestOutcome>>;
     async fn get_alert(&self, id: AlertId) -> StoreResult<Alert>;
+    /// A person acknowledges or resolves an open alert (as its monitoring tool could).
+    async fn act_on_alert(
+        &self,
+        id: AlertId,
+        action: firebreak_domain::alert::AlertAction,
+        actor: &Actor,
+    ) -> StoreResult<Alert>;
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>>;
 }
 

@@ -1172,6 +1172,56 @@ macro_rules! impl_sql_store {
                     alert_from_row(&row)
                 }
 
+                async fn act_on_alert(&self, id: AlertId, action: firebreak_domain::alert::AlertAction, actor: &Actor) -> StoreResult<Alert> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1{}", $for_update)))
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("alert"))?;
+                    let mut alert = alert_from_row(&row)?;
+                    if alert.status != AlertStatus::Open {
+                        return Err(StoreError::Conflict(format!("the alert is {}; only open alerts can be acknowledged or resolved", alert.status)));
+                    }
+                    let event = firebreak_domain::alert::AlertEvent {
+                        action,
+                        dedup_key: Some(alert.dedup_key.clone()),
+                        summary: alert.summary.clone(),
+                        source: alert.source.clone(),
+                        severity: alert.severity,
+                        details: alert.details.clone(),
+                        occurred_at: None,
+                    };
+                    let decision = decide(Some(&alert), &event);
+                    let Some(change) = decision.change() else { return Ok(alert) };
+                    alert.apply(&decision, &event, at);
+                    write_alert(&mut tx, &alert, false).await?;
+                    let auto = load_service(&mut *tx, alert.service_id).await?.auto_resolve;
+                    if let Some(incident_id) = alert.incident_id {
+                        let entry = TimelineEvent::Alert {
+                            change,
+                            alert_id: alert.id,
+                            dedup_key: alert.dedup_key.as_str().to_owned(),
+                            summary: alert.summary.clone(),
+                            severity: alert.severity,
+                            count: alert.count,
+                        };
+                        insert_timeline(&mut tx, incident_id, actor, at, &[entry]).await?;
+                        if decision == AlertDecision::Resolve && auto {
+                            auto_resolve(&mut tx, incident_id, actor, at).await?;
+                        }
+                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(incident_id)).await.map_err(db_err)?;
+                    }
+                    audit_in_tx(&mut tx, actor, &format!("alert.{action}"), &format!("alert:{id}"), serde_json::json!({ "dedup_key": alert.dedup_key.as_str() }), at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    if let Some(incident_id) = alert.incident_id {
+                        self.notify_after_commit(ChangeNotice::Incident(incident_id));
+                    }
+                    Ok(alert)
+                }
+
                 async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>> {
                     let limit = $crate::page_limit(filter.limit);
                     let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLS} FROM alerts WHERE 1 = 1"));

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/alerts", get(list_alerts)).route("/alerts/{id}", get(get_alert))
+    Router::new()
+        .route("/alerts", get(list_alerts))
+        .route("/alerts/{id}", get(get_alert))
+        .route("/alerts/{id}/{action}", axum::routing::post(act_on_alert))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -138,4 +141,23 @@ pub async fn get_alert(
 ) -> ApiResult<Json<AlertView>> {
     let id: AlertId = id.parse().map_err(|_| ApiError::not_found("alert"))?;
     Ok(Json(state.store.get_alert(id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/{action}", tag = "alerts",
+    params(("id" = String, Path, format = Uuid), ("action" = String, Path, description = "acknowledge or resolve")),
+    responses((status = 200, body = AlertView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn act_on_alert(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath((id, action)): ApiPath<(String, String)>,
+) -> ApiResult<Json<AlertView>> {
+    use firebreak_domain::alert::AlertAction;
+    let action = match action.as_str() {
+        "acknowledge" => AlertAction::Acknowledge,
+        "resolve" => AlertAction::Resolve,
+        _ => return Err(ApiError::not_found("route")),
+    };
+    p.require_responder()?;
+    let id: AlertId = id.parse().map_err(|_| ApiError::not_found("alert"))?;
+    Ok(Json(state.store.act_on_alert(id, action, &p.actor()).await?.into()))
 }

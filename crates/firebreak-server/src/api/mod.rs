@@ -45,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         services::rotate_integration_key,
         alerts::list_alerts,
         alerts::get_alert,
+        alerts::act_on_alert,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
