@@ -4,6 +4,7 @@
 //! 2xx. The queue is bounded: when it is full, endpoints answer 429 with `Retry-After`
 //! instead of queueing without limit. A per-key rate limit (configurable) also answers 429.
 
+pub mod alertmanager;
 pub mod pagerduty;
 
 use firebreak_store::{DynStore, IngestItem, IngestOutcome, StoreError};
