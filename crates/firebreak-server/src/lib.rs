@@ -124,6 +124,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         .merge(ingest::pagerduty::router())
         .merge(ingest::alertmanager::router())
+        .merge(ingest::opsgenie::router())
         .nest("/api/v1", api::router())
         // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
         .route("/api/v1/", axum::routing::any(api::route_not_found))
