@@ -156,12 +156,12 @@ async fn run(ingestor: &Ingestor, key: &str, event: AlertEvent, started: Instant
     }
 }
 
-fn read_body(body: Result<Bytes, BytesRejection>, started: Instant) -> Result<Bytes, Response> {
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, (StatusCode, &'static str)> {
     body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            error(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large", started)
+            (StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
         } else {
-            error(StatusCode::UNPROCESSABLE_ENTITY, "Request body is not processible", started)
+            (StatusCode::UNPROCESSABLE_ENTITY, "Request body is not processible")
         }
     })
 }
@@ -171,9 +171,9 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Result<
     let Some(key) = genie_key(&headers) else {
         return error(StatusCode::UNAUTHORIZED, "Could not authenticate", started);
     };
-    let body = match read_body(body, started) {
+    let body = match read_body(body) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err((status, message)) => return error(status, message, started),
     };
     match parse_create(&body) {
         Ok(event) => run(&state.ingestor, &key, event, started).await,
@@ -222,9 +222,9 @@ async fn act(
     let Ok(Query(q)) = query else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "Query parameters are not valid", started);
     };
-    let body = match read_body(body, started) {
+    let body = match read_body(body) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err((status, message)) => return error(status, message, started),
     };
     // The body (user, source, note) is optional; when present it must be a JSON object.
     let note = if body.iter().all(u8::is_ascii_whitespace) {
