@@ -900,6 +900,7 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/alerts", set(&["get"])),
         ("/api/v1/alerts/{id}", set(&["get"])),
         ("/api/v1/alerts/{id}/{action}", set(&["post"])),
+        ("/api/v1/changes", set(&["get"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

@@ -168,6 +168,19 @@ pub enum IngestOutcome {
     UnknownKey,
 }
 
+/// A change (deploy, config change) recorded against a service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub id: uuid::Uuid,
+    pub service_id: ServiceId,
+    pub integration_id: IntegrationId,
+    pub summary: String,
+    pub source: String,
+    pub details: serde_json::Value,
+    pub occurred_at: Timestamp,
+    pub received_at: Timestamp,
+}
+
 /// Which alerts to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -288,6 +301,19 @@ pub trait AlertStore: Send + Sync {
         actor: &Actor,
     ) -> StoreResult<Alert>;
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>>;
+    /// Records a change sent with an integration key of `kind`; `None` when no such
+    /// integration has the key.
+    async fn record_change(
+        &self,
+        key_hash: &str,
+        kind: IntegrationKind,
+        summary: &str,
+        source: &str,
+        details: serde_json::Value,
+        occurred_at: Option<Timestamp>,
+    ) -> StoreResult<Option<Change>>;
+    /// Changes of a service (or of all), newest first, at most `limit`.
+    async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>>;
 }
 
 /// Everything a backend provides.

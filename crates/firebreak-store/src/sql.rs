@@ -26,7 +26,7 @@ macro_rules! impl_sql_store {
             use firebreak_domain::audit::ChainVerifier;
             use firebreak_domain::alert::{decide, Alert, AlertDecision, AlertStatus, DedupKey, IntegrationKind};
             use firebreak_domain::{AlertId, IntegrationId, ServiceId};
-            use $crate::{AlertFilter, AlertStore, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
+            use $crate::{AlertFilter, AlertStore, Change, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
             use firebreak_domain::{
                 Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
                 IncidentId, IncidentRef, IncidentStatus, NewIncident, TimelineEvent, Timestamp, TokenId, UserId,
@@ -1220,6 +1220,86 @@ macro_rules! impl_sql_store {
                         self.notify_after_commit(ChangeNotice::Incident(incident_id));
                     }
                     Ok(alert)
+                }
+
+                async fn record_change(
+                    &self,
+                    key_hash: &str,
+                    kind: IntegrationKind,
+                    summary: &str,
+                    source: &str,
+                    details: serde_json::Value,
+                    occurred_at: Option<Timestamp>,
+                ) -> StoreResult<Option<Change>> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INTEGRATION_COLS} FROM integrations WHERE key_hash = $1")))
+                        .bind(key_hash.to_owned())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let Some(integration) = row.as_ref().map(integration_from_row).transpose()? else { return Ok(None) };
+                    if integration.kind != kind {
+                        return Ok(None);
+                    }
+                    let change = Change {
+                        id: uuid::Uuid::now_v7(),
+                        service_id: integration.service_id,
+                        integration_id: integration.id,
+                        summary: summary.to_owned(),
+                        source: source.to_owned(),
+                        details,
+                        occurred_at: occurred_at.unwrap_or(at),
+                        received_at: at,
+                    };
+                    sqlx::query(
+                        "INSERT INTO changes (id, service_id, integration_id, summary, source, details, occurred_at, received_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(change.id)
+                    .bind(change.service_id.0)
+                    .bind(change.integration_id.0)
+                    .bind(change.summary.clone())
+                    .bind(change.source.clone())
+                    .bind(Json(change.details.clone()))
+                    .bind(change.occurred_at)
+                    .bind(change.received_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(Some(change))
+                }
+
+                async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>> {
+                    let cols = "id, service_id, integration_id, summary, source, details, occurred_at, received_at";
+                    let limit = i64::from($crate::page_limit(limit));
+                    let rows = match service_id {
+                        Some(s) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {cols} FROM changes WHERE service_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2")))
+                            .bind(s.0)
+                            .bind(limit)
+                            .fetch_all(&self.pool)
+                            .await,
+                        None => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {cols} FROM changes ORDER BY occurred_at DESC, id DESC LIMIT $1")))
+                            .bind(limit)
+                            .fetch_all(&self.pool)
+                            .await,
+                    }
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|row| {
+                            Ok(Change {
+                                id: get(row, "id")?,
+                                service_id: ServiceId(get(row, "service_id")?),
+                                integration_id: IntegrationId(get(row, "integration_id")?),
+                                summary: get(row, "summary")?,
+                                source: get(row, "source")?,
+                                details: get::<Json<serde_json::Value>>(row, "details")?.0,
+                                occurred_at: get(row, "occurred_at")?,
+                                received_at: get(row, "received_at")?,
+                            })
+                        })
+                        .collect()
                 }
 
                 async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>> {

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/alerts", get(list_alerts))
         .route("/alerts/{id}", get(get_alert))
         .route("/alerts/{id}/{action}", axum::routing::post(act_on_alert))
+        .route("/changes", get(list_changes))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -160,4 +161,57 @@ pub async fn act_on_alert(
     p.require_responder()?;
     let id: AlertId = id.parse().map_err(|_| ApiError::not_found("alert"))?;
     Ok(Json(state.store.act_on_alert(id, action, &p.actor()).await?.into()))
+}
+
+/// A change (deploy, config change) recorded against a service.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub service_id: ServiceId,
+    pub summary: String,
+    pub source: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeQuery {
+    pub service_id: Option<String>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/changes", tag = "alerts", params(ChangeQuery),
+    responses((status = 200, body = crate::api::ItemsBody<ChangeView>), (status = 400, body = ErrorBody)))]
+pub async fn list_changes(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiQuery(q): ApiQuery<ChangeQuery>,
+) -> ApiResult<Json<crate::api::ItemsBody<ChangeView>>> {
+    let service = q
+        .service_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<ServiceId>().map_err(|_| bad("service_id")))
+        .transpose()?;
+    let changes = state.store.list_changes(service, q.limit.unwrap_or(50)).await?;
+    Ok(Json(crate::api::ItemsBody {
+        items: changes
+            .into_iter()
+            .map(|c| ChangeView {
+                id: c.id,
+                service_id: c.service_id,
+                summary: c.summary,
+                source: c.source,
+                details: c.details,
+                occurred_at: c.occurred_at,
+            })
+            .collect(),
+    }))
 }

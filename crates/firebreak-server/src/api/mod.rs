@@ -46,6 +46,7 @@ use utoipa::{Modify, OpenApi};
         alerts::list_alerts,
         alerts::get_alert,
         alerts::act_on_alert,
+        alerts::list_changes,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

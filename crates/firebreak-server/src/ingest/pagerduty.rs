@@ -21,7 +21,10 @@ use serde_json::{Map, Value, json};
 pub const BODY_LIMIT: usize = 512 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v2/enqueue", post(enqueue)).layer(DefaultBodyLimit::max(BODY_LIMIT))
+    Router::new()
+        .route("/v2/enqueue", post(enqueue))
+        .route("/v2/change/enqueue", post(enqueue_change))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 fn invalid(errors: Vec<String>) -> Response {
@@ -64,6 +67,15 @@ fn text<'a>(obj: &'a Map<String, Value>, key: &str, path: &str, errors: &mut Vec
             None
         }
     }
+}
+
+/// Parses an ISO 8601 timestamp as PagerDuty takes them: RFC 3339, or with a `+0000`-style
+/// offset as in PagerDuty's own examples.
+pub fn parse_timestamp(t: &str) -> Option<firebreak_domain::Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .or_else(|_| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .ok()
+        .map(|t| firebreak_domain::time::truncate(t.with_timezone(&chrono::Utc)))
 }
 
 /// Parses and checks a PagerDuty v2 event; on failure, the list of PagerDuty-style errors.
@@ -130,9 +142,9 @@ pub fn parse_event(body: &[u8]) -> Result<(String, AlertEvent), Vec<String>> {
                     None => errors.push("'payload.severity' is missing or blank".into()),
                 }
                 if let Some(t) = text(p, "timestamp", "payload.timestamp", &mut errors) {
-                    match chrono::DateTime::parse_from_rfc3339(t) {
-                        Ok(t) => occurred_at = Some(firebreak_domain::time::truncate(t.with_timezone(&chrono::Utc))),
-                        Err(_) => errors.push("'payload.timestamp' must be an ISO 8601 timestamp".into()),
+                    match parse_timestamp(t) {
+                        Some(t) => occurred_at = Some(t),
+                        None => errors.push("'payload.timestamp' must be an ISO 8601 timestamp".into()),
                     }
                 }
                 for key in ["component", "group", "class"] {
@@ -214,5 +226,127 @@ async fn enqueue(State(state): State<AppState>, body: Result<Bytes, BytesRejecti
             .into_response(),
         Ok(IngestOutcome::UnknownKey) => invalid(vec!["'routing_key' does not match any integration".into()]),
         Err(res) => res,
+    }
+}
+
+/// A PagerDuty change event: the routing key, and what changed.
+pub struct ChangeEvent {
+    pub routing_key: String,
+    pub summary: String,
+    pub source: String,
+    pub details: Value,
+    pub occurred_at: Option<firebreak_domain::Timestamp>,
+}
+
+/// Parses and checks a PagerDuty change event (`payload.summary` required; `timestamp`,
+/// `source`, `custom_details` and `links` optional).
+pub fn parse_change(body: &[u8]) -> Result<ChangeEvent, Vec<String>> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| vec!["Malformed JSON".to_owned()])?;
+    let Value::Object(obj) = value else { return Err(vec!["Event must be a JSON object".to_owned()]) };
+    let mut errors = Vec::new();
+    let routing_key = text(&obj, "routing_key", "routing_key", &mut errors).map(str::trim).filter(|s| !s.is_empty());
+    if routing_key.is_none() && !errors.iter().any(|e| e.contains("routing_key")) {
+        errors.push("'routing_key' is missing or blank".into());
+    }
+    let mut summary = String::new();
+    let mut source = String::new();
+    let mut occurred_at = None;
+    let mut details = Map::new();
+    match obj.get("payload") {
+        Some(Value::Object(p)) => {
+            match text(p, "summary", "payload.summary", &mut errors).map(str::trim).filter(|s| !s.is_empty()) {
+                Some(s) if s.chars().count() > SUMMARY_MAX => {
+                    errors.push(format!("'payload.summary' must be at most {SUMMARY_MAX} characters"))
+                }
+                Some(s) => summary = s.to_owned(),
+                None => errors.push("'payload.summary' is missing or blank".into()),
+            }
+            if let Some(s) = text(p, "source", "payload.source", &mut errors) {
+                source = s.chars().take(SUMMARY_MAX).collect();
+            }
+            if let Some(t) = text(p, "timestamp", "payload.timestamp", &mut errors) {
+                match parse_timestamp(t) {
+                    Some(t) => occurred_at = Some(t),
+                    None => errors.push("'payload.timestamp' must be an ISO 8601 timestamp".into()),
+                }
+            }
+            if let Some(cd) = p.get("custom_details").filter(|v| !v.is_null()) {
+                details.insert("custom_details".into(), cd.clone());
+            }
+        }
+        None | Some(Value::Null) => errors.push("'payload' is missing".into()),
+        Some(_) => errors.push("'payload' must be an object".into()),
+    }
+    match obj.get("links") {
+        None | Some(Value::Null) => {}
+        Some(v @ Value::Array(_)) => {
+            details.insert("links".into(), v.clone());
+        }
+        Some(_) => errors.push("'links' must be an array".into()),
+    }
+    match (errors.is_empty(), routing_key) {
+        (true, Some(key)) => Ok(ChangeEvent {
+            routing_key: key.to_owned(),
+            summary,
+            source,
+            details: Value::Object(details),
+            occurred_at,
+        }),
+        _ => Err(errors),
+    }
+}
+
+async fn enqueue_change(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let Ok(body) = body else { return invalid(vec!["Request body could not be read or is larger than 512 KB".into()]) };
+    let change = match parse_change(&body) {
+        Ok(c) => c,
+        Err(errors) => return invalid(errors),
+    };
+    let recorded = state
+        .store
+        .record_change(
+            &secret_hash(&change.routing_key),
+            IntegrationKind::Pagerduty,
+            &change.summary,
+            &change.source,
+            change.details,
+            change.occurred_at,
+        )
+        .await;
+    match recorded {
+        Ok(Some(_)) => (StatusCode::ACCEPTED, Json(json!({"status": "success", "message": "Change event processed"})))
+            .into_response(),
+        Ok(None) => invalid(vec!["'routing_key' does not match any integration".into()]),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a change event");
+            unavailable()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_events_parse() {
+        // Shape of a PagerDuty change event, per the Events API v2 documentation.
+        let body = br#"{"routing_key":"k","payload":{"summary":"Build Success: Increase snapshot create timeout to 30 seconds",
+            "timestamp":"2020-07-17T08:42:58.315+0000","source":"prod-build-agent-i-0b148d1040d565540",
+            "custom_details":{"build_state":"passed","build_number":"2"}},
+            "links":[{"href":"https://acme.pagerduty.dev/build/2","text":"View more details in Acme!"}]}"#;
+        // PagerDuty's own example uses a +0000 offset, which strict RFC 3339 does not allow.
+        let c = parse_change(body).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.occurred_at.map(|t| t.to_rfc3339()), Some("2020-07-17T08:42:58.315+00:00".to_owned()));
+        assert_eq!(c.summary, "Build Success: Increase snapshot create timeout to 30 seconds");
+        assert_eq!(c.details["custom_details"]["build_number"], "2");
+        for bad in [
+            &b"{}"[..],
+            br#"{"routing_key":"k"}"#,
+            br#"{"routing_key":"k","payload":{}}"#,
+            br#"{"routing_key":"k","payload":{"summary":"s"},"links":{}}"#,
+        ] {
+            assert!(parse_change(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 }
