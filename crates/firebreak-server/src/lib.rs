@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod engine;
 pub mod error;
 pub mod ingest;
 pub mod ops;
@@ -125,6 +126,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ingest::pagerduty::router())
         .merge(ingest::alertmanager::router())
         .merge(ingest::opsgenie::router())
+        .merge(ingest::heartbeat::router())
         .nest("/api/v1", api::router())
         // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
         .route("/api/v1/", axum::routing::any(api::route_not_found))

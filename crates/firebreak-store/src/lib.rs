@@ -181,6 +181,22 @@ pub struct Change {
     pub received_at: Timestamp,
 }
 
+/// A heartbeat's schedule and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heartbeat {
+    pub integration_id: IntegrationId,
+    pub interval_secs: i64,
+    pub grace_secs: i64,
+    pub last_beat_at: Option<Timestamp>,
+    /// When the next beat is late (interval plus grace after the last one).
+    pub due_at: Timestamp,
+    /// The deadline passed and an alert is open.
+    pub missed: bool,
+}
+
+/// Default heartbeat interval and grace, in seconds.
+pub const HEARTBEAT_DEFAULTS: (i64, i64) = (300, 60);
+
 /// Which alerts to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -312,6 +328,22 @@ pub trait AlertStore: Send + Sync {
         details: serde_json::Value,
         occurred_at: Option<Timestamp>,
     ) -> StoreResult<Option<Change>>;
+    async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat>;
+    /// Sets a heartbeat's interval and grace; the next deadline counts from `now`.
+    async fn configure_heartbeat(
+        &self,
+        integration_id: IntegrationId,
+        interval_secs: i64,
+        grace_secs: i64,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<Heartbeat>;
+    /// Records a beat for the heartbeat integration with this key at `now`; resolves the
+    /// missed-heartbeat alert if there is one. `None` when no heartbeat has the key.
+    async fn beat(&self, key_hash: &str, now: Timestamp) -> StoreResult<Option<Heartbeat>>;
+    /// Opens an alert for every heartbeat whose deadline passed by `now` (once per miss);
+    /// returns how many. Safe to run on several replicas at once.
+    async fn fire_missed_heartbeats(&self, now: Timestamp) -> StoreResult<usize>;
     /// Changes of a service (or of all), newest first, at most `limit`.
     async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>>;
 }

@@ -26,7 +26,7 @@ macro_rules! impl_sql_store {
             use firebreak_domain::audit::ChainVerifier;
             use firebreak_domain::alert::{decide, Alert, AlertDecision, AlertStatus, DedupKey, IntegrationKind};
             use firebreak_domain::{AlertId, IntegrationId, ServiceId};
-            use $crate::{AlertFilter, AlertStore, Change, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
+            use $crate::{AlertFilter, AlertStore, Change, Heartbeat, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
             use firebreak_domain::{
                 Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
                 IncidentId, IncidentRef, IncidentStatus, NewIncident, TimelineEvent, Timestamp, TokenId, UserId,
@@ -998,6 +998,18 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                    if kind == IntegrationKind::Heartbeat {
+                        let (interval, grace) = $crate::HEARTBEAT_DEFAULTS;
+                        sqlx::query("INSERT INTO heartbeats (integration_id, interval_secs, grace_secs, due_at, missed) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(integration.id.0)
+                            .bind(interval)
+                            .bind(grace)
+                            .bind(at + chrono::TimeDelta::seconds(interval + grace))
+                            .bind(false)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
                     let details = serde_json::json!({ "service_id": service_id, "type": kind, "name": integration.name });
                     audit_in_tx(&mut tx, actor, "integration.create", &format!("integration:{}", integration.id), details, at).await?;
                     tx.commit().await.map_err(db_err)?;
@@ -1045,18 +1057,7 @@ macro_rules! impl_sql_store {
                     let mut outcomes = Vec::with_capacity(batch.len());
                     for item in batch {
                         if !owners.contains_key(&item.key_hash) {
-                            let row = sqlx::query(
-                                "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, s.auto_resolve \
-                                 FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1",
-                            )
-                            .bind(item.key_hash.clone())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                            let owner = match row {
-                                Some(row) => Some(KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? }),
-                                None => None,
-                            };
+                            let owner = key_owner(&mut tx, &item.key_hash).await?;
                             owners.insert(item.key_hash.clone(), owner);
                         }
                         let Some(Some(owner)) = owners.get(&item.key_hash) else {
@@ -1067,90 +1068,7 @@ macro_rules! impl_sql_store {
                             outcomes.push(IngestOutcome::UnknownKey);
                             continue;
                         }
-                        let integration = &owner.integration;
-                        let event = &item.event;
-                        let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
-                        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status = 'open'"
-                        )))
-                        .bind(integration.id.0)
-                        .bind(key.as_str().to_owned())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        let open = row.as_ref().map(alert_from_row).transpose()?;
-                        let decision = decide(open.as_ref(), event);
-                        let actor = Actor::system(format!("{} ({})", integration.name, integration.kind), Via::System);
-                        let alert = match (decision.clone(), open) {
-                            (AlertDecision::Open, _) => {
-                                let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
-                                let existing = sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
-                                    "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} ORDER BY number DESC LIMIT 1"
-                                )))
-                                .bind(integration.service_id.0)
-                                .fetch_optional(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
-                                let incident_id = match existing {
-                                    Some(id) => IncidentId(id),
-                                    None => {
-                                        let number: i64 = sqlx::query_scalar(
-                                            "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
-                                        )
-                                        .fetch_one(&mut *tx)
-                                        .await
-                                        .map_err(db_err)?;
-                                        let mut new = firebreak_domain::NewIncident::parse(
-                                            &alert.incident_title(),
-                                            None,
-                                            event.severity.incident_severity(),
-                                            firebreak_domain::IncidentType::Other,
-                                            &[],
-                                            &[],
-                                        )?;
-                                        new.service_id = Some(integration.service_id);
-                                        let out = Incident::declare(IncidentId::new(), number, new, None, at);
-                                        write_incident(&mut tx, &out.incident, true).await?;
-                                        insert_timeline(&mut tx, out.incident.id, &actor, at, &out.events).await?;
-                                        let details = serde_json::json!({
-                                            "number": number, "title": out.incident.title,
-                                            "severity": out.incident.severity, "alert_id": alert.id,
-                                        });
-                                        audit_in_tx(&mut tx, &actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
-                                        out.incident.id
-                                    }
-                                };
-                                alert.incident_id = Some(incident_id);
-                                write_alert(&mut tx, &alert, true).await?;
-                                Some(alert)
-                            }
-                            (AlertDecision::Nothing, _) | (_, None) => None,
-                            (d, Some(mut alert)) => {
-                                alert.apply(&d, event, at);
-                                write_alert(&mut tx, &alert, false).await?;
-                                Some(alert)
-                            }
-                        };
-                        if let (Some(alert), Some(change)) = (&alert, decision.change()) {
-                            if let Some(incident_id) = alert.incident_id {
-                                let entry = TimelineEvent::Alert {
-                                    change,
-                                    alert_id: alert.id,
-                                    dedup_key: alert.dedup_key.as_str().to_owned(),
-                                    summary: alert.summary.clone(),
-                                    severity: alert.severity,
-                                    count: alert.count,
-                                };
-                                insert_timeline(&mut tx, incident_id, &actor, at, &[entry]).await?;
-                                if decision == AlertDecision::Resolve && owner.auto_resolve {
-                                    auto_resolve(&mut tx, incident_id, &actor, at).await?;
-                                }
-                                if !touched.contains(&incident_id) {
-                                    touched.push(incident_id);
-                                }
-                            }
-                        }
-                        outcomes.push(IngestOutcome::Accepted { dedup_key: key, alert_id: alert.map(|a| a.id) });
+                        outcomes.push(ingest_one(&mut tx, owner, &item.event, at, &mut touched).await?);
                     }
                     for id in &touched {
                         $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
@@ -1302,6 +1220,125 @@ macro_rules! impl_sql_store {
                         .collect()
                 }
 
+                async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
+                        .bind(integration_id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("heartbeat"))?;
+                    heartbeat_from_row(&row)
+                }
+
+                async fn configure_heartbeat(&self, integration_id: IntegrationId, interval_secs: i64, grace_secs: i64, now: Timestamp, actor: &Actor) -> StoreResult<Heartbeat> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("UPDATE heartbeats SET interval_secs = $1, grace_secs = $2, due_at = $3 WHERE integration_id = $4")
+                        .bind(interval_secs)
+                        .bind(grace_secs)
+                        .bind(now + chrono::TimeDelta::seconds(interval_secs + grace_secs))
+                        .bind(integration_id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("heartbeat"));
+                    }
+                    let details = serde_json::json!({ "interval_secs": interval_secs, "grace_secs": grace_secs });
+                    audit_in_tx(&mut tx, actor, "heartbeat.configure", &format!("integration:{integration_id}"), details, at).await?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
+                        .bind(integration_id.0)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    heartbeat_from_row(&row)
+                }
+
+                async fn beat(&self, key_hash: &str, now: Timestamp) -> StoreResult<Option<Heartbeat>> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let Some(owner) = key_owner(&mut tx, key_hash).await? else { return Ok(None) };
+                    if owner.integration.kind != IntegrationKind::Heartbeat {
+                        return Ok(None);
+                    }
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1{}", $for_update)))
+                        .bind(owner.integration.id.0)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let mut hb = heartbeat_from_row(&row)?;
+                    let was_missed = hb.missed;
+                    hb.last_beat_at = Some(now);
+                    hb.due_at = now + chrono::TimeDelta::seconds(hb.interval_secs + hb.grace_secs);
+                    hb.missed = false;
+                    sqlx::query("UPDATE heartbeats SET last_beat_at = $1, due_at = $2, missed = $3 WHERE integration_id = $4")
+                        .bind(hb.last_beat_at)
+                        .bind(hb.due_at)
+                        .bind(false)
+                        .bind(hb.integration_id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let mut touched = Vec::new();
+                    if was_missed {
+                        let event = missed_heartbeat_event(&owner.integration, &hb, firebreak_domain::alert::AlertAction::Resolve);
+                        ingest_one(&mut tx, &owner, &event, at, &mut touched).await?;
+                    }
+                    for id in &touched {
+                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    for id in touched {
+                        self.notify_after_commit(ChangeNotice::Incident(id));
+                    }
+                    Ok(Some(hb))
+                }
+
+                async fn fire_missed_heartbeats(&self, now: Timestamp) -> StoreResult<usize> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    // Claiming by flipping `missed` makes each miss fire once, on one replica.
+                    let claimed: Vec<uuid::Uuid> = sqlx::query_scalar(
+                        "UPDATE heartbeats SET missed = $1 WHERE missed = $2 AND due_at <= $3 RETURNING integration_id",
+                    )
+                    .bind(true)
+                    .bind(false)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let mut touched = Vec::new();
+                    for id in &claimed {
+                        let row = sqlx::query(
+                            "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, s.auto_resolve \
+                             FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.id = $1",
+                        )
+                        .bind(*id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        let owner = KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? };
+                        let hb_row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
+                            .bind(*id)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        let hb = heartbeat_from_row(&hb_row)?;
+                        let event = missed_heartbeat_event(&owner.integration, &hb, firebreak_domain::alert::AlertAction::Trigger);
+                        ingest_one(&mut tx, &owner, &event, at, &mut touched).await?;
+                    }
+                    for id in &touched {
+                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    for id in touched {
+                        self.notify_after_commit(ChangeNotice::Incident(id));
+                    }
+                    Ok(claimed.len())
+                }
+
                 async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>> {
                     let limit = $crate::page_limit(filter.limit);
                     let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLS} FROM alerts WHERE 1 = 1"));
@@ -1332,6 +1369,146 @@ macro_rules! impl_sql_store {
                         None
                     };
                     Ok(Page { items, next_before })
+                }
+            }
+
+            /// Applies one event for the integration `owner` inside `tx`.
+            async fn ingest_one(
+                tx: &mut Tx,
+                owner: &KeyOwner,
+                event: &firebreak_domain::alert::AlertEvent,
+                at: Timestamp,
+                touched: &mut Vec<IncidentId>,
+            ) -> StoreResult<IngestOutcome> {
+                let integration = &owner.integration;
+                                let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status = 'open'"
+                )))
+                .bind(integration.id.0)
+                .bind(key.as_str().to_owned())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                let open = row.as_ref().map(alert_from_row).transpose()?;
+                let decision = decide(open.as_ref(), event);
+                let actor = Actor::system(format!("{} ({})", integration.name, integration.kind), Via::System);
+                let alert = match (decision.clone(), open) {
+                    (AlertDecision::Open, _) => {
+                        let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
+                        let existing = sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
+                            "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} ORDER BY number DESC LIMIT 1"
+                        )))
+                        .bind(integration.service_id.0)
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(db_err)?;
+                        let incident_id = match existing {
+                            Some(id) => IncidentId(id),
+                            None => {
+                                let number: i64 = sqlx::query_scalar(
+                                    "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+                                )
+                                .fetch_one(&mut **tx)
+                                .await
+                                .map_err(db_err)?;
+                                let mut new = firebreak_domain::NewIncident::parse(
+                                    &alert.incident_title(),
+                                    None,
+                                    event.severity.incident_severity(),
+                                    firebreak_domain::IncidentType::Other,
+                                    &[],
+                                    &[],
+                                )?;
+                                new.service_id = Some(integration.service_id);
+                                let out = Incident::declare(IncidentId::new(), number, new, None, at);
+                                write_incident(tx, &out.incident, true).await?;
+                                insert_timeline(tx, out.incident.id, &actor, at, &out.events).await?;
+                                let details = serde_json::json!({
+                                    "number": number, "title": out.incident.title,
+                                    "severity": out.incident.severity, "alert_id": alert.id,
+                                });
+                                audit_in_tx(tx, &actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
+                                out.incident.id
+                            }
+                        };
+                        alert.incident_id = Some(incident_id);
+                        write_alert(tx, &alert, true).await?;
+                        Some(alert)
+                    }
+                    (AlertDecision::Nothing, _) | (_, None) => None,
+                    (d, Some(mut alert)) => {
+                        alert.apply(&d, event, at);
+                        write_alert(tx, &alert, false).await?;
+                        Some(alert)
+                    }
+                };
+                if let (Some(alert), Some(change)) = (&alert, decision.change()) {
+                    if let Some(incident_id) = alert.incident_id {
+                        let entry = TimelineEvent::Alert {
+                            change,
+                            alert_id: alert.id,
+                            dedup_key: alert.dedup_key.as_str().to_owned(),
+                            summary: alert.summary.clone(),
+                            severity: alert.severity,
+                            count: alert.count,
+                        };
+                        insert_timeline(tx, incident_id, &actor, at, &[entry]).await?;
+                        if decision == AlertDecision::Resolve && owner.auto_resolve {
+                            auto_resolve(tx, incident_id, &actor, at).await?;
+                        }
+                        if !touched.contains(&incident_id) {
+                            touched.push(incident_id);
+                        }
+                    }
+                }
+                Ok(IngestOutcome::Accepted { dedup_key: key, alert_id: alert.map(|a| a.id) })
+            }
+
+            const HEARTBEAT_COLS: &str = "integration_id, interval_secs, grace_secs, last_beat_at, due_at, missed";
+
+            fn heartbeat_from_row(row: &DbRow) -> StoreResult<Heartbeat> {
+                Ok(Heartbeat {
+                    integration_id: IntegrationId(get(row, "integration_id")?),
+                    interval_secs: get(row, "interval_secs")?,
+                    grace_secs: get(row, "grace_secs")?,
+                    last_beat_at: get(row, "last_beat_at")?,
+                    due_at: get(row, "due_at")?,
+                    missed: get(row, "missed")?,
+                })
+            }
+
+            /// The alert event a missed (or recovered) heartbeat sends.
+            fn missed_heartbeat_event(
+                integration: &Integration,
+                hb: &Heartbeat,
+                action: firebreak_domain::alert::AlertAction,
+            ) -> firebreak_domain::alert::AlertEvent {
+                let last = hb.last_beat_at.map(firebreak_domain::time::canonical).unwrap_or_else(|| "never".into());
+                firebreak_domain::alert::AlertEvent {
+                    action,
+                    dedup_key: DedupKey::parse("heartbeat-missed").ok(),
+                    summary: format!("Heartbeat \"{}\" missed: last beat {last}, expected every {} s", integration.name, hb.interval_secs),
+                    source: "firebreak heartbeat".into(),
+                    severity: firebreak_domain::alert::AlertSeverity::Error,
+                    details: serde_json::json!({ "interval_secs": hb.interval_secs, "grace_secs": hb.grace_secs, "last_beat_at": hb.last_beat_at }),
+                    occurred_at: Some(hb.due_at),
+                }
+            }
+
+            /// The integration a key belongs to.
+            async fn key_owner(tx: &mut Tx, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
+                let row = sqlx::query(
+                    "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, s.auto_resolve \
+                     FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1",
+                )
+                .bind(key_hash.to_owned())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                match row {
+                    Some(row) => Ok(Some(KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? })),
+                    None => Ok(None),
                 }
             }
 

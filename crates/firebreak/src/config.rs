@@ -198,6 +198,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
         public_url: settings.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()),
     };
     let state = AppState::new(store, config, shutdown_rx);
+    let engine = firebreak_server::engine::spawn(state.clone());
     let app = firebreak_server::app(state);
     let local = listener.local_addr()?;
     tracing::info!(
@@ -213,6 +214,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
             let _ = shutdown_tx.send(true);
         })
         .await?;
+    let _ = engine.await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

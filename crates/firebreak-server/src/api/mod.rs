@@ -43,6 +43,8 @@ use utoipa::{Modify, OpenApi};
         services::create_integration,
         services::list_integrations,
         services::rotate_integration_key,
+        services::get_heartbeat,
+        services::configure_heartbeat,
         alerts::list_alerts,
         alerts::get_alert,
         alerts::act_on_alert,

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/services/{id}", get(get_service).patch(update_service))
         .route("/services/{id}/integrations", post(create_integration).get(list_integrations))
         .route("/integrations/{id}/rotate-key", post(rotate_integration_key))
+        .route("/integrations/{id}/heartbeat", get(get_heartbeat).put(configure_heartbeat))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -283,4 +284,84 @@ pub async fn rotate_integration_key(
     let integration = state.store.rotate_integration_key(id, &auth::secret_hash(&key), &p.actor()).await?;
     let url = integration_url(&public_base(&state, &headers), integration.kind, &key);
     Ok(Json(IntegrationWithKey { integration: integration.into(), key, url }))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeartbeatView {
+    #[schema(value_type = String, format = Uuid)]
+    pub integration_id: IntegrationId,
+    pub interval_seconds: i64,
+    pub grace_seconds: i64,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_beat_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: Timestamp,
+    /// The deadline passed and the missed-heartbeat alert is open.
+    pub missed: bool,
+}
+
+impl From<firebreak_store::Heartbeat> for HeartbeatView {
+    fn from(h: firebreak_store::Heartbeat) -> Self {
+        HeartbeatView {
+            integration_id: h.integration_id,
+            interval_seconds: h.interval_secs,
+            grace_seconds: h.grace_secs,
+            last_beat_at: h.last_beat_at,
+            due_at: h.due_at,
+            missed: h.missed,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatSettings {
+    /// Expected time between beats: 10 s to 30 days.
+    pub interval_seconds: i64,
+    /// Extra time allowed before the beat counts as missed: 0 to 1 day.
+    #[serde(default)]
+    pub grace_seconds: i64,
+}
+
+fn integration_id(raw: &str) -> ApiResult<IntegrationId> {
+    raw.parse().map_err(|_| ApiError::not_found("integration"))
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/heartbeat", tag = "services", params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = HeartbeatView), (status = 404, body = ErrorBody)))]
+pub async fn get_heartbeat(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<HeartbeatView>> {
+    Ok(Json(state.store.get_heartbeat(integration_id(&id)?).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/integrations/{id}/heartbeat", tag = "services", request_body = HeartbeatSettings,
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = HeartbeatView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn configure_heartbeat(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<HeartbeatSettings>,
+) -> ApiResult<Json<HeartbeatView>> {
+    p.require_responder()?;
+    if !(10..=30 * 86_400).contains(&body.interval_seconds) {
+        return Err(DomainError::invalid("interval_seconds", "must be between 10 seconds and 30 days").into());
+    }
+    if !(0..=86_400).contains(&body.grace_seconds) {
+        return Err(DomainError::invalid("grace_seconds", "must be between 0 and 1 day").into());
+    }
+    let hb = state
+        .store
+        .configure_heartbeat(
+            integration_id(&id)?,
+            body.interval_seconds,
+            body.grace_seconds,
+            state.clock.now(),
+            &p.actor(),
+        )
+        .await?;
+    Ok(Json(hb.into()))
 }

@@ -78,9 +78,23 @@ pub fn parse_timestamp(t: &str) -> Option<firebreak_domain::Timestamp> {
         .map(|t| firebreak_domain::time::truncate(t.with_timezone(&chrono::Utc)))
 }
 
+/// Whether any string or key in `v` holds a NUL character, which PostgreSQL cannot store
+/// (in text or JSONB): such events are refused on every backend alike.
+pub fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(obj) => obj.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
 /// Parses and checks a PagerDuty v2 event; on failure, the list of PagerDuty-style errors.
 pub fn parse_event(body: &[u8]) -> Result<(String, AlertEvent), Vec<String>> {
     let value: Value = serde_json::from_slice(body).map_err(|_| vec!["Malformed JSON".to_owned()])?;
+    if has_nul(&value) {
+        return Err(vec!["Strings must not contain NUL characters (\\u0000)".to_owned()]);
+    }
     let Value::Object(obj) = value else { return Err(vec!["Event must be a JSON object".to_owned()]) };
     let mut errors = Vec::new();
     let routing_key = text(&obj, "routing_key", "routing_key", &mut errors).map(str::trim).filter(|s| !s.is_empty());
