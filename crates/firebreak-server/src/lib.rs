@@ -127,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ingest::alertmanager::router())
         .merge(ingest::opsgenie::router())
         .merge(ingest::heartbeat::router())
+        .merge(ingest::generic::router())
         .nest("/api/v1", api::router())
         // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
         .route("/api/v1/", axum::routing::any(api::route_not_found))

@@ -898,6 +898,8 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/services/{id}/integrations", set(&["get", "post"])),
         ("/api/v1/integrations/{id}/rotate-key", set(&["post"])),
         ("/api/v1/integrations/{id}/heartbeat", set(&["get", "put"])),
+        ("/api/v1/integrations/{id}/mapping", set(&["get", "put"])),
+        ("/api/v1/integrations/{id}/mapping/test", set(&["post"])),
         ("/api/v1/alerts", set(&["get"])),
         ("/api/v1/alerts/{id}", set(&["get"])),
         ("/api/v1/alerts/{id}/{action}", set(&["post"])),

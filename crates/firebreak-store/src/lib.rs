@@ -147,6 +147,8 @@ pub struct Integration {
     pub name: String,
     pub created_at: Timestamp,
     pub key_rotated_at: Option<Timestamp>,
+    /// Kind-specific settings (the generic webhook's mapping); `{}` when none.
+    pub config: serde_json::Value,
 }
 
 /// One event to ingest, with the hash of the key it came with.
@@ -329,6 +331,15 @@ pub trait AlertStore: Send + Sync {
         occurred_at: Option<Timestamp>,
     ) -> StoreResult<Option<Change>>;
     async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat>;
+    /// The integration that has this key, if any.
+    async fn integration_by_key(&self, key_hash: &str) -> StoreResult<Option<Integration>>;
+    /// Replaces an integration's settings.
+    async fn set_integration_config(
+        &self,
+        id: IntegrationId,
+        config: serde_json::Value,
+        actor: &Actor,
+    ) -> StoreResult<Integration>;
     /// Sets a heartbeat's interval and grace; the next deadline counts from `now`.
     async fn configure_heartbeat(
         &self,

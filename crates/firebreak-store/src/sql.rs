@@ -789,7 +789,7 @@ macro_rules! impl_sql_store {
             }
 
             const SERVICE_COLS: &str = "id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at";
-            const INTEGRATION_COLS: &str = "id, service_id, kind, name, created_at, key_rotated_at";
+            const INTEGRATION_COLS: &str = "id, service_id, kind, name, created_at, key_rotated_at, config";
             const ALERT_COLS: &str = "id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
                 severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at";
             const OPEN_STATUSES: &str = "('triggered', 'acknowledged', 'contained')";
@@ -816,6 +816,7 @@ macro_rules! impl_sql_store {
                     name: get(row, "name")?,
                     created_at: get(row, "created_at")?,
                     key_rotated_at: get(row, "key_rotated_at")?,
+                    config: get::<Json<serde_json::Value>>(row, "config")?.0,
                 })
             }
 
@@ -985,7 +986,15 @@ macro_rules! impl_sql_store {
 
                 async fn create_integration(&self, service_id: ServiceId, kind: IntegrationKind, name: &str, key_hash: &str, actor: &Actor) -> StoreResult<Integration> {
                     let at = firebreak_domain::time::now();
-                    let integration = Integration { id: IntegrationId::new(), service_id, kind, name: name.to_owned(), created_at: at, key_rotated_at: None };
+                    let integration = Integration {
+                        id: IntegrationId::new(),
+                        service_id,
+                        kind,
+                        name: name.to_owned(),
+                        created_at: at,
+                        key_rotated_at: None,
+                        config: serde_json::json!({}),
+                    };
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     load_service(&mut *tx, service_id).await?;
                     sqlx::query("INSERT INTO integrations (id, service_id, kind, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -1220,6 +1229,34 @@ macro_rules! impl_sql_store {
                         .collect()
                 }
 
+                async fn integration_by_key(&self, key_hash: &str) -> StoreResult<Option<Integration>> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INTEGRATION_COLS} FROM integrations WHERE key_hash = $1")))
+                        .bind(key_hash.to_owned())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref().map(integration_from_row).transpose()
+                }
+
+                async fn set_integration_config(&self, id: IntegrationId, config: serde_json::Value, actor: &Actor) -> StoreResult<Integration> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("UPDATE integrations SET config = $1 WHERE id = $2")
+                        .bind(Json(config.clone()))
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("integration"));
+                    }
+                    audit_in_tx(&mut tx, actor, "integration.configure", &format!("integration:{id}"), serde_json::json!({ "config": config }), at).await?;
+                    let integration = load_integration(&mut *tx, id).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(integration)
+                }
+
                 async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat> {
                     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
                         .bind(integration_id.0)
@@ -1312,7 +1349,7 @@ macro_rules! impl_sql_store {
                     let mut touched = Vec::new();
                     for id in &claimed {
                         let row = sqlx::query(
-                            "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, s.auto_resolve \
+                            "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve \
                              FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.id = $1",
                         )
                         .bind(*id)
@@ -1499,7 +1536,7 @@ macro_rules! impl_sql_store {
             /// The integration a key belongs to.
             async fn key_owner(tx: &mut Tx, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
                 let row = sqlx::query(
-                    "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, s.auto_resolve \
+                    "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve \
                      FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1",
                 )
                 .bind(key_hash.to_owned())

@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/services/{id}/integrations", post(create_integration).get(list_integrations))
         .route("/integrations/{id}/rotate-key", post(rotate_integration_key))
         .route("/integrations/{id}/heartbeat", get(get_heartbeat).put(configure_heartbeat))
+        .route("/integrations/{id}/mapping", get(get_mapping).put(set_mapping))
+        .route("/integrations/{id}/mapping/test", post(test_mapping))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -364,4 +366,93 @@ pub async fn configure_heartbeat(
         )
         .await?;
     Ok(Json(hb.into()))
+}
+
+use crate::ingest::generic::Mapping;
+
+async fn generic_integration(state: &AppState, raw: &str) -> ApiResult<Integration> {
+    let integration = state.store.get_integration(integration_id(raw)?).await?;
+    if integration.kind != IntegrationKind::Generic {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "only generic webhook integrations have a mapping",
+        ));
+    }
+    Ok(integration)
+}
+
+fn mapping_of(integration: &Integration) -> Mapping {
+    integration.config.get("mapping").cloned().and_then(|m| serde_json::from_value(m).ok()).unwrap_or_default()
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/mapping", tag = "services", params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Mapping), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn get_mapping(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Mapping>> {
+    Ok(Json(mapping_of(&generic_integration(&state, &id).await?)))
+}
+
+#[utoipa::path(put, path = "/api/v1/integrations/{id}/mapping", tag = "services", request_body = Mapping, params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Mapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_mapping(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(mapping): ApiJson<Mapping>,
+) -> ApiResult<Json<Mapping>> {
+    p.require_responder()?;
+    let integration = generic_integration(&state, &id).await?;
+    mapping.validate().map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m))?;
+    let config = serde_json::json!({ "mapping": mapping });
+    let updated = state.store.set_integration_config(integration.id, config, &p.actor()).await?;
+    Ok(Json(mapping_of(&updated)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingTest {
+    /// A payload as the tool would send it.
+    #[schema(value_type = Object)]
+    pub sample: serde_json::Value,
+    /// A mapping to try instead of the saved one.
+    pub mapping: Option<Mapping>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MappedEvent {
+    pub action: String,
+    pub dedup_key: Option<String>,
+    pub summary: String,
+    pub source: String,
+    pub severity: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/{id}/mapping/test", tag = "services", request_body = MappingTest, params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = MappedEvent), (status = 422, body = ErrorBody)))]
+pub async fn test_mapping(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<MappingTest>,
+) -> ApiResult<Json<MappedEvent>> {
+    let integration = generic_integration(&state, &id).await?;
+    let mapping = body.mapping.unwrap_or_else(|| mapping_of(&integration));
+    mapping.validate().map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m))?;
+    let event = mapping
+        .apply(&body.sample)
+        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "mapping_failed", m))?;
+    Ok(Json(MappedEvent {
+        action: event.action.to_string(),
+        dedup_key: event.dedup_key.map(|k| k.as_str().to_owned()),
+        summary: event.summary,
+        source: event.source,
+        severity: event.severity.to_string(),
+        details: event.details,
+    }))
 }

@@ -5,6 +5,7 @@
 //! instead of queueing without limit. A per-key rate limit (configurable) also answers 429.
 
 pub mod alertmanager;
+pub mod generic;
 pub mod heartbeat;
 pub mod opsgenie;
 pub mod pagerduty;

@@ -256,6 +256,9 @@ pub struct ChangeEvent {
 /// `source`, `custom_details` and `links` optional).
 pub fn parse_change(body: &[u8]) -> Result<ChangeEvent, Vec<String>> {
     let value: Value = serde_json::from_slice(body).map_err(|_| vec!["Malformed JSON".to_owned()])?;
+    if has_nul(&value) {
+        return Err(vec!["Strings must not contain NUL characters (\\u0000)".to_owned()]);
+    }
     let Value::Object(obj) = value else { return Err(vec!["Event must be a JSON object".to_owned()]) };
     let mut errors = Vec::new();
     let routing_key = text(&obj, "routing_key", "routing_key", &mut errors).map(str::trim).filter(|s| !s.is_empty());

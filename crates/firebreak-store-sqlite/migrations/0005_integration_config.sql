@@ -1,0 +1,2 @@
+-- Per-integration settings (the generic webhook's field mapping).
+ALTER TABLE integrations ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
