@@ -250,9 +250,15 @@ impl Alert {
         }
     }
 
-    /// An incident title made from this alert's summary.
+    /// An incident title made from this alert's summary: one line, without the control
+    /// characters a monitoring tool may send (titles refuse them).
     pub fn incident_title(&self) -> String {
-        let one_line: String = self.summary.split_whitespace().collect::<Vec<_>>().join(" ");
+        let one_line: String = self
+            .summary
+            .split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         let title: String = one_line.chars().take(crate::incident::TITLE_MAX).collect();
         if title.is_empty() {
             format!("Alert {}", self.dedup_key.as_str().chars().take(100).collect::<String>())
@@ -343,6 +349,11 @@ mod tests {
         a.summary = "x".repeat(1000);
         assert_eq!(a.incident_title().chars().count(), crate::incident::TITLE_MAX);
         a.summary = "   ".into();
+        assert_eq!(a.incident_title(), "Alert k");
+        a.summary = "disk \u{1b}[31mfull\u{7}\u{85}\u{7f}!".into();
+        assert_eq!(a.incident_title(), "disk [31mfull !");
+        assert!(crate::incident::parse_title(&a.incident_title()).is_ok());
+        a.summary = "\u{7}\u{1b}".into();
         assert_eq!(a.incident_title(), "Alert k");
     }
 }

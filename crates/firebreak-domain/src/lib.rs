@@ -6,6 +6,7 @@ pub mod alert;
 pub mod audit;
 pub mod ids;
 pub mod incident;
+pub mod rules;
 pub mod time;
 pub mod user;
 
