@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Firebreak ingestion benchmark: PagerDuty Events v2 triggers at POST /v2/enqueue, one event per
+# request, from CONNECTIONS keep-alive connections on this machine, each case on a fresh SQLite
+# database: (a) 100 dedup keys (mostly duplicates), (b) every key new, then the same two paced
+# to PACED_RATE events/s for the latency target. It samples the server's RSS every 0.5 s,
+# checks afterwards that every 202 is a committed event (GET /api/v1/alerts), and — when
+# prometheus-alertmanager is installed — sends the same alerts to Alertmanager's
+# /api/v2/alerts and prints the ratio. See bench/README.md.
+#
+#   bench/ingest.sh                    # 60 s per case
+#   DURATION=15 bench/ingest.sh        # a quick run
+#
+# Settings (environment): DURATION (seconds per case, default 60), CONNECTIONS (default 64),
+# PACED_RATE (events/s of the paced cases, default 10000; 0 skips them), GEN_THREADS (runtime
+# threads of the load generator, default 1), ALERTMANAGER (auto: run it when installed; off),
+# CASES (which of a and b to run, default "a b"), PROFILE (1: record the server with
+# `perf record` during the cases and print the hottest symbols and threads).
+set -euo pipefail
+
+DURATION=${DURATION:-60}
+CONNECTIONS=${CONNECTIONS:-64}
+PACED_RATE=${PACED_RATE:-10000}
+GEN_THREADS=${GEN_THREADS:-1}
+ALERTMANAGER=${ALERTMANAGER:-auto}
+PROFILE=${PROFILE:-0}
+CASES=${CASES:-a b}
+READY_DEADLINE_S=10
+
+cd "$(dirname "$0")/.."
+export NO_COLOR=1
+echo "== building (release)" >&2
+cargo build --release -p firebreak --bin firebreak --example ingest_load >&2
+target_dir=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+BIN="$target_dir/release/firebreak"
+LOAD="$target_dir/release/examples/ingest_load"
+AM_BIN=""
+if [[ $ALERTMANAGER != off ]]; then
+    AM_BIN=$(command -v prometheus-alertmanager || true)
+fi
+if [[ $PROFILE == 1 ]] && ! command -v perf >/dev/null; then
+    echo "PROFILE=1 needs perf" >&2
+    exit 1
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/firebreak-ingest.XXXXXX")
+SERVER_PID=""
+SAMPLER_PID=""
+PERF_PID=""
+cleanup() {
+    local pid
+    for pid in "$PERF_PID" "$SAMPLER_PID" "$SERVER_PID"; do
+        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A port nobody listens on right now (a connect attempt fails), picked at random.
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "no free port found" >&2
+    return 1
+}
+
+# Polls GET PATH on PORT over bash's /dev/tcp until it answers 200, or fails when PID exits or
+# the deadline passes (then prints LOG).
+wait_ready() {
+    local port=$1 path=$2 pid=$3 log=$4 line deadline
+    deadline=$((${EPOCHREALTIME/./} + READY_DEADLINE_S * 1000000))
+    while :; do
+        line=""
+        if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+            printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
+            IFS= read -r -t 5 line <&3 || true
+            exec 3>&-
+        fi
+        [[ $line == "HTTP/1."?" 200"* ]] && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "the server exited before it was ready; its log:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        if ((${EPOCHREALTIME/./} > deadline)); then
+            echo "the server was not ready within ${READY_DEADLINE_S}s; its log:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.02
+    done
+}
+
+# SIGTERM and wait; fails unless the process exits 0.
+stop_server() {
+    local status=0
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || status=$?
+    SERVER_PID=""
+    if ((status != 0)); then
+        echo "   the server exited $status after SIGTERM" >&2
+        return 1
+    fi
+}
+
+# Samples VmRSS (kB) of PID every 0.5 s into FILE, in the background (SAMPLER_PID).
+start_sampler() {
+    local pid=$1 file=$2
+    : >"$file"
+    (
+        while kill -0 "$pid" 2>/dev/null; do
+            awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true
+            sleep 0.5
+        done
+    ) >>"$file" &
+    SAMPLER_PID=$!
+}
+
+# Stops the sampler and prints the peak sample, in kB.
+stop_sampler() {
+    local file=$1
+    kill -TERM "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+    sort -n "$file" | tail -1
+}
+
+start_profile() {
+    local pid=$1 out=$2
+    PERF_PID=""
+    if [[ $PROFILE == 1 ]]; then
+        perf record -q -e cpu-clock -F 999 -g -p "$pid" -o "$out" >/dev/null 2>&1 &
+        PERF_PID=$!
+    fi
+}
+
+stop_profile() {
+    local out=$1
+    [[ -z $PERF_PID ]] && return 0
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    PERF_PID=""
+    echo "   hottest symbols in the server (perf, cpu-clock, self time):"
+    perf report -i "$out" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | head -25 | sed -E 's/^/     /; s/[[:space:]-]+$//' || true
+    echo "   by thread:"
+    perf report -i "$out" --stdio --no-children --sort comm -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | head -8 | sed -E 's/^/     /; s/[[:space:]-]+$//' || true
+}
+
+mb() {
+    awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'
+}
+
+jget() {
+    jq -r "$2" "$1"
+}
+
+api() {
+    local method=$1 path=$2 body=$3
+    curl -sS -f -X "$method" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+        --data "$body" "$BASE$path"
+}
+
+echo "== machine: $(nproc) cores, $(awk '/^model name/ { sub(/^[^:]*: /, ""); print; exit }' /proc/cpuinfo), $(uname -sr)"
+echo "== firebreak $("$BIN" --version | awk '{ print $2 }'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $(date -u +%Y-%m-%dT%H:%MZ)"
+if [[ -n $AM_BIN ]]; then
+    echo "== alertmanager: $("$AM_BIN" --version 2>&1 | head -1)"
+else
+    echo "== alertmanager: not run (${ALERTMANAGER}; prometheus-alertmanager $(command -v prometheus-alertmanager >/dev/null && echo installed || echo 'not installed'))"
+fi
+echo "== $CONNECTIONS connections, ${DURATION}s per case, load generator with $GEN_THREADS runtime thread(s)"
+
+failed=0
+declare -A RESULT_RATE RESULT_LINE
+
+# One case on a fresh server and database. Args: label, keys (100|unique), rate (0: unpaced).
+firebreak_case() {
+    local label=$1 keys=$2 rate=$3 dir db port key service_id peak hwm status=0 pace_args=()
+    dir="$WORK/fb-$label"
+    mkdir -p "$dir"
+    db="sqlite://$dir/firebreak.db"
+    echo
+    if ((rate > 0)); then
+        pace_args=(--rate "$rate")
+        echo "== Firebreak, case $label: keys $keys, paced to $rate events/s"
+    else
+        echo "== Firebreak, case $label: keys $keys, as fast as answered"
+    fi
+    printf 'benchmark password 1234\n' | "$BIN" admin create-user --database "$db" \
+        --email bench@example.com --name Benchmark --role admin --password-stdin >/dev/null 2>&1
+    TOKEN=$("$BIN" admin create-token --database "$db" --email bench@example.com --name bench)
+    port=$(free_port)
+    BASE="http://127.0.0.1:$port"
+    "$BIN" serve --listen "127.0.0.1:$port" --database "$db" 2>"$dir/serve.log" &
+    SERVER_PID=$!
+    wait_ready "$port" /readyz "$SERVER_PID" "$dir/serve.log"
+    service_id=$(api POST /api/v1/services '{"name":"bench"}' | jq -r .id)
+    key=$(api POST "/api/v1/services/$service_id/integrations" '{"type":"pagerduty","name":"bench"}' | jq -r .key)
+    start_sampler "$SERVER_PID" "$dir/rss"
+    start_profile "$SERVER_PID" "$dir/perf.data"
+    FIREBREAK_ROUTING_KEY="$key" "$LOAD" --url "$BASE" --keys "$keys" --connections "$CONNECTIONS" \
+        --duration "$DURATION" --threads "$GEN_THREADS" "${pace_args[@]}" --json "$dir/load.json" |
+        sed 's/^/   /' || status=$?
+    peak=$(stop_sampler "$dir/rss")
+    stop_profile "$dir/perf.data"
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
+    echo "   server RSS: peak $(mb "$peak") MB sampled every 0.5 s (VmHWM $(mb "$hwm") MB)"
+    if [[ ! -s $dir/load.json ]]; then
+        echo "   the load generator wrote no figures" >&2
+        failed=1
+        stop_server || true
+        return 0
+    fi
+    # Every 202 must be a committed event: alerts' counts add up to the 202s; with unique keys
+    # each 202 is its own alert.
+    "$LOAD" --url "$BASE" --count-alerts --token "$TOKEN" --json "$dir/count.json" | sed 's/^/   /'
+    local ok alerts events expect_alerts
+    ok=$(jget "$dir/load.json" .ok)
+    alerts=$(jget "$dir/count.json" .alerts)
+    events=$(jget "$dir/count.json" .events)
+    if [[ $keys == unique ]]; then expect_alerts=$ok; else expect_alerts=$((ok < keys ? ok : keys)); fi
+    if ((events == ok && alerts == expect_alerts)); then
+        echo "   durable: $ok answers 2xx = $events events committed in $alerts alerts"
+    else
+        echo "   MISMATCH: $ok answers 2xx but $events events committed in $alerts alerts (expected $expect_alerts alerts)" >&2
+        status=1
+    fi
+    stop_server || status=1
+    if ((status != 0)); then
+        failed=1
+    fi
+    RESULT_RATE[$label]=$(jget "$dir/load.json" '.events_per_s | floor')
+    RESULT_LINE[$label]=$(jq -r --arg rss "$(mb "$peak")" \
+        'def ms: . * 100 | round / 100; "\(.events_per_s | floor) events/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, max \(.max_ms | ms) ms, \(.throttled) × 429, peak RSS \($rss) MB"' \
+        "$dir/load.json")
+}
+
+# The same alerts to a fresh Alertmanager (in memory, one null receiver).
+alertmanager_case() {
+    local label=$1 keys=$2 dir port peak status=0
+    dir="$WORK/am-$label"
+    mkdir -p "$dir/data"
+    cat >"$dir/alertmanager.yml" <<'EOF'
+route:
+  receiver: "null"
+receivers:
+  - name: "null"
+EOF
+    echo
+    echo "== Alertmanager, case $label: keys $keys, as fast as answered"
+    port=$(free_port)
+    "$AM_BIN" --config.file="$dir/alertmanager.yml" --storage.path="$dir/data" \
+        --web.listen-address="127.0.0.1:$port" --cluster.listen-address= --log.level=warn 2>"$dir/am.log" &
+    SERVER_PID=$!
+    wait_ready "$port" /-/ready "$SERVER_PID" "$dir/am.log"
+    start_sampler "$SERVER_PID" "$dir/rss"
+    "$LOAD" --target alertmanager --url "http://127.0.0.1:$port" --keys "$keys" --connections "$CONNECTIONS" \
+        --duration "$DURATION" --threads "$GEN_THREADS" --json "$dir/load.json" | sed 's/^/   /' || status=$?
+    peak=$(stop_sampler "$dir/rss")
+    echo "   Alertmanager RSS: peak $(mb "$peak") MB sampled every 0.5 s"
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    if ((status != 0)) || [[ ! -s $dir/load.json ]]; then
+        echo "   the load against Alertmanager failed" >&2
+        failed=1
+        return 0
+    fi
+    RESULT_RATE[am-$label]=$(jget "$dir/load.json" '.events_per_s | floor')
+    RESULT_LINE[am-$label]=$(jq -r --arg rss "$(mb "$peak")" \
+        'def ms: . * 100 | round / 100; "\(.events_per_s | floor) events/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, max \(.max_ms | ms) ms, peak RSS \($rss) MB"' \
+        "$dir/load.json")
+}
+
+keys_of() { if [[ $1 == a ]]; then echo 100; else echo unique; fi; }
+for c in $CASES; do
+    [[ $c == a || $c == b ]] || { echo "CASES: a and/or b, not $c" >&2; exit 2; }
+done
+for c in $CASES; do firebreak_case "$c" "$(keys_of "$c")" 0; done
+if [[ -n $AM_BIN ]]; then
+    for c in $CASES; do alertmanager_case "$c" "$(keys_of "$c")"; done
+fi
+if ((PACED_RATE > 0)); then
+    for c in $CASES; do firebreak_case "$c-paced" "$(keys_of "$c")" "$PACED_RATE"; done
+fi
+
+echo
+echo "== summary (targets: ≥ 30000 events/s for 60 s; p99 ≤ 25 ms at 10000 events/s; RSS ≤ 100 MB)"
+for label in a b a-paced b-paced; do
+    [[ -n ${RESULT_LINE[$label]:-} ]] && echo "   Firebreak    $label: ${RESULT_LINE[$label]}"
+done
+for label in a b; do
+    if [[ -n ${RESULT_LINE[am-$label]:-} ]]; then
+        echo "   Alertmanager $label: ${RESULT_LINE[am-$label]}"
+        if [[ -n ${RESULT_RATE[$label]:-} ]]; then
+            echo "   ratio Firebreak/Alertmanager, case $label: $(awk -v f="${RESULT_RATE[$label]}" -v a="${RESULT_RATE[am-$label]}" 'BEGIN { printf "%.2f", (a > 0 ? f / a : 0) }')"
+        fi
+    fi
+done
+exit "$failed"
