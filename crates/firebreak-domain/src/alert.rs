@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Longest dedup key accepted (PagerDuty's limit).
 pub const DEDUP_KEY_MAX: usize = 255;
+/// Keys Firebreak adds to an alert's details, kept when a duplicate refreshes them.
+pub const NOTE_KEYS: &[&str] = &["matched_rule", "suppressed_by"];
+
 /// Longest alert summary accepted (PagerDuty's limit).
 pub const SUMMARY_MAX: usize = 1024;
 
@@ -233,7 +236,19 @@ impl Alert {
                 self.last_seen_at = at;
                 self.summary = event.summary.clone();
                 self.severity = event.severity;
-                self.details = event.details.clone();
+                let mut details = event.details.clone();
+                // Firebreak's own notes (which rule matched, which window suppressed) stay.
+                for key in NOTE_KEYS {
+                    if let Some(note) = self.details.get(key).cloned() {
+                        if !details.is_object() {
+                            details = serde_json::json!({ "payload": details });
+                        }
+                        if let Some(map) = details.as_object_mut() {
+                            map.insert((*key).to_owned(), note);
+                        }
+                    }
+                }
+                self.details = details;
             }
             AlertDecision::Acknowledge => {
                 self.count += 1;
@@ -322,6 +337,14 @@ mod tests {
         a.apply(&AlertDecision::Resolve, &event(AlertAction::Resolve), crate::time::now());
         assert_eq!((a.count, a.status), (3, AlertStatus::Resolved));
         assert!(a.resolved_at.is_some());
+    }
+
+    #[test]
+    fn duplicates_keep_firebreaks_notes() {
+        let mut a = alert();
+        a.details = serde_json::json!({"matched_rule": {"name": "r"}, "x": 1});
+        a.apply(&AlertDecision::Duplicate, &event(AlertAction::Trigger), crate::time::now());
+        assert_eq!(a.details, serde_json::json!({"matched_rule": {"name": "r"}}));
     }
 
     #[test]

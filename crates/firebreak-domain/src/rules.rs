@@ -3,11 +3,11 @@
 //! windows (while one is active, matching alerts are kept as suppressed and page nobody).
 //! Both select alerts with the same matchers: every condition must hold.
 
+use crate::DomainError;
 use crate::alert::AlertEvent;
 use crate::ids::ServiceId;
-use crate::incident::{parse_labels, IncidentType, Severity};
+use crate::incident::{IncidentType, Severity, parse_labels};
 use crate::time::Timestamp;
-use crate::DomainError;
 use serde::{Deserialize, Serialize};
 
 /// How a condition compares a field.
@@ -49,7 +49,10 @@ impl Condition {
         }
         if let MatchOp::Regex(p) = &self.op {
             if p.len() > REGEX_MAX {
-                return Err(DomainError::invalid("value", format!("a pattern may have at most {REGEX_MAX} characters")));
+                return Err(DomainError::invalid(
+                    "value",
+                    format!("a pattern may have at most {REGEX_MAX} characters"),
+                ));
             }
             compile(p)?;
         }
@@ -138,13 +141,18 @@ pub struct Rule {
 impl Rule {
     /// Validates a rule's parts.
     pub fn validate(&self) -> Result<(), DomainError> {
-        crate::user::parse_name(&self.name).map_err(|_| DomainError::invalid("name", "must be one line of 1 to 100 characters"))?;
+        crate::user::parse_name(&self.name)
+            .map_err(|_| DomainError::invalid("name", "must be one line of 1 to 100 characters"))?;
         if self.conditions.len() > 20 {
             return Err(DomainError::invalid("conditions", "at most 20 conditions"));
         }
         self.conditions.iter().try_for_each(Condition::validate)?;
         parse_labels("tags", &self.actions.tags)?;
-        if !self.actions.drop && self.actions.severity.is_none() && self.actions.kind.is_none() && self.actions.tags.is_empty() {
+        if !self.actions.drop
+            && self.actions.severity.is_none()
+            && self.actions.kind.is_none()
+            && self.actions.tags.is_empty()
+        {
             return Err(DomainError::invalid("actions", "a rule must set severity, type or tags, or drop the alert"));
         }
         Ok(())
@@ -186,7 +194,8 @@ pub struct MaintenanceWindow {
 
 impl MaintenanceWindow {
     pub fn validate(&self) -> Result<(), DomainError> {
-        crate::user::parse_name(&self.name).map_err(|_| DomainError::invalid("name", "must be one line of 1 to 100 characters"))?;
+        crate::user::parse_name(&self.name)
+            .map_err(|_| DomainError::invalid("name", "must be one line of 1 to 100 characters"))?;
         if self.ends_at <= self.starts_at {
             return Err(DomainError::invalid("ends_at", "must be after starts_at"));
         }
@@ -273,7 +282,13 @@ mod tests {
         assert!(cond("labels.x", MatchOp::Regex("^a+$".into())).validate().is_ok());
     }
 
-    fn rule(name: &str, service: Option<ServiceId>, position: i64, conditions: Vec<Condition>, actions: RuleActions) -> Rule {
+    fn rule(
+        name: &str,
+        service: Option<ServiceId>,
+        position: i64,
+        conditions: Vec<Condition>,
+        actions: RuleActions,
+    ) -> Rule {
         Rule { id: uuid::Uuid::new_v4(), name: name.into(), service_id: service, position, conditions, actions }
     }
 
@@ -284,8 +299,20 @@ mod tests {
         let sev = |s| RuleActions { severity: Some(s), ..Default::default() };
         let rules = vec![
             rule("global-first", None, 0, vec![], sev(Severity::Low)),
-            rule("service-late", Some(svc), 5, vec![cond("labels.team", MatchOp::Equals("storage".into()))], sev(Severity::Critical)),
-            rule("service-early-nomatch", Some(svc), 1, vec![cond("labels.team", MatchOp::Equals("web".into()))], sev(Severity::High)),
+            rule(
+                "service-late",
+                Some(svc),
+                5,
+                vec![cond("labels.team", MatchOp::Equals("storage".into()))],
+                sev(Severity::Critical),
+            ),
+            rule(
+                "service-early-nomatch",
+                Some(svc),
+                1,
+                vec![cond("labels.team", MatchOp::Equals("web".into()))],
+                sev(Severity::High),
+            ),
             rule("other-service", Some(other), 0, vec![], sev(Severity::Medium)),
         ];
         assert_eq!(first_match(&rules, svc, &event()).map(|r| r.name.as_str()), Some("service-late"));
@@ -297,7 +324,13 @@ mod tests {
     fn rules_must_do_something() {
         let r = rule("noop", None, 0, vec![], RuleActions::default());
         assert!(r.validate().is_err());
-        let r = rule("drop noisy", None, 0, vec![cond("source", MatchOp::Exists)], RuleActions { drop: true, ..Default::default() });
+        let r = rule(
+            "drop noisy",
+            None,
+            0,
+            vec![cond("source", MatchOp::Exists)],
+            RuleActions { drop: true, ..Default::default() },
+        );
         assert!(r.validate().is_ok());
     }
 

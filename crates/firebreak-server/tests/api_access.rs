@@ -904,6 +904,10 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/alerts/{id}", set(&["get"])),
         ("/api/v1/alerts/{id}/{action}", set(&["post"])),
         ("/api/v1/changes", set(&["get"])),
+        ("/api/v1/rules", set(&["get", "post"])),
+        ("/api/v1/rules/{id}", set(&["delete"])),
+        ("/api/v1/maintenance-windows", set(&["get", "post"])),
+        ("/api/v1/maintenance-windows/{id}", set(&["delete"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

@@ -331,6 +331,16 @@ pub trait AlertStore: Send + Sync {
         occurred_at: Option<Timestamp>,
     ) -> StoreResult<Option<Change>>;
     async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat>;
+    async fn create_rule(&self, rule: &firebreak_domain::rules::Rule, actor: &Actor) -> StoreResult<()>;
+    async fn list_rules(&self) -> StoreResult<Vec<firebreak_domain::rules::Rule>>;
+    async fn delete_rule(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
+    async fn create_window(
+        &self,
+        window: &firebreak_domain::rules::MaintenanceWindow,
+        actor: &Actor,
+    ) -> StoreResult<()>;
+    async fn list_windows(&self) -> StoreResult<Vec<firebreak_domain::rules::MaintenanceWindow>>;
+    async fn delete_window(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
     /// The integration that has this key, if any.
     async fn integration_by_key(&self, key_hash: &str) -> StoreResult<Option<Integration>>;
     /// Replaces an integration's settings.

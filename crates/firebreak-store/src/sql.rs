@@ -1064,6 +1064,7 @@ macro_rules! impl_sql_store {
                     let mut owners: std::collections::HashMap<String, Option<KeyOwner>> = std::collections::HashMap::new();
                     let mut touched: Vec<IncidentId> = Vec::new();
                     let mut outcomes = Vec::with_capacity(batch.len());
+                    let triage = load_triage(&mut tx).await?;
                     for item in batch {
                         if !owners.contains_key(&item.key_hash) {
                             let owner = key_owner(&mut tx, &item.key_hash).await?;
@@ -1077,7 +1078,7 @@ macro_rules! impl_sql_store {
                             outcomes.push(IngestOutcome::UnknownKey);
                             continue;
                         }
-                        outcomes.push(ingest_one(&mut tx, owner, &item.event, at, &mut touched).await?);
+                        outcomes.push(ingest_one(&mut tx, owner, &item.event, at, &mut touched, &triage).await?);
                     }
                     for id in &touched {
                         $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
@@ -1257,6 +1258,75 @@ macro_rules! impl_sql_store {
                     Ok(integration)
                 }
 
+                async fn create_rule(&self, rule: &firebreak_domain::rules::Rule, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    sqlx::query("INSERT INTO rules (id, service_id, position, definition, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(rule.id)
+                        .bind(rule.service_id.map(|s| s.0))
+                        .bind(rule.position)
+                        .bind(Json(rule))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, "rule.create", &format!("rule:{}", rule.id), serde_json::json!({ "rule": rule }), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn list_rules(&self) -> StoreResult<Vec<firebreak_domain::rules::Rule>> {
+                    let rows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::Rule>>("SELECT definition FROM rules ORDER BY position, created_at")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(rows.into_iter().map(|j| j.0).collect())
+                }
+
+                async fn delete_rule(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("DELETE FROM rules WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("rule"));
+                    }
+                    audit_in_tx(&mut tx, actor, "rule.delete", &format!("rule:{id}"), serde_json::json!({}), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn create_window(&self, window: &firebreak_domain::rules::MaintenanceWindow, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    sqlx::query("INSERT INTO maintenance_windows (id, service_id, definition, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(window.id)
+                        .bind(window.service_id.map(|s| s.0))
+                        .bind(Json(window))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, "maintenance_window.create", &format!("maintenance_window:{}", window.id), serde_json::json!({ "window": window }), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn list_windows(&self) -> StoreResult<Vec<firebreak_domain::rules::MaintenanceWindow>> {
+                    let rows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::MaintenanceWindow>>("SELECT definition FROM maintenance_windows ORDER BY created_at")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(rows.into_iter().map(|j| j.0).collect())
+                }
+
+                async fn delete_window(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("maintenance window"));
+                    }
+                    audit_in_tx(&mut tx, actor, "maintenance_window.delete", &format!("maintenance_window:{id}"), serde_json::json!({}), at).await?;
+                    tx.commit().await.map_err(db_err)
+                }
+
                 async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat> {
                     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
                         .bind(integration_id.0)
@@ -1321,7 +1391,8 @@ macro_rules! impl_sql_store {
                     let mut touched = Vec::new();
                     if was_missed {
                         let event = missed_heartbeat_event(&owner.integration, &hb, firebreak_domain::alert::AlertAction::Resolve);
-                        ingest_one(&mut tx, &owner, &event, at, &mut touched).await?;
+                        let triage = load_triage(&mut tx).await?;
+                        ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
                     }
                     for id in &touched {
                         $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
@@ -1364,7 +1435,8 @@ macro_rules! impl_sql_store {
                             .map_err(db_err)?;
                         let hb = heartbeat_from_row(&hb_row)?;
                         let event = missed_heartbeat_event(&owner.integration, &hb, firebreak_domain::alert::AlertAction::Trigger);
-                        ingest_one(&mut tx, &owner, &event, at, &mut touched).await?;
+                        let triage = load_triage(&mut tx).await?;
+                        ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
                     }
                     for id in &touched {
                         $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
@@ -1416,11 +1488,12 @@ macro_rules! impl_sql_store {
                 event: &firebreak_domain::alert::AlertEvent,
                 at: Timestamp,
                 touched: &mut Vec<IncidentId>,
+                triage: &Triage,
             ) -> StoreResult<IngestOutcome> {
                 let integration = &owner.integration;
-                                let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
+                let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status = 'open'"
+                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status IN ('open', 'suppressed')"
                 )))
                 .bind(integration.id.0)
                 .bind(key.as_str().to_owned())
@@ -1431,8 +1504,21 @@ macro_rules! impl_sql_store {
                 let decision = decide(open.as_ref(), event);
                 let actor = Actor::system(format!("{} ({})", integration.name, integration.kind), Via::System);
                 let alert = match (decision.clone(), open) {
-                    (AlertDecision::Open, _) => {
+                    (AlertDecision::Open, _) if triage.windows.iter().any(|w| w.suppresses(integration.service_id, event, at)) => {
                         let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
+                        let window = triage.windows.iter().find(|w| w.suppresses(integration.service_id, event, at));
+                        alert.status = AlertStatus::Suppressed;
+                        note_in_details(&mut alert.details, "suppressed_by", window.map(|w| serde_json::json!({ "id": w.id, "name": w.name })));
+                        write_alert(tx, &alert, true).await?;
+                        Some(alert)
+                    }
+                    (AlertDecision::Open, _) => {
+                        let rule = firebreak_domain::rules::first_match(&triage.rules, integration.service_id, event);
+                        if rule.is_some_and(|r| r.actions.drop) {
+                            return Ok(IngestOutcome::Accepted { dedup_key: key, alert_id: None });
+                        }
+                        let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
+                        note_in_details(&mut alert.details, "matched_rule", rule.map(|r| serde_json::json!({ "id": r.id, "name": r.name })));
                         let existing = sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
                             "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} ORDER BY number DESC LIMIT 1"
                         )))
@@ -1449,13 +1535,14 @@ macro_rules! impl_sql_store {
                                 .fetch_one(&mut **tx)
                                 .await
                                 .map_err(db_err)?;
+                                let actions = rule.map(|r| r.actions.clone()).unwrap_or_default();
                                 let mut new = firebreak_domain::NewIncident::parse(
                                     &alert.incident_title(),
                                     None,
-                                    event.severity.incident_severity(),
-                                    firebreak_domain::IncidentType::Other,
+                                    actions.severity.unwrap_or_else(|| event.severity.incident_severity()),
+                                    actions.kind.unwrap_or(firebreak_domain::IncidentType::Other),
                                     &[],
-                                    &[],
+                                    &actions.tags,
                                 )?;
                                 new.service_id = Some(integration.service_id);
                                 let out = Incident::declare(IncidentId::new(), number, new, None, at);
@@ -1546,6 +1633,42 @@ macro_rules! impl_sql_store {
                 match row {
                     Some(row) => Ok(Some(KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? })),
                     None => Ok(None),
+                }
+            }
+
+            /// The rules and windows that apply to new alerts.
+            struct Triage {
+                rules: Vec<firebreak_domain::rules::Rule>,
+                windows: Vec<firebreak_domain::rules::MaintenanceWindow>,
+            }
+
+            async fn load_triage(tx: &mut Tx) -> StoreResult<Triage> {
+                let rules = sqlx::query_scalar::<_, Json<firebreak_domain::rules::Rule>>("SELECT definition FROM rules ORDER BY position, created_at")
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_err)?
+                    .into_iter()
+                    .map(|j| j.0)
+                    .collect();
+                let windows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::MaintenanceWindow>>("SELECT definition FROM maintenance_windows ORDER BY created_at")
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db_err)?
+                    .into_iter()
+                    .map(|j| j.0)
+                    .collect();
+                Ok(Triage { rules, windows })
+            }
+
+            /// Records `value` under `key` in an alert's details (which become an object).
+            fn note_in_details(details: &mut serde_json::Value, key: &str, value: Option<serde_json::Value>) {
+                let Some(value) = value else { return };
+                if !details.is_object() {
+                    let original = std::mem::take(details);
+                    *details = serde_json::json!({ "payload": original });
+                }
+                if let Some(map) = details.as_object_mut() {
+                    map.insert(key.to_owned(), value);
                 }
             }
 

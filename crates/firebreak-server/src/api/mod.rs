@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod incidents;
 pub mod services;
+pub mod triage;
 pub mod users;
 
 use crate::AppState;
@@ -52,11 +53,17 @@ use utoipa::{Modify, OpenApi};
         alerts::get_alert,
         alerts::act_on_alert,
         alerts::list_changes,
+        triage::create_rule,
+        triage::list_rules,
+        triage::delete_rule,
+        triage::create_window,
+        triage::list_windows,
+        triage::delete_window,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"))
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"))
 )]
 pub struct ApiDoc;
 
@@ -80,6 +87,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(services::router())
         .merge(alerts::router())
+        .merge(triage::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

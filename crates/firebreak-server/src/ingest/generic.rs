@@ -181,7 +181,8 @@ async fn receive(
     let payload: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return ApiError::bad_request("invalid_payload", format!("the body is not valid JSON: {e}")).into_response();
+            return ApiError::bad_request("invalid_payload", format!("the body is not valid JSON: {e}"))
+                .into_response();
         }
     };
     let integration = match state.store.integration_by_key(&secret_hash(&key)).await {
