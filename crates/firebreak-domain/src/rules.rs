@@ -384,3 +384,135 @@ mod tests {
         assert!(!w.suppresses(svc, &event(), at(10, 0, 2)));
     }
 }
+
+/// What a built-in check probes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Probe {
+    /// An HTTP(S) request; passes when the status is `expected_status` and the body contains
+    /// `keyword` (when set). Redirects are followed up to 5 times.
+    Http {
+        url: String,
+        #[serde(default = "default_method")]
+        method: String,
+        #[serde(default = "default_status")]
+        expected_status: u16,
+        #[serde(default)]
+        keyword: Option<String>,
+    },
+    /// A TCP connection to `host:port`.
+    Tcp { address: String },
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// A built-in check of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckDefinition {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub service_id: ServiceId,
+    pub name: String,
+    pub probe: Probe,
+    pub interval_secs: i64,
+    pub timeout_ms: i64,
+    /// Consecutive failures before an alert opens.
+    pub failure_threshold: i64,
+}
+
+impl CheckDefinition {
+    /// Only http, https and tcp targets; sane bounds on timing.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        crate::user::parse_name(&self.name)
+            .map_err(|_| DomainError::invalid("name", "must be one line of 1 to 100 characters"))?;
+        match &self.probe {
+            Probe::Http { url, method, expected_status, keyword } => {
+                let lower = url.to_ascii_lowercase();
+                let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+                if rest.is_none_or(|r| r.is_empty() || r.starts_with('/'))
+                    || url.len() > 2000
+                    || url.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(DomainError::invalid("url", "must be an http:// or https:// URL with a host"));
+                }
+                if !matches!(method.as_str(), "GET" | "HEAD" | "POST" | "PUT" | "OPTIONS") {
+                    return Err(DomainError::invalid("method", "must be GET, HEAD, POST, PUT or OPTIONS"));
+                }
+                if !(100..=599).contains(expected_status) {
+                    return Err(DomainError::invalid("expected_status", "must be an HTTP status (100 to 599)"));
+                }
+                if keyword.as_ref().is_some_and(|k| k.is_empty() || k.len() > 1000) {
+                    return Err(DomainError::invalid("keyword", "must be 1 to 1000 characters"));
+                }
+            }
+            Probe::Tcp { address } => {
+                let ok = address.rsplit_once(':').is_some_and(|(host, port)| {
+                    !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok_and(|p| p > 0)
+                });
+                if !ok || address.len() > 300 {
+                    return Err(DomainError::invalid("address", "must be host:port"));
+                }
+            }
+        }
+        if !(10..=86_400).contains(&self.interval_secs) {
+            return Err(DomainError::invalid("interval_secs", "must be between 10 s and 1 day"));
+        }
+        if !(100..=60_000).contains(&self.timeout_ms) || self.timeout_ms / 1000 >= self.interval_secs {
+            return Err(DomainError::invalid("timeout_ms", "must be 100 ms to 60 s and shorter than the interval"));
+        }
+        if !(1..=100).contains(&self.failure_threshold) {
+            return Err(DomainError::invalid("failure_threshold", "must be 1 to 100"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    fn check(probe: Probe) -> CheckDefinition {
+        CheckDefinition {
+            id: uuid::Uuid::new_v4(),
+            service_id: ServiceId::new(),
+            name: "c".into(),
+            probe,
+            interval_secs: 60,
+            timeout_ms: 5000,
+            failure_threshold: 3,
+        }
+    }
+
+    #[test]
+    fn only_http_https_and_tcp_targets() {
+        let http =
+            |u: &str| check(Probe::Http { url: u.into(), method: "GET".into(), expected_status: 200, keyword: None });
+        assert!(http("https://example.com/health").validate().is_ok());
+        assert!(http("http://10.0.0.1:8080/").validate().is_ok());
+        for bad in [
+            "file:///etc/passwd",
+            "ftp://x",
+            "gopher://x",
+            "https://",
+            "http:///x",
+            "javascript:alert(1)",
+            "https://a b",
+        ] {
+            assert!(http(bad).validate().is_err(), "{bad}");
+        }
+        assert!(check(Probe::Tcp { address: "db:5432".into() }).validate().is_ok());
+        for bad in ["db", "db:0", "db:99999", ":80", "unix:/tmp/x:1"] {
+            assert!(check(Probe::Tcp { address: bad.into() }).validate().is_err(), "{bad}");
+        }
+        let mut c = check(Probe::Tcp { address: "db:1".into() });
+        c.timeout_ms = 60_000;
+        assert!(c.validate().is_err(), "timeout must be below the interval");
+    }
+}

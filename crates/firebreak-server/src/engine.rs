@@ -1,15 +1,110 @@
-//! Due work that runs without a request: for now, heartbeat deadlines. The deadlines are
-//! rows in the database (`due_at`), so a restart or another replica carries on where this
-//! one stopped; claiming a miss flips it in the same statement, so each miss fires once.
+//! Due work that runs without a request: heartbeat deadlines and built-in checks. Deadlines
+//! are rows in the database (`due_at`), so a restart or another replica carries on where
+//! this one stopped; claiming due work changes its row, so each piece runs once.
 
 use crate::AppState;
+use firebreak_domain::rules::{CheckDefinition, Probe};
 use std::time::Duration;
 
 /// How often due work is looked for.
 pub const TICK: Duration = Duration::from_secs(1);
 
-/// Runs one round of due work at the state's clock; returns how many things fired.
+/// Runs one round of due work at the state's clock: fires missed heartbeats and runs due
+/// checks. Returns how many heartbeats fired plus how many checks ran.
 pub async fn tick(state: &AppState) -> usize {
+    heartbeats(state).await + checks(state).await
+}
+
+async fn checks(state: &AppState) -> usize {
+    let now = state.clock.now();
+    let due = match state.store.claim_due_checks(now).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot claim due checks; retrying");
+            return 0;
+        }
+    };
+    let runs = due.iter().map(|c| async move {
+        let (ok, latency_ms, detail) = probe(&state.http, &c.definition).await;
+        let result = firebreak_store::CheckResult { at: now, ok, latency_ms, detail };
+        if let Err(e) = state.store.record_check_result(c.definition.id, &result).await {
+            tracing::warn!(error = %e, check = %c.definition.id, "cannot record a check result");
+        }
+    });
+    futures_util::future::join_all(runs).await;
+    due.len()
+}
+
+/// Runs one probe: passed or not, how long it took, and what happened.
+pub async fn probe(http: &reqwest::Client, check: &CheckDefinition) -> (bool, i64, String) {
+    let started = std::time::Instant::now();
+    let timeout = Duration::from_millis(check.timeout_ms.max(1) as u64);
+    let outcome = match &check.probe {
+        Probe::Tcp { address } => {
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address.as_str())).await {
+                Ok(Ok(_)) => Ok(format!("connected to {address}")),
+                Ok(Err(e)) => Err(format!("cannot connect to {address}: {e}")),
+                Err(_) => Err(format!("no connection to {address} within {} ms", check.timeout_ms)),
+            }
+        }
+        Probe::Http { url, method, expected_status, keyword } => {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+            let request = async {
+                let mut res = http.request(method, url).send().await.map_err(describe)?;
+                let status = res.status().as_u16();
+                if status != *expected_status {
+                    return Err(format!("HTTP {status} (expected {expected_status})"));
+                }
+                if let Some(word) = keyword {
+                    let mut body = Vec::new();
+                    while let Some(chunk) = res.chunk().await.map_err(describe)? {
+                        body.extend_from_slice(&chunk);
+                        if body.len() > 1024 * 1024 {
+                            break;
+                        }
+                    }
+                    if !String::from_utf8_lossy(&body).contains(word.as_str()) {
+                        return Err(format!("HTTP {status} but the body does not contain {word:?}"));
+                    }
+                }
+                Ok(format!("HTTP {status}"))
+            };
+            match tokio::time::timeout(timeout, request).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("no answer within {} ms", check.timeout_ms)),
+            }
+        }
+    };
+    let latency = started.elapsed().as_millis() as i64;
+    match outcome {
+        Ok(detail) => (true, latency, detail),
+        Err(detail) => (false, latency, detail),
+    }
+}
+
+fn describe(e: reqwest::Error) -> String {
+    if e.is_redirect() {
+        "too many redirects".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "cannot connect".into()
+    } else {
+        format!("request failed: {}", e.without_url())
+    }
+}
+
+/// The HTTP client checks use: bounded redirects, no cookies, a clear user agent.
+pub fn check_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("firebreak-check/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+async fn heartbeats(state: &AppState) -> usize {
     match state.store.fire_missed_heartbeats(state.clock.now()).await {
         Ok(n) => {
             if n > 0 {

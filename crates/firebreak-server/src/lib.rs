@@ -94,6 +94,8 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
     /// Where ingestion endpoints send events to be committed in batches.
     pub ingestor: ingest::Ingestor,
+    /// The client built-in checks probe with.
+    pub http: reqwest::Client,
     /// Flips to `true` when the server begins shutting down; long-lived streams end then.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -104,6 +106,7 @@ impl AppState {
         let ingestor = ingest::Ingestor::start(store.clone(), config.ingest_queue, config.ingest_rate_per_minute);
         AppState {
             ingestor,
+            http: engine::check_client(),
             store,
             clock: Arc::new(SystemClock),
             config: Arc::new(config),

@@ -196,6 +196,28 @@ pub struct Heartbeat {
     pub missed: bool,
 }
 
+/// A check with its current state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckStatus {
+    pub definition: firebreak_domain::rules::CheckDefinition,
+    pub integration_id: IntegrationId,
+    pub consecutive_failures: i64,
+    /// Failed `failure_threshold` times in a row; its alert is open.
+    pub down: bool,
+    pub due_at: Timestamp,
+    pub last_checked_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// One probe's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub at: Timestamp,
+    pub ok: bool,
+    pub latency_ms: i64,
+    pub detail: String,
+}
+
 /// Default heartbeat interval and grace, in seconds.
 pub const HEARTBEAT_DEFAULTS: (i64, i64) = (300, 60);
 
@@ -331,6 +353,22 @@ pub trait AlertStore: Send + Sync {
         occurred_at: Option<Timestamp>,
     ) -> StoreResult<Option<Change>>;
     async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat>;
+    /// Adds a check, due at `now`; it reports through an integration of its own.
+    async fn create_check(
+        &self,
+        check: &firebreak_domain::rules::CheckDefinition,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<CheckStatus>;
+    async fn list_checks(&self, service_id: Option<ServiceId>) -> StoreResult<Vec<CheckStatus>>;
+    /// Claims the checks due by `now` and schedules their next run (each due check is claimed
+    /// by one replica).
+    async fn claim_due_checks(&self, now: Timestamp) -> StoreResult<Vec<CheckStatus>>;
+    /// Records a probe's outcome; opens the check's alert after `failure_threshold` failures
+    /// in a row and resolves it on the first success after that.
+    async fn record_check_result(&self, check_id: uuid::Uuid, result: &CheckResult) -> StoreResult<CheckStatus>;
+    /// The newest results of a check.
+    async fn check_history(&self, check_id: uuid::Uuid, limit: u32) -> StoreResult<Vec<CheckResult>>;
     async fn create_rule(&self, rule: &firebreak_domain::rules::Rule, actor: &Actor) -> StoreResult<()>;
     async fn list_rules(&self) -> StoreResult<Vec<firebreak_domain::rules::Rule>>;
     async fn delete_rule(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;

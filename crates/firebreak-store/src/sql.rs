@@ -26,7 +26,7 @@ macro_rules! impl_sql_store {
             use firebreak_domain::audit::ChainVerifier;
             use firebreak_domain::alert::{decide, Alert, AlertDecision, AlertStatus, DedupKey, IntegrationKind};
             use firebreak_domain::{AlertId, IntegrationId, ServiceId};
-            use $crate::{AlertFilter, AlertStore, Change, Heartbeat, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
+            use $crate::{AlertFilter, AlertStore, Change, CheckResult, CheckStatus, Heartbeat, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
             use firebreak_domain::{
                 Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
                 IncidentId, IncidentRef, IncidentStatus, NewIncident, TimelineEvent, Timestamp, TokenId, UserId,
@@ -1258,6 +1258,165 @@ macro_rules! impl_sql_store {
                     Ok(integration)
                 }
 
+                async fn create_check(&self, check: &firebreak_domain::rules::CheckDefinition, now: Timestamp, actor: &Actor) -> StoreResult<CheckStatus> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    load_service(&mut *tx, check.service_id).await?;
+                    // The check reports through an integration of its own, whose key nobody holds.
+                    let integration_id = IntegrationId::new();
+                    sqlx::query("INSERT INTO integrations (id, service_id, kind, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(integration_id.0)
+                        .bind(check.service_id.0)
+                        .bind(IntegrationKind::Generic.as_str())
+                        .bind(format!("check: {}", check.name))
+                        .bind(format!("check-{}", uuid::Uuid::new_v4()))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query("INSERT INTO checks (id, service_id, integration_id, definition, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(check.id)
+                        .bind(check.service_id.0)
+                        .bind(integration_id.0)
+                        .bind(Json(check))
+                        .bind(now)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    audit_in_tx(&mut tx, actor, "check.create", &format!("check:{}", check.id), serde_json::json!({ "check": check }), at).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(CheckStatus { definition: check.clone(), integration_id, consecutive_failures: 0, down: false, due_at: now, last_checked_at: None, last_error: None })
+                }
+
+                async fn list_checks(&self, service_id: Option<ServiceId>) -> StoreResult<Vec<CheckStatus>> {
+                    let rows = match service_id {
+                        Some(s) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks WHERE service_id = $1 ORDER BY created_at")))
+                            .bind(s.0)
+                            .fetch_all(&self.pool)
+                            .await,
+                        None => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks ORDER BY created_at"))).fetch_all(&self.pool).await,
+                    }
+                    .map_err(db_err)?;
+                    rows.iter().map(check_from_row).collect()
+                }
+
+                async fn claim_due_checks(&self, now: Timestamp) -> StoreResult<Vec<CheckStatus>> {
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks WHERE due_at <= $1 ORDER BY due_at LIMIT 100")))
+                        .bind(now)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let mut claimed = Vec::new();
+                    for row in &rows {
+                        let mut check = check_from_row(row)?;
+                        let next = now + chrono::TimeDelta::seconds(check.definition.interval_secs);
+                        // Only the replica whose update still sees the old due time runs it.
+                        let n = sqlx::query("UPDATE checks SET due_at = $1 WHERE id = $2 AND due_at = $3")
+                            .bind(next)
+                            .bind(check.definition.id)
+                            .bind(check.due_at)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?
+                            .rows_affected();
+                        if n == 1 {
+                            check.due_at = next;
+                            claimed.push(check);
+                        }
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(claimed)
+                }
+
+                async fn record_check_result(&self, check_id: uuid::Uuid, result: &CheckResult) -> StoreResult<CheckStatus> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks WHERE id = $1{}", $for_update)))
+                        .bind(check_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("check"))?;
+                    let mut check = check_from_row(&row)?;
+                    sqlx::query("INSERT INTO check_results (check_id, at, ok, latency_ms, detail) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(check_id)
+                        .bind(result.at)
+                        .bind(result.ok)
+                        .bind(result.latency_ms)
+                        .bind(result.detail.clone())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let was_down = check.down;
+                    if result.ok {
+                        check.consecutive_failures = 0;
+                        check.down = false;
+                        check.last_error = None;
+                    } else {
+                        check.consecutive_failures += 1;
+                        check.down = check.consecutive_failures >= check.definition.failure_threshold;
+                        check.last_error = Some(result.detail.clone());
+                    }
+                    check.last_checked_at = Some(result.at);
+                    sqlx::query("UPDATE checks SET consecutive_failures = $1, down = $2, last_checked_at = $3, last_error = $4 WHERE id = $5")
+                        .bind(check.consecutive_failures)
+                        .bind(check.down)
+                        .bind(check.last_checked_at)
+                        .bind(check.last_error.clone())
+                        .bind(check_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let action = match (was_down, check.down) {
+                        (false, true) => Some(firebreak_domain::alert::AlertAction::Trigger),
+                        (true, false) => Some(firebreak_domain::alert::AlertAction::Resolve),
+                        _ => None,
+                    };
+                    let mut touched = Vec::new();
+                    if let Some(action) = action {
+                        let integration = load_integration(&mut *tx, check.integration_id).await?;
+                        let auto_resolve = load_service(&mut *tx, integration.service_id).await?.auto_resolve;
+                        let owner = KeyOwner { integration, auto_resolve };
+                        let target = match &check.definition.probe {
+                            firebreak_domain::rules::Probe::Http { url, .. } => url.clone(),
+                            firebreak_domain::rules::Probe::Tcp { address } => address.clone(),
+                        };
+                        let event = firebreak_domain::alert::AlertEvent {
+                            action,
+                            dedup_key: DedupKey::parse(&format!("check-{check_id}")).ok(),
+                            summary: format!("Check \"{}\" failing: {}", check.definition.name, result.detail).chars().take(1024).collect(),
+                            source: target,
+                            severity: firebreak_domain::alert::AlertSeverity::Error,
+                            details: serde_json::json!({ "check_id": check_id, "failures": check.consecutive_failures, "detail": result.detail }),
+                            occurred_at: Some(result.at),
+                        };
+                        let triage = load_triage(&mut tx).await?;
+                        ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
+                    }
+                    for id in &touched {
+                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    for id in touched {
+                        self.notify_after_commit(ChangeNotice::Incident(id));
+                    }
+                    Ok(check)
+                }
+
+                async fn check_history(&self, check_id: uuid::Uuid, limit: u32) -> StoreResult<Vec<CheckResult>> {
+                    let rows = sqlx::query("SELECT at, ok, latency_ms, detail FROM check_results WHERE check_id = $1 ORDER BY seq DESC LIMIT $2")
+                        .bind(check_id)
+                        .bind(i64::from($crate::page_limit(limit)))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| Ok(CheckResult { at: get(r, "at")?, ok: get(r, "ok")?, latency_ms: get(r, "latency_ms")?, detail: get(r, "detail")? }))
+                        .collect()
+                }
+
                 async fn create_rule(&self, rule: &firebreak_domain::rules::Rule, actor: &Actor) -> StoreResult<()> {
                     let at = firebreak_domain::time::now();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -1492,8 +1651,11 @@ macro_rules! impl_sql_store {
             ) -> StoreResult<IngestOutcome> {
                 let integration = &owner.integration;
                 let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
+                // Locked, so that a person acting on the alert through the API at the same
+                // time is not overwritten by this event's stale copy.
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status IN ('open', 'suppressed')"
+                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status IN ('open', 'suppressed'){}",
+                    $for_update
                 )))
                 .bind(integration.id.0)
                 .bind(key.as_str().to_owned())
@@ -1670,6 +1832,20 @@ macro_rules! impl_sql_store {
                 if let Some(map) = details.as_object_mut() {
                     map.insert(key.to_owned(), value);
                 }
+            }
+
+            const CHECK_COLS: &str = "definition, integration_id, consecutive_failures, down, due_at, last_checked_at, last_error";
+
+            fn check_from_row(row: &DbRow) -> StoreResult<CheckStatus> {
+                Ok(CheckStatus {
+                    definition: get::<Json<firebreak_domain::rules::CheckDefinition>>(row, "definition")?.0,
+                    integration_id: IntegrationId(get(row, "integration_id")?),
+                    consecutive_failures: get(row, "consecutive_failures")?,
+                    down: get(row, "down")?,
+                    due_at: get(row, "due_at")?,
+                    last_checked_at: get(row, "last_checked_at")?,
+                    last_error: get(row, "last_error")?,
+                })
             }
 
             /// Resolves an open incident whose alerts have all resolved.

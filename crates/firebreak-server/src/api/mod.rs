@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod checks;
 pub mod incidents;
 pub mod services;
 pub mod triage;
@@ -53,6 +54,9 @@ use utoipa::{Modify, OpenApi};
         alerts::get_alert,
         alerts::act_on_alert,
         alerts::list_changes,
+        checks::create_check,
+        checks::list_checks,
+        checks::check_history,
         triage::create_rule,
         triage::list_rules,
         triage::delete_rule,
@@ -88,6 +92,7 @@ pub fn router() -> Router<AppState> {
         .merge(services::router())
         .merge(alerts::router())
         .merge(triage::router())
+        .merge(checks::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
