@@ -255,6 +255,8 @@ pub struct NewIncident {
     pub tags: Vec<String>,
     /// The catalog service whose alerts opened this incident, if any.
     pub service_id: Option<crate::ids::ServiceId>,
+    /// The alert group it collects, when its service groups by labels.
+    pub group_key: Option<String>,
 }
 
 impl NewIncident {
@@ -275,6 +277,7 @@ impl NewIncident {
             services: parse_labels("services", services)?,
             tags: parse_labels("tags", tags)?,
             service_id: None,
+            group_key: None,
         })
     }
 }
@@ -296,6 +299,7 @@ pub struct Incident {
     pub scribe: Option<UserId>,
     pub created_by: Option<UserId>,
     pub service_id: Option<crate::ids::ServiceId>,
+    pub group_key: Option<String>,
     pub detected_at: Timestamp,
     pub acknowledged_at: Option<Timestamp>,
     pub contained_at: Option<Timestamp>,
@@ -453,6 +457,7 @@ impl Incident {
             scribe: None,
             created_by: by,
             service_id: new.service_id,
+            group_key: new.group_key,
             detected_at: at,
             acknowledged_at: None,
             contained_at: None,

@@ -516,3 +516,83 @@ mod check_tests {
         assert!(c.validate().is_err(), "timeout must be below the interval");
     }
 }
+
+/// How a service gathers new alerts into incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
+#[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Grouping {
+    /// Every new alert joins the service's open incident.
+    #[default]
+    Service,
+    /// Alerts with the same values of these labels join the same open incident, if it was
+    /// opened within the window; others open their own.
+    Labels { labels: Vec<String>, window_secs: i64 },
+}
+
+impl Grouping {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Grouping::Labels { labels, window_secs } = self {
+            if labels.is_empty() || labels.len() > 10 || labels.iter().any(|l| l.trim().is_empty() || l.len() > 100) {
+                return Err(DomainError::invalid("grouping", "labels: 1 to 10 label names"));
+            }
+            if !(60..=7 * 86_400).contains(window_secs) {
+                return Err(DomainError::invalid("grouping", "window_secs: 1 minute to 7 days"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The group an event belongs to (`None` when grouping by service).
+    pub fn group_key(&self, event: &AlertEvent) -> Option<String> {
+        let Grouping::Labels { labels, .. } = self else { return None };
+        let values: Vec<String> = labels
+            .iter()
+            .map(|l| {
+                let v = event
+                    .details
+                    .get("labels")
+                    .and_then(|m| m.get(l))
+                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+                format!("{l}={}", v.unwrap_or_default())
+            })
+            .collect();
+        Some(values.join(","))
+    }
+
+    /// How far back an open incident may have started to collect this alert.
+    pub fn window(&self) -> Option<chrono::TimeDelta> {
+        match self {
+            Grouping::Service => None,
+            Grouping::Labels { window_secs, .. } => Some(chrono::TimeDelta::seconds(*window_secs)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod grouping_tests {
+    use super::*;
+    use crate::alert::{AlertAction, AlertSeverity};
+
+    #[test]
+    fn label_groups() {
+        let g = Grouping::Labels { labels: vec!["alertname".into(), "cluster".into()], window_secs: 600 };
+        g.validate().unwrap_or_else(|e| panic!("{e}"));
+        let e = |labels: serde_json::Value| AlertEvent {
+            action: AlertAction::Trigger,
+            dedup_key: None,
+            summary: "s".into(),
+            source: "x".into(),
+            severity: AlertSeverity::Error,
+            details: serde_json::json!({ "labels": labels }),
+            occurred_at: None,
+        };
+        let a = g.group_key(&e(serde_json::json!({"alertname": "Down", "cluster": "eu", "instance": "1"})));
+        let b = g.group_key(&e(serde_json::json!({"alertname": "Down", "cluster": "eu", "instance": "2"})));
+        let c = g.group_key(&e(serde_json::json!({"alertname": "Down", "cluster": "us"})));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(Grouping::Service.group_key(&e(serde_json::json!({}))), None);
+        assert!(Grouping::Labels { labels: vec![], window_secs: 600 }.validate().is_err());
+        assert!(Grouping::Labels { labels: vec!["a".into()], window_secs: 1 }.validate().is_err());
+    }
+}

@@ -141,4 +141,58 @@ async fn bad_rules_and_windows_are_refused(app: TestApp) {
     assert_eq!(app.get("/api/v1/maintenance-windows", tok).await.body["items"].as_array().map(Vec::len), Some(0));
 }
 
-on_both_backends!(rules_classify_new_alerts, windows_suppress_matching_alerts, bad_rules_and_windows_are_refused);
+async fn services_can_group_alerts_by_labels(app: TestApp) {
+    let s = app.post("/api/v1/services", &app.responder.token, json!({"name": "k8s"})).await;
+    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(s.body["grouping"], json!({"by": "service"}));
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/services/{sid}"),
+            &app.responder.token,
+            Some(json!({"grouping": {"by": "labels", "labels": ["alertname"], "window_secs": 600}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let bad = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/services/{sid}"),
+            &app.responder.token,
+            Some(json!({"grouping": {"by": "labels", "labels": [], "window_secs": 600}})),
+        )
+        .await;
+    assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let i = app
+        .post(
+            &format!("/api/v1/services/{sid}/integrations"),
+            &app.responder.token,
+            json!({"type": "alertmanager", "name": "am"}),
+        )
+        .await;
+    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let send = |alertname: &str, instance: &str| {
+        json!({"alerts": [{"status": "firing", "labels": {"alertname": alertname, "instance": instance}, "annotations": {}}]}).to_string()
+    };
+    for (name, inst) in [("Down", "a"), ("Down", "b"), ("HighCPU", "a")] {
+        let r = app.raw(Method::POST, &format!("/ingest/{key}/alertmanager"), None, Some(send(name, inst))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let incidents = incidents(&app).await;
+    assert_eq!(incidents.len(), 2, "one incident per alertname");
+    let all = alerts(&app, "").await;
+    let incident_of = |name: &str, inst: &str| {
+        all.iter()
+            .find(|a| a["details"]["labels"]["alertname"] == name && a["details"]["labels"]["instance"] == inst)
+            .map(|a| a["incident_id"].clone())
+    };
+    assert_eq!(incident_of("Down", "a"), incident_of("Down", "b"));
+    assert_ne!(incident_of("Down", "a"), incident_of("HighCPU", "a"));
+}
+
+on_both_backends!(
+    services_can_group_alerts_by_labels,
+    rules_classify_new_alerts,
+    windows_suppress_matching_alerts,
+    bad_rules_and_windows_are_refused
+);

@@ -123,6 +123,8 @@ pub struct Service {
     pub tags: Vec<String>,
     /// Resolve the service's incident when all its alerts have resolved.
     pub auto_resolve: bool,
+    /// How new alerts gather into incidents.
+    pub grouping: firebreak_domain::rules::Grouping,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -136,6 +138,7 @@ pub struct ServiceFields {
     pub runbook_url: Option<String>,
     pub tags: Option<Vec<String>>,
     pub auto_resolve: Option<bool>,
+    pub grouping: Option<firebreak_domain::rules::Grouping>,
 }
 
 /// One way alerts come in for a service. Its key is kept only as a hash.

@@ -41,7 +41,7 @@ macro_rules! impl_sql_store {
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                contained_at, resolved_at, closed_at, updated_at, service_id";
+                contained_at, resolved_at, closed_at, updated_at, service_id, group_key";
             const USER_COLS: &str = "id, email, name, role, disabled, created_at";
             const TOKEN_COLS: &str = "id, user_id, name, created_at, last_used_at, revoked_at";
             const AUDIT_COLS: &str = "seq, at, actor_id, actor_name, via, action, target, details, prev_hash, hash";
@@ -107,6 +107,7 @@ macro_rules! impl_sql_store {
                     closed_at: get(row, "closed_at")?,
                     updated_at: get(row, "updated_at")?,
                     service_id: get::<Option<uuid::Uuid>>(row, "service_id")?.map(ServiceId),
+                    group_key: get(row, "group_key")?,
                 })
             }
 
@@ -253,13 +254,13 @@ macro_rules! impl_sql_store {
                 let sql = if insert {
                     "INSERT INTO incidents (id, number, title, summary, severity, kind, status, services, tags, \
                      commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                     contained_at, resolved_at, closed_at, updated_at, service_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+                     contained_at, resolved_at, closed_at, updated_at, service_id, group_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
                 } else {
                     "UPDATE incidents SET number = $2, title = $3, summary = $4, severity = $5, kind = $6, \
                      status = $7, services = $8, tags = $9, commander_id = $10, communications_id = $11, \
                      scribe_id = $12, created_by = $13, detected_at = $14, acknowledged_at = $15, \
-                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20 WHERE id = $1"
+                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20, group_key = $21 WHERE id = $1"
                 };
                 sqlx::query(sql)
                     .bind(i.id.0)
@@ -282,6 +283,7 @@ macro_rules! impl_sql_store {
                     .bind(i.closed_at)
                     .bind(i.updated_at)
                     .bind(i.service_id.map(|s| s.0))
+                    .bind(i.group_key.clone())
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
@@ -788,7 +790,7 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            const SERVICE_COLS: &str = "id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at";
+            const SERVICE_COLS: &str = "id, name, description, owner_team, runbook_url, tags, auto_resolve, grouping, created_at, updated_at";
             const INTEGRATION_COLS: &str = "id, service_id, kind, name, created_at, key_rotated_at, config";
             const ALERT_COLS: &str = "id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
                 severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at";
@@ -803,6 +805,7 @@ macro_rules! impl_sql_store {
                     runbook_url: get(row, "runbook_url")?,
                     tags: get::<Json<Vec<String>>>(row, "tags")?.0,
                     auto_resolve: get(row, "auto_resolve")?,
+                    grouping: get::<Json<firebreak_domain::rules::Grouping>>(row, "grouping")?.0,
                     created_at: get(row, "created_at")?,
                     updated_at: get(row, "updated_at")?,
                 })
@@ -863,11 +866,11 @@ macro_rules! impl_sql_store {
 
             async fn write_service(tx: &mut Tx, s: &Service, insert: bool) -> StoreResult<()> {
                 let sql = if insert {
-                    "INSERT INTO services (id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    "INSERT INTO services (id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at, grouping) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 } else {
                     "UPDATE services SET name = $2, description = $3, owner_team = $4, runbook_url = $5, tags = $6, \
-                     auto_resolve = $7, created_at = $8, updated_at = $9 WHERE id = $1"
+                     auto_resolve = $7, created_at = $8, updated_at = $9, grouping = $10 WHERE id = $1"
                 };
                 let res = sqlx::query(sql)
                     .bind(s.id.0)
@@ -879,6 +882,7 @@ macro_rules! impl_sql_store {
                     .bind(s.auto_resolve)
                     .bind(s.created_at)
                     .bind(s.updated_at)
+                    .bind(Json(s.grouping.clone()))
                     .execute(&mut **tx)
                     .await;
                 match res {
@@ -925,6 +929,7 @@ macro_rules! impl_sql_store {
             struct KeyOwner {
                 integration: Integration,
                 auto_resolve: bool,
+                grouping: firebreak_domain::rules::Grouping,
             }
 
             #[async_trait::async_trait]
@@ -939,6 +944,7 @@ macro_rules! impl_sql_store {
                         runbook_url: f.runbook_url.unwrap_or_default(),
                         tags: f.tags.unwrap_or_default(),
                         auto_resolve: f.auto_resolve.unwrap_or(true),
+                        grouping: f.grouping.unwrap_or_default(),
                         created_at: at,
                         updated_at: at,
                     };
@@ -961,6 +967,7 @@ macro_rules! impl_sql_store {
                     if let Some(v) = f.runbook_url { s.runbook_url = v; }
                     if let Some(v) = f.tags { s.tags = v; }
                     if let Some(v) = f.auto_resolve { s.auto_resolve = v; }
+                    if let Some(v) = f.grouping { s.grouping = v; }
                     if s == before {
                         return Ok(s);
                     }
@@ -1377,8 +1384,8 @@ macro_rules! impl_sql_store {
                     let mut touched = Vec::new();
                     if let Some(action) = action {
                         let integration = load_integration(&mut *tx, check.integration_id).await?;
-                        let auto_resolve = load_service(&mut *tx, integration.service_id).await?.auto_resolve;
-                        let owner = KeyOwner { integration, auto_resolve };
+                        let service = load_service(&mut *tx, integration.service_id).await?;
+                        let owner = KeyOwner { integration, auto_resolve: service.auto_resolve, grouping: service.grouping };
                         let target = match &check.definition.probe {
                             firebreak_domain::rules::Probe::Http { url, .. } => url.clone(),
                             firebreak_domain::rules::Probe::Tcp { address } => address.clone(),
@@ -1579,14 +1586,18 @@ macro_rules! impl_sql_store {
                     let mut touched = Vec::new();
                     for id in &claimed {
                         let row = sqlx::query(
-                            "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve \
+                            "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve, s.grouping \
                              FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.id = $1",
                         )
                         .bind(*id)
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                        let owner = KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? };
+                        let owner = KeyOwner {
+                        integration: integration_from_row(&row)?,
+                        auto_resolve: get(&row, "auto_resolve")?,
+                        grouping: get::<Json<firebreak_domain::rules::Grouping>>(&row, "grouping")?.0,
+                    };
                         let hb_row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
                             .bind(*id)
                             .fetch_one(&mut *tx)
@@ -1681,12 +1692,24 @@ macro_rules! impl_sql_store {
                         }
                         let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
                         note_in_details(&mut alert.details, "matched_rule", rule.map(|r| serde_json::json!({ "id": r.id, "name": r.name })));
-                        let existing = sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
-                            "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} ORDER BY number DESC LIMIT 1"
-                        )))
-                        .bind(integration.service_id.0)
-                        .fetch_optional(&mut **tx)
-                        .await
+                        let group_key = owner.grouping.group_key(event);
+                        let existing = match (&group_key, owner.grouping.window()) {
+                            (Some(group), Some(window)) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
+                                "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} AND group_key = $2 \
+                                 AND detected_at >= $3 ORDER BY number DESC LIMIT 1"
+                            )))
+                            .bind(integration.service_id.0)
+                            .bind(group.clone())
+                            .bind(at - window)
+                            .fetch_optional(&mut **tx)
+                            .await,
+                            _ => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
+                                "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} ORDER BY number DESC LIMIT 1"
+                            )))
+                            .bind(integration.service_id.0)
+                            .fetch_optional(&mut **tx)
+                            .await,
+                        }
                         .map_err(db_err)?;
                         let incident_id = match existing {
                             Some(id) => IncidentId(id),
@@ -1707,6 +1730,7 @@ macro_rules! impl_sql_store {
                                     &actions.tags,
                                 )?;
                                 new.service_id = Some(integration.service_id);
+                                new.group_key = group_key.clone();
                                 let out = Incident::declare(IncidentId::new(), number, new, None, at);
                                 write_incident(tx, &out.incident, true).await?;
                                 insert_timeline(tx, out.incident.id, &actor, at, &out.events).await?;
@@ -1785,7 +1809,7 @@ macro_rules! impl_sql_store {
             /// The integration a key belongs to.
             async fn key_owner(tx: &mut Tx, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
                 let row = sqlx::query(
-                    "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve \
+                    "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve, s.grouping \
                      FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1",
                 )
                 .bind(key_hash.to_owned())
@@ -1793,7 +1817,11 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(db_err)?;
                 match row {
-                    Some(row) => Ok(Some(KeyOwner { integration: integration_from_row(&row)?, auto_resolve: get(&row, "auto_resolve")? })),
+                    Some(row) => Ok(Some(KeyOwner {
+                        integration: integration_from_row(&row)?,
+                        auto_resolve: get(&row, "auto_resolve")?,
+                        grouping: get::<Json<firebreak_domain::rules::Grouping>>(&row, "grouping")?.0,
+                    })),
                     None => Ok(None),
                 }
             }

@@ -39,6 +39,7 @@ pub struct ServiceView {
     pub tags: Vec<String>,
     /// Resolve the service's incident when all its alerts have resolved.
     pub auto_resolve: bool,
+    pub grouping: firebreak_domain::rules::Grouping,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -55,6 +56,7 @@ impl From<Service> for ServiceView {
             runbook_url: s.runbook_url,
             tags: s.tags,
             auto_resolve: s.auto_resolve,
+            grouping: s.grouping,
             created_at: s.created_at,
             updated_at: s.updated_at,
         }
@@ -72,6 +74,8 @@ pub struct ServiceBody {
     pub runbook_url: Option<String>,
     pub tags: Option<Vec<String>>,
     pub auto_resolve: Option<bool>,
+    /// `{"by":"service"}` (default) or `{"by":"labels","labels":[…],"window_secs":N}`.
+    pub grouping: Option<firebreak_domain::rules::Grouping>,
 }
 
 fn parse_url(value: &str) -> Result<String, DomainError> {
@@ -113,6 +117,13 @@ impl ServiceBody {
             runbook_url: self.runbook_url.as_deref().map(parse_url).transpose()?,
             tags: self.tags.as_deref().map(|t| parse_labels("tags", t)).transpose()?,
             auto_resolve: self.auto_resolve,
+            grouping: match self.grouping {
+                Some(g) => {
+                    g.validate()?;
+                    Some(g)
+                }
+                None => None,
+            },
         })
     }
 }
