@@ -83,6 +83,16 @@ impl TestApp {
         Some(TestApp { app, state, store, admin, responder, viewer, clock, _dir: dir, _shutdown: tx })
     }
 
+    /// A fresh app as [`TestApp::new`] builds it, but running with `config` (rate limits,
+    /// queue sizes, …).
+    pub async fn with_config(backend: Backend, config: ServerConfig) -> Option<TestApp> {
+        let mut t = TestApp::new(backend).await?;
+        let state = AppState::new(t.store.clone(), config, t._shutdown.subscribe()).with_clock(t.clock.clone());
+        t.app = firebreak_server::app(state.clone());
+        t.state = state;
+        Some(t)
+    }
+
     /// Sends a request built by the caller.
     pub async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.app.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
