@@ -156,6 +156,20 @@ stop_profile() {
         grep -E '^ +[0-9]' | head -8 | sed -E 's/^/     /; s/[[:space:]-]+$//' || true
 }
 
+# CPU seconds (user + system) used so far by each thread name of PID, as "name seconds" lines.
+thread_cpu() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        awk '{ sub(/^[^)]*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null | paste -d' ' <(tr ' ' _ <"$t/comm") -
+    done | awk '{ s[$1] += $2 / 100 } END { for (n in s) printf "%s %.2f\n", n, s[n] }' | sort
+}
+
+# Prints what each thread name used between two thread_cpu snapshots, busiest first.
+cpu_delta() {
+    join -a 2 -e 0 -o 0,1.2,2.2 "$1" "$2" | awk '{ d = $3 - $2; t += d; if (d >= 0.01) printf "%s %.2f\n", $1, d } END { printf "total %.2f\n", t }' |
+        sort -k2 -rn | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $2 }'
+}
+
 mb() {
     awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'
 }
@@ -177,6 +191,7 @@ if [[ -n $AM_BIN ]]; then
 else
     echo "== alertmanager: not run (${ALERTMANAGER}; prometheus-alertmanager $(command -v prometheus-alertmanager >/dev/null && echo installed || echo 'not installed'))"
 fi
+echo "== load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "== $CONNECTIONS connections, ${DURATION}s per case, load generator with $GEN_THREADS runtime thread(s)"
 
 failed=0
@@ -191,9 +206,9 @@ firebreak_case() {
     echo
     if ((rate > 0)); then
         pace_args=(--rate "$rate")
-        echo "== Firebreak, case $label: keys $keys, paced to $rate events/s"
+        echo "== Firebreak, case $label: keys $keys, paced to $rate events/s (load average $(cut -d' ' -f1 /proc/loadavg))"
     else
-        echo "== Firebreak, case $label: keys $keys, as fast as answered"
+        echo "== Firebreak, case $label: keys $keys, as fast as answered (load average $(cut -d' ' -f1 /proc/loadavg))"
     fi
     printf 'benchmark password 1234\n' | "$BIN" admin create-user --database "$db" \
         --email bench@example.com --name Benchmark --role admin --password-stdin >/dev/null 2>&1
@@ -207,10 +222,13 @@ firebreak_case() {
     key=$(api POST "/api/v1/services/$service_id/integrations" '{"type":"pagerduty","name":"bench"}' | jq -r .key)
     start_sampler "$SERVER_PID" "$dir/rss"
     start_profile "$SERVER_PID" "$dir/perf.data"
+    thread_cpu "$SERVER_PID" >"$dir/cpu0"
     FIREBREAK_ROUTING_KEY="$key" "$LOAD" --url "$BASE" --keys "$keys" --connections "$CONNECTIONS" \
         --duration "$DURATION" --threads "$GEN_THREADS" "${pace_args[@]}" --json "$dir/load.json" |
         sed 's/^/   /' || status=$?
+    thread_cpu "$SERVER_PID" >"$dir/cpu1"
     peak=$(stop_sampler "$dir/rss")
+    echo "   server CPU during the load: $(cpu_delta "$dir/cpu0" "$dir/cpu1") (in ${DURATION} s on $(nproc) cores)"
     stop_profile "$dir/perf.data"
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
     echo "   server RSS: peak $(mb "$peak") MB sampled every 0.5 s (VmHWM $(mb "$hwm") MB)"
@@ -256,7 +274,7 @@ receivers:
   - name: "null"
 EOF
     echo
-    echo "== Alertmanager, case $label: keys $keys, as fast as answered"
+    echo "== Alertmanager, case $label: keys $keys, as fast as answered (load average $(cut -d' ' -f1 /proc/loadavg))"
     port=$(free_port)
     "$AM_BIN" --config.file="$dir/alertmanager.yml" --storage.path="$dir/data" \
         --web.listen-address="127.0.0.1:$port" --cluster.listen-address= --log.level=warn 2>"$dir/am.log" &
