@@ -29,3 +29,14 @@
   connect();
   window.addEventListener("pagehide", function () { if (source) source.close(); });
 })();
+
+// Forms with data-confirm ask before they submit (rotating a key, say). Without this
+// script they submit straight away.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) e.preventDefault();
+  });
+})();

@@ -1,10 +1,12 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
-//! account, and the admin pages for users and tokens. Pages work without JavaScript; a small
-//! script adds live timeline updates over Server-Sent Events. Every form carries a CSRF token
-//! bound to the session.
+//! services and their integrations, alerts, account, and the admin pages for users and
+//! tokens. Pages work without JavaScript; a small script adds live timeline updates over
+//! Server-Sent Events and confirmations before destructive buttons. Every form carries a CSRF
+//! token bound to the session.
 
 mod account;
 mod admin;
+mod catalog;
 mod incidents;
 
 use crate::AppState;
@@ -28,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(incidents::router())
         .merge(admin::router())
+        .merge(catalog::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 

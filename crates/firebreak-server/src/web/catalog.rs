@@ -1,0 +1,723 @@
+//! Service catalog and alert pages: services (list, create, edit), their integrations (add
+//! one, rotate its key) and alerts (list with filters, detail with the payload, acknowledge
+//! and resolve). An integration key is shown once, on the page that answers the form that
+//! created or rotated it, with its endpoint and ready-to-paste examples for its type.
+//!
+//! Validation and key handling are the API handlers' own: the forms call them with the
+//! signed-in user, so the UI and the API cannot disagree about what is valid.
+
+use super::{
+    Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
+};
+use crate::AppState;
+use crate::api::alerts::{AlertQuery, AlertView};
+use crate::api::services::{
+    CreateIntegration, IntegrationWithKey, ServiceBody, ServiceView, integration_url, public_base,
+};
+use crate::auth::{ApiPrincipal, Principal};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use firebreak_domain::alert::{AlertAction, AlertStatus, IntegrationKind};
+use firebreak_domain::{AlertId, IncidentRef, ServiceId};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/services", get(list_services).post(create_service))
+        .route("/services/{id}", get(service_page))
+        .route("/services/{id}/edit", post(update_service))
+        .route("/services/{id}/integrations", post(create_integration))
+        .route("/integrations/{id}/rotate-key", post(rotate_integration_key))
+        .route("/alerts", get(list_alerts))
+        .route("/alerts/{id}", get(alert_page))
+        .route("/alerts/{id}/actions/{action}", post(act_on_alert))
+}
+
+fn no_such_service() -> WebError {
+    WebError::new(StatusCode::NOT_FOUND, "There is no such service.")
+}
+
+fn no_such_alert() -> WebError {
+    WebError::new(StatusCode::NOT_FOUND, "There is no such alert.")
+}
+
+/// Store "not found" as this page's own message; everything else as it comes.
+fn or_missing(e: ApiError, missing: fn() -> WebError) -> WebError {
+    if e.status == StatusCode::NOT_FOUND { missing() } else { e.into() }
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// At most `max` characters of `s`, with an ellipsis when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+// ---------------------------------------------------------------- services
+
+/// One row of the service list.
+pub struct ServiceRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub owner_team: String,
+    pub tags: Vec<String>,
+    pub auto_resolve: bool,
+}
+
+/// What a service form shows in its fields (blank, the service's, or what was posted).
+#[derive(Default)]
+pub struct ServiceFormValues {
+    pub name: String,
+    pub description: String,
+    pub owner_team: String,
+    pub runbook_url: String,
+    pub tags: String,
+    pub auto_resolve: bool,
+}
+
+impl From<&ServiceView> for ServiceFormValues {
+    fn from(s: &ServiceView) -> Self {
+        ServiceFormValues {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            owner_team: s.owner_team.clone(),
+            runbook_url: s.runbook_url.clone(),
+            tags: s.tags.join(", "),
+            auto_resolve: s.auto_resolve,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+struct ServicesPage {
+    chrome: Chrome,
+    services: Vec<ServiceRow>,
+    error: String,
+    form: ServiceFormValues,
+}
+
+async fn services_view(state: &AppState, p: &Principal) -> WebResult<ServicesPage> {
+    let mut services = state.store.list_services().await?;
+    services.sort_by_key(|s| s.name.to_lowercase());
+    Ok(ServicesPage {
+        chrome: Chrome::for_user(p, "services"),
+        services: services
+            .into_iter()
+            .map(|s| ServiceRow {
+                id: s.id.to_string(),
+                name: s.name,
+                description: clip(&s.description, 160),
+                owner_team: s.owner_team,
+                tags: s.tags,
+                auto_resolve: s.auto_resolve,
+            })
+            .collect(),
+        error: String::new(),
+        form: ServiceFormValues { auto_resolve: true, ..Default::default() },
+    })
+}
+
+async fn list_services(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
+    Ok(render(&services_view(&state, &p).await?))
+}
+
+/// The create and edit forms; the edit form has no name.
+#[derive(Deserialize)]
+struct ServiceForm {
+    csrf: String,
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    owner_team: String,
+    #[serde(default)]
+    runbook_url: String,
+    #[serde(default)]
+    tags: String,
+    /// A checkbox: present when ticked.
+    auto_resolve: Option<String>,
+}
+
+impl CsrfForm for ServiceForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl ServiceForm {
+    fn body(&self) -> ServiceBody {
+        ServiceBody {
+            name: self.name.clone(),
+            description: Some(self.description.clone()),
+            owner_team: Some(self.owner_team.clone()),
+            runbook_url: Some(self.runbook_url.clone()),
+            tags: Some(split_list(&self.tags)),
+            auto_resolve: Some(self.auto_resolve.is_some()),
+            grouping: None,
+        }
+    }
+
+    fn values(&self) -> ServiceFormValues {
+        ServiceFormValues {
+            name: self.name.clone().unwrap_or_default(),
+            description: self.description.clone(),
+            owner_team: self.owner_team.clone(),
+            runbook_url: self.runbook_url.clone(),
+            tags: self.tags.clone(),
+            auto_resolve: self.auto_resolve.is_some(),
+        }
+    }
+}
+
+async fn create_service(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    WebForm(form): WebForm<ServiceForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    p.require_responder()?;
+    let mut body = form.body();
+    body.name = Some(body.name.unwrap_or_default());
+    match crate::api::services::create_service(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body)).await {
+        Ok((_, axum::Json(service))) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let mut page = services_view(&state, &p).await?;
+            page.error = e.message;
+            page.form = form.values();
+            Ok((e.status, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One integration of a service, as its page lists it. The key itself is never here.
+pub struct IntegrationRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub name: String,
+    /// Where it receives alerts, with a placeholder where the key goes in the path.
+    pub endpoint: String,
+    pub created: String,
+    pub key_rotated: String,
+}
+
+/// One ready-to-paste configuration snippet.
+pub struct Example {
+    pub title: &'static str,
+    pub text: String,
+}
+
+/// A key just created or rotated, shown on this one response only.
+pub struct RevealedKey {
+    pub name: String,
+    pub kind: &'static str,
+    pub key: String,
+    pub url: String,
+    pub rotated: bool,
+    pub examples: Vec<Example>,
+}
+
+#[derive(Template)]
+#[template(path = "service.html")]
+struct ServicePage {
+    chrome: Chrome,
+    service: ServiceView,
+    created: String,
+    updated: String,
+    integrations: Vec<IntegrationRow>,
+    kinds: Vec<&'static str>,
+    edit: ServiceFormValues,
+    error: String,
+    new_integration_name: String,
+    new_integration_kind: String,
+    revealed: Option<RevealedKey>,
+}
+
+async fn service_view(state: &AppState, p: &Principal, headers: &HeaderMap, id: &str) -> WebResult<ServicePage> {
+    let id: ServiceId = id.parse().map_err(|_| no_such_service())?;
+    let service: ServiceView =
+        state.store.get_service(id).await.map_err(|e| or_missing(e.into(), no_such_service))?.into();
+    let base = public_base(state, headers);
+    let integrations = state
+        .store
+        .list_integrations(id)
+        .await?
+        .into_iter()
+        .map(|i| IntegrationRow {
+            id: i.id.to_string(),
+            kind: i.kind.as_str(),
+            endpoint: integration_url(&base, i.kind, "<key>"),
+            name: i.name,
+            created: show_time(&i.created_at),
+            key_rotated: i.key_rotated_at.map(|t| show_time(&t)).unwrap_or_else(|| "never".into()),
+        })
+        .collect();
+    Ok(ServicePage {
+        chrome: Chrome::for_user(p, "services"),
+        created: show_time(&service.created_at),
+        updated: show_time(&service.updated_at),
+        edit: ServiceFormValues::from(&service),
+        service,
+        integrations,
+        kinds: IntegrationKind::ALL.iter().map(|k| k.as_str()).collect(),
+        error: String::new(),
+        new_integration_name: String::new(),
+        new_integration_kind: IntegrationKind::Pagerduty.as_str().into(),
+        revealed: None,
+    })
+}
+
+async fn service_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    Ok(render(&service_view(&state, &p, &headers, &id).await?))
+}
+
+async fn update_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<ServiceForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    p.require_responder()?;
+    let mut body = form.body();
+    body.name = None;
+    let path = ApiPath(id.clone());
+    match crate::api::services::update_service(State(state.clone()), ApiPrincipal(p.clone()), path, ApiJson(body)).await
+    {
+        Ok(axum::Json(service)) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_such_service()),
+        Err(e) if e.status.is_client_error() => {
+            let mut page = service_view(&state, &p, &headers, &id).await?;
+            page.error = e.message;
+            page.edit = form.values();
+            Ok((e.status, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct IntegrationForm {
+    csrf: String,
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+}
+
+impl CsrfForm for IntegrationForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+fn reveal(created: IntegrationWithKey, base: &str, rotated: bool) -> RevealedKey {
+    let kind = created.integration.kind;
+    RevealedKey {
+        name: created.integration.name,
+        kind: kind.as_str(),
+        examples: examples(kind, base, &created.key, &created.url),
+        key: created.key,
+        url: created.url,
+        rotated,
+    }
+}
+
+async fn create_integration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<IntegrationForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    p.require_responder()?;
+    let created = match form.kind.parse::<IntegrationKind>() {
+        Ok(kind) => {
+            let body = CreateIntegration { kind, name: form.name.clone() };
+            crate::api::services::create_integration(
+                State(state.clone()),
+                headers.clone(),
+                ApiPrincipal(p.clone()),
+                ApiPath(id.clone()),
+                ApiJson(body),
+            )
+            .await
+            .map(|(_, axum::Json(created))| created)
+        }
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match created {
+        Ok(created) => {
+            let mut page = service_view(&state, &p, &headers, &id).await?;
+            page.revealed = Some(reveal(created, &public_base(&state, &headers), false));
+            Ok(no_store((StatusCode::CREATED, render(&page)).into_response()))
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_such_service()),
+        Err(e) if e.status.is_client_error() => {
+            let mut page = service_view(&state, &p, &headers, &id).await?;
+            page.error = e.message;
+            page.new_integration_name = form.name;
+            page.new_integration_kind = form.kind;
+            Ok((e.status, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn rotate_integration_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    p.require_responder()?;
+    let rotated = crate::api::services::rotate_integration_key(
+        State(state.clone()),
+        headers.clone(),
+        ApiPrincipal(p.clone()),
+        ApiPath(id),
+    )
+    .await
+    .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such integration.")))?
+    .0;
+    let service_id = rotated.integration.service_id.to_string();
+    let mut page = service_view(&state, &p, &headers, &service_id).await?;
+    page.revealed = Some(reveal(rotated, &public_base(&state, &headers), true));
+    Ok(no_store(render(&page)))
+}
+
+/// A shell word: single-quoted unless it needs no quoting.
+fn sh(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// A YAML double-quoted scalar.
+fn yaml(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// Ready-to-paste configuration for an integration of `kind` with `key`, reached at `url`.
+fn examples(kind: IntegrationKind, base: &str, key: &str, url: &str) -> Vec<Example> {
+    let curl_json = |headers: &[String], body: serde_json::Value| {
+        let mut lines = vec![format!("curl -sS -X POST {}", sh(url))];
+        lines.extend(headers.iter().map(|h| format!("  -H {}", sh(h))));
+        lines.push("  -H 'Content-Type: application/json'".into());
+        lines.push(format!("  -d {}", sh(&body.to_string())));
+        lines.join(" \\\n")
+    };
+    match kind {
+        IntegrationKind::Pagerduty => vec![
+            Example {
+                title: "Send a test event with curl (PagerDuty Events API v2)",
+                text: curl_json(
+                    &[],
+                    json!({
+                        "routing_key": key,
+                        "event_action": "trigger",
+                        "dedup_key": "disk-full-db-1",
+                        "payload": {"summary": "Disk almost full on db-1", "source": "db-1", "severity": "warning"},
+                    }),
+                ),
+            },
+            Example {
+                title: "Prometheus Alertmanager receiver",
+                text: format!(
+                    "receivers:\n  - name: firebreak\n    pagerduty_configs:\n      - routing_key: {}\n        url: {}\n        send_resolved: true\n",
+                    yaml(key),
+                    yaml(url)
+                ),
+            },
+            Example {
+                title: "Any other PagerDuty client",
+                text: format!("Events API v2 URL:  {url}\nIntegration (routing) key:  {key}\n"),
+            },
+        ],
+        IntegrationKind::Opsgenie => vec![
+            Example {
+                title: "Send a test alert with curl (Opsgenie Alert API)",
+                text: curl_json(
+                    &[format!("Authorization: GenieKey {key}")],
+                    json!({"message": "Disk almost full on db-1", "alias": "disk-full-db-1", "priority": "P3"}),
+                ),
+            },
+            Example {
+                title: "Prometheus Alertmanager receiver",
+                text: format!(
+                    "receivers:\n  - name: firebreak\n    opsgenie_configs:\n      - api_key: {}\n        api_url: {}\n        send_resolved: true\n",
+                    yaml(key),
+                    yaml(&format!("{base}/"))
+                ),
+            },
+        ],
+        IntegrationKind::Alertmanager => vec![Example {
+            title: "Prometheus Alertmanager receiver",
+            text: format!(
+                "route:\n  receiver: firebreak\nreceivers:\n  - name: firebreak\n    webhook_configs:\n      - url: {}\n        send_resolved: true\n",
+                yaml(url)
+            ),
+        }],
+        IntegrationKind::Grafana => vec![
+            Example {
+                title: "Grafana contact point",
+                text: format!(
+                    "In Grafana: Alerting → Contact points → Add contact point\n  Integration: Webhook\n  URL: {url}\n  HTTP method: POST\n"
+                ),
+            },
+            Example {
+                title: "Grafana contact point (provisioning file)",
+                text: format!(
+                    "apiVersion: 1\ncontactPoints:\n  - orgId: 1\n    name: firebreak\n    receivers:\n      - uid: firebreak\n        type: webhook\n        settings:\n          url: {}\n          httpMethod: POST\n",
+                    yaml(url)
+                ),
+            },
+        ],
+        IntegrationKind::Generic => vec![Example {
+            title: "Send a test event with curl",
+            text: curl_json(
+                &[],
+                json!({"summary": "Disk almost full on db-1", "dedup_key": "disk-full-db-1", "severity": "warning"}),
+            ),
+        }],
+        IntegrationKind::Heartbeat => vec![
+            Example { title: "Send a beat with curl", text: format!("curl -fsS -m 10 -X POST {}\n", sh(url)) },
+            Example {
+                title: "Beat every 5 minutes from cron (the default interval, with 1 minute of grace)",
+                text: format!("*/5 * * * * curl -fsS -m 10 -X POST {} > /dev/null\n", sh(url)),
+            },
+        ],
+    }
+}
+
+// ---------------------------------------------------------------- alerts
+
+/// One row of the alert list.
+pub struct AlertRow {
+    pub id: String,
+    pub summary: String,
+    pub source: String,
+    pub status: &'static str,
+    pub acknowledged: bool,
+    pub severity: &'static str,
+    pub service_id: String,
+    pub service: String,
+    pub count: i64,
+    pub last_seen: String,
+}
+
+/// One option of a select whose value and label differ.
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    chrome: Chrome,
+    rows: Vec<AlertRow>,
+    statuses: Vec<SelectOption>,
+    services: Vec<SelectOption>,
+    next_href: String,
+    filtered: bool,
+    /// Label and title of the incident the list is limited to.
+    incident: Option<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct AlertListParams {
+    status: Option<String>,
+    service: Option<String>,
+    incident: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list_alerts(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Query(q): Query<AlertListParams>,
+) -> WebResult<Response> {
+    let keep = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let (status, service) = (keep(&q.status), keep(&q.service));
+    // The incident filter takes what people type and link: INC-42, 42 or the id.
+    let incident = match keep(&q.incident) {
+        Some(raw) => {
+            let missing = || WebError::new(StatusCode::NOT_FOUND, "There is no such incident.");
+            let r = crate::api::incidents::incident_ref(&raw).map_err(|_| missing())?;
+            let i = state.store.get_incident(r).await.map_err(|e| or_missing(e.into(), missing))?;
+            Some((i.id, i.label(), i.title))
+        }
+        None => None,
+    };
+    let query = AlertQuery {
+        status: status.clone(),
+        service_id: service.clone(),
+        incident_id: incident.as_ref().map(|i| i.0.to_string()),
+        cursor: keep(&q.cursor),
+        limit: Some(50),
+    };
+    let axum::Json(page) =
+        crate::api::alerts::list_alerts(State(state.clone()), ApiPrincipal(p.clone()), ApiQuery(query)).await?;
+    let mut services = state.store.list_services().await?;
+    services.sort_by_key(|s| s.name.to_lowercase());
+    let service_name = |id: ServiceId| services.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default();
+    let rows = page
+        .items
+        .into_iter()
+        .map(|a| AlertRow {
+            id: a.id.to_string(),
+            summary: clip(&a.summary, 200),
+            source: a.source,
+            status: a.status.as_str(),
+            acknowledged: a.status == AlertStatus::Open && a.acknowledged_at.is_some(),
+            severity: a.severity.as_str(),
+            service_id: a.service_id.to_string(),
+            service: service_name(a.service_id),
+            count: a.count,
+            last_seen: show_time(&a.last_seen_at),
+        })
+        .collect();
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let next_href = page
+        .next_cursor
+        .map(|c| {
+            let mut href = format!("/alerts?status={}&service={}", urlencode(&s(&status)), urlencode(&s(&service)));
+            if let Some((_, label, _)) = &incident {
+                href.push_str(&format!("&incident={}", urlencode(label)));
+            }
+            href.push_str(&format!("&cursor={}", urlencode(&c)));
+            href
+        })
+        .unwrap_or_default();
+    let page = AlertsPage {
+        chrome: Chrome::for_user(&p, "alerts"),
+        rows,
+        statuses: AlertStatus::ALL
+            .iter()
+            .map(|st| SelectOption {
+                value: st.as_str().into(),
+                label: st.as_str().into(),
+                selected: status.as_deref() == Some(st.as_str()),
+            })
+            .collect(),
+        services: services
+            .iter()
+            .map(|sv| SelectOption {
+                value: sv.id.to_string(),
+                label: sv.name.clone(),
+                selected: service.as_deref() == Some(sv.id.to_string().as_str()),
+            })
+            .collect(),
+        next_href,
+        filtered: status.is_some() || service.is_some() || incident.is_some(),
+        incident: incident.map(|(_, label, title)| (label, title)),
+    };
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "alert.html")]
+struct AlertPage {
+    chrome: Chrome,
+    alert: AlertView,
+    service: String,
+    integration: String,
+    /// Label and title of the incident the alert belongs to.
+    incident: Option<(String, String)>,
+    details: String,
+    first_seen: String,
+    last_seen: String,
+    acknowledged: String,
+    resolved: String,
+    can_acknowledge: bool,
+    can_resolve: bool,
+}
+
+async fn alert_page(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let id: AlertId = id.parse().map_err(|_| no_such_alert())?;
+    let alert: AlertView = state.store.get_alert(id).await.map_err(|e| or_missing(e.into(), no_such_alert))?.into();
+    let service = state.store.get_service(alert.service_id).await.map(|s| s.name).unwrap_or_default();
+    let integration = state
+        .store
+        .get_integration(alert.integration_id)
+        .await
+        .map(|i| format!("{} ({})", i.name, i.kind))
+        .unwrap_or_default();
+    let incident = match alert.incident_id {
+        Some(i) => state.store.get_incident(IncidentRef::Id(i)).await.ok().map(|i| (i.label(), i.title)),
+        None => None,
+    };
+    let open = alert.status == AlertStatus::Open;
+    let when = |t: &Option<firebreak_domain::Timestamp>| t.as_ref().map(show_time).unwrap_or_default();
+    let page = AlertPage {
+        chrome: Chrome::for_user(&p, "alerts"),
+        service,
+        integration,
+        incident,
+        details: serde_json::to_string_pretty(&alert.details).unwrap_or_default(),
+        first_seen: show_time(&alert.first_seen_at),
+        last_seen: show_time(&alert.last_seen_at),
+        acknowledged: when(&alert.acknowledged_at),
+        resolved: when(&alert.resolved_at),
+        can_acknowledge: open && alert.acknowledged_at.is_none(),
+        can_resolve: open,
+        alert,
+    };
+    Ok(render(&page))
+}
+
+async fn act_on_alert(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path((id, action)): Path<(String, String)>,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let action = match action.as_str() {
+        "acknowledge" => AlertAction::Acknowledge,
+        "resolve" => AlertAction::Resolve,
+        _ => return Err(WebError::new(StatusCode::NOT_FOUND, "There is no such action.")),
+    };
+    p.require_responder()?;
+    let id: AlertId = id.parse().map_err(|_| no_such_alert())?;
+    let alert =
+        state.store.act_on_alert(id, action, &p.actor()).await.map_err(|e| or_missing(e.into(), no_such_alert))?;
+    Ok(Redirect::to(&format!("/alerts/{}", alert.id)).into_response())
+}
