@@ -1,7 +1,8 @@
-//! `firebreak incident …`: a client for a running server's API, with readable tables by
-//! default and the API's JSON with `--json`.
+//! `firebreak incident|service|alert …`: a client for a running server's API, with readable
+//! tables by default and the API's JSON with `--json`.
 
 use anyhow::{Context, bail};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -157,12 +158,23 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
+/// `text` with control characters (terminal escape sequences, say) made visible and harmless.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
+/// A string field, safe to print.
+fn shown(v: &Value, key: &str) -> String {
+    printable(s(v, key))
+}
+
 fn print_table(rows: &[Vec<String>]) {
     let Some(first) = rows.first() else { return };
     let widths: Vec<usize> =
         (0..first.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
-        let line: Vec<String> = row.iter().enumerate().map(|(i, cell)| format!("{cell:<w$}", w = widths[i])).collect();
+        let line: Vec<String> =
+            row.iter().enumerate().map(|(i, cell)| format!("{:<w$}", printable(cell), w = widths[i])).collect();
         println!("{}", line.join("  ").trim_end());
     }
 }
@@ -309,4 +321,403 @@ async fn act(client: ClientArgs, id: &str, action: &str) -> anyhow::Result<(Clie
     let api = Api::new(&client)?;
     let v = api.call(reqwest::Method::POST, &format!("{}/{action}", id_path(id)), None).await?;
     Ok((client, v))
+}
+
+#[derive(Subcommand)]
+pub enum ServiceCommand {
+    /// List services.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show a service and its integrations.
+    Show {
+        /// Service id or name
+        service: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a service (the catalog entity alerts belong to).
+    Create {
+        /// Unique name, e.g. checkout-api
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// The team that owns it
+        #[arg(long)]
+        owner_team: Option<String>,
+        /// An http(s) link to its runbook
+        #[arg(long)]
+        runbook_url: Option<String>,
+        /// Tag (repeatable)
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Keep its incident open when all its alerts have resolved
+        #[arg(long)]
+        no_auto_resolve: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Add an integration to a service; prints its key (shown only this once) and the URL
+    /// to send alerts to.
+    AddIntegration {
+        /// Service id or name
+        service: String,
+        /// How alerts come in
+        #[arg(long = "type", value_parser = PossibleValuesParser::new(INTEGRATION_TYPES))]
+        kind: String,
+        /// A name for it, e.g. prometheus-prod
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Replace an integration's key; the old key stops working at once. Prints the new key.
+    RotateKey {
+        /// Integration id (see `firebreak service show`)
+        integration: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+const INTEGRATION_TYPES: [&str; 6] = ["pagerduty", "opsgenie", "alertmanager", "grafana", "generic", "heartbeat"];
+
+#[derive(Subcommand)]
+pub enum AlertCommand {
+    /// List alerts, newest first.
+    List {
+        /// Only alerts in this status
+        #[arg(long, value_parser = PossibleValuesParser::new(["open", "resolved", "suppressed"]))]
+        status: Option<String>,
+        /// Only alerts of this service (id or name)
+        #[arg(long)]
+        service: Option<String>,
+        /// How many to show (1 to 200)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue after a previous page (its `next_cursor`)
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one alert: its fields, events folded in, incident and details.
+    Show {
+        /// Alert id
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Acknowledge an open alert.
+    Ack {
+        /// Alert id
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Resolve an open alert.
+    Resolve {
+        /// Alert id
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// Keeps only characters an id can have, so input cannot change the request path.
+fn clean_id(id: &str) -> String {
+    id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+}
+
+/// A time as tables show it: `2025-01-31 12:34:56`.
+fn when(v: &Value, key: &str) -> String {
+    s(v, key).get(..19).unwrap_or("").replace('T', " ")
+}
+
+/// One line of at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > max { format!("{}…", line.chars().take(max - 1).collect::<String>()) } else { line }
+}
+
+fn list_of(v: &Value, key: &str) -> String {
+    v[key].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+}
+
+fn print_json(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+impl Api {
+    /// The id of a service given by id or by name.
+    async fn service_id(&self, service: &str) -> anyhow::Result<String> {
+        if uuid::Uuid::parse_str(service.trim()).is_ok() {
+            return Ok(service.trim().to_owned());
+        }
+        let all = self.call(reqwest::Method::GET, "/services", None).await?;
+        let items = all["items"].as_array().cloned().unwrap_or_default();
+        let found = items
+            .iter()
+            .find(|v| s(v, "name") == service)
+            .or_else(|| items.iter().find(|v| s(v, "name").eq_ignore_ascii_case(service.trim())));
+        match found {
+            Some(v) => Ok(s(v, "id").to_owned()),
+            None => bail!("no service named {service:?} (see `firebreak service list`)"),
+        }
+    }
+}
+
+fn print_service(v: &Value) {
+    println!("{}  {}", shown(v, "name"), shown(v, "id"));
+    let or_dash = |t: &str| if t.is_empty() { "-".to_owned() } else { t.to_owned() };
+    if !s(v, "description").is_empty() {
+        let lines: Vec<String> = s(v, "description").lines().map(printable).collect();
+        println!("  description:   {}", lines.join("\n                 "));
+    }
+    println!("  owner team:    {}", or_dash(&shown(v, "owner_team")));
+    println!("  runbook:       {}", or_dash(&shown(v, "runbook_url")));
+    println!("  tags:          {}", or_dash(&printable(&list_of(v, "tags"))));
+    println!("  auto-resolve:  {}", if v["auto_resolve"].as_bool() == Some(true) { "yes" } else { "no" });
+    println!("  created:       {}", when(v, "created_at"));
+}
+
+fn print_integrations(items: &[Value]) {
+    if items.is_empty() {
+        println!("no integrations (add one with `firebreak service add-integration`)");
+        return;
+    }
+    let mut rows = vec![vec!["NAME".into(), "TYPE".into(), "CREATED".into(), "KEY ROTATED".into(), "ID".into()]];
+    for i in items {
+        let rotated = if i["key_rotated_at"].is_string() { when(i, "key_rotated_at") } else { "never".into() };
+        rows.push(vec![s(i, "name").into(), s(i, "type").into(), when(i, "created_at"), rotated, s(i, "id").into()]);
+    }
+    print_table(&rows);
+}
+
+/// An integration with its one-time key.
+fn print_key(v: &Value, rotated: bool) {
+    println!("integration  {} ({})", shown(v, "name"), shown(v, "type"));
+    println!("id           {}", shown(v, "id"));
+    println!("key          {}", shown(v, "key"));
+    println!("url          {}", shown(v, "url"));
+    if rotated {
+        eprintln!("The previous key has stopped working. Copy this one now: it is not shown again.");
+    } else {
+        eprintln!("Copy the key now: it is not shown again.");
+    }
+}
+
+pub async fn run_service(cmd: ServiceCommand) -> anyhow::Result<ExitCode> {
+    use reqwest::Method;
+    match cmd {
+        ServiceCommand::List { client } => {
+            let api = Api::new(&client)?;
+            let value = api.call(Method::GET, "/services", None).await?;
+            if api.json {
+                print_json(&value)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut items = value["items"].as_array().cloned().unwrap_or_default();
+            items.sort_by_key(|v| s(v, "name").to_lowercase());
+            let mut rows =
+                vec![vec!["NAME".into(), "OWNER TEAM".into(), "AUTO-RESOLVE".into(), "ID".into(), "TAGS".into()]];
+            for v in &items {
+                rows.push(vec![
+                    s(v, "name").into(),
+                    s(v, "owner_team").into(),
+                    if v["auto_resolve"].as_bool() == Some(true) { "yes" } else { "no" }.into(),
+                    s(v, "id").into(),
+                    list_of(v, "tags"),
+                ]);
+            }
+            if items.is_empty() {
+                println!("no services");
+            } else {
+                print_table(&rows);
+            }
+        }
+        ServiceCommand::Show { service, client } => {
+            let api = Api::new(&client)?;
+            let id = clean_id(&api.service_id(&service).await?);
+            let service = api.call(Method::GET, &format!("/services/{id}"), None).await?;
+            let integrations = api.call(Method::GET, &format!("/services/{id}/integrations"), None).await?;
+            if api.json {
+                print_json(&json!({"service": service, "integrations": integrations["items"]}))?;
+            } else {
+                print_service(&service);
+                println!("\nintegrations:");
+                print_integrations(integrations["items"].as_array().map(Vec::as_slice).unwrap_or_default());
+            }
+        }
+        ServiceCommand::Create { name, description, owner_team, runbook_url, tags, no_auto_resolve, client } => {
+            let api = Api::new(&client)?;
+            let body = json!({
+                "name": name,
+                "description": description,
+                "owner_team": owner_team,
+                "runbook_url": runbook_url,
+                "tags": tags,
+                "auto_resolve": !no_auto_resolve,
+            });
+            let created = api.call(Method::POST, "/services", Some(body)).await?;
+            if api.json {
+                print_json(&created)?;
+            } else {
+                print_service(&created);
+            }
+        }
+        ServiceCommand::AddIntegration { service, kind, name, client } => {
+            let api = Api::new(&client)?;
+            let id = clean_id(&api.service_id(&service).await?);
+            let body = json!({"type": kind, "name": name});
+            let created = api.call(Method::POST, &format!("/services/{id}/integrations"), Some(body)).await?;
+            if api.json {
+                print_json(&created)?;
+            } else {
+                print_key(&created, false);
+            }
+        }
+        ServiceCommand::RotateKey { integration, client } => {
+            let api = Api::new(&client)?;
+            let path = format!("/integrations/{}/rotate-key", clean_id(&integration));
+            let rotated = api.call(Method::POST, &path, None).await?;
+            if api.json {
+                print_json(&rotated)?;
+            } else {
+                print_key(&rotated, true);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn alert_status(v: &Value) -> String {
+    if s(v, "status") == "open" && v["acknowledged_at"].is_string() {
+        "open (acked)".into()
+    } else {
+        s(v, "status").into()
+    }
+}
+
+async fn print_alert(api: &Api, v: &Value) {
+    println!("{}", shown(v, "summary"));
+    println!("  id:            {}", shown(v, "id"));
+    println!("  status:        {}", alert_status(v));
+    println!("  severity:      {}", shown(v, "severity"));
+    let service = api.call(reqwest::Method::GET, &format!("/services/{}", clean_id(s(v, "service_id"))), None).await;
+    match service {
+        Ok(svc) => println!("  service:       {} ({})", shown(&svc, "name"), shown(v, "service_id")),
+        Err(_) => println!("  service:       {}", shown(v, "service_id")),
+    }
+    if let Some(incident) = v["incident_id"].as_str() {
+        match api.call(reqwest::Method::GET, &format!("/incidents/{}", clean_id(incident)), None).await {
+            Ok(i) => println!("  incident:      {}  {}", shown(&i, "label"), shown(&i, "title")),
+            Err(_) => println!("  incident:      {incident}"),
+        }
+    }
+    if !shown(v, "source").is_empty() {
+        println!("  source:        {}", shown(v, "source"));
+    }
+    println!("  dedup key:     {}", shown(v, "dedup_key"));
+    println!("  events:        {}", v["count"].as_i64().unwrap_or(0));
+    println!("  first seen:    {}", when(v, "first_seen_at"));
+    println!("  last seen:     {}", when(v, "last_seen_at"));
+    for (key, label) in [("acknowledged_at", "acknowledged:"), ("resolved_at", "resolved:")] {
+        if v[key].is_string() {
+            println!("  {label:<14} {}", when(v, key));
+        }
+    }
+    let details = &v["details"];
+    if details.as_object().is_some_and(|o| !o.is_empty()) {
+        println!("\ndetails:");
+        let pretty = serde_json::to_string_pretty(details).unwrap_or_default();
+        for line in pretty.lines() {
+            println!("  {line}");
+        }
+    }
+}
+
+pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
+    use reqwest::Method;
+    let (api, alert) = match cmd {
+        AlertCommand::List { status, service, limit, cursor, client } => {
+            let api = Api::new(&client)?;
+            let mut q = vec![format!("limit={limit}")];
+            if let Some(status) = status {
+                q.push(format!("status={status}"));
+            }
+            if let Some(service) = service {
+                q.push(format!("service_id={}", clean_id(&api.service_id(&service).await?)));
+            }
+            if let Some(cursor) = cursor {
+                q.push(format!("cursor={}", clean_id(&cursor)));
+            }
+            let value = api.call(Method::GET, &format!("/alerts?{}", q.join("&")), None).await?;
+            if api.json {
+                print_json(&value)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let items = value["items"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                println!("no alerts");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let services = api.call(Method::GET, "/services", None).await?;
+            let name_of = |id: &str| {
+                services["items"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|v| s(v, "id") == id))
+                    .map(|v| s(v, "name").to_owned())
+                    .unwrap_or_else(|| id.to_owned())
+            };
+            let mut rows = vec![vec![
+                "ID".into(),
+                "STATUS".into(),
+                "SEVERITY".into(),
+                "EVENTS".into(),
+                "LAST SEEN".into(),
+                "SERVICE".into(),
+                "SUMMARY".into(),
+            ]];
+            for a in &items {
+                rows.push(vec![
+                    s(a, "id").into(),
+                    alert_status(a),
+                    s(a, "severity").into(),
+                    a["count"].as_i64().unwrap_or(0).to_string(),
+                    when(a, "last_seen_at"),
+                    name_of(s(a, "service_id")),
+                    one_line(s(a, "summary"), 80),
+                ]);
+            }
+            print_table(&rows);
+            if let Some(next) = value["next_cursor"].as_str() {
+                eprintln!("more alerts: add --cursor {next}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        AlertCommand::Show { id, client } => {
+            let api = Api::new(&client)?;
+            let alert = api.call(Method::GET, &format!("/alerts/{}", clean_id(&id)), None).await?;
+            (api, alert)
+        }
+        AlertCommand::Ack { id, client } => {
+            let api = Api::new(&client)?;
+            let alert = api.call(Method::POST, &format!("/alerts/{}/acknowledge", clean_id(&id)), None).await?;
+            (api, alert)
+        }
+        AlertCommand::Resolve { id, client } => {
+            let api = Api::new(&client)?;
+            let alert = api.call(Method::POST, &format!("/alerts/{}/resolve", clean_id(&id)), None).await?;
+            (api, alert)
+        }
+    };
+    if api.json {
+        print_json(&alert)?;
+    } else {
+        print_alert(&api, &alert).await;
+    }
+    Ok(ExitCode::SUCCESS)
 }

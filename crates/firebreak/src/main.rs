@@ -1,5 +1,6 @@
 //! The `firebreak` binary: the server (`serve`), schema migrations (`migrate`), offline
-//! admin commands on the database (`admin`), and a client for the API (`incident`).
+//! admin commands on the database (`admin`), and a client for the API (`incident`, `service`,
+//! `alert`).
 
 mod admin;
 mod client;
@@ -35,6 +36,12 @@ enum Command {
     /// Work with incidents through a running server's API.
     #[command(subcommand)]
     Incident(client::IncidentCommand),
+    /// Manage services and their integrations (keys, endpoint URLs) through a running server's API.
+    #[command(subcommand)]
+    Service(client::ServiceCommand),
+    /// List, inspect, acknowledge and resolve alerts through a running server's API.
+    #[command(subcommand)]
+    Alert(client::AlertCommand),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +60,8 @@ fn main() -> ExitCode {
             Command::Migrate(args) => config::migrate(args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
             Command::Incident(cmd) => client::run(cmd).await,
+            Command::Service(cmd) => client::run_service(cmd).await,
+            Command::Alert(cmd) => client::run_alert(cmd).await,
         }
     });
     match result {

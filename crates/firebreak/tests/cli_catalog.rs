@@ -1,0 +1,277 @@
+//! `firebreak service …` and `firebreak alert …` against a real server, on SQLite and (when
+//! `FIREBREAK_TEST_POSTGRES_URL` is set) PostgreSQL: services and integrations from the
+//! command line, keys printed once, alerts sent as PagerDuty events then listed, shown,
+//! acknowledged and resolved; tables, `--json`, help and errors.
+
+mod common;
+
+use common::{Backend, Database, PASSWORD, Server, assert_failure, assert_success, stderr, stdout};
+use serde_json::{Value, json};
+use std::process::Output;
+
+struct Cli {
+    url: String,
+    token: String,
+}
+
+impl Cli {
+    /// `firebreak ARGS` with the URL and token in the environment.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = common::firebreak();
+        cmd.args(args).env("FIREBREAK_URL", &self.url).env("FIREBREAK_TOKEN", &self.token);
+        common::run_with(&mut cmd, None)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_success(&out, &format!("firebreak {}", args.join(" ")));
+        stdout(&out)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--json output of {args:?} is not JSON ({e}):\n{text}"))
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_failure(&out, &format!("firebreak {}", args.join(" ")));
+        stderr(&out)
+    }
+}
+
+/// The value after `label` at the start of a line of `text`.
+fn field(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
+}
+
+async fn send_event(server: &Server, key: &str, dedup: &str, summary: &str, severity: &str) {
+    let event = json!({
+        "routing_key": key,
+        "event_action": "trigger",
+        "dedup_key": dedup,
+        "payload": {"summary": summary, "source": "db-1", "severity": severity, "custom_details": {"used": "97%"}},
+    });
+    let res = reqwest::Client::new()
+        .post(format!("{}/v2/enqueue", server.url))
+        .json(&event)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap_or_default());
+}
+
+async fn enqueue_status(server: &Server, key: &str) -> u16 {
+    let event = json!({"routing_key": key, "event_action": "trigger", "payload": {"summary": "s", "source": "s", "severity": "info"}});
+    let res = reqwest::Client::new().post(format!("{}/v2/enqueue", server.url)).json(&event).send().await;
+    res.map(|r| r.status().as_u16()).unwrap_or_else(|e| panic!("enqueue: {e}"))
+}
+
+async fn services_and_alerts_from_the_command_line(backend: Backend) {
+    let Some(db) = Database::fresh(backend).await else { return };
+    let token = db.bootstrap_admin();
+    let server = Server::start(&db.url).await;
+    let cli = Cli { url: server.url.clone(), token };
+
+    assert_eq!(cli.ok(&["service", "list"]).trim(), "no services");
+
+    // Services.
+    let out = cli.ok(&[
+        "service",
+        "create",
+        "checkout",
+        "--description",
+        "Takes payments",
+        "--owner-team",
+        "payments",
+        "--runbook-url",
+        "https://runbooks.example.com/checkout",
+        "--tag",
+        "tier-1",
+        "--tag",
+        "eu",
+    ]);
+    assert!(out.starts_with("checkout  "), "{out}");
+    assert_eq!(field(&out, "description:"), "Takes payments");
+    assert_eq!(field(&out, "owner team:"), "payments");
+    assert_eq!(field(&out, "runbook:"), "https://runbooks.example.com/checkout");
+    assert_eq!(field(&out, "tags:"), "tier-1, eu");
+    assert_eq!(field(&out, "auto-resolve:"), "yes");
+    let search = cli.json(&["service", "create", "search", "--no-auto-resolve"]);
+    assert_eq!(search["auto_resolve"], false, "{search}");
+    let search_id = search["id"].as_str().unwrap_or_default().to_owned();
+    let err = cli.fails(&["service", "create", "bad", "--runbook-url", "javascript:alert(1)"]);
+    assert!(err.contains("runbook_url") && err.contains("HTTP 422"), "{err}");
+
+    let table = cli.ok(&["service", "list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    for col in ["NAME", "OWNER TEAM", "AUTO-RESOLVE", "ID", "TAGS"] {
+        assert!(lines[0].contains(col), "{table}");
+    }
+    assert!(lines[1].starts_with("checkout") && lines[1].contains("payments") && lines[1].ends_with("tier-1, eu"));
+    assert!(lines[2].starts_with("search") && lines[2].contains(" no ") && lines[2].contains(&search_id), "{table}");
+
+    // Integrations: the key and URL once, by service name or id.
+    let out = cli.run(&["service", "add-integration", "checkout", "--type", "pagerduty", "--name", "prometheus"]);
+    assert_success(&out, "add-integration");
+    let text = stdout(&out);
+    let key = field(&text, "key");
+    assert_eq!(key.len(), 32, "{text}");
+    assert_eq!(field(&text, "url"), format!("{}/v2/enqueue", server.url));
+    assert_eq!(field(&text, "integration"), "prometheus (pagerduty)");
+    assert!(stderr(&out).contains("not shown again"), "{}", stderr(&out));
+    let am = cli.json(&["service", "add-integration", &search_id, "--type", "alertmanager", "--name", "am"]);
+    let am_key = am["key"].as_str().unwrap_or_default();
+    assert_eq!(am["url"], format!("{}/ingest/{am_key}/alertmanager", server.url), "{am}");
+    let err = cli.fails(&["service", "add-integration", "checkout", "--type", "carrier-pigeon", "--name", "x"]);
+    assert!(err.contains("carrier-pigeon") && err.contains("pagerduty"), "{err}");
+    let err = cli.fails(&["service", "add-integration", "nowhere", "--type", "grafana", "--name", "x"]);
+    assert!(err.contains("no service named \"nowhere\""), "{err}");
+
+    let shown = cli.ok(&["service", "show", "checkout"]);
+    assert!(shown.contains("integrations:") && shown.contains("prometheus") && shown.contains("pagerduty"));
+    assert!(!shown.contains(&key), "keys are never shown again");
+    let shown = cli.json(&["service", "show", "search"]);
+    assert_eq!(shown["service"]["name"], "search");
+    assert_eq!(shown["integrations"][0]["type"], "alertmanager", "{shown}");
+    assert!(shown["integrations"][0].get("key").is_none(), "{shown}");
+
+    // Alerts from PagerDuty events.
+    assert_eq!(cli.ok(&["alert", "list"]).trim(), "no alerts");
+    send_event(&server, &key, "db-1/disk", "Disk almost full on db-1", "critical").await;
+    send_event(&server, &key, "db-1/disk", "Disk almost full on db-1", "critical").await;
+    send_event(&server, &key, "db-2/cpu", "CPU\nhigh on db-2", "warning").await;
+
+    let table = cli.ok(&["alert", "list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    for col in ["ID", "STATUS", "SEVERITY", "EVENTS", "LAST SEEN", "SERVICE", "SUMMARY"] {
+        assert!(lines[0].contains(col), "{table}");
+    }
+    assert!(lines[1].ends_with("checkout  CPU high on db-2"), "newest first, one line: {table}");
+    let disk = lines[2];
+    assert!(disk.contains("open") && disk.contains("critical") && disk.ends_with("Disk almost full on db-1"));
+    let events_col = lines[0].find("EVENTS").unwrap_or_default();
+    assert_eq!(disk.get(events_col..events_col + 2), Some("2 "), "duplicates fold into one alert: {table}");
+    let disk_id = disk.split_whitespace().next().unwrap_or_default().to_owned();
+
+    let list = cli.json(&["alert", "list", "--status", "open", "--service", "checkout"]);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
+    assert_eq!(cli.ok(&["alert", "list", "--service", "search"]).trim(), "no alerts");
+    assert_eq!(cli.ok(&["alert", "list", "--status", "resolved"]).trim(), "no alerts");
+    let err = cli.fails(&["alert", "list", "--status", "angry"]);
+    assert!(err.contains("open") && err.contains("suppressed"), "{err}");
+
+    // Paging.
+    let out = cli.run(&["alert", "list", "--limit", "1"]);
+    assert_success(&out, "alert list --limit 1");
+    assert_eq!(stdout(&out).lines().count(), 2);
+    let cursor = stderr(&out).split("--cursor ").nth(1).map(|c| c.trim().to_owned()).unwrap_or_default();
+    assert!(!cursor.is_empty(), "{}", stderr(&out));
+    let page2 = cli.json(&["alert", "list", "--limit", "1", "--cursor", &cursor]);
+    assert_eq!(page2["items"][0]["id"], disk_id, "{page2}");
+
+    let shown = cli.ok(&["alert", "show", &disk_id]);
+    assert!(shown.starts_with("Disk almost full on db-1\n"), "{shown}");
+    assert_eq!(field(&shown, "status:"), "open");
+    assert_eq!(field(&shown, "severity:"), "critical");
+    assert_eq!(field(&shown, "events:"), "2");
+    assert_eq!(field(&shown, "dedup key:"), "db-1/disk");
+    assert_eq!(field(&shown, "source:"), "db-1");
+    assert!(field(&shown, "service:").starts_with("checkout ("), "{shown}");
+    assert!(field(&shown, "incident:").starts_with("INC-1  "), "{shown}");
+    assert!(shown.contains("details:") && shown.contains("\"used\": \"97%\""), "{shown}");
+
+    let out = cli.ok(&["alert", "ack", &disk_id]);
+    assert_eq!(field(&out, "status:"), "open (acked)");
+    assert!(field(&out, "acknowledged:").len() == 19, "{out}");
+    let resolved = cli.json(&["alert", "resolve", &disk_id]);
+    assert_eq!(resolved["status"], "resolved", "{resolved}");
+    assert!(resolved["resolved_at"].is_string());
+    let err = cli.fails(&["alert", "resolve", &disk_id]);
+    assert!(err.contains("HTTP 409") && err.contains("resolved"), "{err}");
+    let err = cli.fails(&["alert", "show", "00000000-0000-0000-0000-000000000000"]);
+    assert!(err.contains("HTTP 404"), "{err}");
+
+    // Rotating a key: printed once; the old key stops working.
+    let integration =
+        cli.json(&["service", "show", "checkout"])["integrations"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let out = cli.run(&["service", "rotate-key", &integration]);
+    assert_success(&out, "rotate-key");
+    let new_key = field(&stdout(&out), "key");
+    assert!(new_key.len() == 32 && new_key != key);
+    assert!(stderr(&out).contains("stopped working"));
+    assert_eq!(enqueue_status(&server, &key).await, 400);
+    assert_eq!(enqueue_status(&server, &new_key).await, 202);
+
+    // Viewers read but change nothing.
+    let out = db.admin(
+        &["create-user", "--email", "viewer@example.com", "--name", "Vi", "--role", "viewer", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert_success(&out, "create viewer");
+    let viewer = Cli { url: server.url.clone(), token: db.token_for("viewer@example.com") };
+    assert!(viewer.ok(&["alert", "list"]).contains("CPU high on db-2"));
+    let cpu_id = lines[1].split_whitespace().next().unwrap_or_default();
+    let err = viewer.fails(&["alert", "ack", cpu_id]);
+    assert!(err.contains("HTTP 403"), "{err}");
+    let err = viewer.fails(&["service", "create", "mine"]);
+    assert!(err.contains("HTTP 403"), "{err}");
+    let err = viewer.fails(&["service", "add-integration", "checkout", "--type", "generic", "--name", "x"]);
+    assert!(err.contains("HTTP 403"), "{err}");
+    assert_eq!(cli.json(&["alert", "show", cpu_id])["acknowledged_at"], Value::Null);
+
+    let exit = server.terminate();
+    assert!(exit.success(), "{exit}");
+}
+
+#[tokio::test]
+async fn services_and_alerts_from_the_command_line_on_sqlite() {
+    services_and_alerts_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn services_and_alerts_from_the_command_line_on_postgres() {
+    services_and_alerts_from_the_command_line(Backend::Postgres).await;
+}
+
+#[test]
+fn help_explains_the_catalog_commands() {
+    let help = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--help");
+        let out = common::run(&all, None);
+        assert_success(&out, &format!("{args:?} --help"));
+        stdout(&out)
+    };
+    let top = help(&[]);
+    assert!(top.contains("service") && top.contains("alert"), "{top}");
+    let service = help(&["service"]);
+    for cmd in ["list", "show", "create", "add-integration", "rotate-key"] {
+        assert!(service.contains(cmd), "service --help lacks {cmd}:\n{service}");
+    }
+    let create = help(&["service", "create"]);
+    for flag in ["<NAME>", "--description", "--owner-team", "--runbook-url", "--tag", "--no-auto-resolve", "--url"] {
+        assert!(create.contains(flag), "service create --help lacks {flag}:\n{create}");
+    }
+    let add = help(&["service", "add-integration"]);
+    assert!(add.contains("<SERVICE>") && add.contains("--type") && add.contains("--name"), "{add}");
+    assert!(add.contains("pagerduty") && add.contains("heartbeat") && add.contains("shown only"), "{add}");
+    let alert = help(&["alert"]);
+    for cmd in ["list", "show", "ack", "resolve"] {
+        assert!(alert.contains(cmd), "alert --help lacks {cmd}:\n{alert}");
+    }
+    let list = help(&["alert", "list"]);
+    for flag in ["--status", "open", "resolved", "suppressed", "--service", "--limit", "--cursor", "--json", "--token"]
+    {
+        assert!(list.contains(flag), "alert list --help lacks {flag}:\n{list}");
+    }
+    assert!(help(&["alert", "ack"]).contains("<ID>"));
+}
