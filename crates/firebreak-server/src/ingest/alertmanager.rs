@@ -72,6 +72,9 @@ pub fn label_set_key(labels: &Map<String, Value>) -> String {
 /// Turns one webhook body into events, or says what is wrong with it.
 pub fn parse_notification(body: &[u8]) -> Result<Vec<AlertEvent>, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    if super::pagerduty::has_nul(&value) {
+        return Err("the body must not contain NUL characters".into());
+    }
     let Value::Object(obj) = value else { return Err("the body must be a JSON object".into()) };
     let alerts = match obj.get("alerts") {
         Some(Value::Array(a)) => a,

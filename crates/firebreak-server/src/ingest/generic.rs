@@ -185,6 +185,9 @@ async fn receive(
                 .into_response();
         }
     };
+    if super::pagerduty::has_nul(&payload) {
+        return ApiError::bad_request("invalid_payload", "the payload must not contain NUL characters").into_response();
+    }
     let integration = match state.store.integration_by_key(&secret_hash(&key)).await {
         Ok(Some(i)) if i.kind == IntegrationKind::Generic => i,
         Ok(_) => return ApiError::not_found("integration").into_response(),

@@ -74,6 +74,9 @@ fn opt_text<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str
 /// Parses a create-alert request into an event.
 pub fn parse_create(body: &[u8]) -> Result<AlertEvent, String> {
     let value: Value = serde_json::from_slice(body).map_err(|_| "Request body is not processible".to_owned())?;
+    if super::pagerduty::has_nul(&value) {
+        return Err("Request body must not contain NUL characters".into());
+    }
     let Value::Object(obj) = value else { return Err("Request body is not processible".into()) };
     let message =
         opt_text(&obj, "message")?.map(str::trim).filter(|m| !m.is_empty()).ok_or("Message can not be empty.")?;
@@ -231,7 +234,7 @@ async fn act(
         Map::new()
     } else {
         match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => m,
+            Ok(Value::Object(m)) if !super::pagerduty::has_nul(&Value::Object(m.clone())) => m,
             _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "Request body is not processible", started),
         }
     };
