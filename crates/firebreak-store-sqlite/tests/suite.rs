@@ -41,3 +41,22 @@ async fn online_backup_is_a_complete_copy() {
     assert_eq!(incident.title, "backed up");
     assert_eq!(copy.verify_audit().await.unwrap_or_else(|e| panic!("{e}")), AuditVerification::Intact { entries: 1 });
 }
+
+/// The dedup lookup must be an index seek, not a scan of every alert (a regression once cut
+/// unique-key ingestion tenfold).
+#[tokio::test]
+async fn the_dedup_lookup_uses_the_live_key_index() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::connect(&format!("sqlite://{}/plan.db", dir.path().display()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rows = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE integration_id = x'00' AND dedup_key = 'k' AND status IN ('open', 'suppressed')",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plan: Vec<String> =
+        rows.iter().map(|r| sqlx::Row::try_get::<String, _>(r, "detail").unwrap_or_default()).collect();
+    assert!(plan.iter().any(|d| d.contains("alerts_live_key")), "{plan:?}");
+}
