@@ -51,7 +51,7 @@ async fn the_dedup_lookup_uses_the_live_key_index() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let rows = sqlx::query(
-        "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE integration_id = x'00' AND dedup_key = 'k' AND status IN ('open', 'suppressed')",
+        "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE integration_id = x'00' AND dedup_key = 'k' AND status <> 'resolved'",
     )
     .fetch_all(store.pool())
     .await

@@ -1665,7 +1665,7 @@ macro_rules! impl_sql_store {
                 // Locked, so that a person acting on the alert through the API at the same
                 // time is not overwritten by this event's stale copy.
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status IN ('open', 'suppressed'){}",
+                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status <> 'resolved'{}",
                     $for_update
                 )))
                 .bind(integration.id.0)
