@@ -1087,13 +1087,7 @@ macro_rules! impl_sql_store {
                         }
                         outcomes.push(ingest_one(&mut tx, owner, &item.event, at, &mut touched, &triage).await?);
                     }
-                    for id in &touched {
-                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    for id in touched {
-                        self.notify_after_commit(ChangeNotice::Incident(id));
-                    }
+                    commit_announcing(self, tx, touched).await?;
                     Ok(outcomes)
                 }
 
@@ -1402,13 +1396,7 @@ macro_rules! impl_sql_store {
                         let triage = load_triage(&mut tx).await?;
                         ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
                     }
-                    for id in &touched {
-                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    for id in touched {
-                        self.notify_after_commit(ChangeNotice::Incident(id));
-                    }
+                    commit_announcing(self, tx, touched).await?;
                     Ok(check)
                 }
 
@@ -1441,11 +1429,7 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn list_rules(&self) -> StoreResult<Vec<firebreak_domain::rules::Rule>> {
-                    let rows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::Rule>>("SELECT definition FROM rules ORDER BY position, created_at")
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(rows.into_iter().map(|j| j.0).collect())
+                    fetch_rules(&self.pool).await
                 }
 
                 async fn delete_rule(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
@@ -1475,11 +1459,7 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn list_windows(&self) -> StoreResult<Vec<firebreak_domain::rules::MaintenanceWindow>> {
-                    let rows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::MaintenanceWindow>>("SELECT definition FROM maintenance_windows ORDER BY created_at")
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(rows.into_iter().map(|j| j.0).collect())
+                    fetch_windows(&self.pool).await
                 }
 
                 async fn delete_window(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
@@ -1560,13 +1540,7 @@ macro_rules! impl_sql_store {
                         let triage = load_triage(&mut tx).await?;
                         ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
                     }
-                    for id in &touched {
-                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    for id in touched {
-                        self.notify_after_commit(ChangeNotice::Incident(id));
-                    }
+                    commit_announcing(self, tx, touched).await?;
                     Ok(Some(hb))
                 }
 
@@ -1608,13 +1582,7 @@ macro_rules! impl_sql_store {
                         let triage = load_triage(&mut tx).await?;
                         ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
                     }
-                    for id in &touched {
-                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    for id in touched {
-                        self.notify_after_commit(ChangeNotice::Incident(id));
-                    }
+                    commit_announcing(self, tx, touched).await?;
                     Ok(claimed.len())
                 }
 
@@ -1833,21 +1801,36 @@ macro_rules! impl_sql_store {
             }
 
             async fn load_triage(tx: &mut Tx) -> StoreResult<Triage> {
-                let rules = sqlx::query_scalar::<_, Json<firebreak_domain::rules::Rule>>("SELECT definition FROM rules ORDER BY position, created_at")
-                    .fetch_all(&mut **tx)
+                Ok(Triage { rules: fetch_rules(&mut **tx).await?, windows: fetch_windows(&mut **tx).await? })
+            }
+
+            async fn fetch_rules<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E) -> StoreResult<Vec<firebreak_domain::rules::Rule>> {
+                let rows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::Rule>>("SELECT definition FROM rules ORDER BY position, created_at")
+                    .fetch_all(conn)
                     .await
-                    .map_err(db_err)?
-                    .into_iter()
-                    .map(|j| j.0)
-                    .collect();
-                let windows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::MaintenanceWindow>>("SELECT definition FROM maintenance_windows ORDER BY created_at")
-                    .fetch_all(&mut **tx)
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(|j| j.0).collect())
+            }
+
+            async fn fetch_windows<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E) -> StoreResult<Vec<firebreak_domain::rules::MaintenanceWindow>> {
+                let rows = sqlx::query_scalar::<_, Json<firebreak_domain::rules::MaintenanceWindow>>("SELECT definition FROM maintenance_windows ORDER BY created_at")
+                    .fetch_all(conn)
                     .await
-                    .map_err(db_err)?
-                    .into_iter()
-                    .map(|j| j.0)
-                    .collect();
-                Ok(Triage { rules, windows })
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(|j| j.0).collect())
+            }
+
+            /// Announces the touched incidents inside the transaction, commits, then announces
+            /// them in process (each backend delivers through one of the two).
+            async fn commit_announcing(store: &$store, mut tx: Tx, touched: Vec<IncidentId>) -> StoreResult<()> {
+                for id in &touched {
+                    $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                for id in touched {
+                    store.notify_after_commit(ChangeNotice::Incident(id));
+                }
+                Ok(())
             }
 
             /// Records `value` under `key` in an alert's details (which become an object).
