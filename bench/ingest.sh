@@ -14,7 +14,8 @@
 # PACED_RATE (events/s of the paced cases, default 10000; 0 skips them), GEN_THREADS (runtime
 # threads of the load generator, default 1), ALERTMANAGER (auto: run it when installed; off),
 # CASES (which of a and b to run, default "a b"), PROFILE (1: record the server with
-# `perf record` during the cases and print the hottest symbols and threads).
+# `perf record` during the cases and print the hottest symbols and threads; PERF_KEEP=PREFIX keeps
+# the recordings, PERF_CALLGRAPH=dwarf records call graphs).
 set -euo pipefail
 
 DURATION=${DURATION:-60}
@@ -137,7 +138,7 @@ start_profile() {
     local pid=$1 out=$2
     PERF_PID=""
     if [[ $PROFILE == 1 ]]; then
-        perf record -q -e cpu-clock -F 999 -g -p "$pid" -o "$out" >/dev/null 2>&1 &
+        perf record -q -e cpu-clock -F 999 ${PERF_CALLGRAPH:+--call-graph $PERF_CALLGRAPH} -p "$pid" -o "$out" >/dev/null 2>&1 &
         PERF_PID=$!
     fi
 }
@@ -154,6 +155,10 @@ stop_profile() {
     echo "   by thread:"
     perf report -i "$out" --stdio --no-children --sort comm -g none 2>/dev/null |
         grep -E '^ +[0-9]' | head -8 | sed -E 's/^/     /; s/[[:space:]-]+$//' || true
+    if [[ -n ${PERF_KEEP:-} ]]; then
+        cp "$out" "$PERF_KEEP.$(basename "$out")"
+        echo "   perf data kept: $PERF_KEEP.$(basename "$out")"
+    fi
 }
 
 # CPU seconds (user + system) used so far by each thread name of PID, as "name seconds" lines.

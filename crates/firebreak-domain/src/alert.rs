@@ -265,6 +265,19 @@ impl Alert {
         }
     }
 
+    /// The timeline entry recording `change` to this alert, standing for `events` events.
+    pub fn timeline_event(&self, change: AlertChange, events: i64) -> crate::TimelineEvent {
+        crate::TimelineEvent::Alert {
+            change,
+            alert_id: self.id,
+            dedup_key: self.dedup_key.as_str().to_owned(),
+            summary: self.summary.clone(),
+            severity: self.severity,
+            count: self.count,
+            events,
+        }
+    }
+
     /// An incident title made from this alert's summary: one line, without the control
     /// characters a monitoring tool may send (titles refuse them).
     pub fn incident_title(&self) -> String {

@@ -408,8 +408,17 @@ pub enum TimelineEvent {
         dedup_key: String,
         summary: String,
         severity: crate::alert::AlertSeverity,
+        /// The alert's count of events after this change.
         count: i64,
+        /// How many events this entry records: duplicates of one alert committed together
+        /// are one entry.
+        #[serde(default = "one")]
+        events: i64,
     },
+}
+
+fn one() -> i64 {
+    1
 }
 
 impl TimelineEvent {

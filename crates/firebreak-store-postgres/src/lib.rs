@@ -22,6 +22,7 @@ const AUDIT_LOCK: i64 = 0x000F_1EB4_EA0A_0D17;
 pub struct PgStore {
     pool: PgPool,
     notices: broadcast::Sender<ChangeNotice>,
+    ingest_cache: std::sync::Arc<firebreak_store::IngestCache>,
 }
 
 impl PgStore {
@@ -41,7 +42,7 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
         let (notices, _) = broadcast::channel(256);
-        let store = PgStore { pool, notices };
+        let store = PgStore { pool, notices, ingest_cache: Default::default() };
         store.spawn_listener();
         Ok(store)
     }
@@ -67,6 +68,7 @@ impl PgStore {
     fn spawn_listener(&self) {
         let pool = self.pool.clone();
         let tx = self.notices.clone();
+        let cache = self.ingest_cache.clone();
         let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
         handle.spawn(async move {
             loop {
@@ -89,8 +91,13 @@ impl PgStore {
                 loop {
                     match listener.recv().await {
                         Ok(n) => {
-                            if let Some(notice) = parse_notice(n.payload()) {
-                                let _ = tx.send(notice);
+                            match parse_notice(n.payload()) {
+                                // Another replica (or this one) changed what ingestion caches.
+                                Some(ChangeNotice::IngestConfig) => cache.clear(),
+                                Some(notice) => {
+                                    let _ = tx.send(notice);
+                                }
+                                None => {}
                             }
                         }
                         Err(e) => {
@@ -110,18 +117,21 @@ impl PgStore {
         self.pool.begin().await
     }
 
+    /// PostgreSQL's own commit is durable (and grouped by the server).
+    async fn sync_committed(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn lock_audit(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(conn).await.map(|_| ())
     }
 
     async fn notify_in_tx(conn: &mut PgConnection, notice: &ChangeNotice) -> Result<(), sqlx::Error> {
-        let ChangeNotice::Incident(id) = notice;
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(format!("incident:{id}"))
-            .execute(conn)
-            .await
-            .map(|_| ())
+        let payload = match notice {
+            ChangeNotice::Incident(id) => format!("incident:{id}"),
+            ChangeNotice::IngestConfig => "config".to_owned(),
+        };
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(conn).await.map(|_| ())
     }
 
     fn notify_after_commit(&self, _notice: ChangeNotice) {
@@ -130,6 +140,9 @@ impl PgStore {
 }
 
 fn parse_notice(payload: &str) -> Option<ChangeNotice> {
+    if payload == "config" {
+        return Some(ChangeNotice::IngestConfig);
+    }
     let id = payload.strip_prefix("incident:")?;
     id.parse::<IncidentId>().ok().map(ChangeNotice::Incident)
 }

@@ -22,12 +22,14 @@ async fn two_replicas_share_numbers_audit_and_live_updates() {
     // Give b's listener a moment to LISTEN, then prove delivery with a bounded wait.
     let mut rx = b.subscribe();
     let mut delivered = None;
+    let mut created = Vec::new();
     for attempt in 0..20 {
-        let created = a.create_incident(incident(attempt), &actor).await.unwrap_or_else(|e| panic!("{e}"));
+        created.push(a.create_incident(incident(attempt), &actor).await.unwrap_or_else(|e| panic!("{e}")).id);
         if let Ok(Ok(ChangeNotice::Incident(id))) =
             tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await
         {
-            assert_eq!(id, created.id);
+            // On a busy machine the notice of an earlier attempt may be the one that arrives.
+            assert!(created.contains(&id), "{id} was never created");
             delivered = Some(id);
             break;
         }

@@ -51,7 +51,8 @@ async fn the_dedup_lookup_uses_the_live_key_index() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let rows = sqlx::query(
-        "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE integration_id = x'00' AND dedup_key = 'k' AND status <> 'resolved'",
+        "EXPLAIN QUERY PLAN SELECT id FROM alerts WHERE integration_id = x'00' AND status <> 'resolved' \
+         AND dedup_key IN ('a', 'b', 'c', 'd')",
     )
     .fetch_all(store.pool())
     .await

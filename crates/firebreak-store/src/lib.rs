@@ -13,8 +13,11 @@ use firebreak_domain::{
 use serde::Serialize;
 use std::sync::Arc;
 
+pub mod cache;
 mod sql;
 pub mod suite;
+
+pub use cache::IngestCache;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +242,8 @@ pub struct AlertFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeNotice {
     Incident(IncidentId),
+    /// Rules, windows, services or integrations changed: ingestion caches are stale.
+    IngestConfig,
 }
 
 #[async_trait]
@@ -334,7 +339,15 @@ pub trait AlertStore: Send + Sync {
         actor: &Actor,
     ) -> StoreResult<Integration>;
     /// Applies a batch of events in one transaction (one commit for all), in order.
-    async fn ingest(&self, batch: &[IngestItem]) -> StoreResult<Vec<IngestOutcome>>;
+    /// Applies a batch of events in one transaction and returns once it is durable. When
+    /// `committed` is given it is told as soon as the transaction has committed (before the
+    /// wait for the disk), so a caller can start the next batch then; it is dropped unsent
+    /// when the batch fails.
+    async fn ingest(
+        &self,
+        batch: &[IngestItem],
+        committed: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> StoreResult<Vec<IngestOutcome>>;
     async fn get_alert(&self, id: AlertId) -> StoreResult<Alert>;
     /// A person acknowledges or resolves an open alert (as its monitoring tool could).
     async fn act_on_alert(
@@ -415,6 +428,12 @@ pub trait AlertStore: Send + Sync {
 pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// How many committed ingest batches may wait for the disk at once while the next batch
+    /// runs. SQLite: 4 (its group commit syncs after the writer is free); PostgreSQL: 1 (its
+    /// commit is already durable when it returns).
+    fn ingest_pipeline_depth(&self) -> usize {
+        1
+    }
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Live change notices.

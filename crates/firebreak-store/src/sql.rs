@@ -3,6 +3,9 @@
 //!
 //! - `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error>`
 //!   (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: plain `BEGIN`);
+//! - a field `ingest_cache` holding (or dereferencing to) a [`crate::IngestCache`];
+//! - `async fn sync_committed(&self) -> StoreResult<()>`, which returns once every
+//!   transaction committed so far is durable (SQLite's group commit; a no-op on PostgreSQL);
 //! - `async fn lock_audit(conn: &mut DB::Connection) -> Result<(), sqlx::Error>`, which
 //!   serialises audit appends across connections and replicas;
 //! - `async fn notify_in_tx(conn, notice)` and `fn notify_after_commit(&self, notice)`, which
@@ -56,6 +59,21 @@ macro_rules! impl_sql_store {
                     }
                     _ => StoreError::Backend(e.to_string()),
                 }
+            }
+
+            /// Commits `tx` and returns once it is durable: every write goes through here.
+            async fn commit(store: &$store, tx: Tx) -> StoreResult<()> {
+                tx.commit().await.map_err(db_err)?;
+                store.sync_committed().await
+            }
+
+            /// Commits a change to what ingestion caches (rules, windows, services, integrations)
+            /// and clears the cache here and, through a change notice, on other replicas.
+            async fn commit_config(store: &$store, mut tx: Tx) -> StoreResult<()> {
+                $store::notify_in_tx(&mut *tx, &ChangeNotice::IngestConfig).await.map_err(db_err)?;
+                commit(store, tx).await?;
+                store.ingest_cache.clear();
+                Ok(())
             }
 
             fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -231,21 +249,80 @@ macro_rules! impl_sql_store {
                 at: Timestamp,
                 events: &[TimelineEvent],
             ) -> StoreResult<()> {
-                for event in events {
-                    sqlx::query(
-                        "INSERT INTO timeline_entries (incident_id, at, actor_id, actor_name, via, kind, data) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(incident.0)
-                    .bind(at)
-                    .bind(actor.user_id.map(|u| u.0))
-                    .bind(actor.name.clone())
-                    .bind(actor.via.as_str())
-                    .bind(event.kind())
-                    .bind(Json(event))
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
+                let rows: Vec<(IncidentId, &Actor, &TimelineEvent)> = events.iter().map(|e| (incident, actor, e)).collect();
+                insert_timeline_rows(tx, at, &rows).await
+            }
+
+            /// Timeline entries of any incidents, all at `at`, in order.
+            async fn insert_timeline_rows(tx: &mut Tx, at: Timestamp, rows: &[(IncidentId, &Actor, &TimelineEvent)]) -> StoreResult<()> {
+                write_rows(
+                    tx,
+                    "INSERT INTO timeline_entries (incident_id, at, actor_id, actor_name, via, kind, data)",
+                    7,
+                    "",
+                    rows,
+                    |q, (incident, actor, event)| {
+                        q.bind(incident.0)
+                            .bind(at)
+                            .bind(actor.user_id.map(|u| u.0))
+                            .bind(actor.name.clone())
+                            .bind(actor.via.as_str())
+                            .bind(event.kind())
+                            .bind(Json((*event).clone()))
+                    },
+                )
+                .await
+            }
+
+            /// Rows per multi-row statement. Statements of this many rows, and of up to 4, are
+            /// prepared once and cached; the remainder of a larger batch is prepared on the spot.
+            const ROWS_PER_STATEMENT: usize = 64;
+
+            type Query = sqlx::query::Query<'static, Db, <Db as sqlx::Database>::Arguments>;
+
+            /// Appends `count` placeholders, separated by commas, for the parameters numbered
+            /// from `first`. A generated statement may have a thousand parameters: SQLite gets
+            /// anonymous `?`s, because sqlx looks up each numbered one by name, and SQLite's
+            /// name lookup walks the list of names, which makes binding quadratic.
+            fn push_placeholders(sql: &mut String, first: usize, count: usize) {
+                use std::fmt::Write as _;
+                let anonymous = <Db as sqlx::Database>::NAME == "SQLite";
+                for n in first..first + count {
+                    let sep = if n == first { "" } else { ", " };
+                    let _ = if anonymous { write!(sql, "{sep}?") } else { write!(sql, "{sep}${n}") };
+                }
+            }
+
+            /// `"{head} VALUES (…), (…){tail}"` for `rows` rows of `columns` placeholders each.
+            fn values_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+                let mut sql = String::with_capacity(head.len() + tail.len() + 8 + rows * columns * 6);
+                sql.push_str(head);
+                sql.push_str(" VALUES ");
+                for r in 0..rows {
+                    sql.push_str(if r == 0 { "(" } else { ", (" });
+                    push_placeholders(&mut sql, r * columns + 1, columns);
+                    sql.push(')');
+                }
+                sql.push_str(tail);
+                sql
+            }
+
+            /// Writes `rows` with multi-row statements (`bind` binds one row's `columns` values).
+            async fn write_rows<T>(
+                tx: &mut Tx,
+                head: &str,
+                columns: usize,
+                tail: &str,
+                rows: &[T],
+                bind: impl Fn(Query, &T) -> Query,
+            ) -> StoreResult<()> {
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let cached = chunk.len() == ROWS_PER_STATEMENT || chunk.len() <= 4;
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(head, columns, chunk.len(), tail))).persistent(cached);
+                    for row in chunk {
+                        q = bind(q, row);
+                    }
+                    q.execute(&mut **tx).await.map_err(db_err)?;
                 }
                 Ok(())
             }
@@ -327,7 +404,7 @@ macro_rules! impl_sql_store {
                     audit_in_tx(&mut tx, actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
                     let notice = ChangeNotice::Incident(out.incident.id);
                     $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     self.notify_after_commit(notice);
                     Ok(out.incident)
                 }
@@ -404,7 +481,7 @@ macro_rules! impl_sql_store {
                     audit_in_tx(&mut tx, actor, &change.audit_action(), &incident_target(current.id), details, at).await?;
                     let notice = ChangeNotice::Incident(current.id);
                     $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     self.notify_after_commit(notice);
                     Ok(out.incident)
                 }
@@ -465,7 +542,7 @@ macro_rules! impl_sql_store {
                     };
                     let details = serde_json::json!({ "email": user.email.as_str(), "name": user.name, "role": user.role });
                     audit_in_tx(&mut tx, actor, "user.create", &format!("user:{}", user.id), details, at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     Ok(user)
                 }
 
@@ -516,7 +593,7 @@ macro_rules! impl_sql_store {
                     }
                     let details = serde_json::json!({ "name": update.name, "role": update.role, "disabled": update.disabled });
                     audit_in_tx(&mut tx, actor, "user.update", &format!("user:{id}"), details, at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     Ok(user)
                 }
 
@@ -548,7 +625,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, "user.login_failed", &format!("user:{id}"), serde_json::json!({}), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit(self, tx).await
                 }
 
                 async fn set_password(&self, id: UserId, password_hash: &str, actor: &Actor) -> StoreResult<()> {
@@ -566,7 +643,7 @@ macro_rules! impl_sql_store {
                     }
                     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, "user.set_password", &format!("user:{id}"), serde_json::json!({}), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit(self, tx).await
                 }
 
                 async fn create_session(&self, token_hash: &str, user_id: UserId, expires_at: Timestamp, actor: &Actor) -> StoreResult<()> {
@@ -593,7 +670,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, "user.login", &format!("user:{user_id}"), serde_json::json!({}), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit(self, tx).await
                 }
 
                 async fn session_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<User>> {
@@ -624,7 +701,7 @@ macro_rules! impl_sql_store {
                         let target = actor.user_id.map(|u| format!("user:{u}")).unwrap_or_default();
                         audit_in_tx(&mut tx, actor, "user.logout", &target, serde_json::json!({}), at).await?;
                     }
-                    tx.commit().await.map_err(db_err)
+                    commit(self, tx).await
                 }
 
                 async fn create_token(&self, user_id: UserId, name: &str, token_hash: &str, actor: &Actor) -> StoreResult<ApiToken> {
@@ -643,7 +720,7 @@ macro_rules! impl_sql_store {
                         .map_err(db_err)?;
                     let details = serde_json::json!({ "user_id": user_id, "name": token.name });
                     audit_in_tx(&mut tx, actor, "token.create", &format!("token:{}", token.id), details, at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     Ok(token)
                 }
 
@@ -719,7 +796,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?
                         .ok_or(StoreError::NotFound("token"))?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     token_from_row(&row)
                 }
             }
@@ -730,7 +807,7 @@ macro_rules! impl_sql_store {
                     let at = firebreak_domain::time::now();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, action, target, details, at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit(self, tx).await
                 }
 
                 async fn list_audit(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
@@ -893,44 +970,54 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            async fn write_alert(tx: &mut Tx, a: &Alert, insert: bool) -> StoreResult<()> {
-                let sql = if insert {
+            /// Inserts new alerts and updates stored ones, in order, with multi-row upserts. A
+            /// stored alert that resolves must come before a new alert with its key.
+            async fn write_alerts(tx: &mut Tx, alerts: &[&Alert]) -> StoreResult<()> {
+                write_rows(
+                    tx,
                     "INSERT INTO alerts (id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
-                     severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                } else {
-                    "UPDATE alerts SET service_id = $2, integration_id = $3, incident_id = $4, dedup_key = $5, status = $6, \
-                     summary = $7, source = $8, severity = $9, count = $10, details = $11, first_seen_at = $12, \
-                     last_seen_at = $13, acknowledged_at = $14, resolved_at = $15 WHERE id = $1"
-                };
-                sqlx::query(sql)
-                    .bind(a.id.0)
-                    .bind(a.service_id.0)
-                    .bind(a.integration_id.0)
-                    .bind(a.incident_id.map(|i| i.0))
-                    .bind(a.dedup_key.as_str().to_owned())
-                    .bind(a.status.as_str())
-                    .bind(a.summary.clone())
-                    .bind(a.source.clone())
-                    .bind(a.severity.as_str())
-                    .bind(a.count)
-                    .bind(Json(a.details.clone()))
-                    .bind(a.first_seen_at)
-                    .bind(a.last_seen_at)
-                    .bind(a.acknowledged_at)
-                    .bind(a.resolved_at)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
+                     severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at)",
+                    15,
+                    " ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, status = excluded.status, \
+                     summary = excluded.summary, source = excluded.source, severity = excluded.severity, count = excluded.count, \
+                     details = excluded.details, last_seen_at = excluded.last_seen_at, \
+                     acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at",
+                    alerts,
+                    |q, a| {
+                        q.bind(a.id.0)
+                            .bind(a.service_id.0)
+                            .bind(a.integration_id.0)
+                            .bind(a.incident_id.map(|i| i.0))
+                            .bind(a.dedup_key.as_str().to_owned())
+                            .bind(a.status.as_str())
+                            .bind(a.summary.clone())
+                            .bind(a.source.clone())
+                            .bind(a.severity.as_str())
+                            .bind(a.count)
+                            .bind(Json(a.details.clone()))
+                            .bind(a.first_seen_at)
+                            .bind(a.last_seen_at)
+                            .bind(a.acknowledged_at)
+                            .bind(a.resolved_at)
+                    },
+                )
+                .await
             }
 
-            /// The integration a key belongs to, with its service's auto-resolve setting.
-            struct KeyOwner {
-                integration: Integration,
-                auto_resolve: bool,
-                grouping: firebreak_domain::rules::Grouping,
+            use $crate::cache::{KeyOwner, Triage};
+
+            /// From a row of `OWNER_SELECT`.
+            fn owner_from_row(row: &DbRow) -> StoreResult<KeyOwner> {
+                Ok(KeyOwner::new(
+                    integration_from_row(row)?,
+                    get(row, "auto_resolve")?,
+                    get::<Json<firebreak_domain::rules::Grouping>>(row, "grouping")?.0,
+                ))
             }
+
+            const OWNER_SELECT: &str = "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, \
+                s.auto_resolve, s.grouping FROM integrations i JOIN services s ON s.id = i.service_id";
+
 
             #[async_trait::async_trait]
             impl AlertStore for $store {
@@ -952,7 +1039,7 @@ macro_rules! impl_sql_store {
                     write_service(&mut tx, &service, true).await?;
                     let details = serde_json::json!({ "name": service.name });
                     audit_in_tx(&mut tx, actor, "service.create", &format!("service:{}", service.id), details, at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     Ok(service)
                 }
 
@@ -975,7 +1062,7 @@ macro_rules! impl_sql_store {
                     write_service(&mut tx, &s, false).await?;
                     let details = serde_json::json!({ "name": s.name, "auto_resolve": s.auto_resolve });
                     audit_in_tx(&mut tx, actor, "service.update", &format!("service:{id}"), details, at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_config(self, tx).await?;
                     Ok(s)
                 }
 
@@ -1028,7 +1115,7 @@ macro_rules! impl_sql_store {
                     }
                     let details = serde_json::json!({ "service_id": service_id, "type": kind, "name": integration.name });
                     audit_in_tx(&mut tx, actor, "integration.create", &format!("integration:{}", integration.id), details, at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_config(self, tx).await?;
                     Ok(integration)
                 }
 
@@ -1061,34 +1148,20 @@ macro_rules! impl_sql_store {
                     }
                     audit_in_tx(&mut tx, actor, "integration.rotate_key", &format!("integration:{id}"), serde_json::json!({}), at).await?;
                     let integration = load_integration(&mut *tx, id).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_config(self, tx).await?;
                     Ok(integration)
                 }
 
-                async fn ingest(&self, batch: &[IngestItem]) -> StoreResult<Vec<IngestOutcome>> {
-                    let at = firebreak_domain::time::now();
-                    let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let mut owners: std::collections::HashMap<String, Option<KeyOwner>> = std::collections::HashMap::new();
-                    let mut touched: Vec<IncidentId> = Vec::new();
-                    let mut outcomes = Vec::with_capacity(batch.len());
-                    let triage = load_triage(&mut tx).await?;
-                    for item in batch {
-                        if !owners.contains_key(&item.key_hash) {
-                            let owner = key_owner(&mut tx, &item.key_hash).await?;
-                            owners.insert(item.key_hash.clone(), owner);
+                async fn ingest(&self, batch: &[IngestItem], mut committed: Option<tokio::sync::oneshot::Sender<()>>) -> StoreResult<Vec<IngestOutcome>> {
+                    let mut attempt = 0;
+                    loop {
+                        match ingest_batch(self, batch, &mut committed).await {
+                            // Another replica opened an alert with one of these keys at the same
+                            // moment; the batch rolled back, and a retry sees that alert as live.
+                            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+                            other => return other,
                         }
-                        let Some(Some(owner)) = owners.get(&item.key_hash) else {
-                            outcomes.push(IngestOutcome::UnknownKey);
-                            continue;
-                        };
-                        if owner.integration.kind != item.kind {
-                            outcomes.push(IngestOutcome::UnknownKey);
-                            continue;
-                        }
-                        outcomes.push(ingest_one(&mut tx, owner, &item.event, at, &mut touched, &triage).await?);
                     }
-                    commit_announcing(self, tx, touched).await?;
-                    Ok(outcomes)
                 }
 
                 async fn get_alert(&self, id: AlertId) -> StoreResult<Alert> {
@@ -1126,17 +1199,10 @@ macro_rules! impl_sql_store {
                     let decision = decide(Some(&alert), &event);
                     let Some(change) = decision.change() else { return Ok(alert) };
                     alert.apply(&decision, &event, at);
-                    write_alert(&mut tx, &alert, false).await?;
+                    write_alerts(&mut tx, &[&alert]).await?;
                     let auto = load_service(&mut *tx, alert.service_id).await?.auto_resolve;
                     if let Some(incident_id) = alert.incident_id {
-                        let entry = TimelineEvent::Alert {
-                            change,
-                            alert_id: alert.id,
-                            dedup_key: alert.dedup_key.as_str().to_owned(),
-                            summary: alert.summary.clone(),
-                            severity: alert.severity,
-                            count: alert.count,
-                        };
+                        let entry = alert.timeline_event(change, 1);
                         insert_timeline(&mut tx, incident_id, actor, at, &[entry]).await?;
                         if decision == AlertDecision::Resolve && auto {
                             auto_resolve(&mut tx, incident_id, actor, at).await?;
@@ -1144,7 +1210,7 @@ macro_rules! impl_sql_store {
                         $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(incident_id)).await.map_err(db_err)?;
                     }
                     audit_in_tx(&mut tx, actor, &format!("alert.{action}"), &format!("alert:{id}"), serde_json::json!({ "dedup_key": alert.dedup_key.as_str() }), at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     if let Some(incident_id) = alert.incident_id {
                         self.notify_after_commit(ChangeNotice::Incident(incident_id));
                     }
@@ -1196,7 +1262,7 @@ macro_rules! impl_sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     Ok(Some(change))
                 }
 
@@ -1255,7 +1321,7 @@ macro_rules! impl_sql_store {
                     }
                     audit_in_tx(&mut tx, actor, "integration.configure", &format!("integration:{id}"), serde_json::json!({ "config": config }), at).await?;
                     let integration = load_integration(&mut *tx, id).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_config(self, tx).await?;
                     Ok(integration)
                 }
 
@@ -1286,7 +1352,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, "check.create", &format!("check:{}", check.id), serde_json::json!({ "check": check }), at).await?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit_config(self, tx).await?;
                     Ok(CheckStatus { definition: check.clone(), integration_id, consecutive_failures: 0, down: false, due_at: now, last_checked_at: None, last_error: None })
                 }
 
@@ -1327,7 +1393,7 @@ macro_rules! impl_sql_store {
                             claimed.push(check);
                         }
                     }
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     Ok(claimed)
                 }
 
@@ -1379,7 +1445,7 @@ macro_rules! impl_sql_store {
                     if let Some(action) = action {
                         let integration = load_integration(&mut *tx, check.integration_id).await?;
                         let service = load_service(&mut *tx, integration.service_id).await?;
-                        let owner = KeyOwner { integration, auto_resolve: service.auto_resolve, grouping: service.grouping };
+                        let owner = KeyOwner::new(integration, service.auto_resolve, service.grouping);
                         let target = match &check.definition.probe {
                             firebreak_domain::rules::Probe::Http { url, .. } => url.clone(),
                             firebreak_domain::rules::Probe::Tcp { address } => address.clone(),
@@ -1394,9 +1460,9 @@ macro_rules! impl_sql_store {
                             occurred_at: Some(result.at),
                         };
                         let triage = load_triage(&mut tx).await?;
-                        ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
+                        apply_events(&mut tx, &[(&owner, &event)], at, &triage, &mut touched).await?;
                     }
-                    commit_announcing(self, tx, touched).await?;
+                    commit_announcing(self, tx, touched, None).await?;
                     Ok(check)
                 }
 
@@ -1425,7 +1491,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, "rule.create", &format!("rule:{}", rule.id), serde_json::json!({ "rule": rule }), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit_config(self, tx).await
                 }
 
                 async fn list_rules(&self) -> StoreResult<Vec<firebreak_domain::rules::Rule>> {
@@ -1440,7 +1506,7 @@ macro_rules! impl_sql_store {
                         return Err(StoreError::NotFound("rule"));
                     }
                     audit_in_tx(&mut tx, actor, "rule.delete", &format!("rule:{id}"), serde_json::json!({}), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit_config(self, tx).await
                 }
 
                 async fn create_window(&self, window: &firebreak_domain::rules::MaintenanceWindow, actor: &Actor) -> StoreResult<()> {
@@ -1455,7 +1521,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     audit_in_tx(&mut tx, actor, "maintenance_window.create", &format!("maintenance_window:{}", window.id), serde_json::json!({ "window": window }), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit_config(self, tx).await
                 }
 
                 async fn list_windows(&self) -> StoreResult<Vec<firebreak_domain::rules::MaintenanceWindow>> {
@@ -1470,7 +1536,7 @@ macro_rules! impl_sql_store {
                         return Err(StoreError::NotFound("maintenance window"));
                     }
                     audit_in_tx(&mut tx, actor, "maintenance_window.delete", &format!("maintenance_window:{id}"), serde_json::json!({}), at).await?;
-                    tx.commit().await.map_err(db_err)
+                    commit_config(self, tx).await
                 }
 
                 async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat> {
@@ -1505,7 +1571,7 @@ macro_rules! impl_sql_store {
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                    tx.commit().await.map_err(db_err)?;
+                    commit(self, tx).await?;
                     heartbeat_from_row(&row)
                 }
 
@@ -1538,9 +1604,9 @@ macro_rules! impl_sql_store {
                     if was_missed {
                         let event = missed_heartbeat_event(&owner.integration, &hb, firebreak_domain::alert::AlertAction::Resolve);
                         let triage = load_triage(&mut tx).await?;
-                        ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
+                        apply_events(&mut tx, &[(&owner, &event)], at, &triage, &mut touched).await?;
                     }
-                    commit_announcing(self, tx, touched).await?;
+                    commit_announcing(self, tx, touched, None).await?;
                     Ok(Some(hb))
                 }
 
@@ -1559,19 +1625,12 @@ macro_rules! impl_sql_store {
                     .map_err(db_err)?;
                     let mut touched = Vec::new();
                     for id in &claimed {
-                        let row = sqlx::query(
-                            "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve, s.grouping \
-                             FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.id = $1",
-                        )
-                        .bind(*id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        let owner = KeyOwner {
-                        integration: integration_from_row(&row)?,
-                        auto_resolve: get(&row, "auto_resolve")?,
-                        grouping: get::<Json<firebreak_domain::rules::Grouping>>(&row, "grouping")?.0,
-                    };
+                        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{OWNER_SELECT} WHERE i.id = $1")))
+                            .bind(*id)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        let owner = owner_from_row(&row)?;
                         let hb_row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {HEARTBEAT_COLS} FROM heartbeats WHERE integration_id = $1")))
                             .bind(*id)
                             .fetch_one(&mut *tx)
@@ -1580,9 +1639,9 @@ macro_rules! impl_sql_store {
                         let hb = heartbeat_from_row(&hb_row)?;
                         let event = missed_heartbeat_event(&owner.integration, &hb, firebreak_domain::alert::AlertAction::Trigger);
                         let triage = load_triage(&mut tx).await?;
-                        ingest_one(&mut tx, &owner, &event, at, &mut touched, &triage).await?;
+                        apply_events(&mut tx, &[(&owner, &event)], at, &triage, &mut touched).await?;
                     }
-                    commit_announcing(self, tx, touched).await?;
+                    commit_announcing(self, tx, touched, None).await?;
                     Ok(claimed.len())
                 }
 
@@ -1619,49 +1678,244 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            /// Applies one event for the integration `owner` inside `tx`.
-            async fn ingest_one(
+            /// One transaction applying `batch`: the integrations of its keys, then its events.
+            async fn ingest_batch(
+                store: &$store,
+                batch: &[IngestItem],
+                committed: &mut Option<tokio::sync::oneshot::Sender<()>>,
+            ) -> StoreResult<Vec<IngestOutcome>> {
+                let at = firebreak_domain::time::now();
+                let mut tx = store.begin_write().await.map_err(db_err)?;
+                let cache = &store.ingest_cache;
+                let generation = cache.generation();
+                let triage = match cache.triage() {
+                    Some(triage) => triage,
+                    None => {
+                        let triage = std::sync::Arc::new(load_triage(&mut tx).await?);
+                        cache.put_triage(generation, triage.clone());
+                        triage
+                    }
+                };
+                let mut owners: std::collections::HashMap<&str, Option<std::sync::Arc<KeyOwner>>> = std::collections::HashMap::new();
+                for item in batch {
+                    if !owners.contains_key(item.key_hash.as_str()) {
+                        let owner = match cache.owner(&item.key_hash) {
+                            Some(owner) => owner,
+                            None => {
+                                let owner = key_owner(&mut tx, &item.key_hash).await?.map(std::sync::Arc::new);
+                                cache.put_owner(generation, &item.key_hash, owner.clone());
+                                owner
+                            }
+                        };
+                        owners.insert(item.key_hash.as_str(), owner);
+                    }
+                }
+                let mut events = Vec::with_capacity(batch.len());
+                let positions: Vec<Option<usize>> = batch
+                    .iter()
+                    .map(|item| match owners.get(item.key_hash.as_str()) {
+                        Some(Some(owner)) if owner.integration.kind == item.kind => {
+                            events.push((&**owner, &item.event));
+                            Some(events.len() - 1)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let mut touched = Vec::new();
+                let applied = apply_events(&mut tx, &events, at, &triage, &mut touched).await?;
+                commit_announcing(store, tx, touched, committed.take()).await?;
+                Ok(positions.into_iter().map(|p| p.map_or(IngestOutcome::UnknownKey, |i| applied[i].clone())).collect())
+            }
+
+            /// An alert the batch read or opened, and whether the database holds it as it is.
+            struct Slot {
+                alert: Alert,
+                stored: bool,
+                dirty: bool,
+            }
+
+            /// What a batch of events changed and has not written yet.
+            #[derive(Default)]
+            struct Work {
+                slots: Vec<Slot>,
+                /// The live (open or suppressed) alert of each key.
+                live: std::collections::HashMap<(IntegrationId, DedupKey), usize>,
+                entries: Vec<(IncidentId, Actor, TimelineEvent)>,
+                /// Each alert's latest unwritten timeline entry, so that duplicates fold into one.
+                last_entry: std::collections::HashMap<AlertId, usize>,
+                /// The open incident new alerts of a service (and group) join, once looked up.
+                incidents: std::collections::HashMap<(ServiceId, Option<String>), Option<IncidentId>>,
+                touched: Vec<IncidentId>,
+            }
+
+            impl Work {
+                /// Records what happened to the alert in `slot` on its incident's timeline. The
+                /// duplicates of one alert in one batch become one entry carrying the final count.
+                fn note(&mut self, slot: usize, change: Option<firebreak_domain::alert::AlertChange>, actor: &Actor) {
+                    let alert = &self.slots[slot].alert;
+                    let (Some(change), Some(incident)) = (change, alert.incident_id) else { return };
+                    use firebreak_domain::alert::AlertChange::Repeated;
+                    let folded = self.last_entry.get(&alert.id).and_then(|&i| match self.entries[i].2 {
+                        TimelineEvent::Alert { change: Repeated, events, .. } if change == Repeated => Some((i, events)),
+                        _ => None,
+                    });
+                    let event = alert.timeline_event(change, folded.map_or(1, |(_, n)| n + 1));
+                    if let Some((i, _)) = folded {
+                        self.entries[i].2 = event;
+                        return;
+                    }
+                    self.last_entry.insert(alert.id, self.entries.len());
+                    self.entries.push((incident, actor.clone(), event));
+                    if !self.touched.contains(&incident) {
+                        self.touched.push(incident);
+                    }
+                }
+
+                fn push_new(&mut self, alert: Alert) -> usize {
+                    self.live.insert((alert.integration_id, alert.dedup_key.clone()), self.slots.len());
+                    self.slots.push(Slot { alert, stored: false, dirty: true });
+                    self.slots.len() - 1
+                }
+
+                /// Writes the changed alerts (stored ones first, so that a resolved alert leaves
+                /// its key free for a new one) and the timeline entries.
+                async fn flush(&mut self, tx: &mut Tx, at: Timestamp) -> StoreResult<()> {
+                    let rows: Vec<&Alert> = (self.slots.iter().filter(|s| s.dirty && s.stored))
+                        .chain(self.slots.iter().filter(|s| !s.stored))
+                        .map(|s| &s.alert)
+                        .collect();
+                    write_alerts(tx, &rows).await?;
+                    for s in &mut self.slots {
+                        s.stored = true;
+                        s.dirty = false;
+                    }
+                    let entries: Vec<(IncidentId, &Actor, &TimelineEvent)> = self.entries.iter().map(|(i, a, e)| (*i, a, e)).collect();
+                    insert_timeline_rows(tx, at, &entries).await?;
+                    self.entries.clear();
+                    self.last_entry.clear();
+                    Ok(())
+                }
+            }
+
+            /// Dedup lookups ask for this many keys at most; fewer are padded up to a power of two
+            /// (repeating the last key), so a handful of cached statements serve every batch.
+            const KEYS_PER_LOOKUP: usize = 256;
+
+            /// Loads the live alerts of `keys` for `integration` into `work`.
+            async fn load_live(tx: &mut Tx, integration: IntegrationId, keys: &[&str], work: &mut Work) -> StoreResult<()> {
+                for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+                    let size = chunk.len().next_power_of_two();
+                    let mut sql = format!("SELECT {ALERT_COLS} FROM alerts WHERE status <> 'resolved' AND integration_id = ");
+                    push_placeholders(&mut sql, 1, 1);
+                    sql.push_str(" AND dedup_key IN (");
+                    push_placeholders(&mut sql, 2, size);
+                    sql.push(')');
+                    sql.push_str($for_update);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(integration.0);
+                    for i in 0..size {
+                        q = q.bind(chunk[i.min(chunk.len() - 1)].to_owned());
+                    }
+                    for row in q.fetch_all(&mut **tx).await.map_err(db_err)? {
+                        let alert = alert_from_row(&row)?;
+                        work.live.insert((alert.integration_id, alert.dedup_key.clone()), work.slots.len());
+                        work.slots.push(Slot { alert, stored: true, dirty: false });
+                    }
+                }
+                Ok(())
+            }
+
+            /// Applies `events` (each with the integration it came in for) inside `tx`, with
+            /// the outcome of applying them one by one in order, but set-based: one dedup lookup
+            /// per integration for the whole batch, duplicates folded in memory, and alerts and
+            /// timeline entries written by multi-row statements.
+            async fn apply_events(
                 tx: &mut Tx,
+                events: &[(&KeyOwner, &firebreak_domain::alert::AlertEvent)],
+                at: Timestamp,
+                triage: &Triage,
+                touched: &mut Vec<IncidentId>,
+            ) -> StoreResult<Vec<IngestOutcome>> {
+                let mut work = Work::default();
+                let mut wanted: std::collections::HashMap<IntegrationId, Vec<&str>> = std::collections::HashMap::new();
+                let mut seen = std::collections::HashSet::new();
+                for (owner, event) in events {
+                    if let Some(key) = &event.dedup_key {
+                        if seen.insert((owner.integration.id, key.as_str())) {
+                            wanted.entry(owner.integration.id).or_default().push(key.as_str());
+                        }
+                    }
+                }
+                for (integration, keys) in &wanted {
+                    load_live(tx, *integration, keys, &mut work).await?;
+                }
+                let mut outcomes = Vec::with_capacity(events.len());
+                for (owner, event) in events {
+                    let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
+                    let slot = work.live.get(&(owner.integration.id, key.clone())).copied();
+                    let decision = decide(slot.map(|i| &work.slots[i].alert), event);
+                    let alert_id = match (decision, slot) {
+                        (AlertDecision::Open, _) => open_alert(tx, &mut work, owner, event, key.clone(), at, triage).await?,
+                        (AlertDecision::Nothing, _) | (_, None) => None,
+                        (decision, Some(i)) => {
+                            work.slots[i].alert.apply(&decision, event, at);
+                            work.slots[i].dirty = true;
+                            work.note(i, decision.change(), &owner.actor);
+                            let alert = &work.slots[i].alert;
+                            let (alert_id, incident_id) = (alert.id, alert.incident_id);
+                            if alert.status == AlertStatus::Resolved {
+                                work.live.remove(&(owner.integration.id, key.clone()));
+                                if let (Some(incident_id), true) = (incident_id, owner.auto_resolve) {
+                                    // The check reads the alerts as written so far.
+                                    work.flush(tx, at).await?;
+                                    auto_resolve(tx, incident_id, &owner.actor, at).await?;
+                                    work.incidents.retain(|_, open| *open != Some(incident_id));
+                                }
+                            }
+                            Some(alert_id)
+                        }
+                    };
+                    outcomes.push(IngestOutcome::Accepted { dedup_key: key, alert_id });
+                }
+                work.flush(tx, at).await?;
+                for id in work.touched {
+                    if !touched.contains(&id) {
+                        touched.push(id);
+                    }
+                }
+                Ok(outcomes)
+            }
+
+            /// A trigger with no live alert: suppressed by a maintenance window, dropped by a
+            /// rule, or a new alert joining the service's open incident (or group) or opening one.
+            async fn open_alert(
+                tx: &mut Tx,
+                work: &mut Work,
                 owner: &KeyOwner,
                 event: &firebreak_domain::alert::AlertEvent,
+                key: DedupKey,
                 at: Timestamp,
-                touched: &mut Vec<IncidentId>,
                 triage: &Triage,
-            ) -> StoreResult<IngestOutcome> {
+            ) -> StoreResult<Option<AlertId>> {
                 let integration = &owner.integration;
-                let key = event.dedup_key.clone().unwrap_or_else(DedupKey::generate);
-                // Locked, so that a person acting on the alert through the API at the same
-                // time is not overwritten by this event's stale copy.
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {ALERT_COLS} FROM alerts WHERE integration_id = $1 AND dedup_key = $2 AND status <> 'resolved'{}",
-                    $for_update
-                )))
-                .bind(integration.id.0)
-                .bind(key.as_str().to_owned())
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                let open = row.as_ref().map(alert_from_row).transpose()?;
-                let decision = decide(open.as_ref(), event);
-                let actor = Actor::system(format!("{} ({})", integration.name, integration.kind), Via::System);
-                let alert = match (decision.clone(), open) {
-                    (AlertDecision::Open, _) if triage.windows.iter().any(|w| w.suppresses(integration.service_id, event, at)) => {
-                        let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
-                        let window = triage.windows.iter().find(|w| w.suppresses(integration.service_id, event, at));
-                        alert.status = AlertStatus::Suppressed;
-                        note_in_details(&mut alert.details, "suppressed_by", window.map(|w| serde_json::json!({ "id": w.id, "name": w.name })));
-                        write_alert(tx, &alert, true).await?;
-                        Some(alert)
-                    }
-                    (AlertDecision::Open, _) => {
-                        let rule = firebreak_domain::rules::first_match(&triage.rules, integration.service_id, event);
-                        if rule.is_some_and(|r| r.actions.drop) {
-                            return Ok(IngestOutcome::Accepted { dedup_key: key, alert_id: None });
-                        }
-                        let mut alert = Alert::open(integration.service_id, integration.id, key.clone(), event, at);
-                        note_in_details(&mut alert.details, "matched_rule", rule.map(|r| serde_json::json!({ "id": r.id, "name": r.name })));
-                        let group_key = owner.grouping.group_key(event);
-                        let existing = match (&group_key, owner.grouping.window()) {
+                let mut alert = Alert::open(integration.service_id, integration.id, key, event, at);
+                if let Some(window) = triage.windows.iter().find(|w| w.suppresses(integration.service_id, event, at)) {
+                    alert.status = AlertStatus::Suppressed;
+                    note_in_details(&mut alert.details, "suppressed_by", Some(serde_json::json!({ "id": window.id, "name": window.name })));
+                    let id = alert.id;
+                    work.push_new(alert);
+                    return Ok(Some(id));
+                }
+                let rule = firebreak_domain::rules::first_match(&triage.rules, integration.service_id, event);
+                if rule.is_some_and(|r| r.actions.drop) {
+                    return Ok(None);
+                }
+                note_in_details(&mut alert.details, "matched_rule", rule.map(|r| serde_json::json!({ "id": r.id, "name": r.name })));
+                let group_key = owner.grouping.group_key(event);
+                let lookup = (integration.service_id, group_key.clone());
+                let existing = match work.incidents.get(&lookup) {
+                    Some(cached) => *cached,
+                    None => {
+                        let found = match (&group_key, owner.grouping.window()) {
                             (Some(group), Some(window)) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
                                 "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} AND group_key = $2 \
                                  AND detected_at >= $3 ORDER BY number DESC LIMIT 1"
@@ -1678,69 +1932,47 @@ macro_rules! impl_sql_store {
                             .fetch_optional(&mut **tx)
                             .await,
                         }
-                        .map_err(db_err)?;
-                        let incident_id = match existing {
-                            Some(id) => IncidentId(id),
-                            None => {
-                                let number: i64 = sqlx::query_scalar(
-                                    "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
-                                )
-                                .fetch_one(&mut **tx)
-                                .await
-                                .map_err(db_err)?;
-                                let actions = rule.map(|r| r.actions.clone()).unwrap_or_default();
-                                let mut new = firebreak_domain::NewIncident::parse(
-                                    &alert.incident_title(),
-                                    None,
-                                    actions.severity.unwrap_or_else(|| event.severity.incident_severity()),
-                                    actions.kind.unwrap_or(firebreak_domain::IncidentType::Other),
-                                    &[],
-                                    &actions.tags,
-                                )?;
-                                new.service_id = Some(integration.service_id);
-                                new.group_key = group_key.clone();
-                                let out = Incident::declare(IncidentId::new(), number, new, None, at);
-                                write_incident(tx, &out.incident, true).await?;
-                                insert_timeline(tx, out.incident.id, &actor, at, &out.events).await?;
-                                let details = serde_json::json!({
-                                    "number": number, "title": out.incident.title,
-                                    "severity": out.incident.severity, "alert_id": alert.id,
-                                });
-                                audit_in_tx(tx, &actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
-                                out.incident.id
-                            }
-                        };
-                        alert.incident_id = Some(incident_id);
-                        write_alert(tx, &alert, true).await?;
-                        Some(alert)
-                    }
-                    (AlertDecision::Nothing, _) | (_, None) => None,
-                    (d, Some(mut alert)) => {
-                        alert.apply(&d, event, at);
-                        write_alert(tx, &alert, false).await?;
-                        Some(alert)
+                        .map_err(db_err)?
+                        .map(IncidentId);
+                        work.incidents.insert(lookup.clone(), found);
+                        found
                     }
                 };
-                if let (Some(alert), Some(change)) = (&alert, decision.change()) {
-                    if let Some(incident_id) = alert.incident_id {
-                        let entry = TimelineEvent::Alert {
-                            change,
-                            alert_id: alert.id,
-                            dedup_key: alert.dedup_key.as_str().to_owned(),
-                            summary: alert.summary.clone(),
-                            severity: alert.severity,
-                            count: alert.count,
-                        };
-                        insert_timeline(tx, incident_id, &actor, at, &[entry]).await?;
-                        if decision == AlertDecision::Resolve && owner.auto_resolve {
-                            auto_resolve(tx, incident_id, &actor, at).await?;
-                        }
-                        if !touched.contains(&incident_id) {
-                            touched.push(incident_id);
-                        }
+                let incident_id = match existing {
+                    Some(id) => id,
+                    None => {
+                        let number: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value")
+                            .fetch_one(&mut **tx)
+                            .await
+                            .map_err(db_err)?;
+                        let actions = rule.map(|r| r.actions.clone()).unwrap_or_default();
+                        let mut new = firebreak_domain::NewIncident::parse(
+                            &alert.incident_title(),
+                            None,
+                            actions.severity.unwrap_or_else(|| event.severity.incident_severity()),
+                            actions.kind.unwrap_or(firebreak_domain::IncidentType::Other),
+                            &[],
+                            &actions.tags,
+                        )?;
+                        new.service_id = Some(integration.service_id);
+                        new.group_key = group_key;
+                        let out = Incident::declare(IncidentId::new(), number, new, None, at);
+                        write_incident(tx, &out.incident, true).await?;
+                        insert_timeline(tx, out.incident.id, &owner.actor, at, &out.events).await?;
+                        let details = serde_json::json!({
+                            "number": number, "title": out.incident.title,
+                            "severity": out.incident.severity, "alert_id": alert.id,
+                        });
+                        audit_in_tx(tx, &owner.actor, "incident.create", &incident_target(out.incident.id), details, at).await?;
+                        work.incidents.insert(lookup, Some(out.incident.id));
+                        out.incident.id
                     }
-                }
-                Ok(IngestOutcome::Accepted { dedup_key: key, alert_id: alert.map(|a| a.id) })
+                };
+                alert.incident_id = Some(incident_id);
+                let id = alert.id;
+                let slot = work.push_new(alert);
+                work.note(slot, Some(firebreak_domain::alert::AlertChange::Opened), &owner.actor);
+                Ok(Some(id))
             }
 
             const HEARTBEAT_COLS: &str = "integration_id, interval_secs, grace_secs, last_beat_at, due_at, missed";
@@ -1776,28 +2008,12 @@ macro_rules! impl_sql_store {
 
             /// The integration a key belongs to.
             async fn key_owner(tx: &mut Tx, key_hash: &str) -> StoreResult<Option<KeyOwner>> {
-                let row = sqlx::query(
-                    "SELECT i.id, i.service_id, i.kind, i.name, i.created_at, i.key_rotated_at, i.config, s.auto_resolve, s.grouping \
-                     FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1",
-                )
-                .bind(key_hash.to_owned())
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                match row {
-                    Some(row) => Ok(Some(KeyOwner {
-                        integration: integration_from_row(&row)?,
-                        auto_resolve: get(&row, "auto_resolve")?,
-                        grouping: get::<Json<firebreak_domain::rules::Grouping>>(&row, "grouping")?.0,
-                    })),
-                    None => Ok(None),
-                }
-            }
-
-            /// The rules and windows that apply to new alerts.
-            struct Triage {
-                rules: Vec<firebreak_domain::rules::Rule>,
-                windows: Vec<firebreak_domain::rules::MaintenanceWindow>,
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("{OWNER_SELECT} WHERE i.key_hash = $1")))
+                    .bind(key_hash.to_owned())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(owner_from_row).transpose()
             }
 
             async fn load_triage(tx: &mut Tx) -> StoreResult<Triage> {
@@ -1822,11 +2038,20 @@ macro_rules! impl_sql_store {
 
             /// Announces the touched incidents inside the transaction, commits, then announces
             /// them in process (each backend delivers through one of the two).
-            async fn commit_announcing(store: &$store, mut tx: Tx, touched: Vec<IncidentId>) -> StoreResult<()> {
+            async fn commit_announcing(
+                store: &$store,
+                mut tx: Tx,
+                touched: Vec<IncidentId>,
+                committed: Option<tokio::sync::oneshot::Sender<()>>,
+            ) -> StoreResult<()> {
                 for id in &touched {
                     $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
                 }
                 tx.commit().await.map_err(db_err)?;
+                if let Some(signal) = committed {
+                    let _ = signal.send(());
+                }
+                store.sync_committed().await?;
                 for id in touched {
                     store.notify_after_commit(ChangeNotice::Incident(id));
                 }

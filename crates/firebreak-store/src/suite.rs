@@ -3,6 +3,7 @@
 //! store (or `None` to skip, e.g. when no PostgreSQL URL is configured).
 
 use crate::{DynStore, IncidentFilter, NewUser, StoreError, UserUpdate};
+use firebreak_domain::alert::{AlertAction, AlertEvent, AlertSeverity, AlertStatus, DedupKey, IntegrationKind};
 use firebreak_domain::{
     Actor, AuditVerification, DomainError, Email, IncidentAction, IncidentChange, IncidentEdit, IncidentRef,
     IncidentRole, IncidentStatus, IncidentType, NewIncident, Severity, TimelineEvent, UserRole, Via,
@@ -389,7 +390,9 @@ macro_rules! store_suite {
             refused_changes_change_nothing,
             users_sessions_and_tokens,
             every_mutation_is_audited_and_chained,
-            changes_are_announced
+            changes_are_announced,
+            a_batch_of_events_acts_as_the_same_events_one_by_one,
+            auto_resolve_takes_effect_within_a_batch
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,
@@ -416,4 +419,147 @@ macro_rules! store_suite {
             }
         )+
     };
+}
+
+/// A service with one PagerDuty integration whose key hash is `key_hash`.
+async fn service_with_key(store: &DynStore, name: &str, key_hash: &str, auto_resolve: bool) -> crate::Service {
+    let fields =
+        crate::ServiceFields { name: Some(name.into()), auto_resolve: Some(auto_resolve), ..Default::default() };
+    let service = store.create_service(fields, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    store
+        .create_integration(service.id, IntegrationKind::Pagerduty, "pd", key_hash, &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    service
+}
+
+fn item(key_hash: &str, action: AlertAction, key: &str, summary: &str) -> crate::IngestItem {
+    crate::IngestItem {
+        key_hash: key_hash.into(),
+        kind: IntegrationKind::Pagerduty,
+        event: AlertEvent {
+            action,
+            dedup_key: Some(DedupKey::parse(key).unwrap_or_else(|e| panic!("{e}"))),
+            summary: summary.into(),
+            source: "suite".into(),
+            severity: AlertSeverity::Error,
+            details: serde_json::json!({ "summary": summary }),
+            occurred_at: None,
+        },
+    }
+}
+
+async fn alerts_of(store: &DynStore, service: &crate::Service) -> Vec<firebreak_domain::alert::Alert> {
+    let filter = crate::AlertFilter { service_id: Some(service.id), limit: 200, ..Default::default() };
+    let mut alerts = store.list_alerts(&filter).await.unwrap_or_else(|e| panic!("{e}")).items;
+    alerts.reverse(); // oldest first
+    alerts
+}
+
+/// One batch gives the same alerts as the same events one by one: duplicates folded, an
+/// acknowledgement and a resolve acting on the live alert, the key opening a new alert after
+/// its resolve, a resolve of an unknown key changing nothing, an unknown integration key
+/// refused. The batch's duplicates of one alert become one timeline entry with the final count.
+pub async fn a_batch_of_events_acts_as_the_same_events_one_by_one(store: DynStore) {
+    use AlertAction::{Acknowledge, Resolve, Trigger};
+    let script = [
+        (Trigger, "k1", "disk full"),
+        (Trigger, "k1", "disk full again"),
+        (Trigger, "k1", "disk still full"),
+        (Trigger, "k2", "cpu hot"),
+        (Acknowledge, "k1", ""),
+        (Resolve, "k1", ""),
+        (Trigger, "k1", "disk full once more"),
+        (Trigger, "k1", "and again"),
+        (Resolve, "k3", ""),
+        (Acknowledge, "k1", ""),
+        (Acknowledge, "k1", ""),
+    ];
+    let batched = service_with_key(&store, "batched", "hash-batched", false).await;
+    let single = service_with_key(&store, "single", "hash-single", false).await;
+    let mut batch: Vec<crate::IngestItem> = script.iter().map(|(a, k, s)| item("hash-batched", *a, k, s)).collect();
+    batch.insert(3, item("hash-nobody", Trigger, "k1", "stray"));
+    let outcomes = store.ingest(&batch, None).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcomes.len(), batch.len());
+    assert_eq!(outcomes[3], crate::IngestOutcome::UnknownKey);
+    for (a, k, s) in &script {
+        store.ingest(&[item("hash-single", *a, k, s)], None).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (got, want) = (alerts_of(&store, &batched).await, alerts_of(&store, &single).await);
+    let shape = |alerts: &[firebreak_domain::alert::Alert]| -> Vec<(String, AlertStatus, i64, String, bool)> {
+        alerts
+            .iter()
+            .map(|a| {
+                (a.dedup_key.as_str().to_owned(), a.status, a.count, a.summary.clone(), a.acknowledged_at.is_some())
+            })
+            .collect()
+    };
+    assert_eq!(shape(&got), shape(&want));
+    assert_eq!(
+        shape(&got),
+        vec![
+            ("k1".into(), AlertStatus::Resolved, 5, "disk still full".into(), true),
+            ("k2".into(), AlertStatus::Open, 1, "cpu hot".into(), false),
+            ("k1".into(), AlertStatus::Open, 3, "and again".into(), true),
+        ]
+    );
+    let incident = got[0].incident_id.unwrap_or_else(|| panic!("the first alert opened an incident"));
+    assert!(got.iter().all(|a| a.incident_id == Some(incident)), "all join the service's open incident");
+    let Some(crate::IngestOutcome::Accepted { alert_id: Some(first), .. }) = outcomes.first() else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(*first, got[0].id);
+    assert!(matches!(&outcomes[9], crate::IngestOutcome::Accepted { alert_id: None, .. }), "resolve of k3: nothing");
+    let changes: Vec<(String, i64)> = store
+        .timeline(incident)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter_map(|e| match e.event {
+            TimelineEvent::Alert { change, count, .. } => Some((change.to_string(), count)),
+            _ => None,
+        })
+        .collect();
+    let expect: Vec<(String, i64)> = [
+        ("opened", 1),
+        ("repeated", 3),
+        ("opened", 1),
+        ("acknowledged", 4),
+        ("resolved", 5),
+        ("opened", 1),
+        ("repeated", 2),
+        ("acknowledged", 3),
+    ]
+    .iter()
+    .map(|(c, n)| ((*c).to_owned(), *n))
+    .collect();
+    assert_eq!(changes, expect);
+}
+
+/// With auto-resolve, an incident resolves at the event that resolves its last alert, even
+/// mid-batch, and a later alert in the same batch opens a new incident.
+pub async fn auto_resolve_takes_effect_within_a_batch(store: DynStore) {
+    use AlertAction::{Resolve, Trigger};
+    let service = service_with_key(&store, "auto", "hash-auto", true).await;
+    let batch = [
+        item("hash-auto", Trigger, "a", "a down"),
+        item("hash-auto", Trigger, "b", "b down"),
+        item("hash-auto", Resolve, "a", ""),
+        item("hash-auto", Resolve, "b", ""),
+        item("hash-auto", Trigger, "c", "c down"),
+    ];
+    store.ingest(&batch, None).await.unwrap_or_else(|e| panic!("{e}"));
+    let alerts = alerts_of(&store, &service).await;
+    let (first, second) = (alerts[0].incident_id, alerts[2].incident_id);
+    assert_eq!(alerts[1].incident_id, first);
+    assert_ne!(first, second, "c came after the incident resolved");
+    let get = |id: Option<firebreak_domain::IncidentId>| {
+        let store = store.clone();
+        async move {
+            let id = id.unwrap_or_else(|| panic!("an incident"));
+            store.get_incident(IncidentRef::Id(id)).await.unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    assert_eq!(get(first).await.status, IncidentStatus::Resolved);
+    assert_eq!(get(second).await.status, IncidentStatus::Triggered);
 }

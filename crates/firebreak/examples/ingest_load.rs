@@ -248,6 +248,14 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// CPU time this process used so far (user + system, from /proc; clock ticks at 100 Hz).
+fn own_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn write_json(path: &Option<std::path::PathBuf>, value: &serde_json::Value) -> Result<(), String> {
     if let Some(path) = path {
         std::fs::write(path, format!("{value}\n")).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -406,6 +414,9 @@ async fn load(args: &Args, base: &str) -> ExitCode {
     let lat = |v: &[u32]| [50.0, 90.0, 99.0, 100.0].map(|p| percentile(v, p));
     let [p50, p90, p99, max] = lat(&all.latencies_us);
     println!("latency ms:  p50 {p50:.2}  p90 {p90:.2}  p99 {p99:.2}  max {max:.2}   (2xx, send → whole answer)");
+    if let Some(cpu) = own_cpu_seconds() {
+        println!("generator:   {cpu:.2} CPU-seconds of its own (user + system) over the run");
+    }
     let mut scheduled = serde_json::Value::Null;
     if args.rate.is_some() {
         let [s50, s90, s99, smax] = lat(&all.scheduled_us);

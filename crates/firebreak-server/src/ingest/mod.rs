@@ -70,24 +70,46 @@ impl Ingestor {
     }
 }
 
+/// Collects queued events into batches. A batch starts when the one before has committed
+/// (not when its commit is on disk): the store's writer is free then, and the events that
+/// queued meanwhile make the next batch. Up to the store's pipeline depth of batches wait
+/// for the disk at once.
 async fn run(store: DynStore, mut rx: mpsc::Receiver<Job>) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(store.ingest_pipeline_depth().max(1)));
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let items: Vec<IngestItem> = jobs.iter().map(|j| j.item.clone()).collect();
-        match store.ingest(&items).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
-                }
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            return;
+        }
+        let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
+        let store = store.clone();
+        let (committed, writer_free) = oneshot::channel();
+        tokio::spawn(async move {
+            commit_batch(&store, batch, committed).await;
+            drop(slot);
+        });
+        // Sent at commit, or dropped when the batch failed: either way the writer is free.
+        let _ = writer_free.await;
+    }
+}
+
+/// Commits one batch and answers each of its events.
+async fn commit_batch(store: &DynStore, jobs: Vec<Job>, committed: oneshot::Sender<()>) {
+    let (items, replies): (Vec<IngestItem>, Vec<_>) = jobs.into_iter().map(|j| (j.item, j.reply)).unzip();
+    match store.ingest(&items, Some(committed)).await {
+        Ok(outcomes) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
             }
-            Err(e) => {
-                let message = match &e {
-                    StoreError::Backend(m) => m.clone(),
-                    other => other.to_string(),
-                };
-                for job in jobs.drain(..) {
-                    let _ = job.reply.send(Err(message.clone()));
-                }
+        }
+        Err(e) => {
+            let message = match &e {
+                StoreError::Backend(m) => m.clone(),
+                other => other.to_string(),
+            };
+            for reply in replies {
+                let _ = reply.send(Err(message.clone()));
             }
         }
     }

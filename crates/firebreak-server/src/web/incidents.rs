@@ -240,6 +240,9 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
             (Some(_), Some(_)) => format!("handed {role} over from {} to {}", who(from), who(to)),
         },
         TimelineEvent::NoteAdded { .. } => "added a note".into(),
+        TimelineEvent::Alert { change, summary, severity, count, events, .. } if *events > 1 => {
+            format!("alert {change} {events} times ({severity}, {count}× in all): {summary}")
+        }
         TimelineEvent::Alert { change, summary, severity, count, .. } => {
             format!("alert {change} ({severity}, {count}×): {summary}")
         }
