@@ -4,74 +4,8 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use common::{PASSWORD, Reply, TestApp};
-
-fn form(method: Method, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
-    let body: String = fields.iter().map(|(k, v)| format!("{}={}", k, urlencode(v))).collect::<Vec<_>>().join("&");
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn page(path: &str, cookie: &str) -> Request<Body> {
-    Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The first `name="csrf" value="…"` on a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    html.find(marker)
-        .map(|i| &html[i + marker.len()..])
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or("")
-        .to_owned()
-}
-
-fn set_cookies(r: &Reply) -> Vec<String> {
-    r.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
-}
-
-fn cookie_value(r: &Reply, name: &str) -> Option<String> {
-    set_cookies(r)
-        .iter()
-        .find_map(|c| c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
-}
-
-async fn login_attempt(app: &TestApp, email: &str, password: &str) -> Reply {
-    let r = app.send(page("/login", "")).await;
-    let csrf = csrf_of(&r.text);
-    let pre = cookie_value(&r, "fb_login_csrf").unwrap_or_default();
-    app.send(form(
-        Method::POST,
-        "/login",
-        &format!("fb_login_csrf={pre}"),
-        &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/incidents")],
-    ))
-    .await
-}
-
-/// Signs in and returns the `Cookie` header value for the session.
-async fn sign_in(app: &TestApp, email: &str) -> String {
-    let r = login_attempt(app, email, PASSWORD).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    let session = cookie_value(&r, "fb_session").unwrap_or_else(|| panic!("no session cookie: {:?}", set_cookies(&r)));
-    format!("fb_session={session}")
-}
+use axum::http::{Method, StatusCode, header};
+use common::{PASSWORD, TestApp, cookie_value, csrf_of, form, login_attempt, page, set_cookies, sign_in};
 
 async fn sign_in_sets_a_safe_cookie(app: TestApp) {
     let r = login_attempt(&app, "responder@example.com", PASSWORD).await;

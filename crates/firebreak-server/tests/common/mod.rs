@@ -160,6 +160,115 @@ impl TestApp {
     }
 }
 
+// ---------------------------------------------------------------- web pages and forms
+
+/// The `Host` every web request carries, so pages that print URLs print this one.
+pub const WEB_HOST: &str = "firebreak.example.com";
+
+/// Percent-encodes a form value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A URL-encoded form submission with the session `cookie`.
+pub fn form(method: Method, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    let body: String = fields.iter().map(|(k, v)| format!("{}={}", k, urlencode(v))).collect::<Vec<_>>().join("&");
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, WEB_HOST)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A page request with the session `cookie`.
+pub fn page(path: &str, cookie: &str) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header(header::HOST, WEB_HOST)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The first `name="csrf" value="…"` on a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    html.find(marker)
+        .map(|i| &html[i + marker.len()..])
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Every `Set-Cookie` of a reply.
+pub fn set_cookies(r: &Reply) -> Vec<String> {
+    r.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
+}
+
+/// The value a reply sets for cookie `name`.
+pub fn cookie_value(r: &Reply, name: &str) -> Option<String> {
+    set_cookies(r)
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+}
+
+/// One sign-in through the form, with the login page's CSRF token and cookie.
+pub async fn login_attempt(app: &TestApp, email: &str, password: &str) -> Reply {
+    let r = app.send(page("/login", "")).await;
+    let csrf = csrf_of(&r.text);
+    let pre = cookie_value(&r, "fb_login_csrf").unwrap_or_default();
+    app.send(form(
+        Method::POST,
+        "/login",
+        &format!("fb_login_csrf={pre}"),
+        &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/incidents")],
+    ))
+    .await
+}
+
+/// Signs in and returns the `Cookie` header value for the session.
+pub async fn sign_in(app: &TestApp, email: &str) -> String {
+    let r = login_attempt(app, email, PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let session = cookie_value(&r, "fb_session").unwrap_or_else(|| panic!("no session cookie: {:?}", set_cookies(&r)));
+    format!("fb_session={session}")
+}
+
+/// Where a redirect points.
+pub fn location(r: &Reply) -> String {
+    r.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// The text of the element carrying `data-testid="ID"` (up to the next tag).
+pub fn testid(html: &str, id: &str) -> Option<String> {
+    let marker = format!("data-testid=\"{id}\">");
+    let start = html.find(&marker)? + marker.len();
+    let rest = &html[start..];
+    let rest = rest.strip_prefix("<code>").unwrap_or(rest);
+    rest.split('<').next().map(str::to_owned)
+}
+
+/// Undoes askama's HTML escaping.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
 /// Asserts the documented error envelope with `code`.
 pub fn assert_error(r: &Reply, status: StatusCode, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
