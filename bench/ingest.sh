@@ -13,7 +13,8 @@
 # Settings (environment): DURATION (seconds per case, default 60), CONNECTIONS (default 64),
 # PACED_RATE (events/s of the paced cases, default 10000; 0 skips them), GEN_THREADS (runtime
 # threads of the load generator, default 1), ALERTMANAGER (auto: run it when installed; off),
-# CASES (which of a and b to run, default "a b"), PROFILE (1: record the server with
+# CASES (which of a, b and c to run, default "a b c"; c is b on a database already holding PREFILL
+# alerts, default 1000000, followed by timing GET /api/v1/alerts?status=open), PROFILE (1: record the server with
 # `perf record` during the cases and print the hottest symbols and threads; PERF_KEEP=PREFIX keeps
 # the recordings, PERF_CALLGRAPH=dwarf records call graphs).
 set -euo pipefail
@@ -24,7 +25,8 @@ PACED_RATE=${PACED_RATE:-10000}
 GEN_THREADS=${GEN_THREADS:-1}
 ALERTMANAGER=${ALERTMANAGER:-auto}
 PROFILE=${PROFILE:-0}
-CASES=${CASES:-a b}
+CASES=${CASES:-a b c}
+PREFILL=${PREFILL:-1000000}
 READY_DEADLINE_S=10
 
 cd "$(dirname "$0")/.."
@@ -202,9 +204,10 @@ echo "== $CONNECTIONS connections, ${DURATION}s per case, load generator with $G
 failed=0
 declare -A RESULT_RATE RESULT_LINE
 
-# One case on a fresh server and database. Args: label, keys (100|unique), rate (0: unpaced).
+# One case on a fresh server and database. Args: label, keys (100|unique), rate (0: unpaced),
+# prefill (alerts stored before the measured load; 0: none).
 firebreak_case() {
-    local label=$1 keys=$2 rate=$3 dir db port key service_id peak hwm status=0 pace_args=()
+    local label=$1 keys=$2 rate=$3 prefill=${4:-0} dir db port key service_id peak hwm status=0 pace_args=()
     dir="$WORK/fb-$label"
     mkdir -p "$dir"
     db="sqlite://$dir/firebreak.db"
@@ -225,6 +228,14 @@ firebreak_case() {
     wait_ready "$port" /readyz "$SERVER_PID" "$dir/serve.log"
     service_id=$(api POST /api/v1/services '{"name":"bench"}' | jq -r .id)
     key=$(api POST "/api/v1/services/$service_id/integrations" '{"type":"pagerduty","name":"bench"}' | jq -r .key)
+    if ((prefill > 0)); then
+        echo "   storing $prefill alerts first (unique keys, not measured)..."
+        local fill_started=$EPOCHSECONDS
+        FIREBREAK_ROUTING_KEY="$key" "$LOAD" --url "$BASE" --keys unique --connections "$CONNECTIONS" \
+            --requests "$prefill" --duration 7200 --json "$dir/prefill.json" >"$dir/prefill.txt" ||
+            { echo "   storing the alerts failed:" >&2; sed 's/^/   /' "$dir/prefill.txt" >&2; failed=1; stop_server || true; return 0; }
+        echo "   stored $(jget "$dir/prefill.json" .ok) alerts in $((EPOCHSECONDS - fill_started)) s; database $(du -sh "$dir" | cut -f1)"
+    fi
     start_sampler "$SERVER_PID" "$dir/rss"
     start_profile "$SERVER_PID" "$dir/perf.data"
     thread_cpu "$SERVER_PID" >"$dir/cpu0"
@@ -246,16 +257,25 @@ firebreak_case() {
     # Every 202 must be a committed event: alerts' counts add up to the 202s; with unique keys
     # each 202 is its own alert.
     "$LOAD" --url "$BASE" --count-alerts --token "$TOKEN" --json "$dir/count.json" | sed 's/^/   /'
-    local ok alerts events expect_alerts
+    local ok alerts events expect_alerts stored=0
     ok=$(jget "$dir/load.json" .ok)
     alerts=$(jget "$dir/count.json" .alerts)
     events=$(jget "$dir/count.json" .events)
-    if [[ $keys == unique ]]; then expect_alerts=$ok; else expect_alerts=$((ok < keys ? ok : keys)); fi
-    if ((events == ok && alerts == expect_alerts)); then
-        echo "   durable: $ok answers 2xx = $events events committed in $alerts alerts"
+    ((prefill > 0)) && stored=$(jget "$dir/prefill.json" .ok)
+    if [[ $keys == unique ]]; then expect_alerts=$((ok + stored)); else expect_alerts=$((ok < keys ? ok : keys)); fi
+    if ((events == ok + stored && alerts == expect_alerts)); then
+        echo "   durable: $ok answers 2xx = $((events - stored)) events committed in $((alerts - stored)) new alerts${stored:+ (beside the $stored stored first)}"
     else
         echo "   MISMATCH: $ok answers 2xx but $events events committed in $alerts alerts (expected $expect_alerts alerts)" >&2
         status=1
+    fi
+    if ((prefill > 0)); then
+        echo "   GET /api/v1/alerts?status=open (first page, 50 alerts) with $alerts alerts stored, 8 connections, 20 s:"
+        "$LOAD" --url "$BASE" --target alerts-list --token "$TOKEN" --connections 8 --duration 20 \
+            --json "$dir/list.json" | sed 's/^/   /' || status=1
+        [[ -s $dir/list.json ]] && RESULT_LINE[$label-list]=$(jq -r \
+            'def ms: . * 100 | round / 100; "\(.events_per_s | floor) requests/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, max \(.max_ms | ms) ms"' \
+            "$dir/list.json")
     fi
     stop_server || status=1
     if ((status != 0)); then
@@ -306,21 +326,30 @@ EOF
 
 keys_of() { if [[ $1 == a ]]; then echo 100; else echo unique; fi; }
 for c in $CASES; do
-    [[ $c == a || $c == b ]] || { echo "CASES: a and/or b, not $c" >&2; exit 2; }
+    [[ $c == a || $c == b || $c == c ]] || { echo "CASES: a, b and/or c, not $c" >&2; exit 2; }
 done
-for c in $CASES; do firebreak_case "$c" "$(keys_of "$c")" 0; done
+for c in $CASES; do
+    if [[ $c == c ]]; then firebreak_case c unique 0 "$PREFILL"; else firebreak_case "$c" "$(keys_of "$c")" 0; fi
+done
 if [[ -n $AM_BIN ]]; then
-    for c in $CASES; do alertmanager_case "$c" "$(keys_of "$c")"; done
+    for c in $CASES; do [[ $c == c ]] || alertmanager_case "$c" "$(keys_of "$c")"; done
 fi
 if ((PACED_RATE > 0)); then
-    for c in $CASES; do firebreak_case "$c-paced" "$(keys_of "$c")" "$PACED_RATE"; done
+    for c in $CASES; do [[ $c == c ]] || firebreak_case "$c-paced" "$(keys_of "$c")" "$PACED_RATE"; done
 fi
 
 echo
-echo "== summary (targets: ≥ 30000 events/s for 60 s; p99 ≤ 25 ms at 10000 events/s; RSS ≤ 100 MB)"
-for label in a b a-paced b-paced; do
+echo "== summary (targets: ≥ 30000 events/s for 60 s; p99 ≤ 25 ms at 10000 events/s; RSS ≤ 100 MB;"
+echo "   with 1,000,000 alerts stored: ingest ≥ 80% of the empty-database rate, alert list p99 ≤ 50 ms)"
+for label in a b c a-paced b-paced; do
     [[ -n ${RESULT_LINE[$label]:-} ]] && echo "   Firebreak    $label: ${RESULT_LINE[$label]}"
 done
+if [[ -n ${RESULT_LINE[c-list]:-} ]]; then
+    echo "   alert list with $PREFILL+ alerts stored: ${RESULT_LINE[c-list]}"
+fi
+if [[ -n ${RESULT_RATE[b]:-} && -n ${RESULT_RATE[c]:-} ]]; then
+    echo "   case c / case b (unique keys, $PREFILL alerts stored vs. empty): $(awk -v c="${RESULT_RATE[c]}" -v b="${RESULT_RATE[b]}" 'BEGIN { printf "%.0f%%", (b > 0 ? 100 * c / b : 0) }')"
+fi
 for label in a b; do
     if [[ -n ${RESULT_LINE[am-$label]:-} ]]; then
         echo "   Alertmanager $label: ${RESULT_LINE[am-$label]}"

@@ -399,6 +399,10 @@ pub enum Probe {
         expected_status: u16,
         #[serde(default)]
         keyword: Option<String>,
+        /// For https: warn (a separate alert, severity warning) when the server's certificate
+        /// expires within this many days; 0 turns the warning off.
+        #[serde(default = "default_cert_warn_days")]
+        cert_warn_days: u32,
     },
     /// A TCP connection to `host:port`.
     Tcp { address: String },
@@ -410,6 +414,10 @@ fn default_method() -> String {
 
 fn default_status() -> u16 {
     200
+}
+
+fn default_cert_warn_days() -> u32 {
+    14
 }
 
 /// A built-in check of a service.
@@ -433,7 +441,10 @@ impl CheckDefinition {
         crate::user::parse_name(&self.name)
             .map_err(|_| DomainError::invalid("name", "must be one line of 1 to 100 characters"))?;
         match &self.probe {
-            Probe::Http { url, method, expected_status, keyword } => {
+            Probe::Http { url, method, expected_status, keyword, cert_warn_days } => {
+                if *cert_warn_days > 365 {
+                    return Err(DomainError::invalid("cert_warn_days", "must be 0 (off) to 365 days"));
+                }
                 let lower = url.to_ascii_lowercase();
                 let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
                 if rest.is_none_or(|r| r.is_empty() || r.starts_with('/'))
@@ -492,8 +503,15 @@ mod check_tests {
 
     #[test]
     fn only_http_https_and_tcp_targets() {
-        let http =
-            |u: &str| check(Probe::Http { url: u.into(), method: "GET".into(), expected_status: 200, keyword: None });
+        let http = |u: &str| {
+            check(Probe::Http {
+                url: u.into(),
+                method: "GET".into(),
+                expected_status: 200,
+                keyword: None,
+                cert_warn_days: 14,
+            })
+        };
         assert!(http("https://example.com/health").validate().is_ok());
         assert!(http("http://10.0.0.1:8080/").validate().is_ok());
         for bad in [

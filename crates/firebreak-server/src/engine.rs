@@ -3,7 +3,9 @@
 //! this one stopped; claiming due work changes its row, so each piece runs once.
 
 use crate::AppState;
+use firebreak_domain::Timestamp;
 use firebreak_domain::rules::{CheckDefinition, Probe};
+use firebreak_store::CheckResult;
 use std::time::Duration;
 
 /// How often due work is looked for.
@@ -25,8 +27,7 @@ async fn checks(state: &AppState) -> usize {
         }
     };
     let runs = due.iter().map(|c| async move {
-        let (ok, latency_ms, detail) = probe(&state.http, &c.definition).await;
-        let result = firebreak_store::CheckResult { at: now, ok, latency_ms, detail };
+        let result = probe(&state.http, &c.definition, now).await;
         if let Err(e) = state.store.record_check_result(c.definition.id, &result).await {
             tracing::warn!(error = %e, check = %c.definition.id, "cannot record a check result");
         }
@@ -35,10 +36,12 @@ async fn checks(state: &AppState) -> usize {
     due.len()
 }
 
-/// Runs one probe: passed or not, how long it took, and what happened.
-pub async fn probe(http: &reqwest::Client, check: &CheckDefinition) -> (bool, i64, String) {
+/// Runs one probe at `now`: passed or not, how long it took, what happened, and (https)
+/// when the server's certificate expires.
+pub async fn probe(http: &reqwest::Client, check: &CheckDefinition, now: Timestamp) -> CheckResult {
     let started = std::time::Instant::now();
     let timeout = Duration::from_millis(check.timeout_ms.max(1) as u64);
+    let mut cert_expires_at = None;
     let outcome = match &check.probe {
         Probe::Tcp { address } => {
             match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address.as_str())).await {
@@ -47,10 +50,15 @@ pub async fn probe(http: &reqwest::Client, check: &CheckDefinition) -> (bool, i6
                 Err(_) => Err(format!("no connection to {address} within {} ms", check.timeout_ms)),
             }
         }
-        Probe::Http { url, method, expected_status, keyword } => {
+        Probe::Http { url, method, expected_status, keyword, .. } => {
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
             let request = async {
                 let mut res = http.request(method, url).send().await.map_err(describe)?;
+                cert_expires_at = res
+                    .extensions()
+                    .get::<reqwest::tls::TlsInfo>()
+                    .and_then(|tls| tls.peer_certificate())
+                    .and_then(certificate_expiry);
                 let status = res.status().as_u16();
                 if status != *expected_status {
                     return Err(format!("HTTP {status} (expected {expected_status})"));
@@ -75,11 +83,21 @@ pub async fn probe(http: &reqwest::Client, check: &CheckDefinition) -> (bool, i6
             }
         }
     };
-    let latency = started.elapsed().as_millis() as i64;
-    match outcome {
-        Ok(detail) => (true, latency, detail),
-        Err(detail) => (false, latency, detail),
+    let latency_ms = started.elapsed().as_millis() as i64;
+    let (ok, mut detail) = match outcome {
+        Ok(detail) => (true, detail),
+        Err(detail) => (false, detail),
+    };
+    if let Some(expires) = cert_expires_at {
+        detail.push_str(&format!("; certificate valid until {}", firebreak_domain::time::canonical(expires)));
     }
+    CheckResult { at: now, ok, latency_ms, detail, cert_expires_at }
+}
+
+/// The end of a DER-encoded X.509 certificate's validity.
+pub fn certificate_expiry(der: &[u8]) -> Option<Timestamp> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    chrono::DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
 }
 
 fn describe(e: reqwest::Error) -> String {
@@ -94,14 +112,19 @@ fn describe(e: reqwest::Error) -> String {
     }
 }
 
-/// The HTTP client checks use: bounded redirects, no cookies, a clear user agent.
+/// The HTTP client checks use: bounded redirects, no cookies, a clear user agent, and the
+/// server's certificate kept for the expiry warning.
 pub fn check_client() -> reqwest::Client {
+    check_client_builder().build().unwrap_or_default()
+}
+
+/// [`check_client`]'s settings, for a caller that adds to them (a test trusting its own CA).
+pub fn check_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::limited(5))
         .user_agent(concat!("firebreak-check/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
+        .tls_info(true)
 }
 
 async fn heartbeats(state: &AppState) -> usize {

@@ -222,6 +222,10 @@ pub struct CheckResult {
     pub ok: bool,
     pub latency_ms: i64,
     pub detail: String,
+    /// When the https server's certificate expires, if the probe saw one (not kept in the
+    /// history; the detail mentions it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_expires_at: Option<Timestamp>,
 }
 
 /// Default heartbeat interval and grace, in seconds.

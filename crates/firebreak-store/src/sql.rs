@@ -1441,26 +1441,52 @@ macro_rules! impl_sql_store {
                         (true, false) => Some(firebreak_domain::alert::AlertAction::Resolve),
                         _ => None,
                     };
-                    let mut touched = Vec::new();
+                    let target = match &check.definition.probe {
+                        firebreak_domain::rules::Probe::Http { url, .. } => url.clone(),
+                        firebreak_domain::rules::Probe::Tcp { address } => address.clone(),
+                    };
+                    let mut events = Vec::new();
                     if let Some(action) = action {
-                        let integration = load_integration(&mut *tx, check.integration_id).await?;
-                        let service = load_service(&mut *tx, integration.service_id).await?;
-                        let owner = KeyOwner::new(integration, service.auto_resolve, service.grouping);
-                        let target = match &check.definition.probe {
-                            firebreak_domain::rules::Probe::Http { url, .. } => url.clone(),
-                            firebreak_domain::rules::Probe::Tcp { address } => address.clone(),
-                        };
-                        let event = firebreak_domain::alert::AlertEvent {
+                        events.push(firebreak_domain::alert::AlertEvent {
                             action,
                             dedup_key: DedupKey::parse(&format!("check-{check_id}")).ok(),
                             summary: format!("Check \"{}\" failing: {}", check.definition.name, result.detail).chars().take(1024).collect(),
-                            source: target,
+                            source: target.clone(),
                             severity: firebreak_domain::alert::AlertSeverity::Error,
                             details: serde_json::json!({ "check_id": check_id, "failures": check.consecutive_failures, "detail": result.detail }),
                             occurred_at: Some(result.at),
-                        };
+                        });
+                    }
+                    // A certificate close to expiry is its own alert (a warning), raised on every
+                    // run while it lasts and resolved by the first run that sees a renewed one.
+                    if let (firebreak_domain::rules::Probe::Http { cert_warn_days, .. }, Some(expires)) = (&check.definition.probe, result.cert_expires_at) {
+                        if *cert_warn_days > 0 {
+                            let left = expires - result.at;
+                            let expiring = left < chrono::TimeDelta::days(i64::from(*cert_warn_days));
+                            events.push(firebreak_domain::alert::AlertEvent {
+                                action: if expiring { firebreak_domain::alert::AlertAction::Trigger } else { firebreak_domain::alert::AlertAction::Resolve },
+                                dedup_key: DedupKey::parse(&format!("check-{check_id}-certificate")).ok(),
+                                summary: format!(
+                                    "Check \"{}\": the TLS certificate of {target} expires {} (in {} days)",
+                                    check.definition.name,
+                                    firebreak_domain::time::canonical(expires),
+                                    left.num_days()
+                                ).chars().take(1024).collect(),
+                                source: target.clone(),
+                                severity: firebreak_domain::alert::AlertSeverity::Warning,
+                                details: serde_json::json!({ "check_id": check_id, "certificate_expires_at": expires, "warn_days": cert_warn_days }),
+                                occurred_at: Some(result.at),
+                            });
+                        }
+                    }
+                    let mut touched = Vec::new();
+                    if !events.is_empty() {
+                        let integration = load_integration(&mut *tx, check.integration_id).await?;
+                        let service = load_service(&mut *tx, integration.service_id).await?;
+                        let owner = KeyOwner::new(integration, service.auto_resolve, service.grouping);
                         let triage = load_triage(&mut tx).await?;
-                        apply_events(&mut tx, &[(&owner, &event)], at, &triage, &mut touched).await?;
+                        let batch: Vec<_> = events.iter().map(|e| (&owner, e)).collect();
+                        apply_events(&mut tx, &batch, at, &triage, &mut touched).await?;
                     }
                     commit_announcing(self, tx, touched, None).await?;
                     Ok(check)
@@ -1474,7 +1500,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     rows.iter()
-                        .map(|r| Ok(CheckResult { at: get(r, "at")?, ok: get(r, "ok")?, latency_ms: get(r, "latency_ms")?, detail: get(r, "detail")? }))
+                        .map(|r| Ok(CheckResult { at: get(r, "at")?, ok: get(r, "ok")?, latency_ms: get(r, "latency_ms")?, detail: get(r, "detail")?, cert_expires_at: None }))
                         .collect()
                 }
 

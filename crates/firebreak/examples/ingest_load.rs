@@ -16,6 +16,8 @@
 //! and the non-2xx answers by status, 429 counted apart. It exits 1 on a transport error or a
 //! non-2xx answer other than 429. `--count-alerts` instead pages through `GET /api/v1/alerts`
 //! (needs `--token`) and prints how many alerts there are and the events folded into them.
+//! `--target alerts-list` instead reads `GET /api/v1/alerts?status=open` (the first page of 50,
+//! with `--token`) the same way, to time the alert list while many alerts are stored.
 //! Only loopback URLs are accepted.
 //!
 //! ```text
@@ -37,6 +39,8 @@ enum Target {
     Pagerduty,
     /// Prometheus Alertmanager: POST /api/v2/alerts
     Alertmanager,
+    /// Firebreak's alert list: GET /api/v1/alerts?status=open (needs --token); measures reads
+    AlertsList,
 }
 
 /// How dedup keys are chosen.
@@ -106,7 +110,7 @@ struct Args {
     /// Instead of sending load: page through GET /api/v1/alerts and count alerts and events
     #[arg(long)]
     count_alerts: bool,
-    /// API token for --count-alerts
+    /// API token for --count-alerts and --target alerts-list
     #[arg(long, env = "FIREBREAK_TOKEN", hide_env_values = true)]
     token: Option<String>,
 }
@@ -116,6 +120,7 @@ struct Plan {
     endpoint: String,
     target: Target,
     routing_key: String,
+    token: String,
     keys: Keys,
     /// Distinguishes unique keys of this run from those of earlier runs on the same server.
     run_tag: String,
@@ -147,6 +152,7 @@ impl Plan {
             Target::Alertmanager => format!(
                 r#"[{{"labels":{{"alertname":"FirebreakBench","instance":"{key}","severity":"error"}},"annotations":{{"summary":"Benchmark alert {key}"}}}}]"#
             ),
+            Target::AlertsList => String::new(),
         }
     }
 }
@@ -193,8 +199,11 @@ async fn connection(http: reqwest::Client, plan: Arc<Plan>) -> Tally {
         }
         let body = plan.body(n);
         let sent = Instant::now();
-        let result =
-            http.post(&plan.endpoint).header(reqwest::header::CONTENT_TYPE, "application/json").body(body).send().await;
+        let request = match plan.target {
+            Target::AlertsList => http.get(&plan.endpoint).bearer_auth(&plan.token),
+            _ => http.post(&plan.endpoint).header(reqwest::header::CONTENT_TYPE, "application/json").body(body),
+        };
+        let result = request.send().await;
         let (status, text) = match result {
             // Read the whole body: the request is done when the answer has arrived.
             Ok(res) => (res.status().as_u16(), res.text().await.unwrap_or_default()),
@@ -314,7 +323,12 @@ async fn load(args: &Args, base: &str) -> ExitCode {
     let routing_key = match (args.target, args.routing_key.as_deref().map(str::trim)) {
         (Target::Pagerduty, Some(k)) if !k.is_empty() => k.to_owned(),
         (Target::Pagerduty, _) => return fail("--target pagerduty needs --routing-key (or FIREBREAK_ROUTING_KEY)"),
-        (Target::Alertmanager, _) => String::new(),
+        (Target::Alertmanager | Target::AlertsList, _) => String::new(),
+    };
+    let token = match (args.target, args.token.as_deref()) {
+        (Target::AlertsList, Some(t)) if !t.trim().is_empty() => t.trim().to_owned(),
+        (Target::AlertsList, _) => return fail("--target alerts-list needs --token (or FIREBREAK_TOKEN)"),
+        _ => String::new(),
     };
     if routing_key.contains(['"', '\\']) || routing_key.chars().any(char::is_control) {
         return fail("--routing-key must not contain quotes, backslashes or control characters");
@@ -332,6 +346,7 @@ async fn load(args: &Args, base: &str) -> ExitCode {
     let path = match args.target {
         Target::Pagerduty => "/v2/enqueue",
         Target::Alertmanager => "/api/v2/alerts",
+        Target::AlertsList => "/api/v1/alerts?status=open&limit=50",
     };
     let run_tag = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -342,6 +357,7 @@ async fn load(args: &Args, base: &str) -> ExitCode {
         endpoint: format!("{base}{path}"),
         target: args.target,
         routing_key,
+        token,
         keys: args.keys,
         run_tag,
         next: AtomicU64::new(0),
@@ -363,6 +379,7 @@ async fn load(args: &Args, base: &str) -> ExitCode {
         match args.target {
             Target::Pagerduty => "PagerDuty v2",
             Target::Alertmanager => "Alertmanager v2",
+            Target::AlertsList => "Firebreak alert list",
         },
         plan.endpoint,
         args.keys,
