@@ -48,7 +48,7 @@ fn no_such_alert() -> WebError {
 }
 
 /// Store "not found" as this page's own message; everything else as it comes.
-fn or_missing(e: ApiError, missing: fn() -> WebError) -> WebError {
+pub(super) fn or_missing(e: ApiError, missing: fn() -> WebError) -> WebError {
     if e.status == StatusCode::NOT_FOUND { missing() } else { e.into() }
 }
 
@@ -57,12 +57,12 @@ fn no_store(mut res: Response) -> Response {
     res
 }
 
-fn split_list(s: &str) -> Vec<String> {
+pub(super) fn split_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 /// At most `max` characters of `s`, with an ellipsis when cut.
-fn clip(s: &str, max: usize) -> String {
+pub(super) fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {
@@ -240,7 +240,7 @@ pub struct RevealedKey {
 
 #[derive(Template)]
 #[template(path = "service.html")]
-struct ServicePage {
+pub(super) struct ServicePage {
     chrome: Chrome,
     service: ServiceView,
     created: String,
@@ -252,17 +252,23 @@ struct ServicePage {
     new_integration_name: String,
     new_integration_kind: String,
     revealed: Option<RevealedKey>,
+    /// Heartbeats, webhook mappings and checks.
+    pub(super) monitoring: super::monitoring::Monitoring,
 }
 
-async fn service_view(state: &AppState, p: &Principal, headers: &HeaderMap, id: &str) -> WebResult<ServicePage> {
+pub(super) async fn service_view(
+    state: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    id: &str,
+) -> WebResult<ServicePage> {
     let id: ServiceId = id.parse().map_err(|_| no_such_service())?;
     let service: ServiceView =
         state.store.get_service(id).await.map_err(|e| or_missing(e.into(), no_such_service))?.into();
     let base = public_base(state, headers);
-    let integrations = state
-        .store
-        .list_integrations(id)
-        .await?
+    let integrations = state.store.list_integrations(id).await?;
+    let monitoring = super::monitoring::sections(state, id, &integrations).await?;
+    let integrations = integrations
         .into_iter()
         .map(|i| IntegrationRow {
             id: i.id.to_string(),
@@ -285,6 +291,7 @@ async fn service_view(state: &AppState, p: &Principal, headers: &HeaderMap, id: 
         new_integration_name: String::new(),
         new_integration_kind: IntegrationKind::Pagerduty.as_str().into(),
         revealed: None,
+        monitoring,
     })
 }
 
@@ -658,6 +665,10 @@ struct AlertPage {
     /// Label and title of the incident the alert belongs to.
     incident: Option<(String, String)>,
     details: String,
+    /// Id and name of the classification rule that matched it.
+    matched_rule: Option<(String, String)>,
+    /// Id and name of the maintenance window that suppressed it.
+    suppressed_by: Option<(String, String)>,
     first_seen: String,
     last_seen: String,
     acknowledged: String,
@@ -685,6 +696,13 @@ async fn alert_page(
         None => None,
     };
     let open = alert.status == AlertStatus::Open;
+    // Firebreak's own notes in the details: `{"id": …, "name": …}`.
+    let note = |key: &str| {
+        let v = alert.details.get(key)?;
+        let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(str::to_owned);
+        Some((text("id").unwrap_or_default(), text("name").unwrap_or_default()))
+    };
+    let (matched_rule, suppressed_by) = (note("matched_rule"), note("suppressed_by"));
     let when = |t: &Option<firebreak_domain::Timestamp>| t.as_ref().map(show_time).unwrap_or_default();
     let page = AlertPage {
         chrome: Chrome::for_user(&p, "alerts"),
@@ -692,6 +710,8 @@ async fn alert_page(
         integration,
         incident,
         details: serde_json::to_string_pretty(&alert.details).unwrap_or_default(),
+        matched_rule,
+        suppressed_by,
         first_seen: show_time(&alert.first_seen_at),
         last_seen: show_time(&alert.last_seen_at),
         acknowledged: when(&alert.acknowledged_at),

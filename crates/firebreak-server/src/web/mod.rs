@@ -8,6 +8,8 @@ mod account;
 mod admin;
 mod catalog;
 mod incidents;
+mod monitoring;
+mod triage;
 
 use crate::AppState;
 use crate::auth::{self, Principal};
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(incidents::router())
         .merge(admin::router())
         .merge(catalog::router())
+        .merge(triage::router())
+        .merge(monitoring::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 
