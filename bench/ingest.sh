@@ -264,7 +264,9 @@ firebreak_case() {
     ((prefill > 0)) && stored=$(jget "$dir/prefill.json" .ok)
     if [[ $keys == unique ]]; then expect_alerts=$((ok + stored)); else expect_alerts=$((ok < keys ? ok : keys)); fi
     if ((events == ok + stored && alerts == expect_alerts)); then
-        echo "   durable: $ok answers 2xx = $((events - stored)) events committed in $((alerts - stored)) new alerts${stored:+ (beside the $stored stored first)}"
+        local beside=""
+        ((stored > 0)) && beside=" (beside the $stored stored first)"
+        echo "   durable: $ok answers 2xx = $((events - stored)) events committed in $((alerts - stored)) new alerts$beside"
     else
         echo "   MISMATCH: $ok answers 2xx but $events events committed in $alerts alerts (expected $expect_alerts alerts)" >&2
         status=1
