@@ -542,6 +542,7 @@ async fn checks_from_the_service_page(app: TestApp) {
     assert_eq!(http["probe"]["keyword"], "ok");
     assert_eq!((http["timeout_ms"].as_i64(), http["interval_secs"].as_i64()), (Some(2500), Some(30)));
     assert_eq!(http["failure_threshold"], 2);
+    assert_eq!(http["probe"]["cert_warn_days"], 14, "the form's default");
     let tcp = checks.iter().find(|c| c["name"] == "database").cloned().unwrap_or_default();
     assert_eq!(tcp["probe"], json!({"kind": "tcp", "address": "127.0.0.1:9"}));
     let check_id = http["id"].as_str().unwrap_or_default().to_owned();
@@ -578,6 +579,8 @@ async fn checks_from_the_service_page(app: TestApp) {
         (vec![("timeout_seconds", "soon")], "seconds"),
         (vec![("expected_status", "999")], "HTTP status"),
         (vec![("kind", "udp")], "HTTP or TCP"),
+        (vec![("cert_warn_days", "-1")], "cert_warn_days"),
+        (vec![("cert_warn_days", "400")], "cert_warn_days"),
     ] {
         let mut fields = check_fields(&url, &extra);
         fields.push(("csrf", &csrf));
@@ -591,6 +594,19 @@ async fn checks_from_the_service_page(app: TestApp) {
     fields.push(("csrf", &csrf));
     let r = post(&app, &format!("/services/{}/checks", uuid::Uuid::now_v7()), &cookie, &fields).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // An https check with its certificate warning.
+    let mut fields =
+        check_fields("https://shop.example.com/health", &[("name", "tls"), ("cert_warn_days", "30"), ("keyword", "")]);
+    fields.push(("csrf", &csrf));
+    assert_eq!(post(&app, &path, &cookie, &fields).await.status, StatusCode::SEE_OTHER);
+    let (r, _) = get_page(&app, &format!("/services/{sid}"), &cookie).await;
+    assert!(
+        unescape(&r.text)
+            .contains("GET https://shop.example.com/health → 204, warns 30 days before the certificate expires"),
+        "{}",
+        r.text
+    );
 }
 
 /// Every form of these pages, with what it needs filled in.

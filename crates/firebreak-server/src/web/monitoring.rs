@@ -145,10 +145,13 @@ impl From<&CheckStatus> for CheckRow {
             id: d.id.to_string(),
             name: d.name.clone(),
             target: match &d.probe {
-                Probe::Http { url, method, expected_status, keyword, .. } => {
+                Probe::Http { url, method, expected_status, keyword, cert_warn_days } => {
                     let mut t = format!("{method} {url} → {expected_status}");
                     if let Some(k) = keyword {
                         t.push_str(&format!(", body contains “{k}”"));
+                    }
+                    if *cert_warn_days > 0 && url.to_ascii_lowercase().starts_with("https://") {
+                        t.push_str(&format!(", warns {cert_warn_days} days before the certificate expires"));
                     }
                     t
                 }
@@ -173,6 +176,7 @@ pub struct CheckFormValues {
     pub method: String,
     pub expected_status: String,
     pub keyword: String,
+    pub cert_warn_days: String,
     pub address: String,
     pub timeout_seconds: String,
     pub interval_secs: String,
@@ -189,6 +193,7 @@ impl Default for CheckFormValues {
             method: "GET".into(),
             expected_status: "200".into(),
             keyword: String::new(),
+            cert_warn_days: "14".into(),
             address: String::new(),
             timeout_seconds: "10".into(),
             interval_secs: "60".into(),
@@ -503,6 +508,8 @@ struct CheckForm {
     #[serde(default)]
     keyword: String,
     #[serde(default)]
+    cert_warn_days: String,
+    #[serde(default)]
     address: String,
     #[serde(default)]
     timeout_seconds: String,
@@ -537,6 +544,12 @@ impl CheckForm {
                 });
                 if !self.keyword.trim().is_empty() {
                     probe["keyword"] = self.keyword.trim().into();
+                }
+                if !self.cert_warn_days.trim().is_empty() {
+                    let days: u32 = self.cert_warn_days.trim().parse().map_err(|_| {
+                        DomainError::invalid("cert_warn_days", "must be a whole number of days (0 turns it off)")
+                    })?;
+                    probe["cert_warn_days"] = days.into();
                 }
                 serde_json::from_value::<Probe>(probe)
                     .map_err(|e| DomainError::invalid("probe", format!("not a valid HTTP check: {e}")))?
@@ -576,6 +589,7 @@ impl CheckForm {
             method: self.method,
             expected_status: self.expected_status,
             keyword: self.keyword,
+            cert_warn_days: self.cert_warn_days,
             address: self.address,
             timeout_seconds: self.timeout_seconds,
             interval_secs: self.interval_secs,
