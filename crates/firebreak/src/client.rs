@@ -11,13 +11,13 @@ use std::process::ExitCode;
 pub struct ClientArgs {
     /// Server URL
     #[arg(long, env = "FIREBREAK_URL", default_value = "http://127.0.0.1:8080", global = true)]
-    url: String,
+    pub(crate) url: String,
     /// API token (create one with `firebreak admin create-token`)
     #[arg(long, env = "FIREBREAK_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Print the API's JSON instead of a table
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand)]
@@ -107,15 +107,60 @@ pub enum IncidentCommand {
     },
 }
 
-struct Api {
+pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
     token: String,
-    json: bool,
+    pub(crate) json: bool,
+}
+
+/// An error answer from the API: its status and the message of its error envelope.
+#[derive(Debug)]
+pub(crate) struct ApiFailure {
+    pub(crate) status: u16,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (HTTP {})", self.message, self.status)
+    }
+}
+
+impl std::error::Error for ApiFailure {}
+
+/// What to do next when a command's request fails, by kind of failure.
+pub(crate) struct Hints {
+    /// For 404: where to find valid ids.
+    pub(crate) not_found: &'static str,
+    /// For 400 and 422: where the accepted values are explained.
+    pub(crate) invalid: &'static str,
+    /// For 409.
+    pub(crate) conflict: &'static str,
+}
+
+impl Hints {
+    /// `e` with a line saying what to do, when it is an error answer from the API.
+    pub(crate) fn apply(&self, e: anyhow::Error) -> anyhow::Error {
+        let Some(failure) = e.downcast_ref::<ApiFailure>() else { return e };
+        let hint = match failure.status {
+            400 | 422 => self.invalid,
+            401 => {
+                "the token was refused: check --token or FIREBREAK_TOKEN (an admin creates one with `firebreak admin create-token`)"
+            }
+            403 => "your account may only read: ask an admin for the responder or admin role",
+            404 => self.not_found,
+            409 => self.conflict,
+            429 => "the server is busy: try again in a moment",
+            500.. => "the server failed: try again, and look at the server's log",
+            _ => return e,
+        };
+        anyhow::anyhow!("{failure}\nhint: {hint}")
+    }
 }
 
 impl Api {
-    fn new(args: &ClientArgs) -> anyhow::Result<Self> {
+    pub(crate) fn new(args: &ClientArgs) -> anyhow::Result<Self> {
         let Some(token) = args.token.clone().filter(|t| !t.is_empty()) else {
             bail!(
                 "no API token: pass --token or set FIREBREAK_TOKEN (an admin creates one with `firebreak admin create-token --email you@example.com`)"
@@ -128,7 +173,7 @@ impl Api {
         Ok(Api { http, base: args.url.trim_end_matches('/').to_owned(), token, json: args.json })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let url = format!("{}/api/v1{path}", self.base);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(b) = body {
@@ -143,7 +188,7 @@ impl Api {
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if !status.is_success() {
             let message = value["error"]["message"].as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
-            bail!("{message} (HTTP {})", status.as_u16());
+            return Err(ApiFailure { status: status.as_u16(), message }.into());
         }
         Ok(value)
     }
@@ -154,21 +199,21 @@ fn id_path(id: &str) -> String {
     format!("/incidents/{id}")
 }
 
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
 /// `text` with control characters (terminal escape sequences, say) made visible and harmless.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
 }
 
 /// A string field, safe to print.
-fn shown(v: &Value, key: &str) -> String {
+pub(crate) fn shown(v: &Value, key: &str) -> String {
     printable(s(v, key))
 }
 
-fn print_table(rows: &[Vec<String>]) {
+pub(crate) fn print_table(rows: &[Vec<String>]) {
     let Some(first) = rows.first() else { return };
     let widths: Vec<usize> =
         (0..first.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
@@ -379,6 +424,28 @@ pub enum ServiceCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Show a heartbeat integration's settings and state, or change its interval and grace.
+    ///
+    /// The integration expects a beat (`GET` or `POST` to its URL) every interval; when none
+    /// comes within interval + grace, an alert opens on its service.
+    #[command(after_help = "Examples:\n  \
+                            firebreak service heartbeat 0196…-uuid\n  \
+                            firebreak service heartbeat 0196…-uuid --interval 1h --grace 5m")]
+    Heartbeat(crate::integrations::HeartbeatArgs),
+    /// Show, replace or test a generic webhook integration's mapping from payload to alert.
+    ///
+    /// The mapping is a JSON object with the fields summary, dedup_key, severity, action, source
+    /// and details; each is a JSON pointer (`/alert/title`) or a template (`{{ host }} is down`).
+    /// With --test the sample payload is mapped and the resulting event printed (or the
+    /// server's reason it cannot be mapped). With --set and --test together, the new mapping
+    /// is tried on the sample first and saved only if it maps it.
+    #[command(after_help = "Examples:\n  \
+                            firebreak service mapping 0196…-uuid\n  \
+                            firebreak service mapping 0196…-uuid --test sample.json\n  \
+                            firebreak service mapping 0196…-uuid --set mapping.json --test sample.json\n\n\
+                            mapping.json:\n  \
+                            {\"summary\": \"{{ host }}: {{ check }} failed\", \"dedup_key\": \"/id\", \"severity\": \"/level\", \"action\": \"/state\"}")]
+    Mapping(crate::integrations::MappingArgs),
 }
 
 const INTEGRATION_TYPES: [&str; 6] = ["pagerduty", "opsgenie", "alertmanager", "grafana", "generic", "heartbeat"];
@@ -425,18 +492,42 @@ pub enum AlertCommand {
     },
 }
 
+/// A length of time from the command line: a number with an optional unit (`ms`, `s`, `m`,
+/// `h`, `d`); a bare number is seconds. `90`, `1.5s`, `500ms`, `10m`, `2h`.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a length of time; write e.g. 30, 30s, 500ms, 5m, 2h or 1d"))?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" | "sec" | "secs" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        other => return Err(format!("unknown unit {other:?}; use ms, s, m, h or d")),
+    };
+    let seconds = number * scale;
+    if !seconds.is_finite() || seconds > 1e9 {
+        return Err(format!("{text:?} is too long"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
 /// Keeps only characters an id can have, so input cannot change the request path.
-fn clean_id(id: &str) -> String {
+pub(crate) fn clean_id(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
 }
 
 /// A time as tables show it: `2025-01-31 12:34:56`.
-fn when(v: &Value, key: &str) -> String {
+pub(crate) fn when(v: &Value, key: &str) -> String {
     s(v, key).get(..19).unwrap_or("").replace('T', " ")
 }
 
 /// One line of at most `max` characters.
-fn one_line(text: &str, max: usize) -> String {
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() > max { format!("{}…", line.chars().take(max - 1).collect::<String>()) } else { line }
 }
@@ -445,14 +536,14 @@ fn list_of(v: &Value, key: &str) -> String {
     v[key].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
 }
 
-fn print_json(v: &Value) -> anyhow::Result<()> {
+pub(crate) fn print_json(v: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
 impl Api {
     /// The id of a service given by id or by name.
-    async fn service_id(&self, service: &str) -> anyhow::Result<String> {
+    pub(crate) async fn service_id(&self, service: &str) -> anyhow::Result<String> {
         if uuid::Uuid::parse_str(service.trim()).is_ok() {
             return Ok(service.trim().to_owned());
         }
@@ -579,6 +670,8 @@ pub async fn run_service(cmd: ServiceCommand) -> anyhow::Result<ExitCode> {
                 print_key(&created, false);
             }
         }
+        ServiceCommand::Heartbeat(args) => return crate::integrations::heartbeat(args).await,
+        ServiceCommand::Mapping(args) => return crate::integrations::mapping(args).await,
         ServiceCommand::RotateKey { integration, client } => {
             let api = Api::new(&client)?;
             let path = format!("/integrations/{}/rotate-key", clean_id(&integration));

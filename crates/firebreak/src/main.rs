@@ -1,10 +1,13 @@
 //! The `firebreak` binary: the server (`serve`), schema migrations (`migrate`), offline
 //! admin commands on the database (`admin`), and a client for the API (`incident`, `service`,
-//! `alert`).
+//! `alert`, `rule`, `window`, `check`).
 
 mod admin;
+mod checks;
 mod client;
 mod config;
+mod integrations;
+mod triage;
 
 use clap::{Parser, Subcommand};
 
@@ -41,12 +44,22 @@ enum Command {
     /// Work with incidents through a running server's API.
     #[command(subcommand)]
     Incident(client::IncidentCommand),
-    /// Manage services and their integrations (keys, endpoint URLs) through a running server's API.
+    /// Manage services and their integrations (keys, endpoint URLs, heartbeats, webhook mappings)
+    /// through a running server's API.
     #[command(subcommand)]
     Service(client::ServiceCommand),
     /// List, inspect, acknowledge and resolve alerts through a running server's API.
     #[command(subcommand)]
     Alert(client::AlertCommand),
+    /// Classification rules: set the severity, type and tags of new alerts' incidents, or drop them.
+    #[command(subcommand)]
+    Rule(triage::RuleCommand),
+    /// Maintenance windows: suppress matching alerts during planned work.
+    #[command(subcommand)]
+    Window(triage::WindowCommand),
+    /// Built-in HTTP(S) and TCP checks of services, and their results.
+    #[command(subcommand)]
+    Check(checks::CheckCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +80,9 @@ fn main() -> ExitCode {
             Command::Incident(cmd) => client::run(cmd).await,
             Command::Service(cmd) => client::run_service(cmd).await,
             Command::Alert(cmd) => client::run_alert(cmd).await,
+            Command::Rule(cmd) => triage::run_rule(cmd).await,
+            Command::Window(cmd) => triage::run_window(cmd).await,
+            Command::Check(cmd) => checks::run_check(cmd).await,
         }
     });
     match result {
