@@ -31,7 +31,7 @@ pub enum CheckCommand {
         group(ArgGroup::new("target").required(true).args(["http", "tcp"])),
         after_help = "Durations are a number of seconds or a number with a unit: 500ms, 30s, 5m, 1h.\n\n\
                       Examples:\n  \
-                      firebreak check add checkout --http https://checkout.example.com/health --keyword ok\n  \
+                      firebreak check add checkout --http https://checkout.example.com/health --keyword ok --cert-warn-days 30\n  \
                       firebreak check add checkout --http https://checkout.example.com/ --method HEAD --expect-status 204 --interval 30s --timeout 5s\n  \
                       firebreak check add db --tcp db-1.internal:5432 --name 'postgres port' --failures 5"
     )]
@@ -61,6 +61,10 @@ pub enum CheckCommand {
         /// interval when that is shorter)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
+        /// For https: warn (a separate alert) when the certificate expires within this many
+        /// days; 0 turns it off (server default 14)
+        #[arg(long, value_name = "DAYS", conflicts_with = "tcp", value_parser = clap::value_parser!(u32).range(0..=365))]
+        cert_warn_days: Option<u32>,
         /// Time between runs, 10s to 1d (server default 60s)
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         interval: Option<Duration>,
@@ -126,6 +130,13 @@ fn print_check(c: &Value, service: &str) {
     println!("  id:          {}", printable(s(c, "id")));
     println!("  service:     {}", printable(service));
     println!("  target:      {}", printable(&target(c)));
+    if s(&c["probe"], "url").to_ascii_lowercase().starts_with("https://") {
+        match c["probe"]["cert_warn_days"].as_u64() {
+            Some(0) => println!("  certificate: no expiry warning"),
+            Some(days) => println!("  certificate: warn {days} days before it expires"),
+            None => {}
+        }
+    }
     println!("  every:       {} s", c["interval_secs"].as_i64().unwrap_or(0));
     println!("  timeout:     {} ms", c["timeout_ms"].as_i64().unwrap_or(0));
     println!("  alert after: {} failures in a row", c["failure_threshold"].as_i64().unwrap_or(0));
@@ -187,6 +198,7 @@ pub async fn run_check(cmd: CheckCommand) -> anyhow::Result<ExitCode> {
             method,
             expect_status,
             keyword,
+            cert_warn_days,
             timeout,
             interval,
             failures,
@@ -194,13 +206,19 @@ pub async fn run_check(cmd: CheckCommand) -> anyhow::Result<ExitCode> {
         } => {
             let api = Api::new(&client)?;
             let probe = match (&http, &tcp) {
-                (Some(url), _) => json!({
-                    "kind": "http",
-                    "url": url,
-                    "method": method.unwrap_or_else(|| "GET".into()).to_ascii_uppercase(),
-                    "expected_status": expect_status.unwrap_or(200),
-                    "keyword": keyword,
-                }),
+                (Some(url), _) => {
+                    let mut probe = json!({
+                        "kind": "http",
+                        "url": url,
+                        "method": method.unwrap_or_else(|| "GET".into()).to_ascii_uppercase(),
+                        "expected_status": expect_status.unwrap_or(200),
+                        "keyword": keyword,
+                    });
+                    if let Some(days) = cert_warn_days {
+                        probe["cert_warn_days"] = json!(days);
+                    }
+                    probe
+                }
                 (None, Some(address)) => json!({"kind": "tcp", "address": address}),
                 (None, None) => bail!("give --http URL or --tcp HOST:PORT"),
             };

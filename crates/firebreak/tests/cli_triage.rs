@@ -404,6 +404,8 @@ async fn checks_from_the_command_line() {
     assert_eq!(field(&out, "timeout:"), "2500 ms");
     assert_eq!(field(&out, "alert after:"), "2 failures in a row");
     let http_id = field(&out, "id:");
+    let tls = cli.json(&["check", "add", "checkout", "--http", "https://tls.invalid/", "--cert-warn-days", "30"]);
+    assert_eq!(tls["probe"]["cert_warn_days"], 30, "{tls}");
     let port_check = cli.json(&["check", "add", "db", "--tcp", &tcp_addr, "--name", "postgres port"]);
     assert_eq!(port_check["probe"], json!({"kind": "tcp", "address": tcp_addr}), "{port_check}");
     assert_eq!(port_check["interval_secs"], 60, "server default: {port_check}");
@@ -422,6 +424,10 @@ async fn checks_from_the_command_line() {
     assert!(err.contains("GET, HEAD, POST, PUT, OPTIONS"), "{err}");
     let err = cli.fails(2, &["check", "add", "db", "--tcp", &tcp_addr, "--keyword", "x"]);
     assert!(err.contains("cannot be used with"), "{err}");
+    let err = cli.fails(2, &["check", "add", "db", "--http", &http_url, "--cert-warn-days", "400"]);
+    assert!(err.contains("--cert-warn-days"), "{err}");
+    let err = cli.fails(2, &["check", "add", "db", "--tcp", &tcp_addr, "--cert-warn-days", "7"]);
+    assert!(err.contains("cannot be used with"), "{err}");
     let err = cli.fails(2, &["check", "add", "db", "--tcp", &tcp_addr, "--interval", "soon"]);
     assert!(err.contains("length of time"), "{err}");
     let err = cli.fails(1, &["check", "add", "db", "--tcp", "no-port"]);
@@ -433,24 +439,25 @@ async fn checks_from_the_command_line() {
     assert!(err.contains("url: must be an http:// or https:// URL"), "{err}");
     let err = cli.fails(1, &["check", "add", "db", "--tcp", &tcp_addr, "--interval", "5"]);
     assert!(err.contains("interval_secs"), "{err}");
-    assert_eq!(count(&cli.json(&["check", "list"])), 3, "nothing more was created");
+    assert_eq!(count(&cli.json(&["check", "list"])), 4, "nothing more was created");
 
     for id in [&http_id, &port_id, &closed_id] {
         first_result(&api, id).await;
     }
     let table = cli.ok(&["check", "list"]);
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 4, "{table}");
+    assert_eq!(lines.len(), 5, "{table}");
     for col in ["NAME", "SERVICE", "TARGET", "EVERY", "STATE", "LAST CHECK", "LAST ERROR", "ID"] {
         assert!(lines[0].contains(col), "{table}");
     }
     assert!(lines[1].contains("checkout") && lines[1].contains(" up ") && lines[1].ends_with(&http_id), "{table}");
-    assert!(lines[2].starts_with("postgres port") && lines[2].contains(&format!("tcp {tcp_addr}")), "{table}");
+    assert!(lines[2].starts_with("https://tls.invalid/") && lines[2].contains("GET https://tls.invalid/ → 200"));
+    assert!(lines[3].starts_with("postgres port") && lines[3].contains(&format!("tcp {tcp_addr}")), "{table}");
     assert!(
-        lines[3].starts_with("closed port") && lines[3].contains("failing (") && lines[3].contains("/3)"),
+        lines[4].starts_with("closed port") && lines[4].contains("failing (") && lines[4].contains("/3)"),
         "{table}"
     );
-    assert!(lines[3].contains("cannot connect"), "{table}");
+    assert!(lines[4].contains("cannot connect"), "{table}");
     assert_eq!(count(&cli.json(&["check", "list", "--service", "db"])), 2);
 
     let history = cli.ok(&["check", "history", "postgres port"]);
@@ -628,9 +635,17 @@ fn help_of_the_triage_commands_shows_examples() {
         assert!(add.contains(needle), "window add --help lacks {needle}:\n{add}");
     }
     let add = help(&["check", "add"]);
-    for needle in
-        ["--http", "--tcp", "--method", "--expect-status", "--keyword", "--timeout", "--interval", "--failures"]
-    {
+    for needle in [
+        "--http",
+        "--tcp",
+        "--method",
+        "--expect-status",
+        "--keyword",
+        "--cert-warn-days",
+        "--timeout",
+        "--interval",
+        "--failures",
+    ] {
         assert!(add.contains(needle), "check add --help lacks {needle}:\n{add}");
     }
     let mapping = help(&["service", "mapping"]);
