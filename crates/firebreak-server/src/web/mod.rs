@@ -1,5 +1,6 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
-//! services and their integrations, alerts, account, and the admin pages for users and
+//! services and their integrations, heartbeats, webhook mappings and checks, alerts,
+//! classification rules and maintenance windows, account, and the admin pages for users and
 //! tokens. Pages work without JavaScript; a small script adds live timeline updates over
 //! Server-Sent Events and confirmations before destructive buttons. Every form carries a CSRF
 //! token bound to the session.
@@ -215,6 +216,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
             .map(|f| WebForm(f.0))
             .map_err(|r| WebError::new(r.status(), format!("The form could not be read: {}", r.body_text())))
     }
+}
+
+/// A client error is shown on the form's own page, with what was typed; anything else
+/// becomes an error page.
+pub fn form_error(e: ApiError) -> Result<ApiError, WebError> {
+    if e.status.is_client_error() { Ok(e) } else { Err(e.into()) }
 }
 
 /// Checks a form's CSRF token against the principal's session, and refuses viewers when

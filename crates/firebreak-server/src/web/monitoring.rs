@@ -6,7 +6,7 @@
 //! mapping changes nothing, so viewers may do it, as the API lets them.
 
 use super::catalog::{or_missing, service_view};
-use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
+use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time};
 use crate::AppState;
 use crate::api::checks::NewCheck;
 use crate::api::services::{HeartbeatSettings, MappedEvent, MappingTest};
@@ -281,11 +281,6 @@ async fn integration_of(state: &AppState, raw: &str) -> WebResult<Integration> {
     state.store.get_integration(id).await.map_err(|e| or_missing(e.into(), no_such_integration))
 }
 
-/// Shows a client error on the service page; anything else as an error page.
-fn client_error(e: ApiError) -> Result<ApiError, WebError> {
-    if e.status.is_client_error() { Ok(e) } else { Err(e.into()) }
-}
-
 // ---------------------------------------------------------------- heartbeats
 
 #[derive(Deserialize)]
@@ -337,7 +332,7 @@ async fn configure_heartbeat(
             Err(WebError::new(StatusCode::NOT_FOUND, "This heartbeat has no schedule."))
         }
         Err(e) => {
-            let e = client_error(e)?;
+            let e = form_error(e)?;
             let mut page = service_view(&state, &p, &headers, &service).await?;
             if let Some(row) = page.monitoring.heartbeats.iter_mut().find(|h| h.id == integration.id.to_string()) {
                 row.error = e.message;
@@ -429,7 +424,7 @@ async fn save_mapping(
                 .into_response())
         }
         Err(e) => {
-            let e = client_error(e)?;
+            let e = form_error(e)?;
             editor_page(&state, &p, &headers, &integration, e.status, |m| {
                 m.error = e.message;
                 m.mapping = form.mapping;
@@ -473,7 +468,7 @@ async fn test_mapping(
     let (status, outcome) = match tested {
         Ok(event) => (StatusCode::OK, Ok(MappedResult::from(event))),
         Err(e) => {
-            let e = client_error(e)?;
+            let e = form_error(e)?;
             (e.status, Err(e.message))
         }
     };
@@ -625,7 +620,7 @@ async fn create_check(
             Err(WebError::new(StatusCode::NOT_FOUND, "There is no such service."))
         }
         Err(e) => {
-            let e = client_error(e)?;
+            let e = form_error(e)?;
             let mut page = service_view(&state, &p, &headers, &id).await?;
             page.monitoring.check_form = form.values(e.message);
             Ok((e.status, render(&page)).into_response())

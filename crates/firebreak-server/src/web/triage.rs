@@ -6,11 +6,13 @@
 //! disagree about what is valid; the form only turns rows of fields into conditions.
 
 use super::catalog::{SelectOption, clip, or_missing, split_list};
-use super::{Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
+use super::{
+    Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time,
+};
 use crate::AppState;
 use crate::api::triage::{NewRule, NewWindow};
 use crate::auth::{ApiPrincipal, Principal};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiJson, ApiPath};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -173,11 +175,6 @@ fn scope_of(services: &[Service], id: Option<ServiceId>) -> (String, String) {
             services.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_else(|| id.to_string()),
         ),
     }
-}
-
-/// Shows a client error on the form's page; anything else as an error page.
-fn client_error(e: ApiError) -> Result<ApiError, WebError> {
-    if e.status.is_client_error() { Ok(e) } else { Err(e.into()) }
 }
 
 // ---------------------------------------------------------------- rules
@@ -367,7 +364,7 @@ async fn create_rule(
     match created {
         Ok(()) => Ok(Redirect::to("/rules").into_response()),
         Err(e) => {
-            let e = client_error(e)?;
+            let e = form_error(e)?;
             let mut page = rules_view(&state, &p, form.service.trim()).await?;
             page.error = e.message;
             page.form = form.values();
@@ -606,7 +603,7 @@ async fn create_window(
     match created {
         Ok(()) => Ok(Redirect::to("/maintenance-windows").into_response()),
         Err(e) => {
-            let e = client_error(e)?;
+            let e = form_error(e)?;
             let mut page = windows_view(&state, &p, form.service.trim()).await?;
             page.error = e.message;
             page.form = form.values();
