@@ -184,6 +184,8 @@ async fn bad_checks_are_refused(app: TestApp) {
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     assert_eq!(app.get("/api/v1/checks", &app.viewer.token).await.body["items"].as_array().map(Vec::len), Some(0));
+    let r = app.get(&format!("/api/v1/checks/{}/history", uuid::Uuid::new_v4()), &app.viewer.token).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
 }
 
 /// A test CA and a local HTTPS server whose certificate (for 127.0.0.1) expires on

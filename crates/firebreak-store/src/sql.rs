@@ -1499,6 +1499,16 @@ macro_rules! impl_sql_store {
                         .fetch_all(&self.pool)
                         .await
                         .map_err(db_err)?;
+                    if rows.is_empty() {
+                        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE id = $1")
+                            .bind(check_id)
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(db_err)?;
+                        if known == 0 {
+                            return Err(StoreError::NotFound("check"));
+                        }
+                    }
                     rows.iter()
                         .map(|r| Ok(CheckResult { at: get(r, "at")?, ok: get(r, "ok")?, latency_ms: get(r, "latency_ms")?, detail: get(r, "detail")?, cert_expires_at: None }))
                         .collect()
