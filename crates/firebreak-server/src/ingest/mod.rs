@@ -41,11 +41,30 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    /// Starts the batching task on the current runtime.
+    /// Starts the batching loop on a thread of its own with its own single-threaded runtime,
+    /// so that the batches' round trips to the database do not queue behind HTTP requests on
+    /// the server's runtime. The thread ends when the last handle is dropped. Falls back to
+    /// the current runtime when the thread cannot be started.
     pub fn start(store: DynStore, capacity: usize, per_key_per_minute: u32) -> Self {
         let (queue, rx) = mpsc::channel(capacity.max(1));
-        tokio::spawn(run(store, rx));
-        Ingestor { queue, limiter: std::sync::Arc::new(RateLimiter::new(per_key_per_minute)) }
+        let limiter = std::sync::Arc::new(RateLimiter::new(per_key_per_minute));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        match runtime {
+            Ok(runtime) => {
+                let (store2, rx) = (store.clone(), rx);
+                let spawned = std::thread::Builder::new()
+                    .name("firebreak-ingest".into())
+                    .spawn(move || runtime.block_on(run(store2, rx)));
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start the ingest thread; ingestion is unavailable");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot build the ingest runtime; batching on the server's runtime");
+                tokio::spawn(run(store, rx));
+            }
+        }
+        Ingestor { queue, limiter }
     }
 
     /// Submits one event and waits until it is committed.
