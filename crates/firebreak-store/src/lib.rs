@@ -381,6 +381,7 @@ pub trait AlertStore: Send + Sync {
         actor: &Actor,
     ) -> StoreResult<CheckStatus>;
     async fn list_checks(&self, service_id: Option<ServiceId>) -> StoreResult<Vec<CheckStatus>>;
+    async fn get_check(&self, id: uuid::Uuid) -> StoreResult<CheckStatus>;
     /// Claims the checks due by `now` and schedules their next run (each due check is claimed
     /// by one replica).
     async fn claim_due_checks(&self, now: Timestamp) -> StoreResult<Vec<CheckStatus>>;

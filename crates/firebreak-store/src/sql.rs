@@ -1368,6 +1368,16 @@ macro_rules! impl_sql_store {
                     rows.iter().map(check_from_row).collect()
                 }
 
+                async fn get_check(&self, id: uuid::Uuid) -> StoreResult<CheckStatus> {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks WHERE id = $1")))
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?
+                        .ok_or(StoreError::NotFound("check"))?;
+                    check_from_row(&row)
+                }
+
                 async fn claim_due_checks(&self, now: Timestamp) -> StoreResult<Vec<CheckStatus>> {
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks WHERE due_at <= $1 ORDER BY due_at LIMIT 100")))
@@ -1500,14 +1510,7 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(db_err)?;
                     if rows.is_empty() {
-                        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE id = $1")
-                            .bind(check_id)
-                            .fetch_one(&self.pool)
-                            .await
-                            .map_err(db_err)?;
-                        if known == 0 {
-                            return Err(StoreError::NotFound("check"));
-                        }
+                        self.get_check(check_id).await?;
                     }
                     rows.iter()
                         .map(|r| Ok(CheckResult { at: get(r, "at")?, ok: get(r, "ok")?, latency_ms: get(r, "latency_ms")?, detail: get(r, "detail")?, cert_expires_at: None }))

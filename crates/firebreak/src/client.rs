@@ -273,7 +273,10 @@ fn describe(e: &Value) -> String {
         "tags_changed" => "tags updated".into(),
         "role_assigned" => format!("{} role {}", s(e, "role"), if e["to"].is_null() { "cleared" } else { "assigned" }),
         "note_added" => format!("note: {}", s(e, "body")),
-        "alert" => format!("alert {}: {}", s(e, "change"), s(e, "summary")),
+        "alert" => match e["events"].as_i64() {
+            Some(n) if n > 1 => format!("alert {} {n} times: {}", s(e, "change"), s(e, "summary")),
+            _ => format!("alert {}: {}", s(e, "change"), s(e, "summary")),
+        },
         other => other.to_owned(),
     }
 }
@@ -813,4 +816,20 @@ pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
         print_alert(&api, &alert).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use serde_json::json;
+
+    #[test]
+    fn folded_alert_entries_say_how_many_events_they_stand_for() {
+        let one = json!({"kind": "alert", "change": "opened", "summary": "disk full", "events": 1});
+        let many = json!({"kind": "alert", "change": "repeated", "summary": "disk full", "events": 37});
+        let old = json!({"kind": "alert", "change": "repeated", "summary": "disk full"});
+        assert_eq!(describe(&one), "alert opened: disk full");
+        assert_eq!(describe(&many), "alert repeated 37 times: disk full");
+        assert_eq!(describe(&old), "alert repeated: disk full", "entries written before the field");
+    }
 }

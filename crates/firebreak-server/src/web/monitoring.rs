@@ -655,8 +655,10 @@ async fn check_page(
     Path(id): Path<String>,
 ) -> WebResult<Response> {
     let id: uuid::Uuid = id.parse().map_err(|_| no_such_check())?;
-    let status =
-        state.store.list_checks(None).await?.into_iter().find(|c| c.definition.id == id).ok_or_else(no_such_check)?;
+    let status = match state.store.get_check(id).await {
+        Err(firebreak_store::StoreError::NotFound(_)) => return Err(no_such_check()),
+        other => other?,
+    };
     let service = state.store.get_service(status.definition.service_id).await.map(|s| s.name).unwrap_or_default();
     let results = state
         .store
