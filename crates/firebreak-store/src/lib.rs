@@ -382,6 +382,8 @@ pub trait AlertStore: Send + Sync {
     ) -> StoreResult<CheckStatus>;
     async fn list_checks(&self, service_id: Option<ServiceId>) -> StoreResult<Vec<CheckStatus>>;
     async fn get_check(&self, id: uuid::Uuid) -> StoreResult<CheckStatus>;
+    /// How many alerts each maintenance window is suppressing now (by window id).
+    async fn count_suppressed_by_window(&self) -> StoreResult<Vec<(uuid::Uuid, i64)>>;
     /// Claims the checks due by `now` and schedules their next run (each due check is claimed
     /// by one replica).
     async fn claim_due_checks(&self, now: Timestamp) -> StoreResult<Vec<CheckStatus>>;

@@ -1368,6 +1368,17 @@ macro_rules! impl_sql_store {
                     rows.iter().map(check_from_row).collect()
                 }
 
+                async fn count_suppressed_by_window(&self) -> StoreResult<Vec<(uuid::Uuid, i64)>> {
+                    // `->` and `->>` read JSON the same way on SQLite (3.38+) and PostgreSQL.
+                    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+                        "SELECT details -> 'suppressed_by' ->> 'id', COUNT(*) FROM alerts WHERE status = 'suppressed' GROUP BY 1",
+                    )
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(rows.into_iter().filter_map(|(id, n)| Some((id?.parse().ok()?, n))).collect())
+                }
+
                 async fn get_check(&self, id: uuid::Uuid) -> StoreResult<CheckStatus> {
                     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECK_COLS} FROM checks WHERE id = $1")))
                         .bind(id)

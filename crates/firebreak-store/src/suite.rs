@@ -392,7 +392,8 @@ macro_rules! store_suite {
             every_mutation_is_audited_and_chained,
             changes_are_announced,
             a_batch_of_events_acts_as_the_same_events_one_by_one,
-            auto_resolve_takes_effect_within_a_batch
+            auto_resolve_takes_effect_within_a_batch,
+            suppressed_alerts_are_counted_per_window
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,
@@ -562,4 +563,33 @@ pub async fn auto_resolve_takes_effect_within_a_batch(store: DynStore) {
     };
     assert_eq!(get(first).await.status, IncidentStatus::Resolved);
     assert_eq!(get(second).await.status, IncidentStatus::Triggered);
+}
+
+/// Alerts a maintenance window keeps suppressed are counted per window; a resolved one no
+/// longer counts, and alerts outside any window are not counted at all.
+pub async fn suppressed_alerts_are_counted_per_window(store: DynStore) {
+    use AlertAction::{Resolve, Trigger};
+    let service = service_with_key(&store, "quiet", "hash-quiet", true).await;
+    let window = firebreak_domain::rules::MaintenanceWindow {
+        id: uuid::Uuid::new_v4(),
+        name: "upgrade".into(),
+        service_id: Some(service.id),
+        conditions: vec![],
+        starts_at: firebreak_domain::time::now() - chrono::TimeDelta::hours(1),
+        ends_at: firebreak_domain::time::now() + chrono::TimeDelta::hours(1),
+        recurrence: firebreak_domain::rules::Recurrence::Once,
+    };
+    store.create_window(&window, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let batch = [
+        item("hash-quiet", Trigger, "a", "a down"),
+        item("hash-quiet", Trigger, "b", "b down"),
+        item("hash-quiet", Trigger, "b", "b still down"),
+        item("hash-quiet", Trigger, "c", "c down"),
+        item("hash-quiet", Resolve, "c", ""),
+    ];
+    store.ingest(&batch, None).await.unwrap_or_else(|e| panic!("{e}"));
+    let counts = store.count_suppressed_by_window().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(counts, vec![(window.id, 2)]);
+    let alerts = alerts_of(&store, &service).await;
+    assert!(alerts.iter().all(|a| a.incident_id.is_none()), "suppressed alerts open no incident");
 }

@@ -38,7 +38,8 @@ pub fn router() -> Router<AppState> {
 /// How many condition rows the create forms offer; blank rows are ignored.
 pub const CONDITION_ROWS: usize = 3;
 
-/// How many suppressed alerts the windows page looks through (the newest).
+/// How many suppressed alerts the windows page looks through (the newest) for links; the
+/// counts come from the store and are exact.
 const SUPPRESSED_SCAN: u32 = 200;
 
 /// How many links to suppressed alerts each window shows.
@@ -432,9 +433,6 @@ struct WindowsPage {
     recurrences: &'static [(&'static str, &'static str)],
     form: WindowFormValues,
     error: String,
-    /// The scan of suppressed alerts stopped at its limit: counts may be low.
-    scan_full: bool,
-    scan_limit: u32,
 }
 
 const RECURRENCES: &[(&str, &str)] = &[("once", "one-off"), ("daily", "every day"), ("weekly", "every week")];
@@ -470,7 +468,13 @@ async fn windows_view(state: &AppState, p: &Principal, service: &str) -> WebResu
             ..Default::default()
         })
         .await?;
-    let scan_full = suppressed.items.len() >= SUPPRESSED_SCAN as usize;
+    let counts: HashMap<String, usize> = state
+        .store
+        .count_suppressed_by_window()
+        .await?
+        .into_iter()
+        .map(|(id, n)| (id.to_string(), usize::try_from(n).unwrap_or(0)))
+        .collect();
     let mut by_window: HashMap<String, Vec<SuppressedAlert>> = HashMap::new();
     for a in suppressed.items {
         let Some(window) = a.details.get("suppressed_by").and_then(|s| s.get("id")).and_then(|i| i.as_str()) else {
@@ -490,8 +494,8 @@ async fn windows_view(state: &AppState, p: &Principal, service: &str) -> WebResu
             let (service_id, service) = scope_of(&services, w.service_id);
             let id = w.id.to_string();
             let mut alerts = by_window.remove(&id).unwrap_or_default();
-            let suppressed_count = alerts.len();
             alerts.truncate(SUPPRESSED_LINKS);
+            let suppressed_count = counts.get(&id).copied().unwrap_or(0).max(alerts.len());
             WindowRow {
                 active: w.is_active(now),
                 name: w.name,
@@ -526,8 +530,6 @@ async fn windows_view(state: &AppState, p: &Principal, service: &str) -> WebResu
             rows: blank_rows(),
         },
         error: String::new(),
-        scan_full,
-        scan_limit: SUPPRESSED_SCAN,
     })
 }
 
