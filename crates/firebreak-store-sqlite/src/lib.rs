@@ -35,7 +35,10 @@ impl SqliteStore {
             // keeps even that on disk at once.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Room for every size of the generated multi-row statements (see sql.rs) besides
+            // the fixed ones, so none is parsed again for each batch.
+            .statement_cache_capacity(400);
         let path = options.get_filename().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
