@@ -67,6 +67,26 @@ macro_rules! impl_sql_store {
                 store.sync_committed().await
             }
 
+            /// Deletes one rule or maintenance window (`delete` binds its id), audited as
+            /// `{kind}.delete` on `{kind}:{id}`; `what` names it when it does not exist.
+            async fn delete_config(
+                store: &$store,
+                delete: &'static str,
+                id: uuid::Uuid,
+                what: &'static str,
+                kind: &str,
+                actor: &Actor,
+            ) -> StoreResult<()> {
+                let at = firebreak_domain::time::now();
+                let mut tx = store.begin_write().await.map_err(db_err)?;
+                let n = sqlx::query(delete).bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(what));
+                }
+                audit_in_tx(&mut tx, actor, &format!("{kind}.delete"), &format!("{kind}:{id}"), serde_json::json!({}), at).await?;
+                commit_config(store, tx).await
+            }
+
             /// Commits a change to what ingestion caches (rules, windows, services, integrations)
             /// and clears the cache here and, through a change notice, on other replicas.
             async fn commit_config(store: &$store, mut tx: Tx) -> StoreResult<()> {
@@ -1549,14 +1569,7 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn delete_rule(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
-                    let at = firebreak_domain::time::now();
-                    let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let n = sqlx::query("DELETE FROM rules WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                    if n == 0 {
-                        return Err(StoreError::NotFound("rule"));
-                    }
-                    audit_in_tx(&mut tx, actor, "rule.delete", &format!("rule:{id}"), serde_json::json!({}), at).await?;
-                    commit_config(self, tx).await
+                    delete_config(self, "DELETE FROM rules WHERE id = $1", id, "rule", "rule", actor).await
                 }
 
                 async fn create_window(&self, window: &firebreak_domain::rules::MaintenanceWindow, actor: &Actor) -> StoreResult<()> {
@@ -1579,14 +1592,7 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn delete_window(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
-                    let at = firebreak_domain::time::now();
-                    let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let n = sqlx::query("DELETE FROM maintenance_windows WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                    if n == 0 {
-                        return Err(StoreError::NotFound("maintenance window"));
-                    }
-                    audit_in_tx(&mut tx, actor, "maintenance_window.delete", &format!("maintenance_window:{id}"), serde_json::json!({}), at).await?;
-                    commit_config(self, tx).await
+                    delete_config(self, "DELETE FROM maintenance_windows WHERE id = $1", id, "maintenance window", "maintenance_window", actor).await
                 }
 
                 async fn get_heartbeat(&self, integration_id: IntegrationId) -> StoreResult<Heartbeat> {
