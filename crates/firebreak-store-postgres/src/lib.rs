@@ -149,7 +149,7 @@ fn parse_notice(payload: &str) -> Option<ChangeNotice> {
     id.parse::<IncidentId>().ok().map(ChangeNotice::Incident)
 }
 
-firebreak_store::impl_sql_store!(PgStore, sqlx::Postgres, for_update = " FOR UPDATE");
+firebreak_store::impl_sql_store!(PgStore, sqlx::Postgres, tx = sqlx::Transaction<'static, sqlx::Postgres>, for_update = " FOR UPDATE");
 
 #[async_trait::async_trait]
 impl Store for PgStore {

@@ -4,10 +4,11 @@
 //! Writes are durable before they are reported done, by group commit ([`walsync`]).
 
 mod walsync;
+mod writer;
 
 use firebreak_store::{ChangeNotice, Store, StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -18,7 +19,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// A Firebreak store on one SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
-    writer: SqlitePool,
+    writer: writer::Writer,
     notices: broadcast::Sender<ChangeNotice>,
     walsync: walsync::WalSync,
     ingest_cache: firebreak_store::IngestCache,
@@ -54,14 +55,17 @@ impl SqliteStore {
         // connection is never closed, so the WAL file is never removed behind the syncer.
         let walsync = walsync::WalSync::start(&path)
             .map_err(|e| StoreError::Backend(format!("cannot start the WAL sync thread: {e}")))?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal))
+        let writer = options
+            .clone()
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .connect()
             .await
             .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
+        let writer = writer::Writer::new(writer);
+        // A local file does not hang up: no ping before handing a connection out.
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(8)
             .min_connections(2)
             .connect_with(options)
@@ -80,7 +84,8 @@ impl SqliteStore {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        (self.writer.with_conn(async |conn| MIGRATOR.run(conn).await).await)
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
         self.sync_committed().await
     }
 
@@ -89,8 +94,8 @@ impl SqliteStore {
         &self.pool
     }
 
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+    async fn begin_write(&self) -> Result<writer::WriteTx, sqlx::Error> {
+        self.writer.begin().await
     }
 
     /// Returns once every write committed so far is on disk.
@@ -113,7 +118,7 @@ impl SqliteStore {
     }
 }
 
-firebreak_store::impl_sql_store!(SqliteStore, sqlx::Sqlite, for_update = "");
+firebreak_store::impl_sql_store!(SqliteStore, sqlx::Sqlite, tx = crate::writer::WriteTx, for_update = "");
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {

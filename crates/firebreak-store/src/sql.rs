@@ -1,8 +1,9 @@
 //! The SQL that is the same on every backend, written once. A backend crate defines its store
 //! struct with a `pool` field and these associated items, then invokes [`impl_sql_store!`]:
 //!
-//! - `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error>`
-//!   (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: plain `BEGIN`);
+//! - `async fn begin_write(&self) -> Result<Tx, sqlx::Error>`, where `Tx` (the macro's `tx`
+//!   argument) has `commit` and `rollback` and dereferences to the connection (SQLite: its
+//!   one writer connection, `BEGIN IMMEDIATE`; PostgreSQL: a pooled `sqlx::Transaction`);
 //! - a field `ingest_cache` holding (or dereferencing to) a [`crate::IngestCache`];
 //! - `async fn sync_committed(&self) -> StoreResult<()>`, which returns once every
 //!   transaction committed so far is durable (SQLite's group commit; a no-op on PostgreSQL);
@@ -19,7 +20,7 @@
 /// PostgreSQL, `""` on SQLite, whose write transactions are already exclusive).
 #[macro_export]
 macro_rules! impl_sql_store {
-    ($store:ident, $db:ty, for_update = $for_update:literal) => {
+    ($store:ident, $db:ty, tx = $tx:ty, for_update = $for_update:literal) => {
         mod sql_common {
             use super::$store;
             use $crate::{
@@ -40,7 +41,7 @@ macro_rules! impl_sql_store {
 
             type Db = $db;
             type DbRow = <$db as sqlx::Database>::Row;
-            type Tx = sqlx::Transaction<'static, $db>;
+            type Tx = $tx;
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
@@ -992,16 +993,27 @@ macro_rules! impl_sql_store {
 
             /// Inserts new alerts and updates stored ones, in order, with multi-row upserts. A
             /// stored alert that resolves must come before a new alert with its key.
-            async fn write_alerts(tx: &mut Tx, alerts: &[&Alert]) -> StoreResult<()> {
+            /// Writes `alerts`, new or changed. With `same_keys` the rows exist and their
+            /// status and incident are as stored, so only columns no index covers are updated
+            /// (the indexes are left alone: most of a duplicate's cost otherwise).
+            async fn write_alerts_as(tx: &mut Tx, alerts: &[&Alert], same_keys: bool) -> StoreResult<()> {
+                let tail = if same_keys {
+                    " ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, source = excluded.source, \
+                     severity = excluded.severity, count = excluded.count, details = excluded.details, \
+                     last_seen_at = excluded.last_seen_at, acknowledged_at = excluded.acknowledged_at, \
+                     resolved_at = excluded.resolved_at"
+                } else {
+                    " ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, status = excluded.status, \
+                     summary = excluded.summary, source = excluded.source, severity = excluded.severity, count = excluded.count, \
+                     details = excluded.details, last_seen_at = excluded.last_seen_at, \
+                     acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at"
+                };
                 write_rows(
                     tx,
                     "INSERT INTO alerts (id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
                      severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at)",
                     15,
-                    " ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id, status = excluded.status, \
-                     summary = excluded.summary, source = excluded.source, severity = excluded.severity, count = excluded.count, \
-                     details = excluded.details, last_seen_at = excluded.last_seen_at, \
-                     acknowledged_at = excluded.acknowledged_at, resolved_at = excluded.resolved_at",
+                    tail,
                     alerts,
                     |q, a| {
                         q.bind(a.id.0)
@@ -1022,6 +1034,10 @@ macro_rules! impl_sql_store {
                     },
                 )
                 .await
+            }
+
+            async fn write_alerts(tx: &mut Tx, alerts: &[&Alert]) -> StoreResult<()> {
+                write_alerts_as(tx, alerts, false).await
             }
 
             use $crate::cache::{KeyOwner, Triage};
@@ -1786,8 +1802,16 @@ macro_rules! impl_sql_store {
             /// An alert the batch read or opened, and whether the database holds it as it is.
             struct Slot {
                 alert: Alert,
-                stored: bool,
+                /// The status and incident the database holds for it (`None`: not written yet).
+                stored: Option<(AlertStatus, Option<IncidentId>)>,
                 dirty: bool,
+            }
+
+            impl Slot {
+                /// Whether the row exists with the status and incident it has now.
+                fn same_keys(&self) -> bool {
+                    self.stored == Some((self.alert.status, self.alert.incident_id))
+                }
             }
 
             /// What a batch of events changed and has not written yet.
@@ -1829,20 +1853,23 @@ macro_rules! impl_sql_store {
 
                 fn push_new(&mut self, alert: Alert) -> usize {
                     self.live.insert((alert.integration_id, alert.dedup_key.clone()), self.slots.len());
-                    self.slots.push(Slot { alert, stored: false, dirty: true });
+                    self.slots.push(Slot { alert, stored: None, dirty: true });
                     self.slots.len() - 1
                 }
 
                 /// Writes the changed alerts (stored ones first, so that a resolved alert leaves
                 /// its key free for a new one) and the timeline entries.
                 async fn flush(&mut self, tx: &mut Tx, at: Timestamp) -> StoreResult<()> {
-                    let rows: Vec<&Alert> = (self.slots.iter().filter(|s| s.dirty && s.stored))
-                        .chain(self.slots.iter().filter(|s| !s.stored))
+                    let dirty = || self.slots.iter().filter(|s| s.dirty);
+                    let same: Vec<&Alert> = dirty().filter(|s| s.same_keys()).map(|s| &s.alert).collect();
+                    write_alerts_as(tx, &same, true).await?;
+                    let rows: Vec<&Alert> = (dirty().filter(|s| s.stored.is_some() && !s.same_keys()))
+                        .chain(dirty().filter(|s| s.stored.is_none()))
                         .map(|s| &s.alert)
                         .collect();
                     write_alerts(tx, &rows).await?;
                     for s in &mut self.slots {
-                        s.stored = true;
+                        s.stored = Some((s.alert.status, s.alert.incident_id));
                         s.dirty = false;
                     }
                     let entries: Vec<(IncidentId, &Actor, &TimelineEvent)> = self.entries.iter().map(|(i, a, e)| (*i, a, e)).collect();
@@ -1874,7 +1901,8 @@ macro_rules! impl_sql_store {
                     for row in q.fetch_all(&mut **tx).await.map_err(db_err)? {
                         let alert = alert_from_row(&row)?;
                         work.live.insert((alert.integration_id, alert.dedup_key.clone()), work.slots.len());
-                        work.slots.push(Slot { alert, stored: true, dirty: false });
+                        let stored = Some((alert.status, alert.incident_id));
+                        work.slots.push(Slot { alert, stored, dirty: false });
                     }
                 }
                 Ok(())
