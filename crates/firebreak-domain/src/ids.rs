@@ -65,3 +65,7 @@ uuid_id!(
     /// Identifies an alert.
     AlertId
 );
+uuid_id!(
+    /// Identifies an on-call schedule.
+    ScheduleId
+);

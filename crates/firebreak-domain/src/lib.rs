@@ -7,11 +7,12 @@ pub mod audit;
 pub mod ids;
 pub mod incident;
 pub mod rules;
+pub mod schedule;
 pub mod time;
 pub mod user;
 
 pub use audit::{AuditContent, AuditEntry, AuditVerification, GENESIS_HASH};
-pub use ids::{AlertId, IncidentId, IntegrationId, ServiceId, TokenId, UserId};
+pub use ids::{AlertId, IncidentId, IntegrationId, ScheduleId, ServiceId, TokenId, UserId};
 pub use incident::{
     ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
     IncidentType, NewIncident, Severity, TimelineEvent,

@@ -911,6 +911,12 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/rules/{id}", set(&["delete"])),
         ("/api/v1/maintenance-windows", set(&["get", "post"])),
         ("/api/v1/maintenance-windows/{id}", set(&["delete"])),
+        ("/api/v1/schedules", set(&["get", "post"])),
+        ("/api/v1/schedules/{id}", set(&["get", "put", "delete"])),
+        ("/api/v1/schedules/{id}/on-call", set(&["get"])),
+        ("/api/v1/schedules/{id}/shifts", set(&["get"])),
+        ("/api/v1/schedules/{id}/overrides", set(&["post"])),
+        ("/api/v1/oncall", set(&["get"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

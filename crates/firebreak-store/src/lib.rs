@@ -5,10 +5,11 @@
 
 use async_trait::async_trait;
 use firebreak_domain::alert::{Alert, AlertEvent, AlertStatus, DedupKey, IntegrationKind};
+use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
 use firebreak_domain::{
     Actor, AlertId, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId,
-    IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, ServiceId, Severity, TimelineEvent,
-    Timestamp, TokenId, UserId, UserRole, Via,
+    IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, ScheduleId, ServiceId, Severity,
+    TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
 };
 use serde::Serialize;
 use std::sync::Arc;
@@ -430,9 +431,68 @@ pub trait AlertStore: Send + Sync {
     async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>>;
 }
 
+/// An on-call schedule as stored: its name and its definition (layers, overrides, fallback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Schedule {
+    pub id: ScheduleId,
+    pub name: String,
+    pub description: String,
+    pub definition: ScheduleDefinition,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Schedule {
+    /// The schedule ready to answer who is on call. Stored definitions were checked when
+    /// written; one that no longer parses (a time zone dropped from the database) says why.
+    pub fn on_call(&self) -> Result<OnCallSchedule, DomainError> {
+        OnCallSchedule::parse(self.definition.clone())
+    }
+}
+
+/// Overrides that ended longer ago than this are dropped when another is added.
+pub const OVERRIDE_RETENTION_DAYS: i64 = 90;
+
+/// On-call schedules.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Creates a schedule. The definition is checked (`OnCallSchedule::parse`); a name in
+    /// use is a conflict.
+    async fn create_schedule(
+        &self,
+        name: &str,
+        description: &str,
+        definition: &ScheduleDefinition,
+        actor: &Actor,
+    ) -> StoreResult<Schedule>;
+    /// Replaces a schedule's name, description and definition.
+    async fn update_schedule(
+        &self,
+        id: ScheduleId,
+        name: &str,
+        description: &str,
+        definition: &ScheduleDefinition,
+        actor: &Actor,
+    ) -> StoreResult<Schedule>;
+    async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule>;
+    /// Every schedule, by name.
+    async fn list_schedules(&self) -> StoreResult<Vec<Schedule>>;
+    async fn delete_schedule(&self, id: ScheduleId, actor: &Actor) -> StoreResult<()>;
+    /// Adds an override in one transaction with reading the schedule, so that overrides added
+    /// at the same moment are all kept; drops those that ended more than
+    /// [`OVERRIDE_RETENTION_DAYS`] before `now`.
+    async fn add_schedule_override(
+        &self,
+        id: ScheduleId,
+        item: &Override,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<Schedule>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore {
+pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore + ScheduleStore {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// How many committed ingest batches may wait for the disk at once while the next batch

@@ -30,6 +30,9 @@ macro_rules! impl_sql_store {
             use firebreak_domain::audit::ChainVerifier;
             use firebreak_domain::alert::{decide, Alert, AlertDecision, AlertStatus, DedupKey, IntegrationKind};
             use firebreak_domain::{AlertId, IntegrationId, ServiceId};
+            use $crate::{Schedule, ScheduleStore};
+            use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
+            use firebreak_domain::ScheduleId;
             use $crate::{AlertFilter, AlertStore, Change, CheckResult, CheckStatus, Heartbeat, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
             use firebreak_domain::{
                 Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
@@ -1751,6 +1754,141 @@ macro_rules! impl_sql_store {
             }
 
             /// One transaction applying `batch`: the integrations of its keys, then its events.
+            const SCHEDULE_COLS: &str = "id, name, description, definition, created_at, updated_at";
+
+            fn schedule_from_row(row: &DbRow) -> StoreResult<Schedule> {
+                Ok(Schedule {
+                    id: ScheduleId(get(row, "id")?),
+                    name: get(row, "name")?,
+                    description: get(row, "description")?,
+                    definition: get::<Json<ScheduleDefinition>>(row, "definition")?.0,
+                    created_at: get(row, "created_at")?,
+                    updated_at: get(row, "updated_at")?,
+                })
+            }
+
+            async fn load_schedule<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: ScheduleId, lock: bool) -> StoreResult<Schedule> {
+                let sql = format!("SELECT {SCHEDULE_COLS} FROM schedules WHERE id = $1{}", if lock { $for_update } else { "" });
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.0)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or(StoreError::NotFound("schedule"))?;
+                schedule_from_row(&row)
+            }
+
+            /// Checks a schedule's fields before they are written.
+            fn check_schedule(name: &str, description: &str, definition: &ScheduleDefinition) -> StoreResult<()> {
+                if name.trim().is_empty() || name.chars().count() > 100 {
+                    return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
+                }
+                if description.chars().count() > 2000 {
+                    return Err(DomainError::invalid("description", "must be at most 2000 characters").into());
+                }
+                OnCallSchedule::parse(definition.clone())?;
+                Ok(())
+            }
+
+            async fn write_schedule(tx: &mut Tx, s: &Schedule, insert: bool) -> StoreResult<()> {
+                let sql = if insert {
+                    "INSERT INTO schedules (id, name, description, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                } else {
+                    "UPDATE schedules SET name = $2, description = $3, definition = $4, created_at = $5, updated_at = $6 WHERE id = $1"
+                };
+                sqlx::query(sql)
+                    .bind(s.id.0)
+                    .bind(s.name.clone())
+                    .bind(s.description.clone())
+                    .bind(Json(&s.definition))
+                    .bind(s.created_at)
+                    .bind(s.updated_at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| match db_err(e) {
+                        StoreError::Conflict(_) => StoreError::Conflict(format!("a schedule named {:?} already exists", s.name)),
+                        other => other,
+                    })?;
+                Ok(())
+            }
+
+            #[async_trait::async_trait]
+            impl ScheduleStore for $store {
+                async fn create_schedule(&self, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+                    check_schedule(name, description, definition)?;
+                    let at = firebreak_domain::time::now();
+                    let schedule = Schedule {
+                        id: ScheduleId::new(),
+                        name: name.trim().to_owned(),
+                        description: description.trim().to_owned(),
+                        definition: definition.clone(),
+                        created_at: at,
+                        updated_at: at,
+                    };
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    write_schedule(&mut tx, &schedule, true).await?;
+                    let details = serde_json::json!({ "name": schedule.name, "definition": schedule.definition });
+                    audit_in_tx(&mut tx, actor, "schedule.create", &format!("schedule:{}", schedule.id), details, at).await?;
+                    commit(self, tx).await?;
+                    Ok(schedule)
+                }
+
+                async fn update_schedule(&self, id: ScheduleId, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+                    check_schedule(name, description, definition)?;
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let mut schedule = load_schedule(&mut *tx, id, true).await?;
+                    schedule.name = name.trim().to_owned();
+                    schedule.description = description.trim().to_owned();
+                    schedule.definition = definition.clone();
+                    schedule.updated_at = at;
+                    write_schedule(&mut tx, &schedule, false).await?;
+                    let details = serde_json::json!({ "name": schedule.name, "definition": schedule.definition });
+                    audit_in_tx(&mut tx, actor, "schedule.update", &format!("schedule:{id}"), details, at).await?;
+                    commit(self, tx).await?;
+                    Ok(schedule)
+                }
+
+                async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule> {
+                    load_schedule(&self.pool, id, false).await
+                }
+
+                async fn list_schedules(&self) -> StoreResult<Vec<Schedule>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SCHEDULE_COLS} FROM schedules ORDER BY name")))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(schedule_from_row).collect()
+                }
+
+                async fn delete_schedule(&self, id: ScheduleId, actor: &Actor) -> StoreResult<()> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let n = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound("schedule"));
+                    }
+                    audit_in_tx(&mut tx, actor, "schedule.delete", &format!("schedule:{id}"), serde_json::json!({}), at).await?;
+                    commit(self, tx).await
+                }
+
+                async fn add_schedule_override(&self, id: ScheduleId, item: &Override, now: Timestamp, actor: &Actor) -> StoreResult<Schedule> {
+                    let at = firebreak_domain::time::now();
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let mut schedule = load_schedule(&mut *tx, id, true).await?;
+                    let horizon = now - chrono::Duration::days($crate::OVERRIDE_RETENTION_DAYS);
+                    schedule.definition.overrides.retain(|o| o.end >= horizon);
+                    schedule.definition.overrides.push(item.clone());
+                    OnCallSchedule::parse(schedule.definition.clone())?;
+                    schedule.updated_at = at;
+                    write_schedule(&mut tx, &schedule, false).await?;
+                    let details = serde_json::json!({ "override": item });
+                    audit_in_tx(&mut tx, actor, "schedule.override", &format!("schedule:{id}"), details, at).await?;
+                    commit(self, tx).await?;
+                    Ok(schedule)
+                }
+            }
+
             async fn ingest_batch(
                 store: &$store,
                 batch: &[IngestItem],

@@ -393,7 +393,8 @@ macro_rules! store_suite {
             changes_are_announced,
             a_batch_of_events_acts_as_the_same_events_one_by_one,
             auto_resolve_takes_effect_within_a_batch,
-            suppressed_alerts_are_counted_per_window
+            suppressed_alerts_are_counted_per_window,
+            schedules_are_stored_and_overrides_accumulate
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,
@@ -592,4 +593,73 @@ pub async fn suppressed_alerts_are_counted_per_window(store: DynStore) {
     assert_eq!(counts, vec![(window.id, 2)]);
     let alerts = alerts_of(&store, &service).await;
     assert!(alerts.iter().all(|a| a.incident_id.is_none()), "suppressed alerts open no incident");
+}
+
+/// Schedules: created (names unique), read, replaced, overridden (overrides added at the same
+/// moment are all kept, long-past ones dropped), deleted, every change audited.
+pub async fn schedules_are_stored_and_overrides_accumulate(store: DynStore) {
+    use firebreak_domain::schedule::{LayerDefinition, Override, RotationUnit, ScheduleDefinition};
+    let people = [
+        user(&store, "ann@example.com", UserRole::Responder).await.id,
+        user(&store, "bo@example.com", UserRole::Responder).await.id,
+    ];
+    let definition = ScheduleDefinition {
+        time_zone: "Europe/Berlin".into(),
+        layers: vec![LayerDefinition {
+            name: "primary".into(),
+            members: people.to_vec(),
+            rotation_length: 1,
+            rotation_unit: RotationUnit::Weeks,
+            starts_at: "2026-03-02T09:00".parse().unwrap_or_else(|e| panic!("{e}")),
+            restrictions: vec![],
+        }],
+        overrides: vec![],
+        fallback: None,
+    };
+    let audited = audit_count(&store).await;
+    let s = store.create_schedule(" storage ", "", &definition, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.name, "storage");
+    assert!(matches!(store.create_schedule("storage", "", &definition, &actor()).await, Err(StoreError::Conflict(_))));
+    let mut broken = definition.clone();
+    broken.time_zone = "Nowhere/Atlantis".into();
+    assert!(matches!(store.create_schedule("other", "", &broken, &actor()).await, Err(StoreError::Domain(_))));
+    assert_eq!(store.get_schedule(s.id).await.unwrap_or_else(|e| panic!("{e}")), s);
+
+    let mut changed = definition.clone();
+    changed.layers[0].members.reverse();
+    let updated =
+        store.update_schedule(s.id, "storage", "disks", &changed, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((updated.description.as_str(), &updated.definition), ("disks", &changed));
+
+    let now = firebreak_domain::time::now();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let o = Override {
+                user: people[i % 2],
+                replaces: None,
+                start: now + chrono::Duration::hours(i as i64),
+                end: now + chrono::Duration::hours(i as i64 + 1),
+            };
+            tokio::spawn(async move { store.add_schedule_override(s.id, &o, now, &actor()).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let s2 = store.get_schedule(s.id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s2.definition.overrides.len(), 8, "overrides added at the same moment are all kept");
+    let later = now + chrono::Duration::days(crate::OVERRIDE_RETENTION_DAYS + 2);
+    let fresh = Override { user: people[0], replaces: None, start: later, end: later + chrono::Duration::hours(1) };
+    let s3 = store.add_schedule_override(s.id, &fresh, later, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s3.definition.overrides, [fresh], "overrides long over are dropped");
+    let backwards = Override { user: people[0], replaces: None, start: later, end: later };
+    assert!(store.add_schedule_override(s.id, &backwards, later, &actor()).await.is_err());
+
+    assert_eq!(store.list_schedules().await.unwrap_or_else(|e| panic!("{e}")).len(), 1);
+    store.delete_schedule(s.id, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(store.get_schedule(s.id).await, Err(StoreError::NotFound("schedule"))));
+    assert!(matches!(store.delete_schedule(s.id, &actor()).await, Err(StoreError::NotFound("schedule"))));
+    // create, update, 8 + 1 overrides, delete
+    assert_eq!(audit_count(&store).await, audited + 12);
 }

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod checks;
 pub mod incidents;
+pub mod schedules;
 pub mod services;
 pub mod triage;
 pub mod users;
@@ -63,11 +64,20 @@ use utoipa::{Modify, OpenApi};
         triage::create_window,
         triage::list_windows,
         triage::delete_window,
+        schedules::create_schedule,
+        schedules::list_schedules,
+        schedules::get_schedule,
+        schedules::update_schedule,
+        schedules::delete_schedule,
+        schedules::get_on_call,
+        schedules::list_shifts,
+        schedules::create_override,
+        schedules::list_on_call,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"))
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"))
 )]
 pub struct ApiDoc;
 
@@ -93,6 +103,7 @@ pub fn router() -> Router<AppState> {
         .merge(alerts::router())
         .merge(triage::router())
         .merge(checks::router())
+        .merge(schedules::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
