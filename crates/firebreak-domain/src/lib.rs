@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod audit;
+pub mod escalation;
 pub mod ids;
 pub mod incident;
 pub mod rules;
