@@ -32,6 +32,18 @@ macro_rules! uuid_id {
             }
         }
 
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Uuid {
+                id.0
+            }
+        }
+
         impl FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -68,4 +80,8 @@ uuid_id!(
 uuid_id!(
     /// Identifies an on-call schedule.
     ScheduleId
+);
+uuid_id!(
+    /// Identifies an escalation policy.
+    EscalationPolicyId
 );

@@ -13,7 +13,7 @@ pub mod time;
 pub mod user;
 
 pub use audit::{AuditContent, AuditEntry, AuditVerification, GENESIS_HASH};
-pub use ids::{AlertId, IncidentId, IntegrationId, ScheduleId, ServiceId, TokenId, UserId};
+pub use ids::{AlertId, EscalationPolicyId, IncidentId, IntegrationId, ScheduleId, ServiceId, TokenId, UserId};
 pub use incident::{
     ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
     IncidentType, NewIncident, Severity, TimelineEvent,

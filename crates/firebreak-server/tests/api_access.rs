@@ -917,6 +917,9 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/schedules/{id}/shifts", set(&["get"])),
         ("/api/v1/schedules/{id}/overrides", set(&["post"])),
         ("/api/v1/oncall", set(&["get"])),
+        ("/api/v1/escalation-policies", set(&["get", "post"])),
+        ("/api/v1/escalation-policies/{id}", set(&["get", "put", "delete"])),
+        ("/api/v1/escalation-policies/{id}/plan", set(&["get"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

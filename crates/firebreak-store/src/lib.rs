@@ -5,10 +5,11 @@
 
 use async_trait::async_trait;
 use firebreak_domain::alert::{Alert, AlertEvent, AlertStatus, DedupKey, IntegrationKind};
+use firebreak_domain::escalation::{EscalationPolicy, EscalationPolicyDefinition};
 use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
 use firebreak_domain::{
-    Actor, AlertId, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange, IncidentId,
-    IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, ScheduleId, ServiceId, Severity,
+    Actor, AlertId, AuditEntry, AuditVerification, DomainError, Email, EscalationPolicyId, Incident, IncidentChange,
+    IncidentId, IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, ScheduleId, ServiceId, Severity,
     TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
 };
 use serde::Serialize;
@@ -131,6 +132,8 @@ pub struct Service {
     pub grouping: firebreak_domain::rules::Grouping,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The policy that pages for the service's incidents (`None`: nobody is paged).
+    pub escalation_policy_id: Option<EscalationPolicyId>,
 }
 
 /// Fields of a new service, or changes to one (`None` keeps a field).
@@ -143,6 +146,8 @@ pub struct ServiceFields {
     pub tags: Option<Vec<String>>,
     pub auto_resolve: Option<bool>,
     pub grouping: Option<firebreak_domain::rules::Grouping>,
+    /// `Some(None)` unsets the policy.
+    pub escalation_policy_id: Option<Option<EscalationPolicyId>>,
 }
 
 /// One way alerts come in for a service. Its key is kept only as a hash.
@@ -431,15 +436,28 @@ pub trait AlertStore: Send + Sync {
     async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>>;
 }
 
-/// An on-call schedule as stored: its name and its definition (layers, overrides, fallback).
+/// A named definition as stored: an on-call schedule or an escalation policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Schedule {
-    pub id: ScheduleId,
+pub struct Named<I, D> {
+    pub id: I,
     pub name: String,
     pub description: String,
-    pub definition: ScheduleDefinition,
+    pub definition: D,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// An on-call schedule as stored: its name and its definition (layers, overrides, fallback).
+pub type Schedule = Named<ScheduleId, ScheduleDefinition>;
+
+/// An escalation policy as stored.
+pub type EscalationPolicyRecord = Named<EscalationPolicyId, EscalationPolicyDefinition>;
+
+impl EscalationPolicyRecord {
+    /// The checked policy (stored ones were checked when written).
+    pub fn policy(&self) -> Result<EscalationPolicy, DomainError> {
+        EscalationPolicy::parse(self.definition.clone())
+    }
 }
 
 impl Schedule {
@@ -490,9 +508,35 @@ pub trait ScheduleStore: Send + Sync {
     ) -> StoreResult<Schedule>;
 }
 
+/// Escalation policies.
+#[async_trait]
+pub trait EscalationPolicyStore: Send + Sync {
+    /// Creates a policy (checked by `EscalationPolicy::parse`); a name in use is a conflict.
+    async fn create_policy(
+        &self,
+        name: &str,
+        description: &str,
+        definition: &EscalationPolicyDefinition,
+        actor: &Actor,
+    ) -> StoreResult<EscalationPolicyRecord>;
+    async fn update_policy(
+        &self,
+        id: EscalationPolicyId,
+        name: &str,
+        description: &str,
+        definition: &EscalationPolicyDefinition,
+        actor: &Actor,
+    ) -> StoreResult<EscalationPolicyRecord>;
+    async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<EscalationPolicyRecord>;
+    /// Every policy, by name.
+    async fn list_policies(&self) -> StoreResult<Vec<EscalationPolicyRecord>>;
+    /// Deletes a policy; one that a service still points to is a conflict.
+    async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore + ScheduleStore {
+pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore + ScheduleStore + EscalationPolicyStore {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// How many committed ingest batches may wait for the disk at once while the next batch

@@ -30,9 +30,10 @@ macro_rules! impl_sql_store {
             use firebreak_domain::audit::ChainVerifier;
             use firebreak_domain::alert::{decide, Alert, AlertDecision, AlertStatus, DedupKey, IntegrationKind};
             use firebreak_domain::{AlertId, IntegrationId, ServiceId};
-            use $crate::{Schedule, ScheduleStore};
+            use $crate::{EscalationPolicyStore, Schedule, ScheduleStore};
+            use firebreak_domain::escalation::{EscalationPolicy, EscalationPolicyDefinition};
             use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
-            use firebreak_domain::ScheduleId;
+            use firebreak_domain::{EscalationPolicyId, ScheduleId};
             use $crate::{AlertFilter, AlertStore, Change, CheckResult, CheckStatus, Heartbeat, IngestItem, IngestOutcome, Integration, Service, ServiceFields};
             use firebreak_domain::{
                 Actor, AuditContent, AuditEntry, AuditVerification, DomainError, Email, Incident, IncidentChange,
@@ -891,7 +892,7 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            const SERVICE_COLS: &str = "id, name, description, owner_team, runbook_url, tags, auto_resolve, grouping, created_at, updated_at";
+            const SERVICE_COLS: &str = "id, name, description, owner_team, runbook_url, tags, auto_resolve, grouping, created_at, updated_at, escalation_policy_id";
             const INTEGRATION_COLS: &str = "id, service_id, kind, name, created_at, key_rotated_at, config";
             const ALERT_COLS: &str = "id, service_id, integration_id, incident_id, dedup_key, status, summary, source, \
                 severity, count, details, first_seen_at, last_seen_at, acknowledged_at, resolved_at";
@@ -909,6 +910,7 @@ macro_rules! impl_sql_store {
                     grouping: get::<Json<firebreak_domain::rules::Grouping>>(row, "grouping")?.0,
                     created_at: get(row, "created_at")?,
                     updated_at: get(row, "updated_at")?,
+                    escalation_policy_id: get::<Option<uuid::Uuid>>(row, "escalation_policy_id")?.map(EscalationPolicyId),
                 })
             }
 
@@ -967,11 +969,11 @@ macro_rules! impl_sql_store {
 
             async fn write_service(tx: &mut Tx, s: &Service, insert: bool) -> StoreResult<()> {
                 let sql = if insert {
-                    "INSERT INTO services (id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at, grouping) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    "INSERT INTO services (id, name, description, owner_team, runbook_url, tags, auto_resolve, created_at, updated_at, grouping, escalation_policy_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 } else {
                     "UPDATE services SET name = $2, description = $3, owner_team = $4, runbook_url = $5, tags = $6, \
-                     auto_resolve = $7, created_at = $8, updated_at = $9, grouping = $10 WHERE id = $1"
+                     auto_resolve = $7, created_at = $8, updated_at = $9, grouping = $10, escalation_policy_id = $11 WHERE id = $1"
                 };
                 let res = sqlx::query(sql)
                     .bind(s.id.0)
@@ -984,6 +986,7 @@ macro_rules! impl_sql_store {
                     .bind(s.created_at)
                     .bind(s.updated_at)
                     .bind(Json(s.grouping.clone()))
+                    .bind(s.escalation_policy_id.map(|p| p.0))
                     .execute(&mut **tx)
                     .await;
                 match res {
@@ -994,11 +997,11 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            /// Inserts new alerts and updates stored ones, in order, with multi-row upserts. A
-            /// stored alert that resolves must come before a new alert with its key.
-            /// Writes `alerts`, new or changed. With `same_keys` the rows exist and their
-            /// status and incident are as stored, so only columns no index covers are updated
-            /// (the indexes are left alone: most of a duplicate's cost otherwise).
+            /// Inserts new alerts and updates stored ones, in order, with multi-row upserts (a
+            /// stored alert that resolves must come before a new alert with its key). With
+            /// `same_keys` the rows exist and their status and incident are as stored, so only
+            /// columns no index covers are updated (the indexes are left alone: most of a
+            /// duplicate's cost otherwise).
             async fn write_alerts_as(tx: &mut Tx, alerts: &[&Alert], same_keys: bool) -> StoreResult<()> {
                 let tail = if same_keys {
                     " ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, source = excluded.source, \
@@ -1073,6 +1076,7 @@ macro_rules! impl_sql_store {
                         grouping: f.grouping.unwrap_or_default(),
                         created_at: at,
                         updated_at: at,
+                        escalation_policy_id: f.escalation_policy_id.flatten(),
                     };
                     let mut tx = self.begin_write().await.map_err(db_err)?;
                     write_service(&mut tx, &service, true).await?;
@@ -1094,6 +1098,7 @@ macro_rules! impl_sql_store {
                     if let Some(v) = f.tags { s.tags = v; }
                     if let Some(v) = f.auto_resolve { s.auto_resolve = v; }
                     if let Some(v) = f.grouping { s.grouping = v; }
+                    if let Some(v) = f.escalation_policy_id { s.escalation_policy_id = v; }
                     if s == before {
                         return Ok(s);
                     }
@@ -1753,135 +1758,162 @@ macro_rules! impl_sql_store {
                 }
             }
 
-            /// One transaction applying `batch`: the integrations of its keys, then its events.
-            const SCHEDULE_COLS: &str = "id, name, description, definition, created_at, updated_at";
+            /// A table of named JSON definitions (schedules, escalation policies): its name, the
+            /// word for one row in messages, and the audit prefix of its changes.
+            struct NamedTable {
+                table: &'static str,
+                what: &'static str,
+                audit: &'static str,
+            }
 
-            fn schedule_from_row(row: &DbRow) -> StoreResult<Schedule> {
-                Ok(Schedule {
-                    id: ScheduleId(get(row, "id")?),
+            const SCHEDULES: NamedTable = NamedTable { table: "schedules", what: "schedule", audit: "schedule" };
+            const POLICIES: NamedTable =
+                NamedTable { table: "escalation_policies", what: "escalation policy", audit: "escalation_policy" };
+            const NAMED_COLS: &str = "id, name, description, definition, created_at, updated_at";
+
+            fn named_from_row<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(row: &DbRow) -> StoreResult<$crate::Named<I, D>> {
+                Ok($crate::Named {
+                    id: I::from(get(row, "id")?),
                     name: get(row, "name")?,
                     description: get(row, "description")?,
-                    definition: get::<Json<ScheduleDefinition>>(row, "definition")?.0,
+                    definition: get::<Json<D>>(row, "definition")?.0,
                     created_at: get(row, "created_at")?,
                     updated_at: get(row, "updated_at")?,
                 })
             }
 
-            async fn load_schedule<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: ScheduleId, lock: bool) -> StoreResult<Schedule> {
-                let sql = format!("SELECT {SCHEDULE_COLS} FROM schedules WHERE id = $1{}", if lock { $for_update } else { "" });
+            async fn load_named<'c, E, I, D>(conn: E, t: &NamedTable, id: uuid::Uuid, lock: bool) -> StoreResult<$crate::Named<I, D>>
+            where
+                E: sqlx::Executor<'c, Database = Db>,
+                I: From<uuid::Uuid>,
+                D: serde::de::DeserializeOwned,
+            {
+                let sql = format!("SELECT {NAMED_COLS} FROM {} WHERE id = $1{}", t.table, if lock { $for_update } else { "" });
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(id.0)
+                    .bind(id)
                     .fetch_optional(conn)
                     .await
                     .map_err(db_err)?
-                    .ok_or(StoreError::NotFound("schedule"))?;
-                schedule_from_row(&row)
+                    .ok_or(StoreError::NotFound(t.what))?;
+                named_from_row(&row)
             }
 
-            /// Checks a schedule's fields before they are written.
-            fn check_schedule(name: &str, description: &str, definition: &ScheduleDefinition) -> StoreResult<()> {
+            async fn list_named<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(store: &$store, t: &NamedTable) -> StoreResult<Vec<$crate::Named<I, D>>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {NAMED_COLS} FROM {} ORDER BY name", t.table)))
+                    .fetch_all(&store.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(named_from_row).collect()
+            }
+
+            /// Checks a name and description before they are written.
+            fn check_named(name: &str, description: &str) -> StoreResult<()> {
                 if name.trim().is_empty() || name.chars().count() > 100 {
                     return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
                 }
                 if description.chars().count() > 2000 {
                     return Err(DomainError::invalid("description", "must be at most 2000 characters").into());
                 }
-                OnCallSchedule::parse(definition.clone())?;
                 Ok(())
             }
 
-            async fn write_schedule(tx: &mut Tx, s: &Schedule, insert: bool) -> StoreResult<()> {
+            async fn write_named<I: Copy + Into<uuid::Uuid>, D: serde::Serialize>(tx: &mut Tx, t: &NamedTable, n: &$crate::Named<I, D>, insert: bool) -> StoreResult<()> {
                 let sql = if insert {
-                    "INSERT INTO schedules (id, name, description, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+                    format!("INSERT INTO {} (id, name, description, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)", t.table)
                 } else {
-                    "UPDATE schedules SET name = $2, description = $3, definition = $4, created_at = $5, updated_at = $6 WHERE id = $1"
+                    format!("UPDATE {} SET name = $2, description = $3, definition = $4, created_at = $5, updated_at = $6 WHERE id = $1", t.table)
                 };
-                sqlx::query(sql)
-                    .bind(s.id.0)
-                    .bind(s.name.clone())
-                    .bind(s.description.clone())
-                    .bind(Json(&s.definition))
-                    .bind(s.created_at)
-                    .bind(s.updated_at)
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(Into::<uuid::Uuid>::into(n.id))
+                    .bind(n.name.clone())
+                    .bind(n.description.clone())
+                    .bind(Json(&n.definition))
+                    .bind(n.created_at)
+                    .bind(n.updated_at)
                     .execute(&mut **tx)
                     .await
                     .map_err(|e| match db_err(e) {
-                        StoreError::Conflict(_) => StoreError::Conflict(format!("a schedule named {:?} already exists", s.name)),
+                        StoreError::Conflict(_) => StoreError::Conflict(format!("a {} named {:?} already exists", t.what, n.name)),
                         other => other,
                     })?;
                 Ok(())
             }
 
+            /// Creates (`id` is `None`) or replaces a named definition, audited as
+            /// `{audit}.create` / `{audit}.update`.
+            async fn save_named<I, D>(store: &$store, t: &NamedTable, id: Option<I>, name: &str, description: &str, definition: &D, actor: &Actor) -> StoreResult<$crate::Named<I, D>>
+            where
+                I: Copy + Into<uuid::Uuid> + From<uuid::Uuid> + Default + std::fmt::Display,
+                D: serde::Serialize + serde::de::DeserializeOwned + Clone,
+            {
+                check_named(name, description)?;
+                let at = firebreak_domain::time::now();
+                let mut tx = store.begin_write().await.map_err(db_err)?;
+                let (named, verb) = match id {
+                    None => ($crate::Named { id: I::default(), name: String::new(), description: String::new(), definition: definition.clone(), created_at: at, updated_at: at }, "create"),
+                    Some(id) => (load_named(&mut *tx, t, id.into(), true).await?, "update"),
+                };
+                let named = $crate::Named { name: name.trim().to_owned(), description: description.trim().to_owned(), definition: definition.clone(), updated_at: at, ..named };
+                write_named(&mut tx, t, &named, verb == "create").await?;
+                let details = serde_json::json!({ "name": named.name, "definition": named.definition });
+                audit_in_tx(&mut tx, actor, &format!("{}.{verb}", t.audit), &format!("{}:{}", t.audit, named.id), details, at).await?;
+                commit(store, tx).await?;
+                Ok(named)
+            }
+
+            async fn delete_named(store: &$store, t: &NamedTable, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
+                let at = firebreak_domain::time::now();
+                let mut tx = store.begin_write().await.map_err(db_err)?;
+                let n = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE id = $1", t.table)))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match db_err(e) {
+                        StoreError::Domain(_) => StoreError::Conflict(format!("the {} is still in use; point its users elsewhere first", t.what)),
+                        other => other,
+                    })?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(t.what));
+                }
+                audit_in_tx(&mut tx, actor, &format!("{}.delete", t.audit), &format!("{}:{id}", t.audit), serde_json::json!({}), at).await?;
+                commit(store, tx).await
+            }
+
             #[async_trait::async_trait]
             impl ScheduleStore for $store {
                 async fn create_schedule(&self, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
-                    check_schedule(name, description, definition)?;
-                    let at = firebreak_domain::time::now();
-                    let schedule = Schedule {
-                        id: ScheduleId::new(),
-                        name: name.trim().to_owned(),
-                        description: description.trim().to_owned(),
-                        definition: definition.clone(),
-                        created_at: at,
-                        updated_at: at,
-                    };
-                    let mut tx = self.begin_write().await.map_err(db_err)?;
-                    write_schedule(&mut tx, &schedule, true).await?;
-                    let details = serde_json::json!({ "name": schedule.name, "definition": schedule.definition });
-                    audit_in_tx(&mut tx, actor, "schedule.create", &format!("schedule:{}", schedule.id), details, at).await?;
-                    commit(self, tx).await?;
-                    Ok(schedule)
+                    OnCallSchedule::parse(definition.clone())?;
+                    save_named(self, &SCHEDULES, None, name, description, definition, actor).await
                 }
 
                 async fn update_schedule(&self, id: ScheduleId, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
-                    check_schedule(name, description, definition)?;
-                    let at = firebreak_domain::time::now();
-                    let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let mut schedule = load_schedule(&mut *tx, id, true).await?;
-                    schedule.name = name.trim().to_owned();
-                    schedule.description = description.trim().to_owned();
-                    schedule.definition = definition.clone();
-                    schedule.updated_at = at;
-                    write_schedule(&mut tx, &schedule, false).await?;
-                    let details = serde_json::json!({ "name": schedule.name, "definition": schedule.definition });
-                    audit_in_tx(&mut tx, actor, "schedule.update", &format!("schedule:{id}"), details, at).await?;
-                    commit(self, tx).await?;
-                    Ok(schedule)
+                    OnCallSchedule::parse(definition.clone())?;
+                    save_named(self, &SCHEDULES, Some(id), name, description, definition, actor).await
                 }
 
                 async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule> {
-                    load_schedule(&self.pool, id, false).await
+                    load_named(&self.pool, &SCHEDULES, id.0, false).await
                 }
 
                 async fn list_schedules(&self) -> StoreResult<Vec<Schedule>> {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SCHEDULE_COLS} FROM schedules ORDER BY name")))
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    rows.iter().map(schedule_from_row).collect()
+                    list_named(self, &SCHEDULES).await
                 }
 
                 async fn delete_schedule(&self, id: ScheduleId, actor: &Actor) -> StoreResult<()> {
-                    let at = firebreak_domain::time::now();
-                    let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let n = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                    if n == 0 {
-                        return Err(StoreError::NotFound("schedule"));
-                    }
-                    audit_in_tx(&mut tx, actor, "schedule.delete", &format!("schedule:{id}"), serde_json::json!({}), at).await?;
-                    commit(self, tx).await
+                    delete_named(self, &SCHEDULES, id.0, actor).await
                 }
 
                 async fn add_schedule_override(&self, id: ScheduleId, item: &Override, now: Timestamp, actor: &Actor) -> StoreResult<Schedule> {
                     let at = firebreak_domain::time::now();
                     let mut tx = self.begin_write().await.map_err(db_err)?;
-                    let mut schedule = load_schedule(&mut *tx, id, true).await?;
+                    let mut schedule: Schedule = load_named(&mut *tx, &SCHEDULES, id.0, true).await?;
                     let horizon = now - chrono::Duration::days($crate::OVERRIDE_RETENTION_DAYS);
                     schedule.definition.overrides.retain(|o| o.end >= horizon);
                     schedule.definition.overrides.push(item.clone());
                     OnCallSchedule::parse(schedule.definition.clone())?;
                     schedule.updated_at = at;
-                    write_schedule(&mut tx, &schedule, false).await?;
+                    write_named(&mut tx, &SCHEDULES, &schedule, false).await?;
                     let details = serde_json::json!({ "override": item });
                     audit_in_tx(&mut tx, actor, "schedule.override", &format!("schedule:{id}"), details, at).await?;
                     commit(self, tx).await?;
@@ -1889,6 +1921,32 @@ macro_rules! impl_sql_store {
                 }
             }
 
+            #[async_trait::async_trait]
+            impl EscalationPolicyStore for $store {
+                async fn create_policy(&self, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
+                    EscalationPolicy::parse(definition.clone())?;
+                    save_named(self, &POLICIES, None, name, description, definition, actor).await
+                }
+
+                async fn update_policy(&self, id: EscalationPolicyId, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
+                    EscalationPolicy::parse(definition.clone())?;
+                    save_named(self, &POLICIES, Some(id), name, description, definition, actor).await
+                }
+
+                async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<$crate::EscalationPolicyRecord> {
+                    load_named(&self.pool, &POLICIES, id.0, false).await
+                }
+
+                async fn list_policies(&self) -> StoreResult<Vec<$crate::EscalationPolicyRecord>> {
+                    list_named(self, &POLICIES).await
+                }
+
+                async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()> {
+                    delete_named(self, &POLICIES, id.0, actor).await
+                }
+            }
+
+            /// One transaction applying `batch`: the integrations of its keys, then its events.
             async fn ingest_batch(
                 store: &$store,
                 batch: &[IngestItem],

@@ -394,7 +394,8 @@ macro_rules! store_suite {
             a_batch_of_events_acts_as_the_same_events_one_by_one,
             auto_resolve_takes_effect_within_a_batch,
             suppressed_alerts_are_counted_per_window,
-            schedules_are_stored_and_overrides_accumulate
+            schedules_are_stored_and_overrides_accumulate,
+            escalation_policies_are_stored_and_kept_while_in_use
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,
@@ -662,4 +663,41 @@ pub async fn schedules_are_stored_and_overrides_accumulate(store: DynStore) {
     assert!(matches!(store.delete_schedule(s.id, &actor()).await, Err(StoreError::NotFound("schedule"))));
     // create, update, 8 + 1 overrides, delete
     assert_eq!(audit_count(&store).await, audited + 12);
+}
+
+/// Escalation policies: created (names unique, definitions checked), replaced, pointed to by a
+/// service (which keeps them from being deleted), deleted, audited.
+pub async fn escalation_policies_are_stored_and_kept_while_in_use(store: DynStore) {
+    use firebreak_domain::escalation::{EscalationLevel, EscalationPolicyDefinition, EscalationTarget};
+    let ann = user(&store, "ann@example.com", UserRole::Responder).await.id;
+    let definition = EscalationPolicyDefinition {
+        levels: vec![EscalationLevel {
+            targets: vec![EscalationTarget::User(ann)],
+            round_robin: false,
+            delay_minutes: 5,
+        }],
+        repeat: 2,
+    };
+    let audited = audit_count(&store).await;
+    let p = store.create_policy("db", "", &definition, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(store.create_policy("db", "", &definition, &actor()).await, Err(StoreError::Conflict(_))));
+    let broken = EscalationPolicyDefinition { levels: vec![], repeat: 0 };
+    assert!(matches!(store.create_policy("empty", "", &broken, &actor()).await, Err(StoreError::Domain(_))));
+    assert_eq!(store.get_policy(p.id).await.unwrap_or_else(|e| panic!("{e}")), p);
+    let changed = EscalationPolicyDefinition { repeat: 0, ..definition.clone() };
+    let p2 = store.update_policy(p.id, "db", "nights", &changed, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((p2.definition.repeat, p2.description.as_str(), p2.created_at), (0, "nights", p.created_at));
+
+    let fields =
+        crate::ServiceFields { name: Some("db".into()), escalation_policy_id: Some(Some(p.id)), ..Default::default() };
+    let service = store.create_service(fields, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.get_service(service.id).await.map(|s| s.escalation_policy_id).ok(), Some(Some(p.id)));
+    assert!(matches!(store.delete_policy(p.id, &actor()).await, Err(StoreError::Conflict(_))), "in use");
+    let unset = crate::ServiceFields { escalation_policy_id: Some(None), ..Default::default() };
+    store.update_service(service.id, unset, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    store.delete_policy(p.id, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(store.get_policy(p.id).await, Err(StoreError::NotFound("escalation policy"))));
+    assert_eq!(store.list_policies().await.unwrap_or_else(|e| panic!("{e}")).len(), 0);
+    // create, update, service create, service update, delete
+    assert_eq!(audit_count(&store).await, audited + 5);
 }

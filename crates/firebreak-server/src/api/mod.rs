@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod checks;
+pub mod escalation;
 pub mod incidents;
 pub mod schedules;
 pub mod services;
@@ -73,6 +74,12 @@ use utoipa::{Modify, OpenApi};
         schedules::list_shifts,
         schedules::create_override,
         schedules::list_on_call,
+        escalation::create_policy,
+        escalation::list_policies,
+        escalation::get_policy,
+        escalation::update_policy,
+        escalation::delete_policy,
+        escalation::plan_policy,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -104,6 +111,7 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(checks::router())
         .merge(schedules::router())
+        .merge(escalation::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -86,7 +86,7 @@ pub struct ScheduleView {
 }
 
 /// The names and addresses of every user, to show who is on call.
-async fn directory(state: &AppState) -> ApiResult<HashMap<UserId, (String, String)>> {
+pub(crate) async fn directory(state: &AppState) -> ApiResult<HashMap<UserId, (String, String)>> {
     Ok(state.store.list_users().await?.into_iter().map(|u| (u.id, (u.name, u.email.as_str().to_owned()))).collect())
 }
 

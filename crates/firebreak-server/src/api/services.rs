@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use firebreak_domain::alert::IntegrationKind;
 use firebreak_domain::incident::{parse_labels, parse_summary};
 use firebreak_domain::user::parse_name;
-use firebreak_domain::{DomainError, IntegrationId, ServiceId, Timestamp};
+use firebreak_domain::{DomainError, EscalationPolicyId, IntegrationId, ServiceId, Timestamp};
 use firebreak_store::{Integration, Service, ServiceFields};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -44,6 +44,9 @@ pub struct ServiceView {
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// The escalation policy that pages for the service's incidents (`null`: nobody is paged).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub escalation_policy_id: Option<EscalationPolicyId>,
 }
 
 impl From<Service> for ServiceView {
@@ -59,8 +62,14 @@ impl From<Service> for ServiceView {
             grouping: s.grouping,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            escalation_policy_id: s.escalation_policy_id,
         }
     }
+}
+
+/// Reads a field that may be omitted (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// A new service, or changes to one (omitted fields stay as they are).
@@ -76,6 +85,10 @@ pub struct ServiceBody {
     pub auto_resolve: Option<bool>,
     /// `{"by":"service"}` (default) or `{"by":"labels","labels":[…],"window_secs":N}`.
     pub grouping: Option<firebreak_domain::rules::Grouping>,
+    /// The escalation policy that pages for its incidents; `null` unsets it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub escalation_policy_id: Option<Option<EscalationPolicyId>>,
 }
 
 fn parse_url(value: &str) -> Result<String, DomainError> {
@@ -124,8 +137,19 @@ impl ServiceBody {
                 }
                 None => None,
             },
+            escalation_policy_id: self.escalation_policy_id,
         })
     }
+}
+
+/// A policy a service is pointed to must exist.
+async fn check_policy(state: &AppState, fields: &ServiceFields) -> ApiResult<()> {
+    if let Some(Some(id)) = fields.escalation_policy_id {
+        state.store.get_policy(id).await.map_err(|_| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "escalation_policy_id: no such policy")
+        })?;
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/services", tag = "services", request_body = ServiceBody,
@@ -139,7 +163,9 @@ pub async fn create_service(
     if body.name.is_none() {
         return Err(DomainError::invalid("name", "is required").into());
     }
-    let service = state.store.create_service(body.fields()?, &p.actor()).await?;
+    let fields = body.fields()?;
+    check_policy(&state, &fields).await?;
+    let service = state.store.create_service(fields, &p.actor()).await?;
     Ok((StatusCode::CREATED, Json(service.into())))
 }
 
@@ -175,7 +201,9 @@ pub async fn update_service(
 ) -> ApiResult<Json<ServiceView>> {
     p.require_responder()?;
     let id = service_id(&id)?;
-    Ok(Json(state.store.update_service(id, body.fields()?, &p.actor()).await?.into()))
+    let fields = body.fields()?;
+    check_policy(&state, &fields).await?;
+    Ok(Json(state.store.update_service(id, fields, &p.actor()).await?.into()))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

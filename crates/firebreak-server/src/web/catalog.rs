@@ -175,6 +175,8 @@ impl ServiceForm {
             tags: Some(split_list(&self.tags)),
             auto_resolve: Some(self.auto_resolve.is_some()),
             grouping: None,
+            // Not on this form yet: kept as it is.
+            escalation_policy_id: None,
         }
     }
 
