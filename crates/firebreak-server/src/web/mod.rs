@@ -10,6 +10,7 @@ mod admin;
 mod catalog;
 mod incidents;
 mod monitoring;
+mod oncall;
 mod triage;
 
 use crate::AppState;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(catalog::router())
         .merge(triage::router())
         .merge(monitoring::router())
+        .merge(oncall::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 

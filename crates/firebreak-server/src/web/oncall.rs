@@ -1,0 +1,350 @@
+//! On-call pages: every schedule with who is on call now, and one schedule's layers, fallback
+//! and final shifts for the next two weeks in its own time zone, with a form on each shift to
+//! put someone else on call for all or part of it.
+//!
+//! Schedules are created and changed through the API or the CLI (docs/oncall.md). The
+//! override form calls the API handler with the signed-in user, so the UI and the API cannot
+//! disagree about what is valid.
+
+use super::catalog::{SelectOption, or_missing};
+use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render};
+use crate::AppState;
+use crate::api::schedules::{OnCallView, ScheduleView};
+use crate::auth::{ApiPrincipal, Principal};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use firebreak_domain::schedule::{
+    LayerDefinition, OnCallSchedule, OnCallSource, Override, Restriction, RotationUnit, ScheduleDefinition,
+};
+use firebreak_domain::{DomainError, ScheduleId, Timestamp, UserId};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schedules", get(list_schedules))
+        .route("/schedules/{id}", get(show_schedule))
+        .route("/schedules/{id}/overrides", post(create_override))
+}
+
+fn no_such_schedule() -> WebError {
+    WebError::new(StatusCode::NOT_FOUND, "There is no such schedule.")
+}
+
+/// Why someone is on call, in words: `layer 1 “primary”`, `override` or `fallback`.
+fn describe_source(source: OnCallSource, definition: &ScheduleDefinition) -> String {
+    match source {
+        OnCallSource::Layer(i) => match definition.layers.get(i) {
+            Some(layer) => format!("layer {} “{}”", i + 1, layer.name),
+            None => format!("layer {}", i + 1),
+        },
+        OnCallSource::Override(_) => "override".into(),
+        OnCallSource::Fallback => "fallback".into(),
+    }
+}
+
+/// Who is on call and why, as pages show it; nobody is `("nobody", "")`.
+fn who_and_why(on_call: Option<&OnCallView>, definition: &ScheduleDefinition) -> (String, String) {
+    match on_call {
+        Some(c) => (c.name.clone(), describe_source(c.source, definition)),
+        None => ("nobody".into(), String::new()),
+    }
+}
+
+// Time zones: the server does not depend on jiff itself, so it reaches jiff's instants through
+// the schedule's zone (whose methods name them) and `SystemTime`, which both crates convert.
+
+/// `t` as wall-clock time in the schedule's zone: `Sun 2026-11-01 09:00 EST`.
+fn local_time(schedule: &OnCallSchedule, t: Timestamp) -> String {
+    let tz = schedule.time_zone();
+    match SystemTime::from(t).try_into() {
+        Ok(instant) => {
+            let local = tz.to_datetime(instant);
+            format!("{} {}", local.strftime("%a %Y-%m-%d %H:%M"), tz.to_offset_info(instant).abbreviation())
+        }
+        Err(_) => super::show_time(&t),
+    }
+}
+
+/// `t` in the schedule's zone as a `datetime-local` field wants it: `2026-11-01T09:00`.
+fn local_field(schedule: &OnCallSchedule, t: Timestamp) -> String {
+    SystemTime::from(t)
+        .try_into()
+        .map(|instant| schedule.time_zone().to_datetime(instant).strftime("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// A wall-clock time typed in a form, in the schedule's zone (a time the clocks skip is moved
+/// past the gap; one they repeat is taken the first time, as for hand-offs).
+fn parse_local(schedule: &OnCallSchedule, field: &'static str, raw: &str) -> Result<Timestamp, DomainError> {
+    let invalid = || DomainError::invalid(field, "must be a date and time such as 2026-11-02T09:00");
+    let civil = raw.trim().parse().map_err(|_| invalid())?;
+    let zoned = schedule.time_zone().to_ambiguous_zoned(civil).compatible().map_err(|_| invalid())?;
+    Ok(SystemTime::from(zoned.timestamp()).into())
+}
+
+fn describe_rotation(layer: &LayerDefinition) -> String {
+    let unit = match layer.rotation_unit {
+        RotationUnit::Hours => "hour",
+        RotationUnit::Days => "day",
+        RotationUnit::Weeks => "week",
+    };
+    match layer.rotation_length {
+        1 => format!("hands off every {unit}"),
+        n => format!("hands off every {n} {unit}s"),
+    }
+}
+
+fn describe_restriction(r: &Restriction) -> String {
+    match r {
+        Restriction::Daily { start, end } => {
+            format!("every day from {} to {}", start.strftime("%H:%M"), end.strftime("%H:%M"))
+        }
+        Restriction::Weekly { start_day, start, end_day, end } => format!(
+            "every week from {start_day:?} {} to {end_day:?} {}",
+            start.strftime("%H:%M"),
+            end.strftime("%H:%M")
+        ),
+    }
+}
+
+fn name_of(names: &HashMap<UserId, String>, id: &UserId) -> String {
+    names.get(id).cloned().unwrap_or_else(|| "(deleted user)".into())
+}
+
+// ---------------------------------------------------------------- list
+
+/// One schedule as the list shows it.
+pub struct ScheduleRow {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    pub on_call: String,
+    pub why: String,
+}
+
+#[derive(Template)]
+#[template(path = "schedules.html")]
+struct SchedulesPage {
+    chrome: Chrome,
+    schedules: Vec<ScheduleRow>,
+}
+
+async fn list_schedules(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
+    let mut views = crate::api::schedules::list_schedules(State(state), ApiPrincipal(p.clone())).await?.0.items;
+    views.sort_by_key(|s| s.name.to_lowercase());
+    let schedules = views
+        .into_iter()
+        .map(|s| {
+            let (on_call, why) = who_and_why(s.on_call_now.as_ref(), &s.definition);
+            ScheduleRow { id: s.id.to_string(), name: s.name, time_zone: s.definition.time_zone, on_call, why }
+        })
+        .collect();
+    Ok(render(&SchedulesPage { chrome: Chrome::for_user(&p, "schedules"), schedules }))
+}
+
+// ---------------------------------------------------------------- one schedule
+
+/// One layer as the schedule page shows it.
+pub struct LayerRow {
+    pub number: usize,
+    pub name: String,
+    pub members: Vec<String>,
+    pub rotation: String,
+    pub starts_at: String,
+    pub restrictions: Vec<String>,
+}
+
+/// One final shift: its instants (for the override form) and how people read them.
+pub struct ShiftRow {
+    pub start: String,
+    pub end: String,
+    pub start_local: String,
+    pub end_local: String,
+    pub start_field: String,
+    pub end_field: String,
+    pub on_call: String,
+    pub why: String,
+}
+
+#[derive(Template)]
+#[template(path = "schedule.html")]
+struct SchedulePage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    description: String,
+    time_zone: String,
+    on_call_now: String,
+    why_now: String,
+    layers: Vec<LayerRow>,
+    fallback: String,
+    shifts: Vec<ShiftRow>,
+    users: Vec<SelectOption>,
+    days: i64,
+    error: String,
+}
+
+async fn schedule_view(state: &AppState, p: &Principal, id: &str) -> WebResult<SchedulePage> {
+    let api = crate::api::schedules::get_schedule(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id.into()))
+        .await
+        .map_err(|e| or_missing(e, no_such_schedule))?
+        .0;
+    let shifts = crate::api::schedules::list_shifts(
+        State(state.clone()),
+        ApiPrincipal(p.clone()),
+        ApiPath(id.into()),
+        ApiQuery(crate::api::schedules::RangeQuery { from: None, to: None }),
+    )
+    .await
+    .map_err(|e| or_missing(e, no_such_schedule))?
+    .0
+    .items;
+    let ScheduleView { id, name, description, definition, on_call_now, .. } = api;
+    let schedule = OnCallSchedule::parse(definition.clone())?;
+    let people = state.store.list_users().await?;
+    let names: HashMap<UserId, String> = people.iter().map(|u| (u.id, u.name.clone())).collect();
+    let layers = definition
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LayerRow {
+            number: i + 1,
+            name: l.name.clone(),
+            members: l.members.iter().map(|m| name_of(&names, m)).collect(),
+            rotation: describe_rotation(l),
+            starts_at: l.starts_at.strftime("%Y-%m-%d %H:%M").to_string(),
+            restrictions: l.restrictions.iter().map(describe_restriction).collect(),
+        })
+        .collect();
+    let shifts = shifts
+        .into_iter()
+        .map(|s| {
+            let (on_call, why) = who_and_why(s.on_call.as_ref(), &definition);
+            ShiftRow {
+                start: s.start.to_rfc3339(),
+                end: s.end.to_rfc3339(),
+                start_local: local_time(&schedule, s.start),
+                end_local: local_time(&schedule, s.end),
+                start_field: local_field(&schedule, s.start),
+                end_field: local_field(&schedule, s.end),
+                on_call,
+                why,
+            }
+        })
+        .collect();
+    let mut users: Vec<SelectOption> = people
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .map(|u| SelectOption { value: u.id.to_string(), label: u.name, selected: false })
+        .collect();
+    users.sort_by_key(|u| u.label.to_lowercase());
+    let (on_call_now, why_now) = who_and_why(on_call_now.as_ref(), &definition);
+    Ok(SchedulePage {
+        chrome: Chrome::for_user(p, "schedules"),
+        id: id.to_string(),
+        name,
+        description,
+        time_zone: definition.time_zone.clone(),
+        on_call_now,
+        why_now,
+        layers,
+        fallback: definition.fallback.map(|f| name_of(&names, &f)).unwrap_or_default(),
+        shifts,
+        users,
+        days: crate::api::schedules::DEFAULT_SHIFT_DAYS,
+        error: String::new(),
+    })
+}
+
+async fn show_schedule(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    Ok(render(&schedule_view(&state, &p, &id).await?))
+}
+
+// ---------------------------------------------------------------- overrides
+
+#[derive(Deserialize)]
+struct OverrideForm {
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    /// The shift's instants (RFC 3339).
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    /// Optional wall-clock times in the schedule's zone covering only part of the shift.
+    #[serde(default)]
+    from_local: String,
+    #[serde(default)]
+    until_local: String,
+}
+
+impl CsrfForm for OverrideForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl OverrideForm {
+    fn item(&self, schedule: &OnCallSchedule) -> Result<Override, DomainError> {
+        let user = self.user.trim().parse().map_err(|_| DomainError::invalid("user", "choose who takes the shift"))?;
+        let instant = |field: &'static str, raw: &str| {
+            chrono::DateTime::parse_from_rfc3339(raw.trim())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| DomainError::invalid(field, "must be an instant such as 2026-11-02T14:00:00Z"))
+        };
+        let pick = |field: &'static str, local: &str, whole: &str| match local.trim() {
+            "" => instant(field, whole),
+            local => parse_local(schedule, field, local),
+        };
+        let start = pick("start", &self.from_local, &self.start)?;
+        let end = pick("end", &self.until_local, &self.end)?;
+        if end <= start {
+            return Err(DomainError::invalid("end", "the override must end after it starts"));
+        }
+        Ok(Override { user, replaces: None, start, end })
+    }
+}
+
+async fn create_override(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<OverrideForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    p.require_responder()?;
+    let schedule_id: ScheduleId = id.parse().map_err(|_| no_such_schedule())?;
+    let stored = state.store.get_schedule(schedule_id).await.map_err(|e| or_missing(e.into(), no_such_schedule))?;
+    let created = match stored.on_call().and_then(|s| form.item(&s)) {
+        Ok(item) => crate::api::schedules::create_override(
+            State(state.clone()),
+            ApiPrincipal(p.clone()),
+            ApiPath(id.clone()),
+            ApiJson(item),
+        )
+        .await
+        .map(|_| ()),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match created {
+        Ok(()) => Ok(Redirect::to(&format!("/schedules/{schedule_id}")).into_response()),
+        Err(e) => {
+            let e = form_error(e)?;
+            let mut page = schedule_view(&state, &p, &id).await?;
+            page.error = e.message;
+            Ok((e.status, render(&page)).into_response())
+        }
+    }
+}
