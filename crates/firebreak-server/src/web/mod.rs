@@ -1,7 +1,7 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
 //! services and their integrations, heartbeats, webhook mappings and checks, alerts,
-//! classification rules and maintenance windows, account, and the admin pages for users and
-//! tokens. Pages work without JavaScript; a small script adds live timeline updates over
+//! classification rules and maintenance windows, on-call schedules (who is on call, shifts,
+//! overrides), account, and the admin pages for users and tokens. Pages work without JavaScript; a small script adds live timeline updates over
 //! Server-Sent Events and confirmations before destructive buttons. Every form carries a CSRF
 //! token bound to the session.
 
