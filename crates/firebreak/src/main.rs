@@ -1,12 +1,13 @@
 //! The `firebreak` binary: the server (`serve`), schema migrations (`migrate`), offline
 //! admin commands on the database (`admin`), and a client for the API (`incident`, `service`,
-//! `alert`, `rule`, `window`, `check`).
+//! `alert`, `rule`, `window`, `check`, `oncall`, `schedule`).
 
 mod admin;
 mod checks;
 mod client;
 mod config;
 mod integrations;
+mod schedules;
 mod triage;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +61,11 @@ enum Command {
     /// Built-in HTTP(S) and TCP checks of services, and their results.
     #[command(subcommand)]
     Check(checks::CheckCommand),
+    /// Who is on call now (or at --at) on every on-call schedule, and why.
+    Oncall(schedules::OncallArgs),
+    /// On-call schedules: create, list, show, their shifts, overrides, delete.
+    #[command(subcommand)]
+    Schedule(schedules::ScheduleCommand),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +89,8 @@ fn main() -> ExitCode {
             Command::Rule(cmd) => triage::run_rule(cmd).await,
             Command::Window(cmd) => triage::run_window(cmd).await,
             Command::Check(cmd) => checks::run_check(cmd).await,
+            Command::Oncall(args) => schedules::run_oncall(args).await,
+            Command::Schedule(cmd) => schedules::run_schedule(cmd).await,
         }
     });
     match result {
