@@ -5,51 +5,8 @@
 
 mod common;
 
-use common::{Backend, Database, PASSWORD, Server, assert_failure, assert_success, stderr, stdout};
+use common::{Backend, Cli, Database, PASSWORD, Server, assert_success, field, stderr, stdout};
 use serde_json::{Value, json};
-use std::process::Output;
-
-struct Cli {
-    url: String,
-    token: String,
-}
-
-impl Cli {
-    /// `firebreak ARGS` with the URL and token in the environment.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = common::firebreak();
-        cmd.args(args).env("FIREBREAK_URL", &self.url).env("FIREBREAK_TOKEN", &self.token);
-        common::run_with(&mut cmd, None)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_success(&out, &format!("firebreak {}", args.join(" ")));
-        stdout(&out)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--json output of {args:?} is not JSON ({e}):\n{text}"))
-    }
-
-    /// Runs a command that must fail; returns its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_failure(&out, &format!("firebreak {}", args.join(" ")));
-        stderr(&out)
-    }
-}
-
-/// The value after `label` at the start of a line of `text`.
-fn field(text: &str, label: &str) -> String {
-    text.lines()
-        .find_map(|l| l.trim_start().strip_prefix(label))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
-}
 
 async fn send_event(server: &Server, key: &str, dedup: &str, summary: &str, severity: &str) {
     let event = json!({
@@ -106,7 +63,7 @@ async fn services_and_alerts_from_the_command_line(backend: Backend) {
     let search = cli.json(&["service", "create", "search", "--no-auto-resolve"]);
     assert_eq!(search["auto_resolve"], false, "{search}");
     let search_id = search["id"].as_str().unwrap_or_default().to_owned();
-    let err = cli.fails(&["service", "create", "bad", "--runbook-url", "javascript:alert(1)"]);
+    let err = cli.refused(&["service", "create", "bad", "--runbook-url", "javascript:alert(1)"]);
     assert!(err.contains("runbook_url") && err.contains("HTTP 422"), "{err}");
 
     let table = cli.ok(&["service", "list"]);
@@ -130,9 +87,9 @@ async fn services_and_alerts_from_the_command_line(backend: Backend) {
     let am = cli.json(&["service", "add-integration", &search_id, "--type", "alertmanager", "--name", "am"]);
     let am_key = am["key"].as_str().unwrap_or_default();
     assert_eq!(am["url"], format!("{}/ingest/{am_key}/alertmanager", server.url), "{am}");
-    let err = cli.fails(&["service", "add-integration", "checkout", "--type", "carrier-pigeon", "--name", "x"]);
+    let err = cli.refused(&["service", "add-integration", "checkout", "--type", "carrier-pigeon", "--name", "x"]);
     assert!(err.contains("carrier-pigeon") && err.contains("pagerduty"), "{err}");
-    let err = cli.fails(&["service", "add-integration", "nowhere", "--type", "grafana", "--name", "x"]);
+    let err = cli.refused(&["service", "add-integration", "nowhere", "--type", "grafana", "--name", "x"]);
     assert!(err.contains("no service named \"nowhere\""), "{err}");
 
     let shown = cli.ok(&["service", "show", "checkout"]);
@@ -166,7 +123,7 @@ async fn services_and_alerts_from_the_command_line(backend: Backend) {
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
     assert_eq!(cli.ok(&["alert", "list", "--service", "search"]).trim(), "no alerts");
     assert_eq!(cli.ok(&["alert", "list", "--status", "resolved"]).trim(), "no alerts");
-    let err = cli.fails(&["alert", "list", "--status", "angry"]);
+    let err = cli.refused(&["alert", "list", "--status", "angry"]);
     assert!(err.contains("open") && err.contains("suppressed"), "{err}");
 
     // Paging.
@@ -195,9 +152,9 @@ async fn services_and_alerts_from_the_command_line(backend: Backend) {
     let resolved = cli.json(&["alert", "resolve", &disk_id]);
     assert_eq!(resolved["status"], "resolved", "{resolved}");
     assert!(resolved["resolved_at"].is_string());
-    let err = cli.fails(&["alert", "resolve", &disk_id]);
+    let err = cli.refused(&["alert", "resolve", &disk_id]);
     assert!(err.contains("HTTP 409") && err.contains("resolved"), "{err}");
-    let err = cli.fails(&["alert", "show", "00000000-0000-0000-0000-000000000000"]);
+    let err = cli.refused(&["alert", "show", "00000000-0000-0000-0000-000000000000"]);
     assert!(err.contains("HTTP 404"), "{err}");
 
     // Rotating a key: printed once; the old key stops working.
@@ -220,11 +177,11 @@ async fn services_and_alerts_from_the_command_line(backend: Backend) {
     let viewer = Cli { url: server.url.clone(), token: db.token_for("viewer@example.com") };
     assert!(viewer.ok(&["alert", "list"]).contains("CPU high on db-2"));
     let cpu_id = lines[1].split_whitespace().next().unwrap_or_default();
-    let err = viewer.fails(&["alert", "ack", cpu_id]);
+    let err = viewer.refused(&["alert", "ack", cpu_id]);
     assert!(err.contains("HTTP 403"), "{err}");
-    let err = viewer.fails(&["service", "create", "mine"]);
+    let err = viewer.refused(&["service", "create", "mine"]);
     assert!(err.contains("HTTP 403"), "{err}");
-    let err = viewer.fails(&["service", "add-integration", "checkout", "--type", "generic", "--name", "x"]);
+    let err = viewer.refused(&["service", "add-integration", "checkout", "--type", "generic", "--name", "x"]);
     assert!(err.contains("HTTP 403"), "{err}");
     assert_eq!(cli.json(&["alert", "show", cpu_id])["acknowledged_at"], Value::Null);
 

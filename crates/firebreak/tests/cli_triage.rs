@@ -6,54 +6,10 @@
 
 mod common;
 
-use common::{Backend, Database, Server, assert_failure, assert_success, stderr, stdout};
+use common::{Backend, Cli, Database, Server, assert_success, field, stdout};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
-use std::process::Output;
 use std::time::Instant;
-
-struct Cli {
-    url: String,
-    token: String,
-}
-
-impl Cli {
-    /// `firebreak ARGS` with the URL and token in the environment.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = common::firebreak();
-        cmd.args(args).env("FIREBREAK_URL", &self.url).env("FIREBREAK_TOKEN", &self.token);
-        common::run_with(&mut cmd, None)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_success(&out, &format!("firebreak {}", args.join(" ")));
-        stdout(&out)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--json output of {args:?} is not JSON ({e}):\n{text}"))
-    }
-
-    /// Runs a command that must fail with exit code `code`; returns its stderr.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_failure(&out, &format!("firebreak {}", args.join(" ")));
-        assert_eq!(out.status.code(), Some(code), "exit code of {args:?}; stderr: {}", stderr(&out));
-        stderr(&out)
-    }
-}
-
-/// The value after `label` at the start of a line of `text`.
-fn field(text: &str, label: &str) -> String {
-    text.lines()
-        .find_map(|l| l.trim_start().strip_prefix(label))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
-}
 
 fn count(v: &Value) -> usize {
     v["items"].as_array().map(Vec::len).unwrap_or(usize::MAX)

@@ -343,3 +343,57 @@ impl Api {
         body
     }
 }
+
+/// The client commands of one user: `firebreak …` with the server URL and token in the
+/// environment.
+pub struct Cli {
+    pub url: String,
+    pub token: String,
+}
+
+impl Cli {
+    /// `firebreak ARGS` with the URL and token in the environment.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = firebreak();
+        cmd.args(args).env("FIREBREAK_URL", &self.url).env("FIREBREAK_TOKEN", &self.token);
+        run_with(&mut cmd, None)
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_success(&out, &format!("firebreak {}", args.join(" ")));
+        stdout(&out)
+    }
+
+    /// Runs a command with `--json` that must succeed; returns its output parsed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("--json output of {args:?} is not JSON ({e}):\n{text}"))
+    }
+
+    /// Runs a command that must fail with exit code `code`; returns its stderr.
+    pub fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_failure(&out, &format!("firebreak {}", args.join(" ")));
+        assert_eq!(out.status.code(), Some(code), "exit code of {args:?}; stderr: {}", stderr(&out));
+        stderr(&out)
+    }
+
+    /// Runs a command that must fail (any exit code); returns its stderr.
+    pub fn refused(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_failure(&out, &format!("firebreak {}", args.join(" ")));
+        stderr(&out)
+    }
+}
+
+/// The value after `label` at the start of a line of `text`.
+pub fn field(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"))
+}
