@@ -183,6 +183,13 @@ pub struct Override {
     pub end: Timestamp,
 }
 
+impl Override {
+    /// The people it names: who covers, and whom only (if anyone).
+    pub fn people(&self) -> impl Iterator<Item = &UserId> {
+        std::iter::once(&self.user).chain(self.replaces.iter())
+    }
+}
+
 /// A schedule as written (and stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +203,15 @@ pub struct ScheduleDefinition {
     /// On call whenever no layer or override covers the instant.
     #[serde(default)]
     pub fallback: Option<UserId>,
+}
+
+impl ScheduleDefinition {
+    /// Every person it names: layer members, people in overrides, the fallback.
+    pub fn people(&self) -> impl Iterator<Item = &UserId> {
+        (self.layers.iter().flat_map(|l| l.members.iter()))
+            .chain(self.overrides.iter().flat_map(Override::people))
+            .chain(self.fallback.iter())
+    }
 }
 
 /// Why someone is on call.

@@ -20,6 +20,17 @@ struct Held {
     unfinished: bool,
 }
 
+impl Held {
+    /// Rolls back a transaction left unfinished (when its drop had no runtime to do it).
+    async fn finish_dropped(&mut self) {
+        if self.unfinished {
+            // "no transaction is active" is fine: the statement that failed may have ended it.
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await;
+            self.unfinished = false;
+        }
+    }
+}
+
 /// The writer connection.
 #[derive(Clone)]
 pub struct Writer(Arc<Mutex<Held>>);
@@ -32,11 +43,7 @@ impl Writer {
     /// Waits for the connection, then starts a write transaction on it.
     pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
         let mut held = self.0.clone().lock_owned().await;
-        if held.unfinished {
-            // "no transaction is active" is fine: the statement that failed may have ended it.
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut held.conn).await;
-            held.unfinished = false;
-        }
+        held.finish_dropped().await;
         held.unfinished = true;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut held.conn).await?;
         Ok(WriteTx { held: Some(held) })
@@ -45,10 +52,7 @@ impl Writer {
     /// Runs `f` on the connection outside any transaction (migrations).
     pub async fn with_conn<T>(&self, f: impl AsyncFnOnce(&mut SqliteConnection) -> T) -> T {
         let mut held = self.0.lock().await;
-        if held.unfinished {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut held.conn).await;
-            held.unfinished = false;
-        }
+        held.finish_dropped().await;
         f(&mut held.conn).await
     }
 }

@@ -115,21 +115,19 @@ fn view(schedule: Schedule, directory: &HashMap<UserId, (String, String)>, now: 
     }
 }
 
-/// Every person a definition names must be a user.
-fn check_people(definition: &ScheduleDefinition, directory: &HashMap<UserId, (String, String)>) -> ApiResult<()> {
-    let named = (definition.layers.iter().flat_map(|l| l.members.iter()))
-        .chain(definition.overrides.iter().flat_map(|o| std::iter::once(&o.user).chain(o.replaces.iter())))
-        .chain(definition.fallback.iter());
-    for user in named {
-        if !directory.contains_key(user) {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                format!("no user has the id {user}: schedules name existing users"),
-            ));
-        }
+/// Every person named must be a user.
+fn check_people<'a>(
+    named: impl IntoIterator<Item = &'a UserId>,
+    directory: &HashMap<UserId, (String, String)>,
+) -> ApiResult<()> {
+    match named.into_iter().find(|user| !directory.contains_key(user)) {
+        Some(user) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("no user has the id {user}: schedules name existing users"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn schedule_id(id: &str) -> ApiResult<ScheduleId> {
@@ -146,7 +144,7 @@ pub async fn create_schedule(
     p.require_responder()?;
     let (name, description, definition) = body.definition();
     let people = directory(&state).await?;
-    check_people(&definition, &people)?;
+    check_people(definition.people(), &people)?;
     let schedule = state.store.create_schedule(&name, &description, &definition, &p.actor()).await?;
     Ok((StatusCode::CREATED, Json(view(schedule, &people, state.clock.now()))))
 }
@@ -186,7 +184,7 @@ pub async fn update_schedule(
     let id = schedule_id(&id)?;
     let (name, description, definition) = body.definition();
     let people = directory(&state).await?;
-    check_people(&definition, &people)?;
+    check_people(definition.people(), &people)?;
     let schedule = state.store.update_schedule(id, &name, &description, &definition, &p.actor()).await?;
     Ok(Json(view(schedule, &people, state.clock.now())))
 }
@@ -300,9 +298,7 @@ pub async fn create_override(
         ..item
     };
     let people = directory(&state).await?;
-    let probe =
-        ScheduleDefinition { time_zone: "UTC".into(), layers: vec![], overrides: vec![item.clone()], fallback: None };
-    check_people(&probe, &people)?;
+    check_people(item.people(), &people)?;
     let now = state.clock.now();
     let schedule = state.store.add_schedule_override(id, &item, now, &p.actor()).await?;
     Ok((StatusCode::CREATED, Json(view(schedule, &people, now))))
