@@ -85,3 +85,15 @@ uuid_id!(
     /// Identifies an escalation policy.
     EscalationPolicyId
 );
+uuid_id!(
+    /// Identifies one of a user's contact methods.
+    ContactMethodId
+);
+uuid_id!(
+    /// Identifies a notification rule (which contact method, how long after a page).
+    NotificationRuleId
+);
+uuid_id!(
+    /// Identifies one notification in the outbox (the same across its retries).
+    NotificationId
+);

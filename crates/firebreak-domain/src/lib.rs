@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod audit;
+pub mod contact;
 pub mod escalation;
 pub mod ids;
 pub mod incident;
@@ -13,7 +14,10 @@ pub mod time;
 pub mod user;
 
 pub use audit::{AuditContent, AuditEntry, AuditVerification, GENESIS_HASH};
-pub use ids::{AlertId, EscalationPolicyId, IncidentId, IntegrationId, ScheduleId, ServiceId, TokenId, UserId};
+pub use ids::{
+    AlertId, ContactMethodId, EscalationPolicyId, IncidentId, IntegrationId, NotificationId, NotificationRuleId,
+    ScheduleId, ServiceId, TokenId, UserId,
+};
 pub use incident::{
     ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
     IncidentType, NewIncident, Severity, TimelineEvent,

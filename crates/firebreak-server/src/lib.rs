@@ -7,6 +7,7 @@ pub mod auth;
 pub mod engine;
 pub mod error;
 pub mod ingest;
+pub mod notify;
 pub mod ops;
 pub mod web;
 
