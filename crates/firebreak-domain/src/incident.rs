@@ -415,6 +415,49 @@ pub enum TimelineEvent {
         #[serde(default = "one")]
         events: i64,
     },
+    /// An escalation step paged people (`skipped` earlier steps were due during downtime and
+    /// were not paged). Level and cycle count from 1.
+    Paged {
+        step: u32,
+        level: u32,
+        cycle: u32,
+        skipped: u32,
+        /// `escalation`, `escalate_now`, `reassign` or `restart` (reopened).
+        reason: String,
+        users: Vec<PagedUser>,
+    },
+    /// Escalation ended: `acknowledged`, `resolved`, `exhausted` (every step fired) or
+    /// `no_policy` (the service's policy was removed or pages nobody).
+    EscalationStopped {
+        reason: String,
+    },
+    /// A notification reached someone (`bundled` incidents in one message).
+    NotificationSent {
+        #[schema(value_type = String, format = Uuid)]
+        user_id: crate::UserId,
+        user_name: String,
+        channel: crate::contact::ContactKind,
+        provider: String,
+        bundled: u32,
+    },
+    /// A notification could not be delivered after its retries (or at all).
+    NotificationFailed {
+        #[schema(value_type = String, format = Uuid)]
+        user_id: crate::UserId,
+        user_name: String,
+        channel: crate::contact::ContactKind,
+        reason: String,
+    },
+}
+
+/// Someone a step paged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PagedUser {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: crate::UserId,
+    pub name: String,
+    /// How many notification rules will reach them (0: they have none, nobody is told).
+    pub rules: u32,
 }
 
 fn one() -> i64 {
@@ -436,6 +479,10 @@ impl TimelineEvent {
             TimelineEvent::RoleAssigned { .. } => "role_assigned",
             TimelineEvent::NoteAdded { .. } => "note_added",
             TimelineEvent::Alert { .. } => "alert",
+            TimelineEvent::Paged { .. } => "paged",
+            TimelineEvent::EscalationStopped { .. } => "escalation_stopped",
+            TimelineEvent::NotificationSent { .. } => "notification_sent",
+            TimelineEvent::NotificationFailed { .. } => "notification_failed",
         }
     }
 }

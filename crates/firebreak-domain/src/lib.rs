@@ -20,7 +20,7 @@ pub use ids::{
 };
 pub use incident::{
     ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
-    IncidentType, NewIncident, Severity, TimelineEvent,
+    IncidentType, NewIncident, PagedUser, Severity, TimelineEvent,
 };
 pub use time::Timestamp;
 pub use user::{Actor, Email, UserRole, Via};

@@ -147,6 +147,14 @@ pub enum Via {
     /// Offline `firebreak admin` commands on the database.
     Admin,
     System,
+    /// A signed one-click link from a notification.
+    Link,
+    /// A reply to an SMS.
+    Sms,
+    /// A button in Slack.
+    Slack,
+    /// A button in Telegram.
+    Telegram,
 }
 
 impl Via {
@@ -157,6 +165,10 @@ impl Via {
             Via::Cli => "cli",
             Via::Admin => "admin",
             Via::System => "system",
+            Via::Link => "link",
+            Via::Sms => "sms",
+            Via::Slack => "slack",
+            Via::Telegram => "telegram",
         }
     }
 }

@@ -5,17 +5,19 @@
 
 use async_trait::async_trait;
 use firebreak_domain::alert::{Alert, AlertEvent, AlertStatus, DedupKey, IntegrationKind};
+use firebreak_domain::contact::{ContactKind, ContactMethod, NotificationRule};
 use firebreak_domain::escalation::{EscalationPolicy, EscalationPolicyDefinition};
 use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
 use firebreak_domain::{
-    Actor, AlertId, AuditEntry, AuditVerification, DomainError, Email, EscalationPolicyId, Incident, IncidentChange,
-    IncidentId, IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, ScheduleId, ServiceId, Severity,
-    TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
+    Actor, AlertId, AuditEntry, AuditVerification, ContactMethodId, DomainError, Email, EscalationPolicyId, Incident,
+    IncidentChange, IncidentId, IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, NotificationId,
+    NotificationRuleId, ScheduleId, ServiceId, Severity, TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
 };
 use serde::Serialize;
 use std::sync::Arc;
 
 pub mod cache;
+mod paging_sql;
 mod sql;
 pub mod suite;
 
@@ -534,9 +536,258 @@ pub trait EscalationPolicyStore: Send + Sync {
     async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()>;
 }
 
+/// A new contact method; it is unverified until the code sent to it comes back.
+#[derive(Debug, Clone)]
+pub struct NewContactMethod {
+    pub user_id: UserId,
+    pub kind: ContactKind,
+    pub label: String,
+    pub address: String,
+    /// A webhook's signing secret.
+    pub secret: Option<String>,
+}
+
+/// A verification code as kept: its hash and when it stops working. The plain code travels
+/// only in the outbox row that sends it, and is wiped from it once sent.
+#[derive(Debug, Clone)]
+pub struct VerificationCode {
+    pub hash: String,
+    pub expires_at: Timestamp,
+    /// What the message says (it carries the code).
+    pub payload: serde_json::Value,
+}
+
+/// Wrong codes allowed before a new one must be sent.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// One notification claimed for sending, with what the message needs.
+#[derive(Debug, Clone)]
+pub struct ClaimedNotification {
+    pub id: NotificationId,
+    /// `page`, `test`, `verification` or `handoff`.
+    pub kind: String,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub method: ContactMethod,
+    pub secret: Option<String>,
+    pub incident: Option<Incident>,
+    /// The affected service's name (pages).
+    pub service_name: Option<String>,
+    pub payload: serde_json::Value,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// How sending a claimed notification went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Sent {
+        provider: String,
+    },
+    /// Try again at `at`.
+    Retry {
+        error: String,
+        at: Timestamp,
+    },
+    /// Give up.
+    Failed {
+        error: String,
+    },
+}
+
+/// A notification as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct NotificationRecord {
+    pub id: NotificationId,
+    pub kind: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub contact_method_id: ContactMethodId,
+    pub channel: ContactKind,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub incident_id: Option<IncidentId>,
+    /// `pending`, `sent`, `failed` or `cancelled`.
+    pub status: String,
+    pub attempts: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<Timestamp>,
+    pub provider: Option<String>,
+    pub last_error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Where an incident's escalation stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct EscalationState {
+    #[schema(value_type = String, format = Uuid)]
+    pub incident_id: IncidentId,
+    #[schema(value_type = String, format = Uuid)]
+    pub policy_id: EscalationPolicyId,
+    /// Restarts (a reopened incident escalates again from the first level).
+    pub generation: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    /// The last step that fired (from 0), if any.
+    pub last_step: Option<i64>,
+    /// When that step was due (later steps count from it).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_due_at: Option<Timestamp>,
+    /// When the next step is due; `None` once stopped.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Timestamp>,
+    /// `active`, `acknowledged`, `resolved`, `exhausted` or `no_policy`.
+    pub state: String,
+}
+
+/// A secret calendar feed of a schedule or of one person's shifts (only the token's hash is
+/// kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CalendarFeed {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub schedule_id: Option<ScheduleId>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub user_id: Option<UserId>,
+    #[schema(value_type = String, format = Uuid)]
+    pub created_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// People, how they are reached, and the paging engine's due work and outbox.
+#[async_trait]
+pub trait PagingStore: Send + Sync {
+    /// Adds a contact method and queues the message carrying its code, in one transaction.
+    async fn create_contact_method(
+        &self,
+        new: NewContactMethod,
+        code: VerificationCode,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<ContactMethod>;
+    async fn get_contact_method(&self, id: ContactMethodId) -> StoreResult<ContactMethod>;
+    async fn list_contact_methods(&self, user_id: UserId) -> StoreResult<Vec<ContactMethod>>;
+    /// Deletes a contact method with its rules; its pending notifications are dropped.
+    async fn delete_contact_method(&self, id: ContactMethodId, actor: &Actor) -> StoreResult<()>;
+    /// Replaces the code and queues a new message with it.
+    async fn resend_verification(
+        &self,
+        id: ContactMethodId,
+        code: VerificationCode,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<()>;
+    /// Checks a code (by hash): right and unexpired verifies the method; wrong counts an
+    /// attempt. Errors say which: `Invalid` for a wrong or expired code, `Conflict` once
+    /// [`MAX_CODE_ATTEMPTS`] wrong codes were tried.
+    async fn verify_contact_method(
+        &self,
+        id: ContactMethodId,
+        code_hash: &str,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<ContactMethod>;
+    /// Queues a test message to a verified method.
+    async fn queue_test_notification(
+        &self,
+        id: ContactMethodId,
+        payload: serde_json::Value,
+        now: Timestamp,
+        actor: &Actor,
+    ) -> StoreResult<NotificationId>;
+    /// The user of a verified contact method with this kind and address (SMS replies, chat
+    /// buttons).
+    async fn contact_owner(&self, kind: ContactKind, address: &str) -> StoreResult<Option<User>>;
+
+    async fn create_notification_rule(
+        &self,
+        user_id: UserId,
+        contact_method_id: ContactMethodId,
+        delay_minutes: u32,
+        actor: &Actor,
+    ) -> StoreResult<NotificationRule>;
+    async fn list_notification_rules(&self, user_id: UserId) -> StoreResult<Vec<NotificationRule>>;
+    /// Deletes one of `user_id`'s rules.
+    async fn delete_notification_rule(&self, user_id: UserId, id: NotificationRuleId, actor: &Actor)
+    -> StoreResult<()>;
+    async fn handoff_notifications(&self, user_id: UserId) -> StoreResult<bool>;
+    async fn set_handoff_notifications(&self, user_id: UserId, on: bool, actor: &Actor) -> StoreResult<()>;
+
+    /// Fires the escalation steps due by `now` (at most `limit` incidents), each claimed by one
+    /// replica: pages the step's people through their rules (outbox rows), records the step on
+    /// the timeline and schedules the next one. Returns how many steps fired.
+    async fn run_due_escalations(&self, now: Timestamp, limit: u32) -> StoreResult<usize>;
+    /// "Escalate now": fires the next step at once; the ones after it count from now.
+    async fn escalate_now(&self, incident: IncidentId, now: Timestamp, actor: &Actor) -> StoreResult<EscalationState>;
+    /// Pages one person now for an incident (escalation goes on as planned).
+    async fn reassign(&self, incident: IncidentId, user: UserId, now: Timestamp, actor: &Actor) -> StoreResult<()>;
+    async fn get_escalation(&self, incident: IncidentId) -> StoreResult<Option<EscalationState>>;
+
+    /// Claims up to `limit` due notifications, all due ones of a contact method together; a
+    /// contact method that was sent to within `bundle` waits until that window ends (its
+    /// messages then go out as one). Claimed rows are leased until `now + lease`: if the
+    /// process dies, they are sent again after the lease.
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        bundle: chrono::TimeDelta,
+        lease: chrono::TimeDelta,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedNotification>>;
+    /// Records how sending went (timeline entries for pages).
+    async fn finish_notifications(
+        &self,
+        results: &[(NotificationId, DeliveryOutcome)],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Notifications of one incident or one user, newest first.
+    async fn list_notifications(
+        &self,
+        incident: Option<IncidentId>,
+        user: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationRecord>>;
+    /// When the next pending notification or escalation step is due, if any.
+    async fn next_due(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// Records who is on call on a schedule now; when that changed and the new person wants
+    /// hand-off notifications, queues one to their verified methods with an immediate rule.
+    /// Returns whether it changed. Safe on several replicas (compare-and-set).
+    async fn record_handoff(
+        &self,
+        schedule: ScheduleId,
+        user: Option<UserId>,
+        payload: serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Remembers a callback's nonce; `false` when it was seen before (a replay).
+    async fn remember_nonce(&self, nonce: &str, now: Timestamp) -> StoreResult<bool>;
+    /// A per-installation secret by name, created (random) on first use.
+    async fn server_secret(&self, name: &str) -> StoreResult<String>;
+
+    async fn create_calendar_feed(
+        &self,
+        schedule: Option<ScheduleId>,
+        user: Option<UserId>,
+        token_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<CalendarFeed>;
+    async fn calendar_feed(&self, token_hash: &str) -> StoreResult<Option<CalendarFeed>>;
+    /// Feeds created by one user (or all).
+    async fn list_calendar_feeds(&self, created_by: Option<UserId>) -> StoreResult<Vec<CalendarFeed>>;
+    async fn delete_calendar_feed(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: IncidentStore + UserStore + AuditStore + AlertStore + ScheduleStore + EscalationPolicyStore {
+pub trait Store:
+    IncidentStore + UserStore + AuditStore + AlertStore + ScheduleStore + EscalationPolicyStore + PagingStore
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// How many committed ingest batches may wait for the disk at once while the next batch

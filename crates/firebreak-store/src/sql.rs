@@ -47,6 +47,8 @@ macro_rules! impl_sql_store {
             type DbRow = <$db as sqlx::Database>::Row;
             type Tx = $tx;
 
+            $crate::impl_sql_paging!($store, $for_update);
+
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
                 contained_at, resolved_at, closed_at, updated_at, service_id, group_key";
@@ -123,6 +125,10 @@ macro_rules! impl_sql_store {
                     "cli" => Via::Cli,
                     "admin" => Via::Admin,
                     "system" => Via::System,
+                    "link" => Via::Link,
+                    "sms" => Via::Sms,
+                    "slack" => Via::Slack,
+                    "telegram" => Via::Telegram,
                     _ => Via::Api,
                 }
             }
@@ -420,6 +426,7 @@ macro_rules! impl_sql_store {
                     let out = Incident::declare(IncidentId::new(), number, new, actor.user_id, at);
                     write_incident(&mut tx, &out.incident, true).await?;
                     insert_timeline(&mut tx, out.incident.id, actor, at, &out.events).await?;
+                    follow_incident(&mut tx, None, &out.incident, actor, at).await?;
                     let details = serde_json::json!({
                         "number": number,
                         "title": out.incident.title,
@@ -502,6 +509,7 @@ macro_rules! impl_sql_store {
                     }
                     write_incident(&mut tx, &out.incident, false).await?;
                     insert_timeline(&mut tx, current.id, actor, at, &out.events).await?;
+                    follow_incident(&mut tx, Some(&current), &out.incident, actor, at).await?;
                     let details = serde_json::json!({ "number": current.number, "changes": out.events });
                     audit_in_tx(&mut tx, actor, &change.audit_action(), &incident_target(current.id), details, at).await?;
                     let notice = ChangeNotice::Incident(current.id);
@@ -2239,6 +2247,7 @@ macro_rules! impl_sql_store {
                         let out = Incident::declare(IncidentId::new(), number, new, None, at);
                         write_incident(tx, &out.incident, true).await?;
                         insert_timeline(tx, out.incident.id, &owner.actor, at, &out.events).await?;
+                        follow_incident(tx, None, &out.incident, &owner.actor, at).await?;
                         let details = serde_json::json!({
                             "number": number, "title": out.incident.title,
                             "severity": out.incident.severity, "alert_id": alert.id,
@@ -2387,6 +2396,7 @@ macro_rules! impl_sql_store {
                 let out = incident.apply(&change, at)?;
                 write_incident(tx, &out.incident, false).await?;
                 insert_timeline(tx, incident_id, actor, at, &out.events).await?;
+                follow_incident(tx, Some(&incident), &out.incident, actor, at).await?;
                 let details = serde_json::json!({ "number": incident.number, "changes": out.events, "reason": "all alerts resolved" });
                 audit_in_tx(tx, actor, "incident.resolve", &incident_target(incident_id), details, at).await
             }

@@ -246,6 +246,34 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::Alert { change, summary, severity, count, .. } => {
             format!("alert {change} ({severity}, {count}×): {summary}")
         }
+        TimelineEvent::Paged { level, cycle, skipped, reason, users, .. } => {
+            let whom = if users.is_empty() {
+                "nobody (no one is on call for its targets)".to_owned()
+            } else {
+                users
+                    .iter()
+                    .map(|u| if u.rules == 0 { format!("{} (no notification rules)", u.name) } else { u.name.clone() })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let how = match reason.as_str() {
+                "escalate_now" => " (escalated by hand)",
+                "reassign" => " (reassigned)",
+                "restart" => " (reopened)",
+                _ => "",
+            };
+            let pass = if *cycle > 1 { format!(", pass {cycle}") } else { String::new() };
+            let skip = if *skipped > 0 { format!("; {skipped} missed step(s) skipped") } else { String::new() };
+            format!("paged {whom} — level {level}{pass}{how}{skip}")
+        }
+        TimelineEvent::EscalationStopped { reason } => format!("escalation stopped: {reason}"),
+        TimelineEvent::NotificationSent { user_name, channel, provider, bundled, .. } => {
+            let with = if *bundled > 1 { format!(" (with {} other incidents)", bundled - 1) } else { String::new() };
+            format!("notified {user_name} by {channel} via {provider}{with}")
+        }
+        TimelineEvent::NotificationFailed { user_name, channel, reason, .. } => {
+            format!("could not notify {user_name} by {channel}: {reason}")
+        }
     }
 }
 
