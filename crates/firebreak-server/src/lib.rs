@@ -7,8 +7,10 @@ pub mod auth;
 pub mod engine;
 pub mod error;
 pub mod ingest;
+pub mod links;
 pub mod notify;
 pub mod ops;
+pub mod respond;
 pub mod web;
 
 use axum::Router;
@@ -34,8 +36,28 @@ pub struct ServerConfig {
     /// Events per minute one integration key may send (0: no limit).
     pub ingest_rate_per_minute: u32,
     /// The address people and tools reach Firebreak at, for integration URLs
-    /// (default: from the request's Host header).
+    /// (default: from the request's Host header) and the links in notifications.
     pub public_url: Option<String>,
+    /// How pages are delivered.
+    pub paging: PagingConfig,
+}
+
+/// The paging engine's settings.
+#[derive(Debug, Clone)]
+pub struct PagingConfig {
+    /// After a message to a contact method, further pages to it wait this long and go out
+    /// together as one message (zero: no bundling).
+    pub bundle: chrono::TimeDelta,
+    /// Attempts per notification before it counts as failed.
+    pub max_attempts: u32,
+    /// How long the acknowledge and resolve links in a message work.
+    pub link_ttl: chrono::TimeDelta,
+}
+
+impl Default for PagingConfig {
+    fn default() -> Self {
+        PagingConfig { bundle: chrono::TimeDelta::seconds(30), max_attempts: 8, link_ttl: chrono::TimeDelta::hours(24) }
+    }
 }
 
 impl Default for ServerConfig {
@@ -46,6 +68,7 @@ impl Default for ServerConfig {
             ingest_queue: 50_000,
             ingest_rate_per_minute: 0,
             public_url: None,
+            paging: PagingConfig::default(),
         }
     }
 }
@@ -99,6 +122,11 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Flips to `true` when the server begins shutting down; long-lived streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// The channels notifications go out through.
+    pub notifier: Arc<notify::Notifier>,
+    /// Wakes the paging engine (something became due now).
+    pub paging_wake: Arc<tokio::sync::Notify>,
+    link_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AppState {
@@ -113,7 +141,27 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(ops::Metrics::default()),
             shutdown,
+            notifier: Arc::new(notify::Notifier::empty()),
+            paging_wake: Arc::new(tokio::sync::Notify::new()),
+            link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// The same state with these channels.
+    pub fn with_notifier(mut self, notifier: notify::Notifier) -> Self {
+        self.notifier = Arc::new(notifier);
+        self
+    }
+
+    /// The secret that signs one-click links (kept in the database, so every replica and
+    /// restart shares it).
+    pub async fn link_secret(&self) -> Result<&str, firebreak_store::StoreError> {
+        self.link_secret.get_or_try_init(|| self.store.server_secret("links")).await.map(String::as_str)
+    }
+
+    /// Where people reach this server, for links in messages.
+    pub fn public_base(&self) -> &str {
+        self.config.public_url.as_deref().unwrap_or("http://localhost:8080")
     }
 
     /// The same state with another clock.
@@ -136,6 +184,7 @@ pub fn app(state: AppState) -> Router {
         // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
         .route("/api/v1/", axum::routing::any(api::route_not_found))
         .merge(web::router())
+        .merge(respond::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(

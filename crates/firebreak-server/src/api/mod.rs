@@ -6,6 +6,7 @@ pub mod audit;
 pub mod checks;
 pub mod escalation;
 pub mod incidents;
+pub mod paging;
 pub mod schedules;
 pub mod services;
 pub mod triage;
@@ -80,11 +81,26 @@ use utoipa::{Modify, OpenApi};
         escalation::update_policy,
         escalation::delete_policy,
         escalation::plan_policy,
+        paging::list_contact_methods,
+        paging::create_contact_method,
+        paging::delete_contact_method,
+        paging::verify_contact_method,
+        paging::resend_code,
+        paging::send_test,
+        paging::list_rules,
+        paging::create_rule,
+        paging::delete_rule,
+        paging::set_handoff,
+        paging::list_my_notifications,
+        paging::get_escalation,
+        paging::escalate_incident,
+        paging::reassign_incident,
+        paging::list_incident_notifications,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"))
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"), (name = "paging"))
 )]
 pub struct ApiDoc;
 
@@ -112,6 +128,7 @@ pub fn router() -> Router<AppState> {
         .merge(checks::router())
         .merge(schedules::router())
         .merge(escalation::router())
+        .merge(paging::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -89,6 +89,16 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+/// Checks that `current` is the user's password (for changes that need it again: the
+/// password itself, contact details).
+pub async fn confirm_password(state: &AppState, user: &User, current: &str) -> ApiResult<()> {
+    let creds = state.store.credentials(&user.email).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let (current, stored) = (current.to_owned(), creds.password_hash.clone());
+    let ok =
+        tokio::task::spawn_blocking(move || auth::verify_password(&current, stored.as_deref())).await.unwrap_or(false);
+    if ok { Ok(()) } else { Err(ApiError::forbidden("the current password is wrong")) }
+}
+
 /// Checks the current password, sets the new one, and ends every session of the user.
 pub async fn change_password(
     state: &AppState,
@@ -97,13 +107,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> ApiResult<()> {
-    let creds = state.store.credentials(&user.email).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    let (current, stored) = (current.to_owned(), creds.password_hash.clone());
-    let ok =
-        tokio::task::spawn_blocking(move || auth::verify_password(&current, stored.as_deref())).await.unwrap_or(false);
-    if !ok {
-        return Err(ApiError::forbidden("the current password is wrong"));
-    }
+    confirm_password(state, user, current).await?;
     check_new_password(new)?;
     let new = new.to_owned();
     let hash =

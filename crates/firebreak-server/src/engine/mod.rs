@@ -1,6 +1,9 @@
-//! Due work that runs without a request: heartbeat deadlines and built-in checks. Deadlines
+//! Due work that runs without a request: heartbeat deadlines and built-in checks here, paging in
+//! [`paging`]. Deadlines
 //! are rows in the database (`due_at`), so a restart or another replica carries on where
 //! this one stopped; claiming due work changes its row, so each piece runs once.
+
+pub mod paging;
 
 use crate::AppState;
 use firebreak_domain::Timestamp;
