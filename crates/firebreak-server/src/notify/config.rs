@@ -222,7 +222,8 @@ pub fn notifier_from_config(cfg: &NotifyConfig) -> Result<Notifier, NotifyConfig
         n = n.with(ContactKind::Telegram, Arc::new(Telegram::new(provider.clone(), cfg.telegram.clone())));
     }
     let ntfy = Ntfy::new(provider, guarded.clone(), cfg.ntfy.clone(), cfg.allow_private_addresses);
-    n = n.with(ContactKind::Ntfy, Arc::new(ntfy)).with(ContactKind::Webhook, Arc::new(SignedWebhook::new(guarded)));
+    let webhook = SignedWebhook::new(guarded).allow_private_addresses(cfg.allow_private_addresses);
+    n = n.with(ContactKind::Ntfy, Arc::new(ntfy)).with(ContactKind::Webhook, Arc::new(webhook));
     Ok(n)
 }
 
@@ -280,22 +281,24 @@ mod tests {
         ] {
             assert!(n.supports(kind), "{kind}");
         }
-        let mut cfg = NotifyConfig::default();
-        cfg.smtp = Some(SmtpConfig {
-            host: "mail.example.com".into(),
-            port: 587,
-            tls: SmtpTls::Starttls,
-            username: None,
-            password: None,
-            from: "Firebreak <pager@example.com>".into(),
-            ca_file: None,
-        });
-        cfg.twilio = Some(TwilioConfig {
-            base_url: default_twilio_base_url(),
-            account_sid: "AC1".into(),
-            auth_token: "t".into(),
-            from: "+14155550100".into(),
-        });
+        let mut cfg = NotifyConfig {
+            smtp: Some(SmtpConfig {
+                host: "mail.example.com".into(),
+                port: 587,
+                tls: SmtpTls::Starttls,
+                username: None,
+                password: None,
+                from: "Firebreak <pager@example.com>".into(),
+                ca_file: None,
+            }),
+            twilio: Some(TwilioConfig {
+                base_url: default_twilio_base_url(),
+                account_sid: "AC1".into(),
+                auth_token: "t".into(),
+                from: "+14155550100".into(),
+            }),
+            ..NotifyConfig::default()
+        };
         cfg.telegram.bot_token = Some("123:abc".into());
         let n = notifier_from_config(&cfg).expect("builds");
         for kind in [ContactKind::Email, ContactKind::Sms, ContactKind::Voice, ContactKind::Telegram] {
