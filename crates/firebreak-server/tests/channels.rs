@@ -280,7 +280,7 @@ async fn teams_gets_an_adaptive_card() {
                 "type": "AdaptiveCard",
                 "version": "1.4",
                 "body": [
-                    {"type": "TextBlock", "text": SUBJECT, "weight": "Bolder", "size": "Medium", "wrap": true},
+                    {"type": "TextBlock", "text": "INC-42 critical: Checkout \\<down\\> & \"slow\"", "weight": "Bolder", "size": "Medium", "wrap": true},
                     {"type": "TextBlock", "text": "INC-42 critical: \\<script\\>alert\\(1\\)\\</script\\> & \"down\" @\u{200b}channel \\(payments\\)", "wrap": true},
                 ],
                 "actions": [

@@ -172,11 +172,12 @@ pub fn verify_slack_signature(signing_secret: &str, timestamp: &str, body: &[u8]
 
 /// The Adaptive Card (1.4) message a Teams Workflows webhook takes.
 pub fn teams_body(message: &Message) -> Value {
-    let mut body =
-        vec![json!({"type": "TextBlock", "text": message.subject, "weight": "Bolder", "size": "Medium", "wrap": true})];
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": markdown_escape(&message.subject), "weight": "Bolder", "size": "Medium", "wrap": true}),
+    ];
     let mut actions = Vec::new();
     if message.incidents.is_empty() {
-        body.push(json!({"type": "TextBlock", "text": message.text, "wrap": true}));
+        body.push(json!({"type": "TextBlock", "text": markdown_escape(&message.text), "wrap": true}));
     }
     let several = message.incidents.len() > 1;
     for i in &message.incidents {

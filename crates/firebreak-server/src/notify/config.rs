@@ -203,7 +203,7 @@ pub fn notifier_from_config(cfg: &NotifyConfig) -> Result<Notifier, NotifyConfig
     }
     for (section, twilio) in [("twilio", &cfg.twilio), ("twilio_fallback", &cfg.twilio_fallback)] {
         if let Some(t) = twilio {
-            if !t.from.starts_with('+') {
+            if ContactKind::Sms.parse_address(&t.from).ok().as_deref() != Some(t.from.as_str()) {
                 let message = "`from` must be a number in international form (+14155550100)".to_owned();
                 return Err(NotifyConfigError::Invalid { section, message });
             }
@@ -304,6 +304,9 @@ mod tests {
         for kind in [ContactKind::Email, ContactKind::Sms, ContactKind::Voice, ContactKind::Telegram] {
             assert!(n.supports(kind), "{kind}");
         }
+        cfg.twilio.as_mut().expect("twilio").from = "14155550100".into();
+        assert!(notifier_from_config(&cfg).is_err());
+        cfg.twilio = None;
         cfg.smtp.as_mut().expect("smtp").from = "not a mailbox".into();
         assert!(notifier_from_config(&cfg).is_err());
     }

@@ -90,7 +90,8 @@ pub fn guarded_client(allow_private: bool) -> reqwest::Client {
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("Firebreak/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        // Never fall back to an unguarded client; this only fails when TLS cannot start at all.
+        .expect("the HTTP client's TLS backend starts")
 }
 
 /// The client for provider APIs the operator configured (Twilio, Slack, Telegram, ntfy): the
@@ -102,7 +103,7 @@ pub fn provider_client() -> reqwest::Client {
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("Firebreak/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .expect("the HTTP client's TLS backend starts")
 }
 
 /// Checks a user-given URL before it is fetched: http or https only, and a host that is not an

@@ -75,8 +75,13 @@ impl Channel for Ntfy {
             check_url(&to.address, self.allow_private)?;
             let own = to.address.starts_with(&format!("{base}/"));
             (&self.guarded, to.address.clone(), own)
-        } else {
+        } else if !to.address.is_empty()
+            && to.address.len() <= 64
+            && to.address.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             (&self.api, format!("{base}/{}", to.address), true)
+        } else {
+            return Err(SendError::permanent("the address is neither an ntfy topic name nor a topic URL"));
         };
         let mut req = http.post(url).body(message.text.clone());
         for (name, value) in ntfy_headers(message) {
