@@ -9,7 +9,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub mod chat;
+pub mod config;
+pub mod email;
+pub mod guard;
+pub mod ntfy;
+pub mod sms;
+pub mod telegram;
+pub mod twilio;
 pub mod webhook;
+
+pub use config::{NotifyConfig, notifier_from_config};
 
 /// Why a message was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

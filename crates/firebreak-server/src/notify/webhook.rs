@@ -12,12 +12,21 @@ use sha2::Sha256;
 /// Posts signed JSON to the contact method's URL.
 pub struct SignedWebhook {
     http: reqwest::Client,
+    allow_private: bool,
 }
 
 impl SignedWebhook {
     /// `http` should be the guarded client (see `guard`), so people cannot aim it inside.
+    /// IP-literal URLs on internal networks are refused (see `guard::check_url`).
     pub fn new(http: reqwest::Client) -> Self {
-        SignedWebhook { http }
+        SignedWebhook { http, allow_private: false }
+    }
+
+    /// Lets URLs name loopback and private addresses (labs and tests), matching a guarded
+    /// client built with `allow_private`.
+    pub fn allow_private_addresses(mut self, allow: bool) -> Self {
+        self.allow_private = allow;
+        self
     }
 }
 
@@ -96,6 +105,7 @@ impl Channel for SignedWebhook {
     }
 
     async fn send(&self, to: &Recipient, message: &Message) -> Result<(), SendError> {
+        super::guard::check_url(&to.address, self.allow_private)?;
         let secret = to.secret.as_deref().ok_or_else(|| SendError::permanent("the webhook has no signing secret"))?;
         let body = serde_json::to_vec(&body(message)).map_err(|e| SendError::permanent(e.to_string()))?;
         let id = format!("msg_{}", message.id.0.simple());
@@ -111,7 +121,7 @@ impl Channel for SignedWebhook {
             .body(body)
             .send()
             .await
-            .map_err(|e| transport_error("the webhook", &e))?;
+            .map_err(|e| super::guard::request_error("the webhook", &e))?;
         check_status(res.status(), "the webhook")
     }
 }
