@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// How pages are delivered.
     pub paging: PagingConfig,
+    /// The channels' settings (SMTP, Twilio, Slack, Telegram, ntfy, the SSRF guard), also
+    /// the secrets inbound callbacks are checked with.
+    pub notify: notify::NotifyConfig,
 }
 
 /// The paging engine's settings.
@@ -69,6 +72,7 @@ impl Default for ServerConfig {
             ingest_rate_per_minute: 0,
             public_url: None,
             paging: PagingConfig::default(),
+            notify: notify::NotifyConfig::default(),
         }
     }
 }
@@ -130,8 +134,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state and starts the ingestion pipeline (needs a Tokio runtime).
+    /// Builds the state and starts the ingestion pipeline (needs a Tokio runtime). The
+    /// channels come from `config.notify` (check it first with `notify::notifier_from_config`:
+    /// a configuration it refuses leaves no channels here).
     pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
+        let notifier = notify::notifier_from_config(&config.notify).unwrap_or_else(|_| notify::Notifier::empty());
         let ingestor = ingest::Ingestor::start(store.clone(), config.ingest_queue, config.ingest_rate_per_minute);
         AppState {
             ingestor,
@@ -141,7 +148,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(ops::Metrics::default()),
             shutdown,
-            notifier: Arc::new(notify::Notifier::empty()),
+            notifier: Arc::new(notifier),
             paging_wake: Arc::new(tokio::sync::Notify::new()),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }

@@ -1,8 +1,9 @@
 //! Every notification channel against a real local receiver: HTTP servers on port 0 that
 //! record what arrives, and an SMTP server that speaks SMTP (STARTTLS, implicit TLS, AUTH).
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+mod common;
+
+use common::receiver::HttpReceiver;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use firebreak_domain::contact::ContactKind;
@@ -71,58 +72,6 @@ fn refused_port() -> u16 {
 fn form(body: &[u8]) -> Vec<(String, String)> {
     let url = reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(body))).expect("form");
     url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-// -------------------------------------------------------------------------- HTTP receiver
-
-#[derive(Debug)]
-struct Received {
-    method: Method,
-    path: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("JSON body")
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
-    }
-}
-
-struct HttpReceiver {
-    url: String,
-    rx: mpsc::UnboundedReceiver<Received>,
-}
-
-impl HttpReceiver {
-    /// Answers every request with `status` and `answer`, recording it.
-    async fn start(status: u16, answer: &'static str) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let tx = tx.clone();
-            async move {
-                let path = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
-                let _ = tx.send(Received { method, path, headers, body: body.to_vec() });
-                let status = StatusCode::from_u16(status).expect("status");
-                (status, [("content-type", "application/json")], answer)
-            }
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        HttpReceiver { url: format!("http://{addr}"), rx }
-    }
-
-    async fn next(&mut self) -> Received {
-        self.rx.recv().await.expect("a request arrived")
-    }
-
-    fn nothing_arrived(&mut self) -> bool {
-        self.rx.try_recv().is_err()
-    }
 }
 
 // ------------------------------------------------------------------------- webhook + guard

@@ -30,6 +30,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub ingest_rate_per_minute: u32,
     pub ingest_queue: usize,
+    /// Channels that page people (`[notify]`, see docs/notifications.md).
+    pub notify: firebreak_server::notify::NotifyConfig,
 }
 
 impl Default for Settings {
@@ -44,6 +46,7 @@ impl Default for Settings {
             public_url: None,
             ingest_rate_per_minute: 0,
             ingest_queue: 50_000,
+            notify: Default::default(),
         }
     }
 }
@@ -196,9 +199,18 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
         ingest_queue: settings.ingest_queue.max(1),
         ingest_rate_per_minute: settings.ingest_rate_per_minute,
         public_url: settings.public_url.clone().map(|u| u.trim_end_matches('/').to_owned()),
+        paging: firebreak_server::PagingConfig {
+            bundle: chrono::TimeDelta::seconds(settings.notify.bundle_seconds.min(3600) as i64),
+            max_attempts: settings.notify.max_attempts.clamp(1, 50),
+            link_ttl: chrono::TimeDelta::hours(i64::from(settings.notify.link_ttl_hours.clamp(1, 24 * 30))),
+        },
+        notify: settings.notify.clone(),
     };
+    firebreak_server::notify::notifier_from_config(&config.notify)
+        .context("the [notify] settings are not usable; see docs/notifications.md")?;
     let state = AppState::new(store, config, shutdown_rx);
     let engine = firebreak_server::engine::spawn(state.clone());
+    let paging = firebreak_server::engine::paging::spawn(state.clone());
     let app = firebreak_server::app(state);
     let local = listener.local_addr()?;
     tracing::info!(
@@ -215,6 +227,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
         })
         .await?;
     let _ = engine.await;
+    let _ = paging.await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
