@@ -80,6 +80,10 @@ use utoipa::{Modify, OpenApi};
         escalation::update_policy,
         escalation::delete_policy,
         escalation::plan_policy,
+        crate::calendar::create_schedule_feed,
+        crate::calendar::create_my_feed,
+        crate::calendar::list_my_feeds,
+        crate::calendar::delete_feed,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -112,6 +116,7 @@ pub fn router() -> Router<AppState> {
         .merge(checks::router())
         .merge(schedules::router())
         .merge(escalation::router())
+        .merge(crate::calendar::api_router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
