@@ -275,4 +275,55 @@ async fn feeds_are_revocable_secrets(app: TestApp) {
     assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
-on_both_backends!(schedule_feeds_list_every_shift, personal_feeds_span_every_schedule, feeds_are_revocable_secrets);
+/// Every `$ref` in `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => out.push(r.to_owned()),
+                    _ => refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+async fn the_openapi_document_describes_feed_routes(app: TestApp) {
+    let r = app.raw(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let paths = &r.body["paths"];
+    for (path, methods, params) in [
+        ("/api/v1/schedules/{id}/calendar-feeds", &["post"][..], &["id"][..]),
+        ("/api/v1/me/calendar-feeds", &["get", "post"][..], &[][..]),
+        ("/api/v1/calendar-feeds/{id}", &["delete"][..], &["id"][..]),
+    ] {
+        for method in methods {
+            let op = &paths[path][method];
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}: {op}");
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(declared, params, "{method} {path}");
+        }
+    }
+    let mut all = Vec::new();
+    refs(&r.body, &mut all);
+    for reference in all {
+        let name = reference.strip_prefix("#/components/schemas/").unwrap_or(&reference);
+        assert!(r.body["components"]["schemas"][name].is_object(), "{reference} does not resolve");
+    }
+}
+
+on_both_backends!(
+    schedule_feeds_list_every_shift,
+    personal_feeds_span_every_schedule,
+    feeds_are_revocable_secrets,
+    the_openapi_document_describes_feed_routes
+);
