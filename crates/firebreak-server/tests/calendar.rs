@@ -273,6 +273,16 @@ async fn feeds_are_revocable_secrets(app: TestApp) {
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_id");
     let r = app.raw(Method::POST, "/api/v1/me/calendar-feeds", None, None).await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    // A disabled account's feeds stop with it.
+    let (_, viewers, _) = create_feed(&app, "/api/v1/me/calendar-feeds", &app.viewer.token).await;
+    assert_eq!(fetch(&app, &viewers).await.status, StatusCode::OK);
+    let disable = json!({"disabled": true});
+    let r = app
+        .call(Method::PATCH, &format!("/api/v1/users/{}", app.viewer.user.id), &app.admin.token, Some(disable))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(fetch(&app, &viewers).await.status, StatusCode::NOT_FOUND);
 }
 
 /// Every `$ref` in `value`.
