@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod engine;
 pub mod error;
 pub mod ingest;
@@ -192,6 +193,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/", axum::routing::any(api::route_not_found))
         .merge(web::router())
         .merge(respond::router())
+        .merge(calendar::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -920,6 +920,22 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/escalation-policies", set(&["get", "post"])),
         ("/api/v1/escalation-policies/{id}", set(&["get", "put", "delete"])),
         ("/api/v1/escalation-policies/{id}/plan", set(&["get"])),
+        ("/api/v1/schedules/{id}/calendar-feeds", set(&["post"])),
+        ("/api/v1/me/calendar-feeds", set(&["get", "post"])),
+        ("/api/v1/calendar-feeds/{id}", set(&["delete"])),
+        ("/api/v1/me/contact-methods", set(&["get", "post"])),
+        ("/api/v1/me/contact-methods/{id}", set(&["delete"])),
+        ("/api/v1/me/contact-methods/{id}/verify", set(&["post"])),
+        ("/api/v1/me/contact-methods/{id}/resend", set(&["post"])),
+        ("/api/v1/me/contact-methods/{id}/test", set(&["post"])),
+        ("/api/v1/me/notification-rules", set(&["get", "post"])),
+        ("/api/v1/me/notification-rules/{id}", set(&["delete"])),
+        ("/api/v1/me/handoff-notifications", set(&["put"])),
+        ("/api/v1/me/notifications", set(&["get"])),
+        ("/api/v1/incidents/{id}/escalation", set(&["get"])),
+        ("/api/v1/incidents/{id}/escalate", set(&["post"])),
+        ("/api/v1/incidents/{id}/reassign", set(&["post"])),
+        ("/api/v1/incidents/{id}/notifications", set(&["get"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

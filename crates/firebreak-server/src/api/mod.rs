@@ -96,6 +96,10 @@ use utoipa::{Modify, OpenApi};
         paging::escalate_incident,
         paging::reassign_incident,
         paging::list_incident_notifications,
+        crate::calendar::create_schedule_feed,
+        crate::calendar::create_my_feed,
+        crate::calendar::list_my_feeds,
+        crate::calendar::delete_feed,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -129,6 +133,7 @@ pub fn router() -> Router<AppState> {
         .merge(schedules::router())
         .merge(escalation::router())
         .merge(paging::router())
+        .merge(crate::calendar::api_router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
