@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::receiver::HttpReceiver;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use common::receiver::HttpReceiver;
 use firebreak_domain::contact::ContactKind;
 use firebreak_domain::{NotificationId, Severity};
 use firebreak_server::notify::config::{NtfyConfig, SlackConfig, SmtpConfig, SmtpTls, TelegramConfig, TwilioConfig};

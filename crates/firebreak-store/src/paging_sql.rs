@@ -735,7 +735,7 @@ macro_rules! impl_sql_paging {
                     let kind: String = get(r, "kind")?;
                     let method: uuid::Uuid = get(r, "contact_method_id")?;
                     let last: Option<Timestamp> = get(r, "last_sent_at")?;
-                    let bundles = kind == "page" || kind == "handoff";
+                    let bundles = (kind == "page" || kind == "handoff") && bundle > chrono::TimeDelta::zero();
                     let wait_until = last.map(|l| l + bundle).filter(|until| bundles && *until > now && !sent_to.contains(&method));
                     if let Some(until) = wait_until {
                         sqlx::query("UPDATE notifications SET due_at = $1 WHERE id = $2")

@@ -167,6 +167,10 @@ pub struct CreateIncident {
     pub services: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The catalog service it belongs to: its escalation policy pages for the incident.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub service_id: Option<firebreak_domain::ServiceId>,
 }
 
 /// Fields to change; omitted fields stay as they are.
@@ -277,9 +281,19 @@ pub async fn create_incident(
     ApiJson(body): ApiJson<CreateIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
     p.require_responder()?;
-    let new =
+    let mut new =
         NewIncident::parse(&body.title, body.summary.as_deref(), body.severity, body.kind, &body.services, &body.tags)?;
+    if let Some(service) = body.service_id {
+        match state.store.get_service(service).await {
+            Ok(_) => new.service_id = Some(service),
+            Err(firebreak_store::StoreError::NotFound(_)) => {
+                return Err(firebreak_domain::DomainError::invalid("service_id", "no such service").into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let incident = state.store.create_incident(new, &p.actor()).await?;
+    state.paging_wake.notify_one();
     Ok((StatusCode::CREATED, view(&state, incident).await?))
 }
 
