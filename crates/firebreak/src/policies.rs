@@ -469,10 +469,14 @@ pub async fn run_policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
                 Err(e) if e.downcast_ref::<ApiFailure>().is_some_and(|f| f.status == 409) => {
                     let used = services_using(&items(&api, "/services").await?, &id);
                     let first = used.first().cloned().unwrap_or_else(|| "SERVICE".into());
+                    let users = match used.len() {
+                        0 => "a service".to_owned(),
+                        1 => format!("the service {first}"),
+                        _ => format!("the services {}", used.join(", ")),
+                    };
                     bail!(
-                        "policy {name} is in use by the services {}: it cannot be deleted while services page with it\n\
-                         hint: point each to another policy or unset it first, e.g. `firebreak service set-policy {first} none`",
-                        if used.is_empty() { "(unknown)".into() } else { used.join(", ") }
+                        "policy {name} is in use by {users}: it cannot be deleted while services page with it\n\
+                         hint: point each to another policy or unset it first, e.g. `firebreak service set-policy {first} none`"
                     );
                 }
                 Err(e) => return Err(HINTS.apply(e)),
@@ -594,7 +598,7 @@ pub async fn paging(args: IncidentRef) -> anyhow::Result<ExitCode> {
     }
     if value["escalation"].is_null() {
         println!(
-            "{} has no escalation: its service has no escalation policy (see `firebreak service set-policy`)",
+            "{} has no escalation: it has no service, or its service has no escalation policy (see `firebreak service set-policy`)",
             printable(&args.id)
         );
     } else {

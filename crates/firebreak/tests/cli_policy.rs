@@ -195,7 +195,7 @@ async fn policies_from_the_command_line(backend: Backend) {
     assert_eq!(rows(&cli.ok(&["policy", "list"]))[1], format!("db-pager 2 1 checkout {policy_id}"));
     assert_eq!(field(&cli.ok(&["policy", "show", "db-pager"]), "services:"), "checkout");
     let err = cli.fails(1, &["policy", "delete", "db-pager"]);
-    assert!(err.contains("policy db-pager is in use by the services checkout"), "{err}");
+    assert!(err.contains("policy db-pager is in use by the service checkout"), "{err}");
     assert!(err.contains("`firebreak service set-policy checkout none`"), "{err}");
     let err = cli.refused(&["service", "set-policy", "checkout", "no-such-policy"]);
     assert!(err.contains("no escalation policy with the id or name"), "{err}");
