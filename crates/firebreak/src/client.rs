@@ -105,6 +105,13 @@ pub enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Page the next level of the incident's escalation policy now, without waiting.
+    Escalate(crate::policies::IncidentRef),
+    /// Page someone for the incident now, outside its escalation policy.
+    Reassign(crate::policies::ReassignArgs),
+    /// Show the incident's escalation (policy, state, last and next step) and the
+    /// notifications sent for it.
+    Paging(crate::policies::IncidentRef),
 }
 
 pub(crate) struct Api {
@@ -352,6 +359,9 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
         IncidentCommand::Resolve { id, client } => act(client, &id, "resolve").await?,
         IncidentCommand::Close { id, client } => act(client, &id, "close").await?,
         IncidentCommand::Reopen { id, client } => act(client, &id, "reopen").await?,
+        IncidentCommand::Escalate(args) => return crate::policies::escalate(args).await,
+        IncidentCommand::Reassign(args) => return crate::policies::reassign(args).await,
+        IncidentCommand::Paging(args) => return crate::policies::paging(args).await,
         IncidentCommand::Note { id, body, client } => {
             let api = Api::new(&client)?;
             (client, api.call(Method::POST, &format!("{}/notes", id_path(&id)), Some(json!({"body": body}))).await?)
@@ -449,6 +459,8 @@ pub enum ServiceCommand {
                             mapping.json:\n  \
                             {\"summary\": \"{{ host }}: {{ check }} failed\", \"dedup_key\": \"/id\", \"severity\": \"/level\", \"action\": \"/state\"}")]
     Mapping(crate::integrations::MappingArgs),
+    /// Choose the escalation policy that pages for the service's new incidents, or `none`.
+    SetPolicy(crate::policies::SetPolicyArgs),
 }
 
 const INTEGRATION_TYPES: [&str; 6] = ["pagerduty", "opsgenie", "alertmanager", "grafana", "generic", "heartbeat"];
@@ -675,6 +687,7 @@ pub async fn run_service(cmd: ServiceCommand) -> anyhow::Result<ExitCode> {
         }
         ServiceCommand::Heartbeat(args) => return crate::integrations::heartbeat(args).await,
         ServiceCommand::Mapping(args) => return crate::integrations::mapping(args).await,
+        ServiceCommand::SetPolicy(args) => return crate::policies::set_policy(args).await,
         ServiceCommand::RotateKey { integration, client } => {
             let api = Api::new(&client)?;
             let path = format!("/integrations/{}/rotate-key", clean_id(&integration));

@@ -1,12 +1,13 @@
 //! The `firebreak` binary: the server (`serve`), schema migrations (`migrate`), offline
 //! admin commands on the database (`admin`), and a client for the API (`incident`, `service`,
-//! `alert`, `rule`, `window`, `check`, `oncall`, `schedule`).
+//! `alert`, `rule`, `window`, `check`, `oncall`, `schedule`, `policy`).
 
 mod admin;
 mod checks;
 mod client;
 mod config;
 mod integrations;
+mod policies;
 mod schedules;
 mod triage;
 
@@ -66,6 +67,9 @@ enum Command {
     /// On-call schedules: create, list, show, their shifts, overrides, delete.
     #[command(subcommand)]
     Schedule(schedules::ScheduleCommand),
+    /// Escalation policies: whom to page for an incident, in what order and when.
+    #[command(subcommand)]
+    Policy(policies::PolicyCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             Command::Check(cmd) => checks::run_check(cmd).await,
             Command::Oncall(args) => schedules::run_oncall(args).await,
             Command::Schedule(cmd) => schedules::run_schedule(cmd).await,
+            Command::Policy(cmd) => policies::run_policy(cmd).await,
         }
     });
     match result {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// How instants are written; part of the help of every command that takes one.
+#[macro_export]
 macro_rules! instant_syntax {
     () => {
         "Instants are RFC 3339 (2026-03-09T13:00:00Z, 2026-03-09T09:00:00-04:00), `now`, or now plus or \
@@ -27,6 +28,7 @@ minus a length of time: +2h, -30m, +7d (units s, m, h, d)."
 }
 
 /// How people are named; part of the help of every command that takes one.
+#[macro_export]
 macro_rules! user_syntax {
     () => {
         "People are user ids, `me`, or email addresses. Email addresses are looked up with \
@@ -191,7 +193,7 @@ pub(crate) fn parse_instant(text: &str) -> Result<Timestamp, String> {
 }
 
 /// An instant as the API takes it in a query or a body.
-fn rfc3339(at: Timestamp) -> String {
+pub(crate) fn rfc3339(at: Timestamp) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -212,7 +214,7 @@ const SHIFT_HINTS: Hints = Hints {
 };
 
 /// A schedule given by id or by exact name (names are unique), as the API shows it.
-async fn find_schedule(api: &Api, given: &str) -> anyhow::Result<Value> {
+pub(crate) async fn find_schedule(api: &Api, given: &str) -> anyhow::Result<Value> {
     if uuid::Uuid::parse_str(given.trim()).is_ok() {
         let path = format!("/schedules/{}", clean_id(given.trim()));
         return api.call(Method::GET, &path, None).await.map_err(|e| HINTS.apply(e));
@@ -226,14 +228,14 @@ async fn find_schedule(api: &Api, given: &str) -> anyhow::Result<Value> {
 
 /// The users the command line can name: every user when the token may list them (an admin's),
 /// else only the caller.
-struct People {
+pub(crate) struct People {
     users: Vec<Value>,
     me: String,
     everyone: bool,
 }
 
 impl People {
-    async fn fetch(api: &Api) -> anyhow::Result<People> {
+    pub(crate) async fn fetch(api: &Api) -> anyhow::Result<People> {
         let me = api.call(Method::GET, "/me", None).await.map_err(|e| HINTS.apply(e))?;
         let my_id = s(&me, "id").to_owned();
         match api.call(Method::GET, "/users", None).await {
@@ -249,7 +251,7 @@ impl People {
     }
 
     /// The id of a user given as an id, `me` or an email address.
-    fn id_of(&self, given: &str) -> Result<String, String> {
+    pub(crate) fn id_of(&self, given: &str) -> Result<String, String> {
         let given = given.trim();
         if let Ok(id) = uuid::Uuid::parse_str(given) {
             return Ok(id.to_string());
@@ -271,7 +273,7 @@ impl People {
     }
 
     /// `Name <email>` of a user id, or the id when the user is not known here.
-    fn name_of(&self, id: &str) -> String {
+    pub(crate) fn name_of(&self, id: &str) -> String {
         match self.users.iter().find(|u| s(u, "id") == id) {
             Some(user) => person(user),
             None => printable(id),
@@ -280,7 +282,7 @@ impl People {
 }
 
 /// A user or an on-call answer as `Name <email>`; `nobody` for `null`.
-fn person(v: &Value) -> String {
+pub(crate) fn person(v: &Value) -> String {
     if v.is_null() {
         return "nobody".into();
     }
@@ -501,7 +503,7 @@ fn check_definition(mut file: Value, people: &People) -> Result<(String, Schedul
 }
 
 /// The entries of the list at `key`, each parsed on its own so that an error says which.
-fn entries<T: DeserializeOwned>(file: &Value, key: &str) -> Result<Vec<T>, String> {
+pub(crate) fn entries<T: DeserializeOwned>(file: &Value, key: &str) -> Result<Vec<T>, String> {
     let entries = match &file[key] {
         Value::Null => return Ok(Vec::new()),
         Value::Array(entries) => entries,
