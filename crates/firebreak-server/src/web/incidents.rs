@@ -594,6 +594,7 @@ async fn escalate(
 
 #[derive(Deserialize)]
 struct ReassignForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     user_id: String,

@@ -244,6 +244,7 @@ async fn show_error(state: &AppState, p: &Principal, e: ApiError, add: Option<Ad
 
 #[derive(Deserialize)]
 struct AddMethodForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     kind: String,
@@ -294,6 +295,7 @@ async fn create_contact_method(
 
 #[derive(Deserialize)]
 struct VerifyForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     code: String,
@@ -354,6 +356,7 @@ async fn send_test(
 
 #[derive(Deserialize)]
 struct PasswordForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     current_password: String,
@@ -390,6 +393,7 @@ async fn delete_contact_method(
 
 #[derive(Deserialize)]
 struct RuleForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     contact_method_id: String,
@@ -452,6 +456,7 @@ async fn delete_rule(
 
 #[derive(Deserialize)]
 struct HandoffForm {
+    #[serde(default)]
     csrf: String,
     /// A checkbox: present when ticked.
     enabled: Option<String>,
