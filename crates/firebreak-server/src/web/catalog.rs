@@ -93,6 +93,8 @@ pub struct ServiceFormValues {
     pub runbook_url: String,
     pub tags: String,
     pub auto_resolve: bool,
+    /// The escalation policy's id, or empty for none.
+    pub escalation_policy: String,
 }
 
 impl From<&ServiceView> for ServiceFormValues {
@@ -104,6 +106,7 @@ impl From<&ServiceView> for ServiceFormValues {
             runbook_url: s.runbook_url.clone(),
             tags: s.tags.join(", "),
             auto_resolve: s.auto_resolve,
+            escalation_policy: s.escalation_policy_id.map(|p| p.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -157,6 +160,9 @@ struct ServiceForm {
     tags: String,
     /// A checkbox: present when ticked.
     auto_resolve: Option<String>,
+    /// The edit form's policy select: a policy id, or empty for none. Absent (the create
+    /// form): kept as it is.
+    escalation_policy: Option<String>,
 }
 
 impl CsrfForm for ServiceForm {
@@ -166,8 +172,18 @@ impl CsrfForm for ServiceForm {
 }
 
 impl ServiceForm {
-    fn body(&self) -> ServiceBody {
-        ServiceBody {
+    fn body(&self) -> Result<ServiceBody, ApiError> {
+        let escalation_policy_id = match self.escalation_policy.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(id) => Some(Some(id.parse().map_err(|_| {
+                ApiError::from(firebreak_domain::DomainError::invalid(
+                    "escalation_policy_id",
+                    "choose an escalation policy from the list",
+                ))
+            })?)),
+        };
+        Ok(ServiceBody {
             name: self.name.clone(),
             description: Some(self.description.clone()),
             owner_team: Some(self.owner_team.clone()),
@@ -175,9 +191,8 @@ impl ServiceForm {
             tags: Some(split_list(&self.tags)),
             auto_resolve: Some(self.auto_resolve.is_some()),
             grouping: None,
-            // Not on this form yet: kept as it is.
-            escalation_policy_id: None,
-        }
+            escalation_policy_id,
+        })
     }
 
     fn values(&self) -> ServiceFormValues {
@@ -188,6 +203,7 @@ impl ServiceForm {
             runbook_url: self.runbook_url.clone(),
             tags: self.tags.clone(),
             auto_resolve: self.auto_resolve.is_some(),
+            escalation_policy: self.escalation_policy.clone().unwrap_or_default(),
         }
     }
 }
@@ -199,9 +215,14 @@ async fn create_service(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_responder()?;
-    let mut body = form.body();
-    body.name = Some(body.name.unwrap_or_default());
-    match crate::api::services::create_service(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body)).await {
+    let created = match form.body() {
+        Ok(mut body) => {
+            body.name = Some(body.name.unwrap_or_default());
+            crate::api::services::create_service(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body)).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
         Ok((_, axum::Json(service))) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
         Err(e) if e.status.is_client_error() => {
             let mut page = services_view(&state, &p).await?;
@@ -240,6 +261,12 @@ pub struct RevealedKey {
     pub examples: Vec<Example>,
 }
 
+/// An escalation policy offered by the service form.
+pub struct PolicyOption {
+    pub id: String,
+    pub name: String,
+}
+
 #[derive(Template)]
 #[template(path = "service.html")]
 pub(super) struct ServicePage {
@@ -250,6 +277,8 @@ pub(super) struct ServicePage {
     integrations: Vec<IntegrationRow>,
     kinds: Vec<&'static str>,
     edit: ServiceFormValues,
+    /// Every escalation policy, for the edit form's select.
+    policies: Vec<PolicyOption>,
     error: String,
     new_integration_name: String,
     new_integration_kind: String,
@@ -281,8 +310,16 @@ pub(super) async fn service_view(
             key_rotated: i.key_rotated_at.map(|t| show_time(&t)).unwrap_or_else(|| "never".into()),
         })
         .collect();
+    let policies = state
+        .store
+        .list_policies()
+        .await?
+        .into_iter()
+        .map(|p| PolicyOption { id: p.id.to_string(), name: p.name })
+        .collect();
     Ok(ServicePage {
         chrome: Chrome::for_user(p, "services"),
+        policies,
         created: show_time(&service.created_at),
         updated: show_time(&service.updated_at),
         edit: ServiceFormValues::from(&service),
@@ -315,11 +352,16 @@ async fn update_service(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_responder()?;
-    let mut body = form.body();
-    body.name = None;
-    let path = ApiPath(id.clone());
-    match crate::api::services::update_service(State(state.clone()), ApiPrincipal(p.clone()), path, ApiJson(body)).await
-    {
+    let updated = match form.body() {
+        Ok(mut body) => {
+            body.name = None;
+            let path = ApiPath(id.clone());
+            crate::api::services::update_service(State(state.clone()), ApiPrincipal(p.clone()), path, ApiJson(body))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match updated {
         Ok(axum::Json(service)) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_such_service()),
         Err(e) if e.status.is_client_error() => {

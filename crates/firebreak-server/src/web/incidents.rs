@@ -1,5 +1,6 @@
 //! Incident pages: the list with filters, the declare form, and the incident page with every
-//! action, and its timeline kept live over Server-Sent Events.
+//! action (paging too: its escalation, "escalate now" and "reassign"), and its timeline kept
+//! live over Server-Sent Events.
 
 use super::{
     Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
@@ -33,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/notes", post(add_note))
         .route("/incidents/{id}/roles", post(assign_role))
         .route("/incidents/{id}/edit", post(edit))
+        .route("/incidents/{id}/escalate", post(escalate))
+        .route("/incidents/{id}/reassign", post(reassign))
 }
 
 /// One row of the incident list.
@@ -317,6 +320,19 @@ struct IncidentPage {
     role_forms: Vec<RolePicker>,
     severities: Vec<Choice>,
     kinds: Vec<Choice>,
+    escalation: Option<EscalationRow>,
+    /// People who can be paged by "reassign".
+    people: Vec<Person>,
+    error: String,
+}
+
+/// Where the incident's escalation stands, as the page shows it.
+pub struct EscalationRow {
+    pub state: String,
+    /// The last level paged (from 1), or empty before the first.
+    pub last_step: String,
+    /// When the next step is due, or empty once stopped.
+    pub next_due: String,
 }
 
 #[derive(Template)]
@@ -338,12 +354,8 @@ async fn load(state: &AppState, id: &str) -> WebResult<(IncidentView, Vec<Timeli
     Ok((IncidentView::new(incident, &dir), timeline, dir))
 }
 
-async fn incident_page(
-    State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    Path(id): Path<String>,
-) -> WebResult<Response> {
-    let (inc, timeline, dir) = load(&state, &id).await?;
+async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -> WebResult<IncidentPage> {
+    let (inc, timeline, dir) = load(state, id).await?;
     let mut users: Vec<_> = dir.users().filter(|u| !u.disabled).collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
     let role_forms = IncidentRole::ALL
@@ -365,15 +377,31 @@ async fn incident_page(
             }
         })
         .collect();
-    let page = IncidentPage {
-        chrome: Chrome::for_user(&p, "incidents"),
+    let escalation = state.store.get_escalation(inc.id).await?.map(|e| EscalationRow {
+        state: e.state,
+        last_step: e.last_step.map(|s| (s + 1).to_string()).unwrap_or_default(),
+        next_due: e.due_at.map(|t| show_time(&t)).unwrap_or_default(),
+    });
+    let people = users.iter().map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: false }).collect();
+    Ok(IncidentPage {
+        chrome: Chrome::for_user(p, "incidents"),
         severities: choices(Severity::ALL, Severity::as_str, inc.severity.as_str()),
         kinds: choices(IncidentType::ALL, IncidentType::as_str, inc.kind.as_str()),
         inc,
         timeline,
         role_forms,
-    };
-    Ok(render(&page))
+        escalation,
+        people,
+        error: String::new(),
+    })
+}
+
+async fn incident_page(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    Ok(render(&incident_view(&state, &p, &id).await?))
 }
 
 async fn live_fragment(
@@ -519,4 +547,82 @@ async fn edit(
         ..Default::default()
     };
     apply(&state, &p, &id, IncidentChange::Edit(edit)).await
+}
+
+/// After a paging action: back to the incident, or the incident again with the client error
+/// on it (no policy, every level paged, a closed incident).
+async fn after_paging(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    id: &str,
+    done: Result<(), crate::error::ApiError>,
+) -> WebResult<Response> {
+    match done {
+        Ok(()) => {
+            let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
+            let incident = state.store.get_incident(r).await?;
+            Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            Err(WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))
+        }
+        Err(e) => {
+            let e = super::form_error(e)?;
+            let mut page = incident_view(state, p, id).await?;
+            page.error = e.message;
+            Ok((e.status, render(&page)).into_response())
+        }
+    }
+}
+
+async fn escalate(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let done = crate::api::paging::escalate_incident(
+        State(state.clone()),
+        crate::auth::ApiPrincipal(p.clone()),
+        crate::error::ApiPath(id.clone()),
+    )
+    .await
+    .map(|_| ());
+    after_paging(&state, &p, &id, done).await
+}
+
+#[derive(Deserialize)]
+struct ReassignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+impl CsrfForm for ReassignForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn reassign(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<ReassignForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let done = match form.user_id.trim().parse::<UserId>() {
+        Ok(user_id) => crate::api::paging::reassign_incident(
+            State(state.clone()),
+            crate::auth::ApiPrincipal(p.clone()),
+            crate::error::ApiPath(id.clone()),
+            crate::error::ApiJson(crate::api::paging::ReassignBody { user_id }),
+        )
+        .await
+        .map(|_| ()),
+        Err(_) => Err(firebreak_domain::DomainError::invalid("user_id", "pick a person from the list").into()),
+    };
+    after_paging(&state, &p, &id, done).await
 }

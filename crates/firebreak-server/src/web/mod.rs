@@ -1,9 +1,10 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
 //! services and their integrations, heartbeats, webhook mappings and checks, alerts,
 //! classification rules and maintenance windows, on-call schedules (who is on call, shifts,
-//! overrides), account, and the admin pages for users and tokens. Pages work without JavaScript; a small script adds live timeline updates over
-//! Server-Sent Events and confirmations before destructive buttons. Every form carries a CSRF
-//! token bound to the session.
+//! overrides, and my on-call), the profile (contact methods, notification rules, calendar
+//! feeds), account, and the admin pages for users and tokens. Pages work without JavaScript; a
+//! small script adds live timeline updates over Server-Sent Events and confirmations before
+//! destructive buttons. Every form carries a CSRF token bound to the session.
 
 mod account;
 mod admin;
@@ -11,6 +12,7 @@ mod catalog;
 mod incidents;
 mod monitoring;
 mod oncall;
+mod profile;
 mod triage;
 
 use crate::AppState;
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(monitoring::router())
         .merge(oncall::router())
+        .merge(profile::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 

@@ -1,6 +1,8 @@
 //! On-call pages: every schedule with who is on call now, and one schedule's layers, fallback
 //! and final shifts for the next two weeks in its own time zone, with a form on each shift to
-//! put someone else on call for all or part of it.
+//! put someone else on call for all or part of it; and "my on-call": whether the signed-in
+//! person is on call now, their next shifts on every schedule, and the open incidents that
+//! paged them.
 //!
 //! Schedules are created and changed through the API or the CLI (docs/oncall.md). The
 //! override form calls the API handler with the signed-in user, so the UI and the API cannot
@@ -29,6 +31,7 @@ use std::time::SystemTime;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/schedules", get(list_schedules))
+        .route("/oncall/me", get(my_on_call))
         .route("/schedules/{id}", get(show_schedule))
         .route("/schedules/{id}/overrides", post(create_override))
 }
@@ -347,4 +350,113 @@ async fn create_override(
             Ok((e.status, render(&page)).into_response())
         }
     }
+}
+
+// ---------------------------------------------------------------- my on-call
+
+/// How far ahead "my on-call" lists shifts.
+pub const MY_SHIFT_DAYS: i64 = 14;
+
+/// A schedule the person is on call on now.
+pub struct OnCallNowRow {
+    pub schedule_id: String,
+    pub schedule: String,
+    pub why: String,
+    pub until: String,
+}
+
+/// One of the person's coming shifts, in its schedule's zone.
+pub struct MyShiftRow {
+    pub schedule_id: String,
+    pub schedule: String,
+    pub start_local: String,
+    pub end_local: String,
+    pub why: String,
+    start: Timestamp,
+}
+
+/// An open incident that paged the person.
+pub struct PagedIncidentRow {
+    pub label: String,
+    pub title: String,
+    pub status: String,
+    pub severity: String,
+    pub paged: String,
+}
+
+#[derive(Template)]
+#[template(path = "my_oncall.html")]
+struct MyOnCallPage {
+    chrome: Chrome,
+    now: Vec<OnCallNowRow>,
+    shifts: Vec<MyShiftRow>,
+    days: i64,
+    incidents: Vec<PagedIncidentRow>,
+}
+
+async fn my_on_call(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
+    let me = p.user.id;
+    let now = state.clock.now();
+    let until = now + chrono::TimeDelta::days(MY_SHIFT_DAYS);
+    let mut on_call_now = Vec::new();
+    let mut shifts = Vec::new();
+    for stored in state.store.list_schedules().await? {
+        // A schedule that no longer parses is shown on its own page; here it is skipped.
+        let Ok(schedule) = stored.on_call() else { continue };
+        let coming = schedule.shifts(now, until)?;
+        if let Some(c) = schedule.on_call_at(now).filter(|c| c.user == me) {
+            let end = coming.iter().find(|s| s.start <= now && now < s.end).map(|s| s.end);
+            on_call_now.push(OnCallNowRow {
+                schedule_id: stored.id.to_string(),
+                schedule: stored.name.clone(),
+                why: describe_source(c.source, &stored.definition),
+                until: end.map(|e| local_time(&schedule, e)).unwrap_or_default(),
+            });
+        }
+        for s in coming.into_iter().filter(|s| s.on_call.as_ref().is_some_and(|c| c.user == me)) {
+            let why = s.on_call.as_ref().map(|c| describe_source(c.source, &stored.definition)).unwrap_or_default();
+            shifts.push(MyShiftRow {
+                schedule_id: stored.id.to_string(),
+                schedule: stored.name.clone(),
+                start_local: local_time(&schedule, s.start),
+                end_local: local_time(&schedule, s.end),
+                why,
+                start: s.start,
+            });
+        }
+    }
+    on_call_now.sort_by_key(|r| r.schedule.to_lowercase());
+    shifts.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.schedule.cmp(&b.schedule)));
+
+    let mut incidents = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let pages = state.store.list_notifications(None, Some(me), 200).await?;
+    for n in pages.into_iter().filter(|n| n.kind == "page") {
+        let Some(id) = n.incident_id else { continue };
+        if !seen.insert(id) {
+            continue;
+        }
+        let incident = match state.store.get_incident(firebreak_domain::IncidentRef::Id(id)).await {
+            Ok(i) => i,
+            Err(firebreak_store::StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if incident.status.is_open() {
+            incidents.push(PagedIncidentRow {
+                label: incident.label(),
+                title: incident.title,
+                status: incident.status.to_string(),
+                severity: incident.severity.to_string(),
+                paged: super::show_time(&n.created_at),
+            });
+        }
+    }
+    let page = MyOnCallPage {
+        chrome: Chrome::for_user(&p, "schedules"),
+        now: on_call_now,
+        shifts,
+        days: MY_SHIFT_DAYS,
+        incidents,
+    };
+    Ok(render(&page))
 }
