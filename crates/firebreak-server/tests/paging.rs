@@ -409,10 +409,11 @@ async fn one_click_links_act_once_and_expire(backend: Backend) {
     let n = declare(&app, &service, "click me").await;
     let m = declare(&app, &service, "let me expire").await;
     drain(&app.state).await;
-    // Both pages were due together, so they came as one message.
+    // Without a bundling window, each page is a message of its own.
     let got = p.got();
-    assert_eq!(got.len(), 1);
-    let incidents = got[0].json()["data"]["incidents"].as_array().cloned().expect("incidents");
+    assert_eq!(got.len(), 2);
+    let incidents: Vec<Value> = got.iter().flat_map(|m| m.json()["data"]["incidents"].as_array().cloned().expect("incidents")).collect();
+    assert_eq!(incidents.len(), 2);
     let link = |number: i64, which: &str| {
         let i = incidents.iter().find(|i| i["number"] == number).expect("the incident is in the message");
         let url = i[which].as_str().expect("link").to_owned();

@@ -85,10 +85,12 @@ async fn deliver(state: &AppState, claimed: Vec<ClaimedNotification>, now: Times
             return 0;
         }
     };
-    // Pages to the same contact method travel together.
+    // With a bundling window, pages to the same contact method claimed together travel as one
+    // message; without one, every page is its own message (and keeps its own id).
+    let bundling = state.config.paging.bundle > chrono::TimeDelta::zero();
     let mut batches: Vec<Vec<ClaimedNotification>> = Vec::new();
     for n in claimed {
-        let joins = n.kind == "page";
+        let joins = bundling && n.kind == "page";
         match batches.iter_mut().find(|b| joins && b[0].kind == "page" && b[0].method.id == n.method.id) {
             Some(b) => b.push(n),
             None => batches.push(vec![n]),
