@@ -56,11 +56,19 @@ pub struct PagingConfig {
     pub max_attempts: u32,
     /// How long the acknowledge and resolve links in a message work.
     pub link_ttl: chrono::TimeDelta,
+    /// How long a claimed notification stays claimed: sent again after this if its sender
+    /// died before recording the result.
+    pub lease: chrono::TimeDelta,
 }
 
 impl Default for PagingConfig {
     fn default() -> Self {
-        PagingConfig { bundle: chrono::TimeDelta::seconds(30), max_attempts: 8, link_ttl: chrono::TimeDelta::hours(24) }
+        PagingConfig {
+            bundle: chrono::TimeDelta::seconds(30),
+            max_attempts: 8,
+            link_ttl: chrono::TimeDelta::hours(24),
+            lease: chrono::TimeDelta::seconds(60),
+        }
     }
 }
 

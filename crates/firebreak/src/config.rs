@@ -203,6 +203,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
             bundle: chrono::TimeDelta::seconds(settings.notify.bundle_seconds.min(3600) as i64),
             max_attempts: settings.notify.max_attempts.clamp(1, 50),
             link_ttl: chrono::TimeDelta::hours(i64::from(settings.notify.link_ttl_hours.clamp(1, 24 * 30))),
+            lease: chrono::TimeDelta::seconds(i64::from(settings.notify.lease_seconds.clamp(2, 3600))),
         },
         notify: settings.notify.clone(),
     };

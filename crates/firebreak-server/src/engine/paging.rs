@@ -13,8 +13,6 @@ use std::time::Duration;
 
 /// How often due work is looked for when nothing wakes the engine earlier.
 pub const TICK: Duration = Duration::from_millis(200);
-/// A claimed notification is sent again after this long if its sender died.
-pub const LEASE_SECS: i64 = 60;
 /// Escalations fired and notifications claimed per database round.
 const BATCH: u32 = 200;
 /// Messages sent at once.
@@ -45,7 +43,7 @@ pub async fn run_once(state: &AppState) -> Round {
     loop {
         let claimed = match state
             .store
-            .claim_notifications(now, state.config.paging.bundle, chrono::TimeDelta::seconds(LEASE_SECS), BATCH)
+            .claim_notifications(now, state.config.paging.bundle, state.config.paging.lease, BATCH)
             .await
         {
             Ok(c) => c,

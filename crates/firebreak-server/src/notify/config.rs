@@ -61,6 +61,9 @@ pub struct NotifyConfig {
     pub max_attempts: u32,
     /// How long the one-click acknowledge and resolve links work.
     pub link_ttl_hours: u32,
+    /// A message being sent is sent again after this long if its sender died (a crash, a
+    /// replica gone) before recording the result.
+    pub lease_seconds: u32,
 }
 
 impl Default for NotifyConfig {
@@ -77,6 +80,7 @@ impl Default for NotifyConfig {
             bundle_seconds: 30,
             max_attempts: 8,
             link_ttl_hours: 24,
+            lease_seconds: 60,
         }
     }
 }
