@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode};
 use chrono::TimeDelta;
 use common::receiver::{HttpReceiver, Received};
 use common::{Backend, Member, PASSWORD, TestApp, assert_error};
-use firebreak_server::engine::paging::drain;
+use firebreak_server::engine::paging::{check_handoffs, drain};
 use firebreak_server::notify::{NotifyConfig, webhook};
 use firebreak_server::{PagingConfig, ServerConfig};
 use serde_json::{Value, json};
@@ -412,7 +412,8 @@ async fn one_click_links_act_once_and_expire(backend: Backend) {
     // Without a bundling window, each page is a message of its own.
     let got = p.got();
     assert_eq!(got.len(), 2);
-    let incidents: Vec<Value> = got.iter().flat_map(|m| m.json()["data"]["incidents"].as_array().cloned().expect("incidents")).collect();
+    let incidents: Vec<Value> =
+        got.iter().flat_map(|m| m.json()["data"]["incidents"].as_array().cloned().expect("incidents")).collect();
     assert_eq!(incidents.len(), 2);
     let link = |number: i64, which: &str| {
         let i = incidents.iter().find(|i| i["number"] == number).expect("the incident is in the message");
@@ -612,6 +613,49 @@ async fn contact_methods_need_the_password_and_a_code(backend: Backend) {
     assert_eq!(r.body["items"], json!([]), "its rules went with it");
 }
 
+async fn hand_offs_tell_the_next_person_once(backend: Backend) {
+    let Some(app) = app(backend, 0).await else { return };
+    let mut responder = pager(&app, &app.responder).await;
+    let mut admin = pager(&app, &app.admin).await;
+    // Daily shifts in UTC; the responder's current one ends in 30 minutes.
+    let start = (chrono::Utc::now() - TimeDelta::minutes(23 * 60 + 30)).format("%Y-%m-%dT%H:%M").to_string();
+    let r = app
+        .post(
+            "/api/v1/schedules",
+            &app.admin.token,
+            json!({"name": "desk", "time_zone": "UTC", "layers": [{"name": "daily", "members": [app.responder.user.id, app.admin.user.id],
+                "rotation_length": 1, "rotation_unit": "days", "starts_at": start}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .call(Method::PUT, "/api/v1/me/handoff-notifications", &app.admin.token, Some(json!({"enabled": true})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // The first look only records who is on call.
+    assert_eq!(check_handoffs(&app.state).await, 1);
+    drain(&app.state).await;
+    assert!(responder.got().is_empty() && admin.got().is_empty());
+    assert_eq!(check_handoffs(&app.state).await, 0);
+
+    advance(&app, 31 * 60);
+    assert_eq!(check_handoffs(&app.state).await, 1);
+    drain(&app.state).await;
+    let got = admin.got();
+    assert_eq!(got.len(), 1, "the admin asked to hear when their shift starts");
+    assert_eq!(got[0].json()["type"], "oncall.handoff");
+    assert!(got[0].json()["data"]["subject"].as_str().expect("subject").contains("desk"));
+    assert_eq!(check_handoffs(&app.state).await, 0, "told once");
+    drain(&app.state).await;
+    assert!(admin.got().is_empty());
+
+    advance(&app, 24 * 3600);
+    assert_eq!(check_handoffs(&app.state).await, 1);
+    drain(&app.state).await;
+    assert!(responder.got().is_empty(), "the responder did not ask for hand-off messages");
+}
+
 macro_rules! paging_tests {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
@@ -644,4 +688,5 @@ paging_tests!(
     one_click_links_act_once_and_expire,
     escalate_now_and_reassign_act_at_once,
     contact_methods_need_the_password_and_a_code,
+    hand_offs_tell_the_next_person_once,
 );

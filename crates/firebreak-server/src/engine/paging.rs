@@ -197,6 +197,53 @@ fn compose(state: &AppState, batch: &[ClaimedNotification], secret: &str, now: T
     Message { id: first.id, kind, subject, text, incidents, created_at }
 }
 
+/// How often schedules are checked for a new person on call (hand-off notifications).
+pub const HANDOFF_EVERY: Duration = Duration::from_secs(30);
+
+/// Records who is on call on every schedule now; people who asked for it hear when their
+/// shift starts (queued to their verified methods with an immediate rule). Returns how many
+/// schedules changed hands.
+pub async fn check_handoffs(state: &AppState) -> usize {
+    let now = state.clock.now();
+    let schedules = match state.store.list_schedules().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list schedules for hand-offs; retrying");
+            return 0;
+        }
+    };
+    let mut changed = 0;
+    for schedule in schedules {
+        let Ok(on_call) = schedule.on_call() else { continue };
+        let who = on_call.on_call_at(now).map(|o| o.user);
+        let until = who.and_then(|u| {
+            on_call
+                .shifts(now, now + chrono::TimeDelta::days(35))
+                .ok()?
+                .into_iter()
+                .find(|s| s.on_call.as_ref().is_some_and(|o| o.user == u))
+                .map(|s| s.end)
+        });
+        let until = until.map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
+        let payload = serde_json::json!({
+            "subject": format!("You are on call now: {}", schedule.name),
+            "text": format!(
+                "Your shift on the schedule \"{}\" has started{until}. Pages for it now come to you.",
+                schedule.name
+            ),
+        });
+        match state.store.record_handoff(schedule.id, who, payload, now).await {
+            Ok(true) => changed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, schedule = %schedule.id, "cannot record a hand-off"),
+        }
+    }
+    if changed > 0 {
+        state.paging_wake.notify_one();
+    }
+    changed
+}
+
 /// Runs the engine until the server shuts down: a round every [`TICK`], and at once when an
 /// incident changes (a new incident pages within milliseconds) or a handler asks.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -205,6 +252,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut notices = state.store.subscribe();
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut handoffs_due = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = interval.tick() => {}
@@ -221,6 +269,10 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                         break;
                     }
                 }
+            }
+            if std::time::Instant::now() >= handoffs_due {
+                check_handoffs(&state).await;
+                handoffs_due = std::time::Instant::now() + HANDOFF_EVERY;
             }
             run_once(&state).await;
         }
