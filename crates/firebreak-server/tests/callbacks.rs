@@ -317,28 +317,7 @@ async fn telegram_buttons_need_the_secret_token(backend: Backend) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
-macro_rules! callback_tests {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )+
-        }
-    };
-}
-
-callback_tests!(
+for_each_backend!(
     sms_replies_acknowledge_and_resolve,
     slack_buttons_are_signed_and_fresh,
     slack_replays_change_nothing,

@@ -656,28 +656,7 @@ async fn hand_offs_tell_the_next_person_once(backend: Backend) {
     assert!(responder.got().is_empty(), "the responder did not ask for hand-off messages");
 }
 
-macro_rules! paging_tests {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )+
-        }
-    };
-}
-
-paging_tests!(
+for_each_backend!(
     levels_fire_on_time_and_acknowledging_stops_them,
     acknowledging_midway_stops_reminders_and_levels,
     resolving_midway_stops_everything_and_reopening_starts_over,

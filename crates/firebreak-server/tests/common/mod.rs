@@ -302,3 +302,27 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs each `async fn name(backend: Backend)` on SQLite and on PostgreSQL (for tests that
+/// build their app themselves, with their own settings).
+#[macro_export]
+macro_rules! for_each_backend {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
+}
