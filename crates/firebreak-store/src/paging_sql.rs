@@ -641,6 +641,15 @@ macro_rules! impl_sql_paging {
             }
 
             async fn run_due_escalations(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
+                // A read first: most rounds find nothing, and need not take the writer.
+                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM escalations WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT 1")
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if any.is_none() {
+                    return Ok(0);
+                }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {ESCALATION_COLS} FROM escalations WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2{SKIP_LOCKED}"
@@ -714,6 +723,14 @@ macro_rules! impl_sql_paging {
             }
 
             async fn claim_notifications(&self, now: Timestamp, bundle: chrono::TimeDelta, lease: chrono::TimeDelta, limit: u32) -> StoreResult<Vec<ClaimedNotification>> {
+                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM notifications WHERE status = 'pending' AND due_at <= $1 LIMIT 1")
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if any.is_none() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT n.id, n.kind, n.contact_method_id, c.last_sent_at FROM notifications n \
