@@ -28,8 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/me/contact-methods/{id}/verify", post(verify_contact_method))
         .route("/me/contact-methods/{id}/resend", post(resend_code))
         .route("/me/contact-methods/{id}/test", post(send_test))
-        .route("/me/notification-rules", get(list_rules).post(create_rule))
-        .route("/me/notification-rules/{id}", delete(delete_rule))
+        .route("/me/notification-rules", get(list_notification_rules).post(create_notification_rule))
+        .route("/me/notification-rules/{id}", delete(delete_notification_rule))
         .route("/me/handoff-notifications", put(set_handoff))
         .route("/me/notifications", get(list_my_notifications))
         .route("/incidents/{id}/escalation", get(get_escalation))
@@ -262,7 +262,7 @@ pub async fn send_test(
 
 #[utoipa::path(get, path = "/api/v1/me/notification-rules", tag = "paging",
     responses((status = 200, body = ItemsBody<NotificationRule>), (status = 401, body = ErrorBody)))]
-pub async fn list_rules(
+pub async fn list_notification_rules(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
 ) -> ApiResult<Json<ItemsBody<NotificationRule>>> {
@@ -271,7 +271,7 @@ pub async fn list_rules(
 
 #[utoipa::path(post, path = "/api/v1/me/notification-rules", tag = "paging", request_body = RuleBody,
     responses((status = 201, body = NotificationRule), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_rule(
+pub async fn create_notification_rule(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
     ApiJson(body): ApiJson<RuleBody>,
@@ -283,7 +283,7 @@ pub async fn create_rule(
 
 #[utoipa::path(delete, path = "/api/v1/me/notification-rules/{id}", tag = "paging", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_rule(
+pub async fn delete_notification_rule(
     State(state): State<AppState>,
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,

@@ -430,9 +430,11 @@ async fn create_rule(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     let created = match form.body() {
-        Ok(body) => crate::api::paging::create_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body))
-            .await
-            .map(|_| ()),
+        Ok(body) => {
+            crate::api::paging::create_notification_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body))
+                .await
+                .map(|_| ())
+        }
         Err(e) => Err(ApiError::from(e)),
     };
     match created {
@@ -448,7 +450,8 @@ async fn delete_rule(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    match crate::api::paging::delete_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await {
+    match crate::api::paging::delete_notification_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await
+    {
         Ok(_) => Ok(back("rule-deleted")),
         Err(e) => show_error(&state, &p, e, None).await,
     }
