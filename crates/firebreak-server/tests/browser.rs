@@ -218,3 +218,116 @@ async fn declare_work_and_watch_an_incident_live() {
     let _ = responder.close().await;
     let _ = watcher.close().await;
 }
+
+async fn text_of(c: &Client, css: &str) -> String {
+    let e = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.text().await.unwrap_or_default()
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.send_keys(text).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+/// A responder sets up paging on the profile page — a webhook contact method verified with the
+/// code that arrives at it, a rule, a test message — and then acknowledges a real page from
+/// its one-click link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = firebreak_server::ServerConfig {
+        paging: firebreak_server::PagingConfig { bundle: chrono::TimeDelta::zero(), ..Default::default() },
+        notify: firebreak_server::notify::NotifyConfig { allow_private_addresses: true, ..Default::default() },
+        ..Default::default()
+    };
+    let Some(app) = TestApp::with_config(Backend::Sqlite, config).await else { return };
+    let base = app.serve().await;
+    let mut hook = common::receiver::HttpReceiver::start(200, "{}").await;
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, &profiles.path().join("p"), 1280, 900).await;
+    sign_in(&c, &base, "responder@example.com").await;
+
+    c.goto(&format!("{base}/profile")).await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("cm-kind"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("webhook")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    type_into(&c, "#cm-address", &format!("{}/pager", hook.url)).await;
+    type_into(&c, "#cm-label", "my pager").await;
+    type_into(&c, "#cm-password", PASSWORD).await;
+    click(&c, "form[action='/profile/contact-methods'] button[type=submit]").await;
+    assert!(text_of(&c, "[data-testid=webhook-secret]").await.starts_with("whsec_"), "the secret is shown once");
+    assert_eq!(text_of(&c, "[data-testid=method-state]").await, "not verified");
+
+    let round = firebreak_server::engine::paging::drain(&app.state).await;
+    let methods = app.get("/api/v1/me/contact-methods", &app.responder.token).await;
+    let next = tokio::time::timeout(WAIT, hook.next()).await;
+    let text = next.unwrap_or_else(|_| panic!("no code arrived ({round:?}); methods: {}", methods.text)).json()["data"]
+        ["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let chars: Vec<char> = text.chars().collect();
+    let code: String = chars
+        .windows(6)
+        .find(|w| w.iter().all(|ch| ch.is_ascii_digit()))
+        .map(|w| w.iter().collect())
+        .unwrap_or_else(|| panic!("no code in {text}"));
+    c.goto(&format!("{base}/profile")).await.unwrap_or_else(|e| panic!("{e}"));
+    type_into(&c, "input[name=code]", &code).await;
+    click(&c, "form[action$='/verify'] button[type=submit]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while text_of(&c, "[data-testid=method-state]").await != "verified" {
+        assert!(tokio::time::Instant::now() < deadline, "the method never showed as verified");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    type_into(&c, "#rule-delay", "").await;
+    click(&c, "form[action='/profile/notification-rules'] button[type=submit]").await;
+    assert_eq!(text_of(&c, "[data-testid=rule-delay]").await, "at once");
+    click(&c, "form[action$='/test'] button[type=submit]").await;
+    firebreak_server::engine::paging::drain(&app.state).await;
+    let test = tokio::time::timeout(WAIT, hook.next()).await.unwrap_or_else(|_| panic!("no test message"));
+    assert_eq!(test.json()["type"], "notification.test");
+
+    // A page for an incident of a service whose policy pages the responder.
+    let levels = serde_json::json!([{"targets": [{"type": "user", "id": app.responder.user.id}], "delay_minutes": 30}]);
+    let r = app
+        .post("/api/v1/escalation-policies", &app.admin.token, serde_json::json!({"name": "web", "levels": levels}))
+        .await;
+    let r = app
+        .post(
+            "/api/v1/services",
+            &app.admin.token,
+            serde_json::json!({"name": "web", "escalation_policy_id": r.body["id"]}),
+        )
+        .await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &app.responder.token,
+            serde_json::json!({"title": "Pager test", "severity": "high", "type": "outage", "service_id": r.body["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+    firebreak_server::engine::paging::drain(&app.state).await;
+    let page = tokio::time::timeout(WAIT, hook.next()).await.unwrap_or_else(|_| panic!("no page")).json();
+    let ack = page["data"]["incidents"][0]["ack_url"].as_str().unwrap_or_default().to_owned();
+    let path = ack.split_once("/a/").map(|(_, t)| format!("{base}/a/{t}")).unwrap_or_else(|| panic!("{ack}"));
+    c.goto(&path).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(text_of(&c, "main h1").await.starts_with("Acknowledge INC-1"), "a confirmation page first");
+    click(&c, "main form button[type=submit]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text_of(&c, "main").await.contains("INC-1 is acknowledged") {
+        assert!(tokio::time::Instant::now() < deadline, "the link did not acknowledge");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = c.close().await;
+}
