@@ -86,9 +86,18 @@ async fn sign_in(c: &Client, base: &str, email: &str) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // The sign-in page has a heading too: wait for the address to change, not for an element.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let url = c.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+        if url.path() != "/login" {
+            assert_eq!(url.path(), "/incidents", "signed in and sent to the incident list");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still on the sign-in page");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     c.wait().at_most(WAIT).for_element(Locator::Css("main h1")).await.unwrap_or_else(|e| panic!("{e}"));
-    let url = c.current_url().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(url.path(), "/incidents", "signed in and sent to the incident list");
 }
 
 async fn click(c: &Client, css: &str) {
@@ -219,6 +228,20 @@ async fn declare_work_and_watch_an_incident_live() {
     let _ = watcher.close().await;
 }
 
+/// Runs the paging engine until the receiver gets a message: the browser's form post may
+/// still be on its way when the click returns.
+async fn delivered(app: &TestApp, hook: &mut common::receiver::HttpReceiver, what: &str) -> common::receiver::Received {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        firebreak_server::engine::paging::drain(&app.state).await;
+        if let Some(r) = hook.drain().into_iter().next() {
+            return r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {what} arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn text_of(c: &Client, css: &str) -> String {
     let e = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
     e.text().await.unwrap_or_default()
@@ -266,11 +289,7 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
     assert!(text_of(&c, "[data-testid=webhook-secret]").await.starts_with("whsec_"), "the secret is shown once");
     assert_eq!(text_of(&c, "[data-testid=method-state]").await, "not verified");
 
-    let round = firebreak_server::engine::paging::drain(&app.state).await;
-    let methods = app.get("/api/v1/me/contact-methods", &app.responder.token).await;
-    let next = tokio::time::timeout(WAIT, hook.next()).await;
-    let text = next.unwrap_or_else(|_| panic!("no code arrived ({round:?}); methods: {}", methods.text)).json()["data"]
-        ["text"]
+    let text = delivered(&app, &mut hook, "verification code").await.json()["data"]["text"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -293,9 +312,7 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
     click(&c, "form[action='/profile/notification-rules'] button[type=submit]").await;
     assert_eq!(text_of(&c, "[data-testid=rule-delay]").await, "at once");
     click(&c, "form[action$='/test'] button[type=submit]").await;
-    firebreak_server::engine::paging::drain(&app.state).await;
-    let test = tokio::time::timeout(WAIT, hook.next()).await.unwrap_or_else(|_| panic!("no test message"));
-    assert_eq!(test.json()["type"], "notification.test");
+    assert_eq!(delivered(&app, &mut hook, "test message").await.json()["type"], "notification.test");
 
     // A page for an incident of a service whose policy pages the responder.
     let levels = serde_json::json!([{"targets": [{"type": "user", "id": app.responder.user.id}], "delay_minutes": 30}]);
@@ -317,8 +334,7 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
         )
         .await;
     assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
-    firebreak_server::engine::paging::drain(&app.state).await;
-    let page = tokio::time::timeout(WAIT, hook.next()).await.unwrap_or_else(|_| panic!("no page")).json();
+    let page = delivered(&app, &mut hook, "page").await.json();
     let ack = page["data"]["incidents"][0]["ack_url"].as_str().unwrap_or_default().to_owned();
     let path = ack.split_once("/a/").map(|(_, t)| format!("{base}/a/{t}")).unwrap_or_else(|| panic!("{ack}"));
     c.goto(&path).await.unwrap_or_else(|e| panic!("{e}"));
