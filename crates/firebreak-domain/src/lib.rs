@@ -8,6 +8,7 @@ pub mod contact;
 pub mod escalation;
 pub mod ids;
 pub mod incident;
+pub mod procedures;
 pub mod rules;
 pub mod schedule;
 pub mod time;
