@@ -2,6 +2,7 @@
 //! contact lists, update templates — parsed and checked here, with every problem reported as
 //! `file:line: message`. Pure code: callers read the files and pass their text in.
 
+pub mod playbook;
 pub mod tree;
 
 use std::fmt;
@@ -51,4 +52,12 @@ fn first_number_after(text: &str, word: &str) -> Option<usize> {
     let rest = &text[text.find(word)? + word.len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
+}
+
+/// A domain error's message without its field name.
+pub(crate) fn domain_message(e: &crate::DomainError) -> String {
+    match e {
+        crate::DomainError::Invalid { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
 }

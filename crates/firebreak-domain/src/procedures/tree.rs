@@ -155,10 +155,10 @@ impl DecisionTree {
             let severity = o.severity.parse::<Severity>();
             let kind = o.kind.parse::<IncidentType>();
             if let Err(e) = &severity {
-                err(line_of(&o.severity), format!("outcome {id:?}: {}", message(e)));
+                err(line_of(&o.severity), format!("outcome {id:?}: {}", super::domain_message(e)));
             }
             if let Err(e) = &kind {
-                err(line_of(&o.kind), format!("outcome {id:?}: {}", message(e)));
+                err(line_of(&o.kind), format!("outcome {id:?}: {}", super::domain_message(e)));
             }
             if let Some(p) = &o.playbook {
                 playbook_lines.push((p.to_string(), line_of(p)));
@@ -360,13 +360,6 @@ impl DecisionTree {
 
     fn question(&self, id: &str) -> Result<&Question, DomainError> {
         self.questions.get(id).ok_or_else(|| DomainError::invalid("tree", format!("no question {id:?}")))
-    }
-}
-
-fn message(e: &DomainError) -> String {
-    match e {
-        DomainError::Invalid { message, .. } => message.clone(),
-        other => other.to_string(),
     }
 }
 
