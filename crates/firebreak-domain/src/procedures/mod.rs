@@ -2,6 +2,7 @@
 //! contact lists, update templates — parsed and checked here, with every problem reported as
 //! `file:line: message`. Pure code: callers read the files and pass their text in.
 
+pub mod directory;
 pub mod playbook;
 pub mod tree;
 

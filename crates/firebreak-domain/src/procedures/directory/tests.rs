@@ -1,0 +1,93 @@
+use super::*;
+
+fn file(path: &str, text: &str) -> SourceFile {
+    SourceFile { path: path.into(), text: text.into() }
+}
+
+fn good() -> Vec<SourceFile> {
+    vec![
+        file("README.md", "# Our procedures\n"),
+        file(
+            "config.yaml",
+            "severities:\n  critical:\n    update_every: 20m\n    stakeholder_groups: [executives]\ntypes:\n  security:\n    stakeholder_groups: [security-team]\n",
+        ),
+        file(
+            "trees/severity.yaml",
+            "start: q\nquestions:\n  q:\n    text: Bad?\n    answers:\n      - answer: Very\n        outcome: big\n      - answer: No\n        outcome: small\noutcomes:\n  big: { severity: critical, type: outage, playbook: major-outage }\n  small: { severity: low, type: other }\n",
+        ),
+        file(
+            "playbooks/major-outage.md",
+            "---\nname: major-outage\nmatch: { types: [outage] }\nsteps:\n  communication:\n    - update: customer-initial\n    - notify: executives\n---\nBody\n",
+        ),
+        file(
+            "contacts/executives.yaml",
+            "members:\n  - user: cto@example.com\n  - email: board@example.com\nescalate_to: security-team\nescalate_after: 30m\n",
+        ),
+        file("contacts/security-team.yaml", "name: security-team\nmembers:\n  - user: ciso@example.com\n"),
+        file("templates/customer-initial.md.j2", "We are investigating {{ incident.title }}."),
+        file(".git/config", "not ours"),
+    ]
+}
+
+#[test]
+fn a_directory_loads_with_its_cross_references() {
+    let p = Procedures::load(&good()).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.trees.keys().collect::<Vec<_>>(), ["severity"]);
+    assert_eq!(p.playbooks.len(), 1);
+    assert_eq!(
+        p.contact_lists["executives"].members,
+        [ListMember::User("cto@example.com".into()), ListMember::Email("board@example.com".into())]
+    );
+    assert_eq!(p.contact_lists["executives"].escalate_after_minutes, Some(30));
+    assert!(p.templates.contains_key("customer-initial"));
+    assert_eq!(p.severities[&Severity::Critical].update_every_minutes, Some(20), "config overrides the default");
+    assert_eq!(p.severities[&Severity::Critical].acknowledge_within_minutes, Some(5), "and keeps the rest");
+    assert!(p.types[&IncidentType::Security].restricted, "security incidents are restricted by default");
+    assert_eq!(p.triage_tree, "severity");
+}
+
+#[test]
+fn missing_names_are_reported_where_they_are_given() {
+    let mut files = good();
+    files.retain(|f| !f.path.starts_with("templates/") && f.path != "contacts/security-team.yaml");
+    files.push(file("contacts/dup.yaml", "name: executives\nmembers:\n  - user: a@example.com\n"));
+    files.push(file("trees/other.yaml", "start: q\nquestions:\n  q:\n    text: X?\n    answers:\n      - answer: y\n        outcome: o\noutcomes:\n  o: { severity: low, type: other, playbook: nope }\n"));
+    let e: Vec<String> = Procedures::load(&files).expect_err("problems").iter().map(ToString::to_string).collect();
+    let want = [
+        "config.yaml:7: security: unknown stakeholder group \"security-team\" (add contacts/security-team.yaml)",
+        "contacts/dup.yaml:1: another contact list is named \"executives\"",
+        "contacts/executives.yaml:4: `escalate_to` names \"security-team\", which is not another contact list",
+        "playbooks/major-outage.md:6: unknown template \"customer-initial\"",
+        "trees/other.yaml:9: unknown playbook \"nope\"",
+    ];
+    for w in want {
+        assert!(e.contains(&w.to_owned()), "missing {w:?} in {e:#?}");
+    }
+}
+
+#[test]
+fn bad_members_and_durations_are_reported() {
+    let files = [
+        file("contacts/x.yaml", "members:\n  - email: not-an-address\n  - {}\nescalate_after: later\n"),
+        file("config.yaml", "severities:\n  severe: {}\n  high:\n    acknowledge_within: soon\n"),
+    ];
+    let e: Vec<String> = Procedures::load(&files).expect_err("problems").iter().map(ToString::to_string).collect();
+    let want = [
+        "config.yaml:2: unknown severity \"severe\"; expected one of: critical, high, medium, low",
+        "config.yaml:4: `acknowledge_within` \"soon\": use minutes, hours or days, e.g. 15m, 4h, 1d",
+        "contacts/x.yaml:2: \"not-an-address\" is not an email address",
+        "contacts/x.yaml:3: a member is either `user: EMAIL` (a Firebreak user) or `email: ADDRESS` (someone outside)",
+        "contacts/x.yaml:4: `escalate_after` \"later\": use minutes, hours or days, e.g. 15m, 4h, 1d",
+    ];
+    for w in want {
+        assert!(e.contains(&w.to_owned()), "missing {w:?} in {e:#?}");
+    }
+}
+
+#[test]
+fn an_empty_directory_uses_the_built_in_tree() {
+    let p = Procedures::load(&[]).expect("empty is fine");
+    assert!(p.trees.contains_key("severity"));
+    assert_eq!(p.severities.len(), 4);
+    assert_eq!(Procedures::builtin().triage_tree, "severity");
+}
