@@ -175,6 +175,13 @@ fn minutes(v: &Option<Spanned<String>>, what: &str, file: &str, errors: &mut Vec
     m
 }
 
+/// A contact list's escalation, checked once every list is known.
+struct Escalation {
+    path: String,
+    name: String,
+    to: Option<(String, usize)>,
+}
+
 /// A severity's or type's settings from `config.yaml` over `base`.
 fn level(
     key: &Spanned<String>,
@@ -236,7 +243,7 @@ impl Procedures {
         let mut out = Procedures { severities: builtin.severities, types: builtin.types, ..Procedures::default() };
         let mut tree_files = Vec::new();
         let mut playbook_files = Vec::new();
-        let mut list_lines: Vec<(String, String, usize, Option<(String, usize)>)> = Vec::new();
+        let mut escalations: Vec<Escalation> = Vec::new();
         let mut config_file: Option<&SourceFile> = None;
         for f in files {
             let path = f.path.as_str();
@@ -297,12 +304,11 @@ impl Procedures {
                             });
                         }
                         let escalate_after_minutes = minutes(&raw.escalate_after, "escalate_after", path, &mut errors);
-                        list_lines.push((
-                            path.to_owned(),
-                            list_name.clone(),
-                            raw.name.as_ref().map(line_of).unwrap_or(1),
-                            raw.escalate_to.as_ref().map(|t| (t.to_string(), line_of(t))),
-                        ));
+                        escalations.push(Escalation {
+                            path: path.to_owned(),
+                            name: list_name.clone(),
+                            to: raw.escalate_to.as_ref().map(|t| (t.to_string(), line_of(t))),
+                        });
                         if out.contact_lists.contains_key(&list_name) {
                             errors.push(ProcedureError {
                                 file: path.into(),
@@ -362,15 +368,15 @@ impl Procedures {
                 errors.extend(t.unknown_playbooks(path, &playbook_names));
             }
         }
-        for (path, name, _, escalate) in &list_lines {
-            if let Some((target, line)) = escalate {
-                if target == name || !out.contact_lists.contains_key(target) {
-                    errors.push(ProcedureError {
-                        file: path.clone(),
-                        line: *line,
-                        message: format!("`escalate_to` names {:?}, which is not another contact list", target),
-                    });
-                }
+        for e in &escalations {
+            if let Some((target, line)) = &e.to
+                && (target == &e.name || !out.contact_lists.contains_key(target))
+            {
+                errors.push(ProcedureError {
+                    file: e.path.clone(),
+                    line: *line,
+                    message: format!("`escalate_to` names {target:?}, which is not another contact list"),
+                });
             }
         }
         // Types and severities.
