@@ -8,6 +8,7 @@ mod client;
 mod config;
 mod integrations;
 mod policies;
+mod procedures;
 mod schedules;
 mod triage;
 
@@ -70,6 +71,10 @@ enum Command {
     /// Escalation policies: whom to page for an incident, in what order and when.
     #[command(subcommand)]
     Policy(policies::PolicyCommand),
+    /// Procedures as code: check a procedures directory (decision trees, playbooks, contact
+    /// lists, templates), or write the example one.
+    #[command(subcommand)]
+    Procedures(procedures::ProceduresCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
             Command::Oncall(args) => schedules::run_oncall(args).await,
             Command::Schedule(cmd) => schedules::run_schedule(cmd).await,
             Command::Policy(cmd) => policies::run_policy(cmd).await,
+            Command::Procedures(cmd) => procedures::run(cmd),
         }
     });
     match result {

@@ -1,0 +1,85 @@
+//! `firebreak procedures validate|init` on real directories: the documented example passes,
+//! `init` writes one that passes, and a broken directory fails with `file:line` messages for
+//! each kind of problem.
+
+mod common;
+
+use common::{assert_success, run, stderr, stdout};
+use std::path::Path;
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/procedures-example").display().to_string()
+}
+
+#[test]
+fn the_documented_example_is_valid() {
+    let out = run(&["procedures", "validate", &example()], None);
+    assert_success(&out, "validate the example");
+    assert!(
+        stdout(&out).contains("1 decision tree, 2 playbooks, 2 contact lists, 3 templates — no problems"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["procedures", "validate", "--json", &example()], None);
+    assert_success(&out, "validate --json");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["triage_tree"], "severity");
+    assert_eq!(v["playbooks"][0]["name"], "major-outage");
+    assert_eq!(v["playbooks"][0]["version"].as_str().map(str::len), Some(64), "the content hash");
+}
+
+#[test]
+fn init_writes_a_directory_that_validates_and_never_overwrites() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("procedures");
+    let dir = dir.to_str().expect("utf-8 path");
+    assert_success(&run(&["procedures", "init", dir], None), "init");
+    assert_success(&run(&["procedures", "validate", dir], None), "validate what init wrote");
+    let again = run(&["procedures", "init", dir], None);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("is not empty"), "{}", stderr(&again));
+}
+
+#[test]
+fn a_broken_directory_fails_with_each_problem_located() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("p");
+    let d = dir.to_str().expect("utf-8 path");
+    assert_success(&run(&["procedures", "init", d], None), "init");
+    let write = |rel: &str, text: &str| std::fs::write(dir.join(rel), text).expect("write");
+    write(
+        "trees/loop.yaml",
+        "start: a\nquestions:\n  a:\n    text: A?\n    answers:\n      - answer: again\n        next: b\n  b:\n    text: B?\n    answers:\n      - answer: back\n        next: a\noutcomes: {}\n",
+    );
+    write("playbooks/broken.md", "---\nname: broken\nsteps:\n  containment:\n    - notify: nobody-we-know\n---\n");
+    write(
+        "playbooks/leak.md",
+        "---\nname: leak\nsteps:\n  containment:\n    - action: Leak a token\n      request:\n        url: https://x.example.com\n        headers: { Authorization: Bearer abc }\n---\n",
+    );
+    write("templates/bad.md.j2", "Hello {{ incident.title\n");
+    write("config.yaml", "severities:\n  critical:\n    stakeholder_groups: [board]\n");
+    let out = run(&["procedures", "validate", d], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for want in [
+        format!("{d}/config.yaml:3: critical: unknown stakeholder group \"board\" (add contacts/board.yaml)"),
+        format!("{d}/playbooks/broken.md:5: unknown contact list \"nobody-we-know\""),
+        format!(
+            "{d}/playbooks/leak.md:8: header Authorization: write secrets as ${{secret:NAME}} references, never inline"
+        ),
+        format!("{d}/trees/loop.yaml:8: cycle: a → b → a"),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    }
+    // Template syntax is checked once the files themselves are sound.
+    std::fs::remove_file(dir.join("trees/loop.yaml")).expect("rm");
+    std::fs::remove_file(dir.join("playbooks/broken.md")).expect("rm");
+    std::fs::remove_file(dir.join("playbooks/leak.md")).expect("rm");
+    write("config.yaml", "triage_tree: severity\n");
+    let out = run(&["procedures", "validate", d], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&format!("{d}/templates/bad.md.j2:1:")), "{}", stderr(&out));
+    let missing = run(&["procedures", "validate", &format!("{d}/nope")], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("not a directory"), "{}", stderr(&missing));
+}
