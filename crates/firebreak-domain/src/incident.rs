@@ -338,6 +338,22 @@ pub enum IncidentChange {
     Note {
         body: String,
     },
+    /// The answers given to a decision tree and where they led: the outcome's severity and
+    /// type are applied.
+    Triage(Triage),
+}
+
+/// A finished walk through a decision tree, as applied to an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Triage {
+    pub tree: String,
+    pub steps: Vec<crate::procedures::tree::Step>,
+    pub outcome: String,
+    pub severity: Severity,
+    #[serde(rename = "type")]
+    pub kind: IncidentType,
+    /// The playbook the outcome names, if any.
+    pub playbook: Option<String>,
 }
 
 impl IncidentChange {
@@ -348,6 +364,7 @@ impl IncidentChange {
             IncidentChange::Edit(_) => "incident.update".into(),
             IncidentChange::AssignRole { .. } => "incident.assign_role".into(),
             IncidentChange::Note { .. } => "incident.note".into(),
+            IncidentChange::Triage(_) => "incident.triage".into(),
         }
     }
 }
@@ -415,6 +432,16 @@ pub enum TimelineEvent {
         #[serde(default = "one")]
         events: i64,
     },
+    /// Someone answered the decision tree: the questions and answers, and the outcome.
+    Triaged {
+        tree: String,
+        steps: Vec<crate::procedures::tree::Step>,
+        outcome: String,
+        severity: Severity,
+        #[serde(rename = "type")]
+        kind: IncidentType,
+        playbook: Option<String>,
+    },
     /// An escalation step paged people (`skipped` earlier steps were due during downtime and
     /// were not paged). Level and cycle count from 1.
     Paged {
@@ -479,6 +506,7 @@ impl TimelineEvent {
             TimelineEvent::RoleAssigned { .. } => "role_assigned",
             TimelineEvent::NoteAdded { .. } => "note_added",
             TimelineEvent::Alert { .. } => "alert",
+            TimelineEvent::Triaged { .. } => "triaged",
             TimelineEvent::Paged { .. } => "paged",
             TimelineEvent::EscalationStopped { .. } => "escalation_stopped",
             TimelineEvent::NotificationSent { .. } => "notification_sent",
@@ -623,6 +651,24 @@ impl Incident {
             IncidentChange::Note { body } => {
                 let body = parse_note(body)?;
                 events.push(TimelineEvent::NoteAdded { body });
+            }
+            IncidentChange::Triage(t) => {
+                if self.status == IncidentStatus::Closed {
+                    return Err(DomainError::invalid("status", "a closed incident cannot be triaged"));
+                }
+                events.push(TimelineEvent::Triaged {
+                    tree: t.tree.clone(),
+                    steps: t.steps.clone(),
+                    outcome: t.outcome.clone(),
+                    severity: t.severity,
+                    kind: t.kind,
+                    playbook: t.playbook.clone(),
+                });
+                changed(&mut next.severity, t.severity, &mut events, |from, to| TimelineEvent::SeverityChanged {
+                    from,
+                    to,
+                });
+                changed(&mut next.kind, t.kind, &mut events, |from, to| TimelineEvent::TypeChanged { from, to });
             }
         }
         if !events.is_empty() {

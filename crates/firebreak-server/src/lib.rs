@@ -45,6 +45,8 @@ pub struct ServerConfig {
     /// The channels' settings (SMTP, Twilio, Slack, Telegram, ntfy, the SSRF guard), also
     /// the secrets inbound callbacks are checked with.
     pub notify: notify::NotifyConfig,
+    /// The procedures directory (decision trees, playbooks, …); `None`: the built-in ones.
+    pub procedures_dir: Option<std::path::PathBuf>,
 }
 
 /// The paging engine's settings.
@@ -83,6 +85,7 @@ impl Default for ServerConfig {
             public_url: None,
             paging: PagingConfig::default(),
             notify: notify::NotifyConfig::default(),
+            procedures_dir: None,
         }
     }
 }
@@ -140,6 +143,8 @@ pub struct AppState {
     pub notifier: Arc<notify::Notifier>,
     /// Wakes the paging engine (something became due now).
     pub paging_wake: Arc<tokio::sync::Notify>,
+    /// The procedures in force (decision trees, playbooks, contact lists, templates).
+    pub procedures: Arc<procedures::ProceduresHandle>,
     link_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
@@ -149,6 +154,7 @@ impl AppState {
     /// a configuration it refuses leaves no channels here).
     pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
         let notifier = notify::notifier_from_config(&config.notify).unwrap_or_else(|_| notify::Notifier::empty());
+        let procedures = Arc::new(procedures::ProceduresHandle::new(config.procedures_dir.clone()));
         let ingestor = ingest::Ingestor::start(store.clone(), config.ingest_queue, config.ingest_rate_per_minute);
         AppState {
             ingestor,
@@ -158,6 +164,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(ops::Metrics::default()),
             shutdown,
+            procedures,
             notifier: Arc::new(notifier),
             paging_wake: Arc::new(tokio::sync::Notify::new()),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),

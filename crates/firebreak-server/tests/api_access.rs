@@ -936,6 +936,9 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/incidents/{id}/escalate", set(&["post"])),
         ("/api/v1/incidents/{id}/reassign", set(&["post"])),
         ("/api/v1/incidents/{id}/notifications", set(&["get"])),
+        ("/api/v1/procedures", set(&["get"])),
+        ("/api/v1/procedures/trees/{name}", set(&["get"])),
+        ("/api/v1/incidents/{id}/triage", set(&["get", "post"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

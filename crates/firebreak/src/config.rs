@@ -32,6 +32,8 @@ pub struct Settings {
     pub ingest_queue: usize,
     /// Channels that page people (`[notify]`, see docs/notifications.md).
     pub notify: firebreak_server::notify::NotifyConfig,
+    /// The procedures directory (default: `procedures` next to a SQLite database file).
+    pub procedures: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -47,6 +49,7 @@ impl Default for Settings {
             ingest_rate_per_minute: 0,
             ingest_queue: 50_000,
             notify: Default::default(),
+            procedures: None,
         }
     }
 }
@@ -110,6 +113,23 @@ pub struct ServeArgs {
     #[arg(long, env = "FIREBREAK_LOG_LEVEL", value_name = "FILTER")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
+    /// Procedures directory (decision trees, playbooks, contact lists, templates), reloaded
+    /// when it changes [default: `procedures` next to the SQLite database file; built-in
+    /// procedures when it does not exist]
+    #[arg(long, env = "FIREBREAK_PROCEDURES", value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub procedures: Option<PathBuf>,
+}
+
+/// Where procedures are read from: the setting, or `procedures` next to a SQLite file.
+pub fn procedures_dir(settings: &Settings) -> Option<PathBuf> {
+    if let Some(dir) = &settings.procedures {
+        return Some(dir.clone());
+    }
+    let path =
+        settings.database_url.strip_prefix("sqlite://").or_else(|| settings.database_url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    Some(std::path::Path::new(path).parent().unwrap_or(std::path::Path::new(".")).join("procedures"))
 }
 
 /// Merges defaults, the file and the command line (flags and their env vars).
@@ -127,7 +147,7 @@ pub fn load<T: Serialize>(file: Option<&PathBuf>, cli: &T) -> anyhow::Result<Set
         for err in e {
             msg.push_str(&format!("\n  {err}"));
         }
-        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level, public_url, ingest_rate_per_minute, ingest_queue)")
+        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level, public_url, ingest_rate_per_minute, ingest_queue, procedures, [notify])")
     })
 }
 
@@ -206,12 +226,24 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
             lease: chrono::TimeDelta::seconds(i64::from(settings.notify.lease_seconds.clamp(2, 3600))),
         },
         notify: settings.notify.clone(),
+        procedures_dir: procedures_dir(&settings),
     };
     firebreak_server::notify::notifier_from_config(&config.notify)
         .context("the [notify] settings are not usable; see docs/notifications.md")?;
     let state = AppState::new(store, config, shutdown_rx);
     let engine = firebreak_server::engine::spawn(state.clone());
     let paging = firebreak_server::engine::paging::spawn(state.clone());
+    let reloader = firebreak_server::procedures::spawn_reloader(state.clone());
+    if let Some(dir) = state.procedures.dir() {
+        let problems = state.procedures.problems();
+        if !dir.exists() {
+            tracing::info!(dir = %dir.display(), "no procedures directory: the built-in decision tree serves (create one with: firebreak procedures init DIR)");
+        } else if !problems.is_empty() {
+            for p in &problems {
+                tracing::warn!(problem = %p, "procedures problem");
+            }
+        }
+    }
     let app = firebreak_server::app(state);
     let local = listener.local_addr()?;
     tracing::info!(
@@ -229,6 +261,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
         .await?;
     let _ = engine.await;
     let _ = paging.await;
+    let _ = reloader.await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -268,7 +268,7 @@ pub fn incident_ref(raw: &str) -> ApiResult<IncidentRef> {
     raw.parse::<IncidentRef>().map_err(|_| ApiError::not_found("incident"))
 }
 
-async fn view(state: &AppState, incident: Incident) -> ApiResult<Json<IncidentView>> {
+pub(crate) async fn view(state: &AppState, incident: Incident) -> ApiResult<Json<IncidentView>> {
     let dir = Directory::load(&state.store).await?;
     Ok(Json(IncidentView::new(incident, &dir)))
 }

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod escalation;
 pub mod incidents;
 pub mod paging;
+pub mod procedures;
 pub mod schedules;
 pub mod services;
 pub mod triage;
@@ -96,6 +97,10 @@ use utoipa::{Modify, OpenApi};
         paging::escalate_incident,
         paging::reassign_incident,
         paging::list_incident_notifications,
+        procedures::get_procedures,
+        procedures::get_tree,
+        procedures::start_triage,
+        procedures::triage_incident,
         crate::calendar::create_schedule_feed,
         crate::calendar::create_my_feed,
         crate::calendar::list_my_feeds,
@@ -104,7 +109,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"), (name = "paging"))
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"), (name = "paging"), (name = "procedures"))
 )]
 pub struct ApiDoc;
 
@@ -133,6 +138,7 @@ pub fn router() -> Router<AppState> {
         .merge(schedules::router())
         .merge(escalation::router())
         .merge(paging::router())
+        .merge(procedures::router())
         .merge(crate::calendar::api_router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {

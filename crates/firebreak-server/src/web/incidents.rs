@@ -269,6 +269,10 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
             let skip = if *skipped > 0 { format!("; {skipped} missed step(s) skipped") } else { String::new() };
             format!("paged {whom} — level {level}{pass}{how}{skip}")
         }
+        TimelineEvent::Triaged { tree, outcome, severity, kind, playbook, steps } => {
+            let playbook = playbook.as_ref().map(|p| format!("; playbook {p}")).unwrap_or_default();
+            format!("triaged with the {tree} tree in {} answers: {outcome} ({severity}, {kind}){playbook}", steps.len())
+        }
         TimelineEvent::EscalationStopped { reason } => format!("escalation stopped: {reason}"),
         TimelineEvent::NotificationSent { user_name, channel, provider, bundled, .. } => {
             let with = if *bundled > 1 { format!(" (with {} other incidents)", bundled - 1) } else { String::new() };
@@ -292,6 +296,9 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
             text: describe(&e.event, dir),
             note: match &e.event {
                 TimelineEvent::NoteAdded { body } => body.clone(),
+                TimelineEvent::Triaged { steps, .. } => {
+                    steps.iter().map(|s| format!("{} → {}", s.question, s.answer)).collect::<Vec<_>>().join("\n")
+                }
                 _ => String::new(),
             },
         })

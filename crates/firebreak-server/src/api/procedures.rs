@@ -1,0 +1,196 @@
+//! Procedures through the API: what is in force (and any problems in the directory), the
+//! decision trees, and triaging an incident by walking its tree.
+
+use crate::AppState;
+use crate::api::incidents::{IncidentView, incident_ref, view};
+use crate::auth::ApiPrincipal;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use firebreak_domain::procedures::tree::{DecisionTree, Outcome, Question, Step, Walk};
+use firebreak_domain::{DomainError, IncidentChange, IncidentRef, Triage};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/procedures", get(get_procedures))
+        .route("/procedures/trees/{name}", get(get_tree))
+        .route("/incidents/{id}/triage", get(start_triage).post(triage_incident))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaybookSummary {
+    pub name: String,
+    pub title: String,
+    pub steps: usize,
+    /// The content hash incidents record as the version they ran.
+    pub version: String,
+}
+
+/// The procedures in force and the directory's current problems.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProceduresView {
+    /// The directory read (absent: built-in procedures only).
+    pub dir: Option<String>,
+    pub triage_tree: String,
+    pub trees: Vec<String>,
+    pub playbooks: Vec<PlaybookSummary>,
+    pub contact_lists: Vec<String>,
+    pub templates: Vec<String>,
+    /// `file:line: message` for each problem; while there are any, the last good procedures
+    /// stay in force.
+    pub problems: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures",
+    responses((status = 200, body = ProceduresView), (status = 401, body = ErrorBody)))]
+pub async fn get_procedures(State(state): State<AppState>, ApiPrincipal(_): ApiPrincipal) -> Json<ProceduresView> {
+    let p = state.procedures.current();
+    Json(ProceduresView {
+        dir: state.procedures.dir().map(|d| d.display().to_string()),
+        triage_tree: p.triage_tree.clone(),
+        trees: p.trees.keys().cloned().collect(),
+        playbooks: p
+            .playbooks
+            .iter()
+            .map(|b| PlaybookSummary {
+                name: b.name.clone(),
+                title: b.title.clone(),
+                steps: b.steps.len(),
+                version: b.content_hash.clone(),
+            })
+            .collect(),
+        contact_lists: p.contact_lists.keys().cloned().collect(),
+        templates: p.templates.keys().cloned().collect(),
+        problems: state.procedures.problems().iter().map(ToString::to_string).collect(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/procedures/trees/{name}", tag = "procedures", params(("name" = String, Path)),
+    responses((status = 200, body = DecisionTree), (status = 404, body = ErrorBody)))]
+pub async fn get_tree(
+    State(state): State<AppState>,
+    ApiPrincipal(_): ApiPrincipal,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<DecisionTree>> {
+    let p = state.procedures.current();
+    p.trees.get(&name).cloned().map(Json).ok_or_else(|| ApiError::not_found("decision tree"))
+}
+
+/// Answers so far: each the text of an answer, or its index (from 0).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriageBody {
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub answers: Vec<serde_json::Value>,
+    /// Another tree than the configured triage tree.
+    #[serde(default)]
+    pub tree: Option<String>,
+}
+
+/// Where a triage stands: the next question, or the outcome applied to the incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TriageView {
+    /// `ask` or `done`.
+    pub state: &'static str,
+    pub tree: String,
+    /// Questions answered so far.
+    pub path: Vec<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<Question>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The incident after the outcome was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentView>,
+}
+
+/// Follows `answers` (all texts or all indexes) through `tree`.
+pub fn walk(tree: &DecisionTree, answers: &[serde_json::Value]) -> Result<Walk, DomainError> {
+    if answers.len() > 100 {
+        return Err(DomainError::invalid("answers", "at most 100 answers"));
+    }
+    if answers.iter().all(|a| a.is_u64()) {
+        let indexes: Vec<usize> = answers.iter().filter_map(|a| a.as_u64()).map(|i| i as usize).collect();
+        return tree.walk(&indexes);
+    }
+    if answers.iter().all(|a| a.is_string()) {
+        let texts: Vec<String> = answers.iter().filter_map(|a| a.as_str()).map(str::to_owned).collect();
+        return tree.walk_by_text(&texts);
+    }
+    Err(DomainError::invalid("answers", "give every answer as its text, or every answer as its index from 0"))
+}
+
+fn tree_for(state: &AppState, name: Option<&str>) -> ApiResult<DecisionTree> {
+    let p = state.procedures.current();
+    let name = name.unwrap_or(&p.triage_tree);
+    p.trees.get(name).cloned().ok_or_else(|| ApiError::not_found("decision tree"))
+}
+
+/// Walks the tree for an incident; on an outcome, applies it (severity, type, the timeline
+/// entry with every question and answer) as `p`.
+pub async fn triage(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    incident: IncidentRef,
+    body: TriageBody,
+) -> ApiResult<TriageView> {
+    let current = state.store.get_incident(incident).await?;
+    let tree = tree_for(state, body.tree.as_deref())?;
+    match walk(&tree, &body.answers)? {
+        Walk::Ask { path, question } => Ok(TriageView {
+            state: "ask",
+            tree: tree.name,
+            path,
+            question: Some(question),
+            outcome: None,
+            incident: None,
+        }),
+        Walk::Done { path, outcome } => {
+            p.require_responder()?;
+            let change = IncidentChange::Triage(Triage {
+                tree: tree.name.clone(),
+                steps: path.clone(),
+                outcome: outcome.id.clone(),
+                severity: outcome.severity,
+                kind: outcome.kind,
+                playbook: outcome.playbook.clone(),
+            });
+            let updated = state.store.change_incident(IncidentRef::Id(current.id), change, &p.actor()).await?;
+            let Json(incident) = view(state, updated).await?;
+            Ok(TriageView {
+                state: "done",
+                tree: tree.name,
+                path,
+                question: None,
+                outcome: Some(outcome),
+                incident: Some(incident),
+            })
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/triage", tag = "procedures", params(("id" = String, Path)),
+    responses((status = 200, body = TriageView, description = "the first question"), (status = 404, body = ErrorBody)))]
+pub async fn start_triage(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TriageView>> {
+    Ok(Json(triage(&state, &p, incident_ref(&id)?, TriageBody::default()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/triage", tag = "procedures", params(("id" = String, Path)), request_body = TriageBody,
+    responses((status = 200, body = TriageView, description = "the next question (nothing changed), or the outcome applied"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn triage_incident(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<TriageBody>,
+) -> ApiResult<Json<TriageView>> {
+    Ok(Json(triage(&state, &p, incident_ref(&id)?, body).await?))
+}

@@ -1,0 +1,149 @@
+//! Procedures in the server: triaging an incident through the API with the decision tree
+//! (one question at a time, the outcome applied and recorded with every answer), and a
+//! procedures directory that reloads when it changes and keeps the last good version while it
+//! has problems. On both backends.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Backend, TestApp, assert_error};
+use firebreak_server::ServerConfig;
+use serde_json::{Value, json};
+
+async fn timeline(app: &TestApp, n: &Value) -> Vec<Value> {
+    let r = app.get(&format!("/api/v1/incidents/{n}/timeline"), &app.viewer.token).await;
+    r.body["items"].as_array().cloned().expect("items")
+}
+
+async fn triage_walks_the_tree_and_applies_the_outcome(backend: Backend) {
+    let Some(app) = TestApp::new(backend).await else { return };
+    let incident = app.declare("Checkout is down").await;
+    let n = incident["number"].clone();
+    let before = timeline(&app, &n).await.len();
+
+    let r = app.get(&format!("/api/v1/incidents/{n}/triage"), &app.viewer.token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["state"].clone(), r.body["tree"].clone()), (json!("ask"), json!("severity")));
+    assert!(r.body["question"]["text"].as_str().expect("text").contains("security exposure"), "{}", r.text);
+
+    // Part of the way: the next question, nothing changes (viewers may look).
+    let r = app.post(&format!("/api/v1/incidents/{n}/triage"), &app.viewer.token, json!({"answers": ["No"]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["question"]["id"], "impact");
+    assert_eq!(r.body["path"][0]["answer"], "No");
+    assert_eq!(timeline(&app, &n).await.len(), before, "asking changes nothing");
+
+    // The whole way, by index: No / cannot use a core feature / All or most → critical outage.
+    let r = app.post(&format!("/api/v1/incidents/{n}/triage"), &app.viewer.token, json!({"answers": [1, 0, 0]})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+    let r =
+        app.post(&format!("/api/v1/incidents/{n}/triage"), &app.responder.token, json!({"answers": [1, 0, 0]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["state"], "done");
+    assert_eq!(
+        (r.body["outcome"]["severity"].clone(), r.body["outcome"]["type"].clone()),
+        (json!("critical"), json!("outage"))
+    );
+    assert_eq!(r.body["incident"]["severity"], "critical");
+    let events = timeline(&app, &n).await;
+    let triaged = events.iter().find(|e| e["kind"] == "triaged").expect("a triaged entry");
+    assert_eq!(triaged["steps"].as_array().map(Vec::len), Some(3));
+    assert_eq!(triaged["steps"][2]["answer"], "All or most");
+    assert_eq!(triaged["outcome"], "critical-outage");
+    assert!(events.iter().any(|e| e["kind"] == "severity_changed" && e["to"] == "critical"), "{events:?}");
+
+    // By text, to a different outcome.
+    let r = app
+        .post(
+            &format!("/api/v1/incidents/{n}/triage"),
+            &app.responder.token,
+            json!({"answers": ["no", "No, only internal users or systems", "yes"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (r.body["incident"]["severity"].clone(), r.body["incident"]["type"].clone()),
+        (json!("low"), json!("other"))
+    );
+
+    // Bad answers change nothing.
+    for bad in [
+        json!({"answers": ["maybe"]}),
+        json!({"answers": [0, "No"]}),
+        json!({"answers": [7]}),
+        json!({"answers": [1, 0, 0, 0]}),
+    ] {
+        let r = app.post(&format!("/api/v1/incidents/{n}/triage"), &app.responder.token, bad.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.text);
+    }
+    let r = app
+        .post(&format!("/api/v1/incidents/{n}/triage"), &app.responder.token, json!({"answers": [], "tree": "nope"}))
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = app.post(&format!("/api/v1/incidents/{n}/triage"), &app.responder.token, json!({"answerz": []})).await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+    let r = app.post("/api/v1/incidents/9999/triage", &app.responder.token, json!({"answers": []})).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = app.get(&format!("/api/v1/incidents/{n}"), &app.viewer.token).await;
+    assert_eq!(r.body["severity"], "low", "unchanged by the refused requests");
+}
+
+async fn the_procedures_directory_reloads_and_keeps_the_last_good_version(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "trees/quick.yaml",
+        "start: q\nquestions:\n  q:\n    text: Is it on fire?\n    answers:\n      - answer: Yes\n        outcome: hot\n      - answer: No\n        outcome: cold\noutcomes:\n  hot: { severity: critical, type: outage }\n  cold: { severity: low, type: other }\n",
+    );
+    write("config.yaml", "triage_tree: quick\n");
+    let config = ServerConfig { procedures_dir: Some(dir.path().to_path_buf()), ..ServerConfig::default() };
+    let Some(app) = TestApp::with_config(backend, config).await else { return };
+    let r = app.get("/api/v1/procedures", &app.viewer.token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["triage_tree"], "quick");
+    assert_eq!(r.body["problems"], json!([]));
+    let r = app.get("/api/v1/procedures/trees/quick", &app.viewer.token).await;
+    assert_eq!(r.body["questions"]["q"]["text"], "Is it on fire?");
+    let n = app.declare("smoke").await["number"].clone();
+    let r = app.post(&format!("/api/v1/incidents/{n}/triage"), &app.responder.token, json!({"answers": ["Yes"]})).await;
+    assert_eq!(r.body["incident"]["severity"], "critical", "{}", r.text);
+
+    // A broken edit: reported, and the last good tree stays in force.
+    write("trees/quick.yaml", "start: q\nquestions: {}\noutcomes: {}\n");
+    assert!(app.state.procedures.reload_if_changed());
+    let r = app.get("/api/v1/procedures", &app.viewer.token).await;
+    let problems = r.body["problems"].as_array().cloned().expect("problems");
+    assert!(
+        problems.iter().any(|p| p
+            .as_str()
+            .is_some_and(|p| p.starts_with("trees/quick.yaml:1: `start` names an unknown question"))),
+        "{problems:?}"
+    );
+    assert_eq!(
+        app.get("/api/v1/procedures/trees/quick", &app.viewer.token).await.body["questions"]["q"]["text"],
+        "Is it on fire?"
+    );
+    assert!(!app.state.procedures.reload_if_changed(), "nothing changed since");
+
+    // Fixed: the new version is in force and the problems are gone.
+    write(
+        "trees/quick.yaml",
+        "start: q\nquestions:\n  q:\n    text: Is it smoking?\n    answers:\n      - answer: Yes\n        outcome: hot\noutcomes:\n  hot: { severity: high, type: outage }\n",
+    );
+    assert!(app.state.procedures.reload_if_changed());
+    let r = app.get("/api/v1/procedures", &app.viewer.token).await;
+    assert_eq!(r.body["problems"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/procedures/trees/quick", &app.viewer.token).await.body["questions"]["q"]["text"],
+        "Is it smoking?"
+    );
+}
+
+for_each_backend!(
+    triage_walks_the_tree_and_applies_the_outcome,
+    the_procedures_directory_reloads_and_keeps_the_last_good_version,
+);
