@@ -94,7 +94,7 @@ pub struct ProceduresHandle {
     dir: Option<std::path::PathBuf>,
     current: std::sync::RwLock<std::sync::Arc<Procedures>>,
     problems: std::sync::RwLock<Vec<ProcedureError>>,
-    fingerprint: std::sync::Mutex<Option<Vec<(String, u64, Option<std::time::SystemTime>)>>>,
+    fingerprint: std::sync::Mutex<Option<Fingerprint>>,
 }
 
 impl ProceduresHandle {
@@ -176,7 +176,9 @@ impl ProceduresHandle {
 }
 
 /// Names, sizes and modification times of the files a load would read.
-fn fingerprint(dir: &Path) -> Vec<(String, u64, Option<std::time::SystemTime>)> {
+type Fingerprint = Vec<(String, u64, Option<std::time::SystemTime>)>;
+
+fn fingerprint(dir: &Path) -> Fingerprint {
     let mut out = Vec::new();
     let mut add = |rel: String, path: &Path| {
         if let Ok(m) = std::fs::metadata(path) {
