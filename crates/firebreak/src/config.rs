@@ -312,11 +312,15 @@ mod tests {
             public_url: None,
             ingest_rate_per_minute: None,
             ingest_queue: None,
+            procedures: None,
         };
         let s = load(Some(&file), &args).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.listen, "127.0.0.1:9999");
         assert_eq!(s.session_ttl_hours, 3);
         assert_eq!(s.database_url, DEFAULT_DATABASE);
+        assert_eq!(procedures_dir(&s), Some(PathBuf::from("firebreak-data/procedures")), "next to the SQLite file");
+        let pg = Settings { database_url: "postgres://u@h/db".into(), ..Settings::default() };
+        assert_eq!(procedures_dir(&pg), None, "built in for PostgreSQL unless set");
     }
 
     #[test]
