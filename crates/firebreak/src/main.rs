@@ -75,6 +75,9 @@ enum Command {
     /// lists, templates), or write the example one.
     #[command(subcommand)]
     Procedures(procedures::ProceduresCommand),
+    /// Triage an incident with the decision tree: answer its questions in the terminal (or
+    /// with --answer), and its severity and type are set from the outcome.
+    Triage(procedures::TriageArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
             Command::Schedule(cmd) => schedules::run_schedule(cmd).await,
             Command::Policy(cmd) => policies::run_policy(cmd).await,
             Command::Procedures(cmd) => procedures::run(cmd),
+            Command::Triage(args) => procedures::run_triage(args).await,
         }
     });
     match result {

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -123,4 +124,111 @@ fn init(dir: &Path) -> anyhow::Result<ExitCode> {
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `firebreak triage INC-42`: walks the incident's decision tree in the terminal.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  firebreak triage INC-42                  # asks each question in the terminal\n  \
+                        firebreak triage 42 --answer No --answer 'Yes, it is slow or partly broken' --answer Some\n  \
+                        firebreak triage 42 --tree quick --json"
+)]
+pub struct TriageArgs {
+    /// The incident: INC-42, 42 or its id.
+    pub incident: String,
+    /// Answer by its text (or its number, from 1), in order; asked in the terminal when the
+    /// answers run out.
+    #[arg(long = "answer", value_name = "ANSWER")]
+    pub answers: Vec<String>,
+    /// Another decision tree than the configured triage tree.
+    #[arg(long)]
+    pub tree: Option<String>,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
+}
+
+/// Asks each question, sending the answers so far to the server, until the outcome is applied.
+pub async fn run_triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
+    use crate::client::{Api, printable, s};
+    use std::io::{BufRead, IsTerminal, Write};
+    let api = Api::new(&args.client)?;
+    let id: String = args.incident.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let path = format!("/incidents/{id}/triage");
+    let mut given: Vec<Value> = Vec::new();
+    let mut scripted = args.answers.iter();
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    loop {
+        let body = json!({ "answers": given, "tree": args.tree });
+        let v = api.call(reqwest::Method::POST, &path, Some(body)).await?;
+        if s(&v, "state") == "done" {
+            if args.client.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let o = &v["outcome"];
+                println!(
+                    "INC-{} triaged: {} ({} {}){}",
+                    v["incident"]["number"],
+                    printable(s(o, "id")),
+                    s(o, "severity"),
+                    s(o, "type"),
+                    o["playbook"].as_str().map(|p| format!("; playbook {}", printable(p))).unwrap_or_default()
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let q = &v["question"];
+        let answers: Vec<String> =
+            q["answers"].as_array().into_iter().flatten().map(|a| printable(s(a, "answer"))).collect();
+        let choice = match scripted.next() {
+            Some(a) => a.clone(),
+            None if interactive => {
+                eprintln!("\n{}", printable(s(q, "text")));
+                if let Some(help) = q["help"].as_str() {
+                    eprintln!("  ({})", printable(help));
+                }
+                for (i, a) in answers.iter().enumerate() {
+                    eprintln!("  {}. {a}", i + 1);
+                }
+                eprint!("answer (1-{}, or b to go back): ", answers.len());
+                std::io::stderr().flush()?;
+                let mut line = String::new();
+                if stdin.lock().read_line(&mut line)? == 0 {
+                    anyhow::bail!("no answer given; nothing was changed");
+                }
+                line.trim().to_owned()
+            }
+            None => {
+                let mut line = String::new();
+                if stdin.lock().read_line(&mut line)? == 0 {
+                    anyhow::bail!(
+                        "the tree asks {:?} and no answer is left (give it with --answer; one of: {}); nothing was changed",
+                        printable(s(q, "text")),
+                        answers.join(", ")
+                    );
+                }
+                line.trim().to_owned()
+            }
+        };
+        if choice.eq_ignore_ascii_case("b") && interactive {
+            given.pop();
+            continue;
+        }
+        // A number from 1 picks by position; anything else is the answer's text.
+        match choice.parse::<usize>() {
+            Ok(n) if (1..=answers.len()).contains(&n) => given.push(json!(n - 1)),
+            _ => match answers.iter().position(|a| a.eq_ignore_ascii_case(choice.trim())) {
+                Some(i) => given.push(json!(i)),
+                None if interactive => {
+                    eprintln!("{choice:?} is not one of the answers");
+                    continue;
+                }
+                None => anyhow::bail!(
+                    "{choice:?} is not an answer to {:?}; expected one of: {}; nothing was changed",
+                    printable(s(q, "text")),
+                    answers.join(", ")
+                ),
+            },
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_success, run, stderr, stdout};
+use common::{Api, Backend, Cli, Database, Server, assert_success, firebreak, run, run_with, stderr, stdout};
 use std::path::Path;
 
 fn example() -> String {
@@ -82,4 +82,57 @@ fn a_broken_directory_fails_with_each_problem_located() {
     let missing = run(&["procedures", "validate", &format!("{d}/nope")], None);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("not a directory"), "{}", stderr(&missing));
+}
+
+/// `firebreak triage` against a server that reads the example directory: answers given as
+/// flags, as numbers on standard input, and a wrong answer that changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_from_the_terminal_applies_the_outcome() {
+    let Some(db) = Database::fresh(Backend::Sqlite).await else { return };
+    let token = db.bootstrap_admin();
+    let mut cmd = firebreak();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url, "--procedures", &example()]);
+    let server = Server::spawn(cmd).await;
+    let api = Api::new(&server, &token);
+    let (status, procedures) = api.get("/procedures").await;
+    assert_eq!(status, 200, "{procedures}");
+    assert_eq!(procedures["playbooks"].as_array().map(Vec::len), Some(2), "{procedures}");
+    let cli = Cli { url: server.url.clone(), token: token.clone() };
+
+    let n = api.declare("Checkout is down", "low").await["number"].to_string();
+    let out = cli.ok(&[
+        "triage",
+        &n,
+        "--answer",
+        "No",
+        "--answer",
+        "Yes, they cannot use a core feature",
+        "--answer",
+        "All or most",
+    ]);
+    assert!(
+        out.contains(&format!("INC-{n} triaged: critical-outage (critical outage); playbook major-outage")),
+        "{out}"
+    );
+    let (_, incident) = api.get(&format!("/incidents/{n}")).await;
+    assert_eq!((incident["severity"].as_str(), incident["type"].as_str()), (Some("critical"), Some("outage")));
+
+    // Numbers on standard input, as a script would pipe them: 2 (No), 3 (internal), 2 (Yes).
+    let m = api.declare("Internal wiki is slow", "high").await["number"].to_string();
+    let mut piped = firebreak();
+    piped.args(["triage", &m, "--json"]).env("FIREBREAK_URL", &server.url).env("FIREBREAK_TOKEN", &token);
+    let out = run_with(&mut piped, Some("2\n3\n2\n"));
+    assert_success(&out, "triage with piped answers");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["outcome"]["id"], "low-other");
+    assert_eq!(v["path"].as_array().map(Vec::len), Some(3));
+
+    // A wrong answer says what the choices are and changes nothing.
+    let k = api.declare("Unclear", "medium").await["number"].to_string();
+    let err = cli.refused(&["triage", &k, "--answer", "perhaps"]);
+    assert!(err.contains("expected one of: Yes, No") && err.contains("nothing was changed"), "{err}");
+    let (_, incident) = api.get(&format!("/incidents/{k}")).await;
+    assert_eq!(incident["severity"], "medium");
+    let err = cli.refused(&["triage", &k]);
+    assert!(err.contains("no answer is left"), "{err}");
 }
