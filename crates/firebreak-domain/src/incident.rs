@@ -442,6 +442,19 @@ pub enum TimelineEvent {
         kind: IncidentType,
         playbook: Option<String>,
     },
+    /// A playbook became the incident's checklist; `version` is its content hash.
+    PlaybookAttached {
+        name: String,
+        title: String,
+        version: String,
+        steps: u32,
+    },
+    /// A checklist item was done, skipped or opened again.
+    ChecklistItemChanged {
+        position: u32,
+        title: String,
+        state: String,
+    },
     /// An escalation step paged people (`skipped` earlier steps were due during downtime and
     /// were not paged). Level and cycle count from 1.
     Paged {
@@ -507,6 +520,8 @@ impl TimelineEvent {
             TimelineEvent::NoteAdded { .. } => "note_added",
             TimelineEvent::Alert { .. } => "alert",
             TimelineEvent::Triaged { .. } => "triaged",
+            TimelineEvent::PlaybookAttached { .. } => "playbook_attached",
+            TimelineEvent::ChecklistItemChanged { .. } => "checklist_item_changed",
             TimelineEvent::Paged { .. } => "paged",
             TimelineEvent::EscalationStopped { .. } => "escalation_stopped",
             TimelineEvent::NotificationSent { .. } => "notification_sent",

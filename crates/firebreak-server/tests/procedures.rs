@@ -143,7 +143,86 @@ async fn the_procedures_directory_reloads_and_keeps_the_last_good_version(backen
     );
 }
 
+fn example_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/procedures-example")
+}
+
+async fn triage_attaches_the_playbook_whose_checklist_is_worked(backend: Backend) {
+    let config = ServerConfig { procedures_dir: Some(example_dir()), ..ServerConfig::default() };
+    let Some(app) = TestApp::with_config(backend, config).await else { return };
+    assert_eq!(app.get("/api/v1/procedures", &app.viewer.token).await.body["problems"], json!([]));
+    let incident = app.declare("Checkout is down").await;
+    let n = incident["number"].clone();
+    let r = app.get(&format!("/api/v1/incidents/{n}/checklist"), &app.viewer.token).await;
+    assert_eq!((r.status, r.body["playbook"].clone()), (StatusCode::OK, Value::Null));
+
+    let answers = json!({"answers": ["No", "Yes, they cannot use a core feature", "All or most"]});
+    let r = app.post(&format!("/api/v1/incidents/{n}/triage"), &app.responder.token, answers).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["playbook"], "major-outage", "the outcome's playbook attaches");
+    let r = app.get(&format!("/api/v1/incidents/{n}/checklist"), &app.viewer.token).await;
+    assert_eq!(r.body["playbook"]["name"], "major-outage");
+    let text = std::fs::read(example_dir().join("playbooks/major-outage.md")).expect("read");
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&text))
+    };
+    assert_eq!(r.body["playbook"]["version"], hash, "the incident records the version it ran");
+    let items = r.body["items"].as_array().cloned().expect("items");
+    assert_eq!(items[0]["phase"], "containment");
+    assert_eq!(items[0]["state"], "open");
+    let detected: chrono::DateTime<chrono::Utc> = incident["detected_at"].as_str().expect("t").parse().expect("time");
+    let due: chrono::DateTime<chrono::Utc> = items[0]["due_at"].as_str().expect("due").parse().expect("time");
+    assert_eq!(due - detected, chrono::TimeDelta::minutes(10), "due 10 minutes after detection");
+    let action = items.iter().find(|i| i["kind"]["kind"] == "action").expect("an action step");
+    assert_eq!(action["kind"]["request"]["headers"]["Authorization"], "Bearer ${secret:OPS_API_TOKEN}");
+
+    // Working the checklist.
+    let r = app.post(&format!("/api/v1/incidents/{n}/checklist/0"), &app.viewer.token, json!({"state": "done"})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+    let r =
+        app.post(&format!("/api/v1/incidents/{n}/checklist/0"), &app.responder.token, json!({"state": "done"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["state"].clone(), r.body["done_by"].clone()), (json!("done"), json!(app.responder.user.id)));
+    let r = app
+        .post(&format!("/api/v1/incidents/{n}/checklist/1"), &app.responder.token, json!({"state": "skipped"}))
+        .await;
+    assert_eq!(r.body["state"], "skipped");
+    for (pos, body, status) in [
+        ("0", json!({"state": "finished"}), StatusCode::UNPROCESSABLE_ENTITY),
+        ("99", json!({"state": "done"}), StatusCode::NOT_FOUND),
+        ("x", json!({"state": "done"}), StatusCode::NOT_FOUND),
+    ] {
+        let r = app.post(&format!("/api/v1/incidents/{n}/checklist/{pos}"), &app.responder.token, body).await;
+        assert_eq!(r.status, status, "{pos}: {}", r.text);
+    }
+    let events = timeline(&app, &n).await;
+    assert!(events.iter().any(|e| e["kind"] == "playbook_attached" && e["version"] == hash), "{events:?}");
+    assert!(events.iter().any(|e| e["kind"] == "checklist_item_changed" && e["state"] == "done"), "{events:?}");
+
+    // By hand: once per incident; unknown names are 404.
+    let m = app.declare("Security alert").await["number"].clone();
+    let r = app.post(&format!("/api/v1/incidents/{m}/playbook"), &app.responder.token, json!({"name": "nope"})).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = app
+        .post(&format!("/api/v1/incidents/{m}/playbook"), &app.responder.token, json!({"name": "security-incident"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["items"].as_array().map(Vec::len), Some(6));
+    let r = app
+        .post(&format!("/api/v1/incidents/{m}/playbook"), &app.responder.token, json!({"name": "major-outage"}))
+        .await;
+    assert_error(&r, StatusCode::CONFLICT, "conflict");
+
+    // An outcome without a playbook: the best match for the new type and severity attaches.
+    let k = app.declare("Internal only").await["number"].clone();
+    let answers = json!({"answers": ["Yes", "No, internal data only"]});
+    let r = app.post(&format!("/api/v1/incidents/{k}/triage"), &app.responder.token, answers).await;
+    assert_eq!(r.body["playbook"], "security-incident", "{}", r.text);
+}
+
 for_each_backend!(
+    triage_attaches_the_playbook_whose_checklist_is_worked,
     triage_walks_the_tree_and_applies_the_outcome,
     the_procedures_directory_reloads_and_keeps_the_last_good_version,
 );

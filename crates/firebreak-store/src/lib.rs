@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 pub mod cache;
+mod checklist_sql;
 mod paging_sql;
 mod sql;
 pub mod suite;
@@ -783,10 +784,69 @@ pub trait PagingStore: Send + Sync {
     async fn delete_calendar_feed(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
 }
 
+/// A playbook attached to an incident, with the version (content hash) it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AttachedPlaybook {
+    pub name: String,
+    pub title: String,
+    pub version: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub attached_at: Timestamp,
+}
+
+/// One item of an incident's checklist and its state (`open`, `done` or `skipped`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChecklistEntry {
+    pub position: u32,
+    pub phase: String,
+    pub title: String,
+    pub kind: firebreak_domain::procedures::playbook::StepKind,
+    pub role: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Timestamp>,
+    pub state: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub done_by: Option<UserId>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub done_at: Option<Timestamp>,
+}
+
+/// Playbooks run on incidents.
+#[async_trait]
+pub trait ChecklistStore: Send + Sync {
+    /// Makes `playbook` the incident's checklist (due times from its detection), with a
+    /// timeline entry and an audit entry; an incident already running one is a conflict.
+    async fn attach_playbook(
+        &self,
+        incident: IncidentId,
+        playbook: &firebreak_domain::procedures::playbook::Playbook,
+        actor: &Actor,
+    ) -> StoreResult<(AttachedPlaybook, Vec<ChecklistEntry>)>;
+    async fn incident_checklist(
+        &self,
+        incident: IncidentId,
+    ) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>>;
+    /// Marks an item `done`, `skipped` or `open` again.
+    async fn set_checklist_item(
+        &self,
+        incident: IncidentId,
+        position: u32,
+        state: &str,
+        actor: &Actor,
+    ) -> StoreResult<ChecklistEntry>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
-    IncidentStore + UserStore + AuditStore + AlertStore + ScheduleStore + EscalationPolicyStore + PagingStore
+    IncidentStore
+    + UserStore
+    + AuditStore
+    + AlertStore
+    + ScheduleStore
+    + EscalationPolicyStore
+    + PagingStore
+    + ChecklistStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -113,7 +113,7 @@ pub struct PlaybookMatch {
 
 /// An HTTP request an action step makes once a person confirms it. Header values may hold
 /// `${secret:NAME}` references, resolved by the server when it runs the step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActionRequest {
     pub method: String,
     pub url: String,
@@ -122,7 +122,7 @@ pub struct ActionRequest {
 }
 
 /// What a step is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {
     /// A checkbox.

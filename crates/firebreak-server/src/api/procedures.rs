@@ -6,10 +6,11 @@ use crate::api::incidents::{IncidentView, incident_ref, view};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use firebreak_domain::procedures::tree::{DecisionTree, Outcome, Question, Step, Walk};
 use firebreak_domain::{DomainError, IncidentChange, IncidentRef, Triage};
+use firebreak_store::{AttachedPlaybook, ChecklistEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,6 +19,109 @@ pub fn router() -> Router<AppState> {
         .route("/procedures", get(get_procedures))
         .route("/procedures/trees/{name}", get(get_tree))
         .route("/incidents/{id}/triage", get(start_triage).post(triage_incident))
+        .route("/incidents/{id}/checklist", get(get_checklist))
+        .route("/incidents/{id}/checklist/{position}", post(set_checklist_item))
+        .route("/incidents/{id}/playbook", post(attach_playbook))
+}
+
+/// An incident's playbook and checklist (`playbook` is absent until one is attached).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecklistView {
+    pub playbook: Option<AttachedPlaybook>,
+    pub items: Vec<ChecklistEntry>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachBody {
+    /// The playbook's name (see `GET /api/v1/procedures`).
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemBody {
+    /// `done`, `skipped` or `open`.
+    pub state: String,
+}
+
+/// Attaches the playbook an incident should run: the one `named`, or else the most specific
+/// that fits it. Nothing happens when it already runs one or none fits.
+pub async fn attach_matching(
+    state: &AppState,
+    incident: &firebreak_domain::Incident,
+    named: Option<&str>,
+    actor: &firebreak_domain::Actor,
+) -> ApiResult<Option<String>> {
+    if state.store.incident_checklist(incident.id).await?.is_some() {
+        return Ok(None);
+    }
+    let procedures = state.procedures.current();
+    let playbook = match named {
+        Some(name) => procedures.playbooks.iter().find(|p| p.name == name),
+        None => firebreak_domain::procedures::playbook::best_match(
+            &procedures.playbooks,
+            incident.kind,
+            incident.severity,
+            &incident.services,
+            &incident.tags,
+        ),
+    };
+    let Some(playbook) = playbook else { return Ok(None) };
+    match state.store.attach_playbook(incident.id, playbook, actor).await {
+        Ok(_) => Ok(Some(playbook.name.clone())),
+        // Someone attached one meanwhile.
+        Err(firebreak_store::StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/checklist", tag = "procedures", params(("id" = String, Path)),
+    responses((status = 200, body = ChecklistView), (status = 404, body = ErrorBody)))]
+pub async fn get_checklist(
+    State(state): State<AppState>,
+    ApiPrincipal(_): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<ChecklistView>> {
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    let (playbook, items) = match state.store.incident_checklist(incident.id).await? {
+        Some((p, items)) => (Some(p), items),
+        None => (None, Vec::new()),
+    };
+    Ok(Json(ChecklistView { playbook, items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/playbook", tag = "procedures", params(("id" = String, Path)), request_body = AttachBody,
+    responses((status = 201, body = ChecklistView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "it already runs a playbook, or is closed")))]
+pub async fn attach_playbook(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AttachBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<ChecklistView>)> {
+    p.require_responder()?;
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    let procedures = state.procedures.current();
+    let playbook =
+        procedures.playbooks.iter().find(|b| b.name == body.name).ok_or_else(|| ApiError::not_found("playbook"))?;
+    let (attached, items) = state.store.attach_playbook(incident.id, playbook, &p.actor()).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(ChecklistView { playbook: Some(attached), items })))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/checklist/{position}", tag = "procedures",
+    params(("id" = String, Path), ("position" = u32, Path)), request_body = ItemBody,
+    responses((status = 200, body = ChecklistEntry), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_checklist_item(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath((id, position)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<ItemBody>,
+) -> ApiResult<Json<ChecklistEntry>> {
+    p.require_responder()?;
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    let position: u32 = position.parse().map_err(|_| ApiError::not_found("checklist item"))?;
+    Ok(Json(state.store.set_checklist_item(incident.id, position, body.state.trim(), &p.actor()).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,6 +210,9 @@ pub struct TriageView {
     /// The incident after the outcome was applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<IncidentView>,
+    /// The playbook attached as a result (the outcome's, or the best match), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playbook: Option<String>,
 }
 
 /// Follows `answers` (all texts or all indexes) through `tree`.
@@ -148,6 +255,7 @@ pub async fn triage(
             question: Some(question),
             outcome: None,
             incident: None,
+            playbook: None,
         }),
         Walk::Done { path, outcome } => {
             p.require_responder()?;
@@ -160,6 +268,7 @@ pub async fn triage(
                 playbook: outcome.playbook.clone(),
             });
             let updated = state.store.change_incident(IncidentRef::Id(current.id), change, &p.actor()).await?;
+            let playbook = attach_matching(state, &updated, outcome.playbook.as_deref(), &p.actor()).await?;
             let Json(incident) = view(state, updated).await?;
             Ok(TriageView {
                 state: "done",
@@ -168,6 +277,7 @@ pub async fn triage(
                 question: None,
                 outcome: Some(outcome),
                 incident: Some(incident),
+                playbook,
             })
         }
     }

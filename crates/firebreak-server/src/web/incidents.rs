@@ -273,6 +273,14 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
             let playbook = playbook.as_ref().map(|p| format!("; playbook {p}")).unwrap_or_default();
             format!("triaged with the {tree} tree in {} answers: {outcome} ({severity}, {kind}){playbook}", steps.len())
         }
+        TimelineEvent::PlaybookAttached { title, steps, version, .. } => {
+            format!("attached the playbook “{title}” ({steps} steps, version {})", version.get(..12).unwrap_or(version))
+        }
+        TimelineEvent::ChecklistItemChanged { title, state, .. } => match state.as_str() {
+            "done" => format!("checked off “{title}”"),
+            "skipped" => format!("skipped “{title}”"),
+            _ => format!("reopened “{title}”"),
+        },
         TimelineEvent::EscalationStopped { reason } => format!("escalation stopped: {reason}"),
         TimelineEvent::NotificationSent { user_name, channel, provider, bundled, .. } => {
             let with = if *bundled > 1 { format!(" (with {} other incidents)", bundled - 1) } else { String::new() };

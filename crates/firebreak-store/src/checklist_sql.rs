@@ -1,0 +1,182 @@
+//! The SQL of playbooks run on incidents, shared by every backend; expanded by
+//! [`impl_sql_store!`] inside its module.
+
+/// Implements `ChecklistStore`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_sql_checklists {
+    ($store:ident, $for_update:literal) => {
+        use $crate::{AttachedPlaybook, ChecklistEntry, ChecklistStore};
+
+        const CHECKLIST_COLS: &str = "position, phase, title, kind, role, due_at, state, done_by, done_at";
+
+        fn checklist_from_row(row: &DbRow) -> StoreResult<ChecklistEntry> {
+            Ok(ChecklistEntry {
+                position: get::<i64>(row, "position")?.clamp(0, i64::from(u32::MAX)) as u32,
+                phase: get(row, "phase")?,
+                title: get(row, "title")?,
+                kind: get::<Json<firebreak_domain::procedures::playbook::StepKind>>(row, "kind")?.0,
+                role: get(row, "role")?,
+                due_at: get(row, "due_at")?,
+                state: get(row, "state")?,
+                done_by: get::<Option<uuid::Uuid>>(row, "done_by")?.map(UserId),
+                done_at: get(row, "done_at")?,
+            })
+        }
+
+        async fn load_checklist(
+            conn: &sqlx::Pool<Db>,
+            incident: IncidentId,
+        ) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>> {
+            let Some(row) = sqlx::query("SELECT name, title, version, attached_at FROM incident_playbooks WHERE incident_id = $1")
+                .bind(incident.0)
+                .fetch_optional(conn)
+                .await
+                .map_err(db_err)?
+            else {
+                return Ok(None);
+            };
+            let attached = AttachedPlaybook {
+                name: get(&row, "name")?,
+                title: get(&row, "title")?,
+                version: get(&row, "version")?,
+                attached_at: get(&row, "attached_at")?,
+            };
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 ORDER BY position"
+            )))
+            .bind(incident.0)
+            .fetch_all(conn)
+            .await
+            .map_err(db_err)?;
+            Ok(Some((attached, rows.iter().map(checklist_from_row).collect::<StoreResult<Vec<_>>>()?)))
+        }
+
+        #[async_trait::async_trait]
+        impl ChecklistStore for $store {
+            async fn attach_playbook(
+                &self,
+                incident: IncidentId,
+                playbook: &firebreak_domain::procedures::playbook::Playbook,
+                actor: &Actor,
+            ) -> StoreResult<(AttachedPlaybook, Vec<ChecklistEntry>)> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
+                    .bind(incident.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or(StoreError::NotFound("incident"))?;
+                let i = incident_from_row(&row)?;
+                if i.status == IncidentStatus::Closed {
+                    return Err(StoreError::Conflict(format!("INC-{} is closed", i.number)));
+                }
+                let existing: Option<String> = sqlx::query_scalar("SELECT name FROM incident_playbooks WHERE incident_id = $1")
+                    .bind(incident.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(name) = existing {
+                    return Err(StoreError::Conflict(format!("INC-{} already runs the playbook {name:?}", i.number)));
+                }
+                sqlx::query("INSERT INTO incident_playbooks (incident_id, name, title, version, attached_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(incident.0)
+                    .bind(&playbook.name)
+                    .bind(&playbook.title)
+                    .bind(&playbook.content_hash)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut entries = Vec::new();
+                for item in playbook.checklist(i.detected_at) {
+                    sqlx::query(
+                        "INSERT INTO checklist_items (incident_id, position, phase, title, kind, role, due_at, state) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open')",
+                    )
+                    .bind(incident.0)
+                    .bind(i64::from(item.position))
+                    .bind(&item.phase)
+                    .bind(&item.title)
+                    .bind(Json(&item.kind))
+                    .bind(&item.role)
+                    .bind(item.due_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    entries.push(ChecklistEntry {
+                        position: item.position,
+                        phase: item.phase,
+                        title: item.title,
+                        kind: item.kind,
+                        role: item.role,
+                        due_at: item.due_at,
+                        state: "open".into(),
+                        done_by: None,
+                        done_at: None,
+                    });
+                }
+                let event = TimelineEvent::PlaybookAttached {
+                    name: playbook.name.clone(),
+                    title: playbook.title.clone(),
+                    version: playbook.content_hash.clone(),
+                    steps: playbook.steps.len() as u32,
+                };
+                insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
+                let details = serde_json::json!({ "number": i.number, "playbook": playbook.name, "version": playbook.content_hash });
+                audit_in_tx(&mut tx, actor, "incident.attach_playbook", &incident_target(incident), details, at).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                let attached = AttachedPlaybook {
+                    name: playbook.name.clone(),
+                    title: playbook.title.clone(),
+                    version: playbook.content_hash.clone(),
+                    attached_at: at,
+                };
+                Ok((attached, entries))
+            }
+
+            async fn incident_checklist(&self, incident: IncidentId) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>> {
+                load_checklist(&self.pool, incident).await
+            }
+
+            async fn set_checklist_item(&self, incident: IncidentId, position: u32, state: &str, actor: &Actor) -> StoreResult<ChecklistEntry> {
+                if !["open", "done", "skipped"].contains(&state) {
+                    return Err(DomainError::invalid("state", "open, done or skipped").into());
+                }
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
+                    $for_update
+                )))
+                .bind(incident.0)
+                .bind(i64::from(position))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound("checklist item"))?;
+                let item = checklist_from_row(&row)?;
+                if item.state == state {
+                    return Ok(item);
+                }
+                let (by, when) = if state == "open" { (None, None) } else { (actor.user_id.map(|u| u.0), Some(at)) };
+                sqlx::query("UPDATE checklist_items SET state = $1, done_by = $2, done_at = $3 WHERE incident_id = $4 AND position = $5")
+                    .bind(state)
+                    .bind(by)
+                    .bind(when)
+                    .bind(incident.0)
+                    .bind(i64::from(position))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let event = TimelineEvent::ChecklistItemChanged { position, title: item.title.clone(), state: state.to_owned() };
+                insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
+                let details = serde_json::json!({ "position": position, "state": state });
+                audit_in_tx(&mut tx, actor, "incident.checklist", &incident_target(incident), details, at).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                Ok(ChecklistEntry { state: state.to_owned(), done_by: by.map(UserId), done_at: when, ..item })
+            }
+        }
+    };
+}
