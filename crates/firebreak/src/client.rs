@@ -106,6 +106,12 @@ pub enum IncidentCommand {
         client: ClientArgs,
     },
     /// Page the next level of the incident's escalation policy now, without waiting.
+    /// Show the incident's playbook checklist: each step, its state, owner role and due time.
+    Checklist(crate::procedures::ChecklistArgs),
+    /// Check off a checklist item (or skip it, or open it again).
+    Check(crate::procedures::CheckArgs),
+    /// Attach a playbook by hand; its steps become the incident's checklist.
+    Playbook(crate::procedures::PlaybookArgs),
     Escalate(crate::policies::IncidentRef),
     /// Page someone for the incident now, outside its escalation policy.
     Reassign(crate::policies::ReassignArgs),
@@ -359,6 +365,9 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
         IncidentCommand::Resolve { id, client } => act(client, &id, "resolve").await?,
         IncidentCommand::Close { id, client } => act(client, &id, "close").await?,
         IncidentCommand::Reopen { id, client } => act(client, &id, "reopen").await?,
+        IncidentCommand::Checklist(args) => return crate::procedures::checklist(args).await,
+        IncidentCommand::Check(args) => return crate::procedures::check(args).await,
+        IncidentCommand::Playbook(args) => return crate::procedures::attach(args).await,
         IncidentCommand::Escalate(args) => return crate::policies::escalate(args).await,
         IncidentCommand::Reassign(args) => return crate::policies::reassign(args).await,
         IncidentCommand::Paging(args) => return crate::policies::paging(args).await,

@@ -232,3 +232,116 @@ pub async fn run_triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// `firebreak incident checklist INC-42`.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  firebreak incident checklist INC-42\n  firebreak incident checklist 42 --json")]
+pub struct ChecklistArgs {
+    /// The incident: INC-42, 42 or its id.
+    pub incident: String,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
+}
+
+/// `firebreak incident check INC-42 3 [--skip|--reopen]`.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  firebreak incident check INC-42 1          # done\n  \
+                        firebreak incident check INC-42 2 --skip\n  firebreak incident check INC-42 2 --reopen")]
+pub struct CheckArgs {
+    /// The incident: INC-42, 42 or its id.
+    pub incident: String,
+    /// The item's number as `firebreak incident checklist` shows it (from 1).
+    pub item: u32,
+    /// Mark it skipped instead of done.
+    #[arg(long, conflicts_with = "reopen")]
+    pub skip: bool,
+    /// Open it again.
+    #[arg(long)]
+    pub reopen: bool,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
+}
+
+/// `firebreak incident playbook INC-42 NAME`.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  firebreak incident playbook INC-42 major-outage")]
+pub struct PlaybookArgs {
+    /// The incident: INC-42, 42 or its id.
+    pub incident: String,
+    /// The playbook's name (see GET /api/v1/procedures or `firebreak procedures validate`).
+    pub name: String,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
+}
+
+fn incident_path(id: &str) -> String {
+    let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    format!("/incidents/{id}")
+}
+
+fn print_checklist(v: &Value) {
+    use crate::client::{print_table, s};
+    if v["playbook"].is_null() {
+        println!("no playbook attached (triage the incident, or: firebreak incident playbook ID NAME)");
+        return;
+    }
+    let p = &v["playbook"];
+    println!("{} ({}), version {}", s(p, "title"), s(p, "name"), s(p, "version").get(..12).unwrap_or(""));
+    let mut rows = vec![vec!["#".into(), "state".into(), "phase".into(), "step".into(), "role".into(), "due".into()]];
+    for i in v["items"].as_array().into_iter().flatten() {
+        rows.push(vec![
+            (i["position"].as_u64().unwrap_or(0) + 1).to_string(),
+            s(i, "state").to_owned(),
+            s(i, "phase").to_owned(),
+            s(i, "title").to_owned(),
+            s(i, "role").to_owned(),
+            s(i, "due_at").get(..16).unwrap_or("").replace('T', " "),
+        ]);
+    }
+    print_table(&rows);
+}
+
+pub async fn checklist(args: ChecklistArgs) -> anyhow::Result<ExitCode> {
+    let api = crate::client::Api::new(&args.client)?;
+    let v = api.call(reqwest::Method::GET, &format!("{}/checklist", incident_path(&args.incident)), None).await?;
+    if args.client.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_checklist(&v);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let api = crate::client::Api::new(&args.client)?;
+    if args.item == 0 {
+        anyhow::bail!("items are numbered from 1, as `firebreak incident checklist` shows them");
+    }
+    let state = if args.skip {
+        "skipped"
+    } else if args.reopen {
+        "open"
+    } else {
+        "done"
+    };
+    let path = format!("{}/checklist/{}", incident_path(&args.incident), args.item - 1);
+    let v = api.call(reqwest::Method::POST, &path, Some(json!({ "state": state }))).await?;
+    if args.client.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{} {}: {}", args.item, crate::client::s(&v, "state"), crate::client::shown(&v, "title"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn attach(args: PlaybookArgs) -> anyhow::Result<ExitCode> {
+    let api = crate::client::Api::new(&args.client)?;
+    let path = format!("{}/playbook", incident_path(&args.incident));
+    let v = api.call(reqwest::Method::POST, &path, Some(json!({ "name": args.name }))).await?;
+    if args.client.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_checklist(&v);
+    }
+    Ok(ExitCode::SUCCESS)
+}

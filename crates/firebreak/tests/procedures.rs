@@ -117,6 +117,19 @@ async fn triage_from_the_terminal_applies_the_outcome() {
     let (_, incident) = api.get(&format!("/incidents/{n}")).await;
     assert_eq!((incident["severity"].as_str(), incident["type"].as_str()), (Some("critical"), Some("outage")));
 
+    // The playbook the outcome names is now the incident's checklist.
+    let list = cli.ok(&["incident", "checklist", &n]);
+    assert!(list.contains("Major outage (major-outage), version "), "{list}");
+    assert!(list.lines().any(|l| l.starts_with("1  open   containment") && l.contains("Confirm the impact")), "{list}");
+    let done = cli.ok(&["incident", "check", &n, "1"]);
+    assert!(done.starts_with("1 done: Confirm the impact"), "{done}");
+    let skipped = cli.json(&["incident", "check", &n, "2", "--skip"]);
+    assert_eq!(skipped["state"], "skipped");
+    let err = cli.refused(&["incident", "check", &n, "0"]);
+    assert!(err.contains("numbered from 1"), "{err}");
+    let err = cli.refused(&["incident", "playbook", &n, "security-incident"]);
+    assert!(err.contains("already runs the playbook"), "{err}");
+
     // Numbers on standard input, as a script would pipe them: 2 (No), 3 (internal), 2 (Yes).
     let m = api.declare("Internal wiki is slow", "high").await["number"].to_string();
     let mut piped = firebreak();
