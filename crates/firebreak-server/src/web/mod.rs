@@ -12,6 +12,7 @@ mod catalog;
 mod incidents;
 mod monitoring;
 mod oncall;
+mod procedures;
 mod profile;
 mod triage;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(monitoring::router())
         .merge(oncall::router())
+        .merge(procedures::router())
         .merge(profile::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
