@@ -449,6 +449,17 @@ pub enum TimelineEvent {
         version: String,
         steps: u32,
     },
+    /// Someone confirmed an action step and its HTTP request ran: the answer (status and the
+    /// start of the body) or why there was none.
+    ActionRun {
+        position: u32,
+        title: String,
+        method: String,
+        url: String,
+        status: Option<u16>,
+        succeeded: bool,
+        response: String,
+    },
     /// A checklist item was done, skipped or opened again.
     ChecklistItemChanged {
         position: u32,
@@ -522,6 +533,7 @@ impl TimelineEvent {
             TimelineEvent::Triaged { .. } => "triaged",
             TimelineEvent::PlaybookAttached { .. } => "playbook_attached",
             TimelineEvent::ChecklistItemChanged { .. } => "checklist_item_changed",
+            TimelineEvent::ActionRun { .. } => "action_run",
             TimelineEvent::Paged { .. } => "paged",
             TimelineEvent::EscalationStopped { .. } => "escalation_stopped",
             TimelineEvent::NotificationSent { .. } => "notification_sent",

@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub notify: notify::NotifyConfig,
     /// The procedures directory (decision trees, playbooks, …); `None`: the built-in ones.
     pub procedures_dir: Option<std::path::PathBuf>,
+    /// Values of the `${secret:NAME}` references in playbook actions (from the `[secrets]`
+    /// table of the config file and `FIREBREAK_SECRET_<NAME>` variables). Never logged.
+    pub action_secrets: std::collections::BTreeMap<String, notify::config::Secret>,
 }
 
 /// The paging engine's settings.
@@ -86,6 +89,7 @@ impl Default for ServerConfig {
             paging: PagingConfig::default(),
             notify: notify::NotifyConfig::default(),
             procedures_dir: None,
+            action_secrets: Default::default(),
         }
     }
 }
@@ -137,6 +141,9 @@ pub struct AppState {
     pub ingestor: ingest::Ingestor,
     /// The client built-in checks probe with.
     pub http: reqwest::Client,
+    /// The client playbook actions run with: no redirects, bounded time. Actions come from the
+    /// team's reviewed procedures and may call internal hosts, so it is not the guarded one.
+    pub action_http: reqwest::Client,
     /// Flips to `true` when the server begins shutting down; long-lived streams end then.
     pub shutdown: watch::Receiver<bool>,
     /// The channels notifications go out through.
@@ -159,6 +166,13 @@ impl AppState {
         AppState {
             ingestor,
             http: engine::check_client(),
+            action_http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .timeout(std::time::Duration::from_secs(30))
+                .user_agent(concat!("firebreak-action/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
             store,
             clock: Arc::new(SystemClock),
             config: Arc::new(config),

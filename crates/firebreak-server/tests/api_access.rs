@@ -942,6 +942,7 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/incidents/{id}/checklist", set(&["get"])),
         ("/api/v1/incidents/{id}/checklist/{position}", set(&["post"])),
         ("/api/v1/incidents/{id}/playbook", set(&["post"])),
+        ("/api/v1/incidents/{id}/checklist/{position}/run", set(&["post"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths

@@ -221,7 +221,76 @@ async fn triage_attaches_the_playbook_whose_checklist_is_worked(backend: Backend
     assert_eq!(r.body["playbook"], "security-incident", "{}", r.text);
 }
 
+async fn action_steps_run_only_when_confirmed_and_record_the_answer(backend: Backend) {
+    let mut ops = common::receiver::HttpReceiver::start(200, r#"{"failover": "started"}"#).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("playbooks")).expect("mkdir");
+    let playbook = format!(
+        "---\nname: db\nsteps:\n  containment:\n    - action: Fail over\n      request:\n        method: POST\n        url: {url}/failover\n        headers:\n          Authorization: Bearer ${{secret:OPS}}\n        body: '{{\"cluster\": \"main\"}}'\n    - action: Flush caches\n      request:\n        url: {url}/flush\n    - action: Page the vendor\n      request:\n        url: {url}/vendor\n        headers:\n          X-Api-Key: ${{secret:VENDOR}}\n    - task: Watch the graphs\n---\n",
+        url = ops.url
+    );
+    std::fs::write(dir.path().join("playbooks/db.md"), playbook).expect("write");
+    let mut secrets = std::collections::BTreeMap::new();
+    secrets.insert("OPS".to_owned(), firebreak_server::notify::config::Secret("s3cret-token".into()));
+    let config = ServerConfig {
+        procedures_dir: Some(dir.path().to_path_buf()),
+        action_secrets: secrets,
+        ..ServerConfig::default()
+    };
+    let Some(app) = TestApp::with_config(backend, config).await else { return };
+    assert_eq!(app.get("/api/v1/procedures", &app.viewer.token).await.body["problems"], json!([]));
+    let n = app.declare("Database down").await["number"].clone();
+    let r = app.post(&format!("/api/v1/incidents/{n}/playbook"), &app.responder.token, json!({"name": "db"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let run = async |pos: u32, confirm: bool| {
+        let path = format!("/api/v1/incidents/{n}/checklist/{pos}/run");
+        app.post(&path, &app.responder.token, json!({"confirm": confirm})).await
+    };
+
+    // Refused: not confirmed, or not allowed; nothing is sent.
+    let r = run(0, false).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r =
+        app.post(&format!("/api/v1/incidents/{n}/checklist/0/run"), &app.viewer.token, json!({"confirm": true})).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+    let r = run(2, true).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.text.contains("FIREBREAK_SECRET_VENDOR"), "{}", r.text);
+    let r = run(3, true).await;
+    assert_error(&r, StatusCode::CONFLICT, "conflict");
+    assert!(ops.nothing_arrived(), "no request went out");
+
+    // Confirmed: the request goes out with the secret filled in; the answer is recorded.
+    let r = run(0, true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["succeeded"].clone(), r.body["status"].clone()), (json!(true), json!(200)));
+    assert_eq!(r.body["item"]["state"], "done");
+    assert!(r.body["response"].as_str().expect("response").contains("failover"));
+    let got = ops.next().await;
+    assert_eq!((got.method.as_str(), got.path.as_str()), ("POST", "/failover"));
+    assert_eq!(got.header("authorization"), "Bearer s3cret-token");
+    assert_eq!(got.body, br#"{"cluster": "main"}"#);
+    let r = run(0, true).await;
+    assert_error(&r, StatusCode::CONFLICT, "conflict");
+
+    // Failed: the target answers 500; the item stays open and the failure is on the timeline.
+    ops.answer_with(500);
+    let r = run(1, true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["succeeded"].clone(), r.body["status"].clone()), (json!(false), json!(500)));
+    assert_eq!(r.body["item"]["state"], "open");
+    let events = timeline(&app, &n).await;
+    let runs: Vec<&Value> = events.iter().filter(|e| e["kind"] == "action_run").collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["url"], format!("{}/failover", ops.url));
+    assert_eq!(runs[1]["succeeded"], false);
+    let all = serde_json::to_string(&events).expect("json");
+    assert!(!all.contains("s3cret-token"), "secrets never reach the timeline");
+    let audit = app.get("/api/v1/audit", &app.admin.token).await;
+    assert!(!audit.text.contains("s3cret-token"), "nor the audit log");
+}
+
 for_each_backend!(
+    action_steps_run_only_when_confirmed_and_record_the_answer,
     triage_attaches_the_playbook_whose_checklist_is_worked,
     triage_walks_the_tree_and_applies_the_outcome,
     the_procedures_directory_reloads_and_keeps_the_last_good_version,

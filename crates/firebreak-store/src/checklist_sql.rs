@@ -140,6 +140,40 @@ macro_rules! impl_sql_checklists {
                 load_checklist(&self.pool, incident).await
             }
 
+            async fn record_action(&self, incident: IncidentId, position: u32, event: TimelineEvent, succeeded: bool, actor: &Actor) -> StoreResult<ChecklistEntry> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
+                    $for_update
+                )))
+                .bind(incident.0)
+                .bind(i64::from(position))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound("checklist item"))?;
+                let mut item = checklist_from_row(&row)?;
+                let mut events = vec![event];
+                if succeeded && item.state != "done" {
+                    sqlx::query("UPDATE checklist_items SET state = 'done', done_by = $1, done_at = $2 WHERE incident_id = $3 AND position = $4")
+                        .bind(actor.user_id.map(|u| u.0))
+                        .bind(at)
+                        .bind(incident.0)
+                        .bind(i64::from(position))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    events.push(TimelineEvent::ChecklistItemChanged { position, title: item.title.clone(), state: "done".into() });
+                    item = ChecklistEntry { state: "done".into(), done_by: actor.user_id, done_at: Some(at), ..item };
+                }
+                insert_timeline(&mut tx, incident, actor, at, &events).await?;
+                let details = serde_json::json!({ "position": position, "succeeded": succeeded });
+                audit_in_tx(&mut tx, actor, "incident.run_action", &incident_target(incident), details, at).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                Ok(item)
+            }
+
             async fn set_checklist_item(&self, incident: IncidentId, position: u32, state: &str, actor: &Actor) -> StoreResult<ChecklistEntry> {
                 if !["open", "done", "skipped"].contains(&state) {
                     return Err(DomainError::invalid("state", "open, done or skipped").into());

@@ -826,6 +826,16 @@ pub trait ChecklistStore: Send + Sync {
         &self,
         incident: IncidentId,
     ) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>>;
+    /// Records an action step that ran (`event` is its `ActionRun` entry); a successful one
+    /// marks the item done, in the same transaction.
+    async fn record_action(
+        &self,
+        incident: IncidentId,
+        position: u32,
+        event: TimelineEvent,
+        succeeded: bool,
+        actor: &Actor,
+    ) -> StoreResult<ChecklistEntry>;
     /// Marks an item `done`, `skipped` or `open` again.
     async fn set_checklist_item(
         &self,

@@ -34,6 +34,8 @@ pub struct Settings {
     pub notify: firebreak_server::notify::NotifyConfig,
     /// The procedures directory (default: `procedures` next to a SQLite database file).
     pub procedures: Option<PathBuf>,
+    /// Values of `${secret:NAME}` references in playbook actions (also `FIREBREAK_SECRET_<NAME>`).
+    pub secrets: std::collections::BTreeMap<String, firebreak_server::notify::config::Secret>,
 }
 
 impl Default for Settings {
@@ -50,6 +52,7 @@ impl Default for Settings {
             ingest_queue: 50_000,
             notify: Default::default(),
             procedures: None,
+            secrets: Default::default(),
         }
     }
 }
@@ -121,6 +124,17 @@ pub struct ServeArgs {
     pub procedures: Option<PathBuf>,
 }
 
+/// The `[secrets]` table, with `FIREBREAK_SECRET_<NAME>` variables over it.
+fn action_secrets(settings: &Settings) -> std::collections::BTreeMap<String, firebreak_server::notify::config::Secret> {
+    let mut secrets = settings.secrets.clone();
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix("FIREBREAK_SECRET_").filter(|n| !n.is_empty()) {
+            secrets.insert(name.to_owned(), firebreak_server::notify::config::Secret(value));
+        }
+    }
+    secrets
+}
+
 /// Where procedures are read from: the setting, or `procedures` next to a SQLite file.
 pub fn procedures_dir(settings: &Settings) -> Option<PathBuf> {
     if let Some(dir) = &settings.procedures {
@@ -147,7 +161,7 @@ pub fn load<T: Serialize>(file: Option<&PathBuf>, cli: &T) -> anyhow::Result<Set
         for err in e {
             msg.push_str(&format!("\n  {err}"));
         }
-        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level, public_url, ingest_rate_per_minute, ingest_queue, procedures, [notify])")
+        anyhow::anyhow!("invalid configuration:{msg}\n(valid keys: listen, database_url, secure_cookies, session_ttl_hours, log_format, log_level, public_url, ingest_rate_per_minute, ingest_queue, procedures, [notify], [secrets])")
     })
 }
 
@@ -227,6 +241,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
         },
         notify: settings.notify.clone(),
         procedures_dir: procedures_dir(&settings),
+        action_secrets: action_secrets(&settings),
     };
     firebreak_server::notify::notifier_from_config(&config.notify)
         .context("the [notify] settings are not usable; see docs/notifications.md")?;

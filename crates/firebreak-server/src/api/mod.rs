@@ -104,6 +104,7 @@ use utoipa::{Modify, OpenApi};
         procedures::get_checklist,
         procedures::attach_playbook,
         procedures::set_checklist_item,
+        procedures::run_action,
         crate::calendar::create_schedule_feed,
         crate::calendar::create_my_feed,
         crate::calendar::list_my_feeds,

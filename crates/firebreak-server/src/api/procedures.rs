@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/triage", get(start_triage).post(triage_incident))
         .route("/incidents/{id}/checklist", get(get_checklist))
         .route("/incidents/{id}/checklist/{position}", post(set_checklist_item))
+        .route("/incidents/{id}/checklist/{position}/run", post(run_action))
         .route("/incidents/{id}/playbook", post(attach_playbook))
 }
 
@@ -303,4 +304,120 @@ pub async fn triage_incident(
     ApiJson(body): ApiJson<TriageBody>,
 ) -> ApiResult<Json<TriageView>> {
     Ok(Json(triage(&state, &p, incident_ref(&id)?, body).await?))
+}
+
+/// A person confirms an action step.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunBody {
+    /// Must be `true`: an action runs only when a person confirms it.
+    pub confirm: bool,
+}
+
+/// How an action went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionResult {
+    pub item: ChecklistEntry,
+    /// The HTTP status, when the target answered.
+    pub status: Option<u16>,
+    pub succeeded: bool,
+    /// The start of the answer's body (or why there was none).
+    pub response: String,
+}
+
+/// The first 2,000 characters of a response body, one line breaks kept, control characters
+/// replaced.
+fn excerpt(body: &str) -> String {
+    body.chars().take(2000).map(|c| if c.is_control() && c != '\n' { ' ' } else { c }).collect()
+}
+
+/// Replaces `${secret:NAME}` references with their values; names a missing one.
+pub fn fill_secrets(
+    text: &str,
+    secrets: &std::collections::BTreeMap<String, crate::notify::config::Secret>,
+) -> Result<String, String> {
+    let mut out = text.to_owned();
+    for name in firebreak_domain::procedures::playbook::secret_references(text) {
+        let value = secrets.get(&name).ok_or_else(|| name.clone())?;
+        out = out.replace(&format!("${{secret:{name}}}"), value.expose());
+    }
+    Ok(out)
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/checklist/{position}/run", tag = "procedures",
+    params(("id" = String, Path), ("position" = u32, Path)), request_body = RunBody,
+    responses((status = 200, body = ActionResult, description = "the request ran (see `succeeded`)"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not an action, or done already"),
+        (status = 422, body = ErrorBody, description = "not confirmed, or a secret is missing")))]
+pub async fn run_action(
+    State(state): State<AppState>,
+    ApiPrincipal(p): ApiPrincipal,
+    ApiPath((id, position)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<RunBody>,
+) -> ApiResult<Json<ActionResult>> {
+    p.require_responder()?;
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    let position: u32 = position.parse().map_err(|_| ApiError::not_found("checklist item"))?;
+    let (_, items) =
+        state.store.incident_checklist(incident.id).await?.ok_or_else(|| ApiError::not_found("checklist item"))?;
+    let item =
+        items.into_iter().find(|i| i.position == position).ok_or_else(|| ApiError::not_found("checklist item"))?;
+    let firebreak_domain::procedures::playbook::StepKind::Action { request } = &item.kind else {
+        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "this step is not an action"));
+    };
+    if item.state == "done" {
+        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "this action has run already"));
+    }
+    if !body.confirm {
+        return Err(DomainError::invalid(
+            "confirm",
+            "an action runs only when a person confirms it: send {\"confirm\": true}",
+        )
+        .into());
+    }
+    let missing = |name: String| {
+        DomainError::invalid(
+            "secret",
+            format!(
+                "the secret {name} is not set on this server ([secrets] {name} = … in the config file, or FIREBREAK_SECRET_{name})"
+            ),
+        )
+    };
+    let secrets = &state.config.action_secrets;
+    let url = fill_secrets(&request.url, secrets).map_err(missing)?;
+    let mut headers = Vec::new();
+    for (k, v) in &request.headers {
+        headers.push((k.clone(), fill_secrets(v, secrets).map_err(missing)?));
+    }
+    let body_text = request.body.as_deref().map(|b| fill_secrets(b, secrets)).transpose().map_err(missing)?;
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+    let mut req = state.action_http.request(method, &url);
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    if let Some(b) = body_text {
+        req = req.body(b);
+    }
+    let (status, response) = match req.send().await {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
+            (Some(status), excerpt(&text))
+        }
+        // The error names no URL: it may hold a secret.
+        Err(e) => (None, if e.is_timeout() { "timed out".into() } else { "no connection".into() }),
+    };
+    let succeeded = status.is_some_and(|s| (200..300).contains(&s));
+    let event = firebreak_domain::TimelineEvent::ActionRun {
+        position,
+        title: item.title.clone(),
+        method: request.method.clone(),
+        // As written in the playbook: secret references, never their values.
+        url: request.url.clone(),
+        status,
+        succeeded,
+        response: response.clone(),
+    };
+    let item = state.store.record_action(incident.id, position, event, succeeded, &p.actor()).await?;
+    Ok(Json(ActionResult { item, status, succeeded, response }))
 }

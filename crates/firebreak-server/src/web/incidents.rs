@@ -276,6 +276,11 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::PlaybookAttached { title, steps, version, .. } => {
             format!("attached the playbook “{title}” ({steps} steps, version {})", version.get(..12).unwrap_or(version))
         }
+        TimelineEvent::ActionRun { title, method, url, status, succeeded, .. } => {
+            let answer = status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no answer".into());
+            let how = if *succeeded { "ran" } else { "tried" };
+            format!("{how} the action “{title}”: {method} {url} → {answer}")
+        }
         TimelineEvent::ChecklistItemChanged { title, state, .. } => match state.as_str() {
             "done" => format!("checked off “{title}”"),
             "skipped" => format!("skipped “{title}”"),
@@ -304,6 +309,7 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
             text: describe(&e.event, dir),
             note: match &e.event {
                 TimelineEvent::NoteAdded { body } => body.clone(),
+                TimelineEvent::ActionRun { response, .. } => response.clone(),
                 TimelineEvent::Triaged { steps, .. } => {
                     steps.iter().map(|s| format!("{} → {}", s.question, s.answer)).collect::<Vec<_>>().join("\n")
                 }
