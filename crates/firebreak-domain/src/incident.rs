@@ -460,6 +460,14 @@ pub enum TimelineEvent {
         succeeded: bool,
         response: String,
     },
+    /// A checklist step passed its due time: its owner was reminded (`escalated`: later, the
+    /// commander was told or the next escalation level paged). `to` names who heard.
+    ChecklistItemLate {
+        position: u32,
+        title: String,
+        escalated: bool,
+        to: Vec<String>,
+    },
     /// A checklist item was done, skipped or opened again.
     ChecklistItemChanged {
         position: u32,
@@ -534,6 +542,7 @@ impl TimelineEvent {
             TimelineEvent::PlaybookAttached { .. } => "playbook_attached",
             TimelineEvent::ChecklistItemChanged { .. } => "checklist_item_changed",
             TimelineEvent::ActionRun { .. } => "action_run",
+            TimelineEvent::ChecklistItemLate { .. } => "checklist_item_late",
             TimelineEvent::Paged { .. } => "paged",
             TimelineEvent::EscalationStopped { .. } => "escalation_stopped",
             TimelineEvent::NotificationSent { .. } => "notification_sent",

@@ -656,7 +656,87 @@ async fn hand_offs_tell_the_next_person_once(backend: Backend) {
     assert!(responder.got().is_empty(), "the responder did not ask for hand-off messages");
 }
 
+async fn late_playbook_steps_remind_their_owner_then_escalate(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("playbooks")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("playbooks/late.md"),
+        "---\nname: late\nsteps:\n  communication:\n    - task: Post the first update\n      role: communications\n      due: 5m\n  containment:\n    - task: Stop the bleeding\n      role: commander\n      due: 5m\n    - task: Done in time\n      role: commander\n      due: 5m\n---\n",
+    )
+    .expect("write");
+    let config = ServerConfig { procedures_dir: Some(dir.path().to_path_buf()), ..config(0) };
+    let Some(app) = TestApp::with_config(backend, config).await else { return };
+    let mut commander = pager(&app, &app.responder).await;
+    let mut comms = pager(&app, &app.admin).await;
+    let n = app.declare("Slow checkout").await["number"].as_i64().expect("number");
+    for (role, who) in [("commander", &app.responder), ("communications", &app.admin)] {
+        let r = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/incidents/{n}/roles/{role}"),
+                &app.responder.token,
+                Some(json!({"user_id": who.user.id})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = app.post(&format!("/api/v1/incidents/{n}/playbook"), &app.responder.token, json!({"name": "late"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let done = r.body["items"].as_array().expect("items").iter().find(|i| i["title"] == "Done in time").expect("item")
+        ["position"]
+        .clone();
+    let r = app
+        .post(&format!("/api/v1/incidents/{n}/checklist/{done}"), &app.responder.token, json!({"state": "done"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    advance(&app, 4 * 60);
+    drain(&app.state).await;
+    assert!(commander.got().is_empty() && comms.got().is_empty(), "nothing is late yet");
+
+    advance(&app, 61);
+    drain(&app.state).await;
+    let to_comms = comms.got();
+    assert_eq!(
+        to_comms.len(),
+        1,
+        "the communications lead owns the update step: {:?}",
+        timeline_kinds(&app, n).await.iter().map(|e| e["kind"].clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(to_comms[0].json()["type"], "checklist.reminder");
+    assert!(
+        to_comms[0].json()["data"]["subject"].as_str().expect("subject").contains("\"Post the first update\" is late")
+    );
+    let to_commander = commander.got();
+    assert_eq!(to_commander.len(), 1, "the commander owns the containment step; the done one is not late");
+    assert!(to_commander[0].json()["data"]["subject"].as_str().expect("subject").contains("Stop the bleeding"));
+    drain(&app.state).await;
+    assert!(commander.got().is_empty() && comms.got().is_empty(), "reminded once");
+
+    // Fifteen minutes later, still open: the communications step goes to the commander; the
+    // commander's own step goes to the escalation policy (none here: recorded, nobody told).
+    advance(&app, 15 * 60);
+    drain(&app.state).await;
+    let escalated = commander.got();
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert!(
+        escalated[0].json()["data"]["subject"]
+            .as_str()
+            .expect("subject")
+            .contains("\"Post the first update\" is still not done")
+    );
+    assert!(comms.got().is_empty());
+    advance(&app, 60 * 60);
+    drain(&app.state).await;
+    assert!(commander.got().is_empty() && comms.got().is_empty(), "escalated once");
+    let late: Vec<Value> =
+        timeline_kinds(&app, n).await.into_iter().filter(|e| e["kind"] == "checklist_item_late").collect();
+    assert_eq!(late.len(), 4, "{late:?}");
+    assert_eq!(late.iter().filter(|e| e["escalated"] == true).count(), 2);
+}
+
 for_each_backend!(
+    late_playbook_steps_remind_their_owner_then_escalate,
     levels_fire_on_time_and_acknowledging_stops_them,
     acknowledging_midway_stops_reminders_and_levels,
     resolving_midway_stops_everything_and_reopening_starts_over,

@@ -52,8 +52,130 @@ macro_rules! impl_sql_checklists {
             Ok(Some((attached, rows.iter().map(checklist_from_row).collect::<StoreResult<Vec<_>>>()?)))
         }
 
+        /// Queues a message to `user`'s verified methods that have an immediate rule; returns
+        /// the user's name when they exist and are enabled.
+        async fn notify_user(tx: &mut Tx, user: UserId, key: &str, payload: serde_json::Value, now: Timestamp) -> StoreResult<Option<String>> {
+            let person = match load_user(&mut **tx, user).await {
+                Ok(u) if !u.disabled => u,
+                Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let methods = sqlx::query(
+                "SELECT DISTINCT r.contact_method_id FROM notification_rules r JOIN contact_methods c ON c.id = r.contact_method_id \
+                 WHERE r.user_id = $1 AND r.delay_minutes = 0 AND c.verified_at IS NOT NULL",
+            )
+            .bind(user.0)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            for m in &methods {
+                let method = ContactMethodId(get(m, "contact_method_id")?);
+                let dedupe = format!("{key}:{method}");
+                enqueue(tx, Outgoing { kind: "reminder", dedupe_key: &dedupe, user_id: user, method, incident: None, payload: payload.clone(), due_at: now }, now).await?;
+            }
+            Ok(Some(person.name))
+        }
+
         #[async_trait::async_trait]
         impl ChecklistStore for $store {
+            async fn process_late_steps(&self, now: Timestamp, escalate_after: chrono::TimeDelta) -> StoreResult<usize> {
+                const LATE: &str = "state = 'open' AND due_at IS NOT NULL AND due_at <= $1 \
+                    AND (reminded_at IS NULL OR (escalated_at IS NULL AND reminded_at <= $2))";
+                let any: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM checklist_items WHERE {LATE} LIMIT 1")))
+                    .bind(now)
+                    .bind(now - escalate_after)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if any.is_none() {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT incident_id, position, title, role, reminded_at FROM checklist_items WHERE {LATE} ORDER BY due_at LIMIT 100{SKIP_LOCKED}"
+                )))
+                .bind(now)
+                .bind(now - escalate_after)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let actor = Actor::system("checklist", Via::System);
+                let mut touched = Vec::new();
+                for row in &rows {
+                    let incident_id = IncidentId(get(row, "incident_id")?);
+                    let position: i64 = get(row, "position")?;
+                    let title: String = get(row, "title")?;
+                    let role: Option<String> = get(row, "role")?;
+                    let reminded: Option<Timestamp> = get(row, "reminded_at")?;
+                    let irow = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1")))
+                        .bind(incident_id.0)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let incident = incident_from_row(&irow)?;
+                    let column = if reminded.is_none() { "reminded_at" } else { "escalated_at" };
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE checklist_items SET {column} = $1 WHERE incident_id = $2 AND position = $3"
+                    )))
+                    .bind(now)
+                    .bind(incident_id.0)
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if !incident.status.is_open() {
+                        continue;
+                    }
+                    let owner = match role.as_deref() {
+                        Some("communications") => incident.communications,
+                        Some("scribe") => incident.scribe,
+                        _ => None,
+                    }
+                    .or(incident.commander);
+                    let payload = |escalated: bool| {
+                        let whose = if escalated { "still not done" } else { "late" };
+                        serde_json::json!({
+                            "subject": format!("[Firebreak] INC-{}: \"{}\" is {whose}", incident.number, title),
+                            "text": format!(
+                                "The playbook step \"{title}\" of INC-{} ({}) was due and is {whose}. Check it off or skip it on the incident page.",
+                                incident.number, incident.title
+                            ),
+                        })
+                    };
+                    let key = format!("late:{incident_id}:{position}:{column}");
+                    let mut to = Vec::new();
+                    let escalated = reminded.is_some();
+                    if !escalated {
+                        if let Some(owner) = owner {
+                            to.extend(notify_user(&mut tx, owner, &key, payload(false), now).await?);
+                        }
+                    } else {
+                        match incident.commander.filter(|c| Some(*c) != owner) {
+                            Some(commander) => to.extend(notify_user(&mut tx, commander, &key, payload(true), now).await?),
+                            None => {
+                                if let Some(esc) = load_escalation(&mut tx, incident_id).await? {
+                                    if step_escalation(&mut tx, &esc, now, Some(&actor)).await? {
+                                        to.push("the next escalation level".to_owned());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let event = TimelineEvent::ChecklistItemLate {
+                        position: position.clamp(0, i64::from(u32::MAX)) as u32,
+                        title,
+                        escalated,
+                        to,
+                    };
+                    insert_timeline(&mut tx, incident_id, &actor, now, &[event]).await?;
+                    if !touched.contains(&incident_id) {
+                        touched.push(incident_id);
+                    }
+                }
+                commit_announcing(self, tx, touched, None).await?;
+                Ok(rows.len())
+            }
+
             async fn attach_playbook(
                 &self,
                 incident: IncidentId,

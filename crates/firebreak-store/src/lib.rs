@@ -836,6 +836,12 @@ pub trait ChecklistStore: Send + Sync {
         succeeded: bool,
         actor: &Actor,
     ) -> StoreResult<ChecklistEntry>;
+    /// Reminds the owners of open steps past their due time (the holder of the step's role,
+    /// else the commander) once, and after `escalate_after` more escalates once (to the
+    /// commander, or — when the owner is the commander or there is none — the next level of
+    /// the incident's escalation policy). Messages go through the outbox; each reminder and
+    /// escalation is on the timeline. Returns how many steps it acted on.
+    async fn process_late_steps(&self, now: Timestamp, escalate_after: chrono::TimeDelta) -> StoreResult<usize>;
     /// Marks an item `done`, `skipped` or `open` again.
     async fn set_checklist_item(
         &self,

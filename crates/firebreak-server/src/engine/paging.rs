@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// How often due work is looked for when nothing wakes the engine earlier.
 pub const TICK: Duration = Duration::from_millis(200);
+/// A late playbook step escalates this long after it reminded its owner.
+pub const LATE_STEP_ESCALATION_MINUTES: i64 = 15;
 /// Escalations fired and notifications claimed per database round.
 const BATCH: u32 = 200;
 /// Messages sent at once.
@@ -39,6 +41,10 @@ pub async fn run_once(state: &AppState) -> Round {
                 break;
             }
         }
+    }
+    match state.store.process_late_steps(now, chrono::TimeDelta::minutes(LATE_STEP_ESCALATION_MINUTES)).await {
+        Ok(n) => round.steps += n,
+        Err(e) => tracing::warn!(error = %e, "cannot check late playbook steps; retrying"),
     }
     loop {
         let claimed = match state
@@ -144,6 +150,7 @@ fn compose(state: &AppState, batch: &[ClaimedNotification], secret: &str, now: T
         "page" => MessageKind::Page,
         "verification" => MessageKind::Verification,
         "handoff" => MessageKind::Handoff,
+        "reminder" => MessageKind::Reminder,
         _ => MessageKind::Test,
     };
     let created_at = now;

@@ -33,6 +33,8 @@ pub enum MessageKind {
     Verification,
     /// "You are on call now."
     Handoff,
+    /// A playbook step is late (its owner, then the commander).
+    Reminder,
 }
 
 /// One incident as a message mentions it, with its one-click links.

@@ -56,6 +56,7 @@ pub fn event_type(kind: MessageKind) -> &'static str {
         MessageKind::Test => "notification.test",
         MessageKind::Verification => "contact_method.verification",
         MessageKind::Handoff => "oncall.handoff",
+        MessageKind::Reminder => "checklist.reminder",
     }
 }
 

@@ -281,6 +281,15 @@ fn describe(e: &TimelineEvent, dir: &Directory) -> String {
             let how = if *succeeded { "ran" } else { "tried" };
             format!("{how} the action “{title}”: {method} {url} → {answer}")
         }
+        TimelineEvent::ChecklistItemLate { title, escalated, to, .. } => {
+            let whom =
+                if to.is_empty() { "nobody holds its role".to_owned() } else { format!("told {}", to.join(", ")) };
+            if *escalated {
+                format!("“{title}” is still not done: escalated, {whom}")
+            } else {
+                format!("“{title}” is late: {whom}")
+            }
+        }
         TimelineEvent::ChecklistItemChanged { title, state, .. } => match state.as_str() {
             "done" => format!("checked off “{title}”"),
             "skipped" => format!("skipped “{title}”"),
