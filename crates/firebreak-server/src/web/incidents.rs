@@ -1,5 +1,6 @@
 //! Incident pages: the list with filters, the declare form, and the incident page with every
-//! action (paging too: its escalation, "escalate now" and "reassign"), and its timeline kept
+//! action (paging too: its escalation, "escalate now" and "reassign"; its playbook checklist:
+//! attaching one, checking items off, running confirmed action steps), and its timeline kept
 //! live over Server-Sent Events.
 
 use super::{
@@ -14,11 +15,12 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use firebreak_domain::procedures::playbook::StepKind;
 use firebreak_domain::{
     Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, NewIncident,
     Severity, TimelineEvent, UserId,
 };
-use firebreak_store::{ChangeNotice, TimelineEntry};
+use firebreak_store::{ChangeNotice, ChecklistEntry, TimelineEntry};
 use futures_util::stream::{Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -36,6 +38,9 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/edit", post(edit))
         .route("/incidents/{id}/escalate", post(escalate))
         .route("/incidents/{id}/reassign", post(reassign))
+        .route("/incidents/{id}/playbook", post(attach_playbook))
+        .route("/incidents/{id}/checklist/{position}", post(set_checklist_item))
+        .route("/incidents/{id}/checklist/{position}/run", post(run_action))
 }
 
 /// One row of the incident list.
@@ -353,7 +358,53 @@ struct IncidentPage {
     escalation: Option<EscalationRow>,
     /// People who can be paged by "reassign".
     people: Vec<Person>,
+    playbook: Option<PlaybookRow>,
+    /// Phases of the checklist, in the playbook's order.
+    phases: Vec<PhaseRows>,
+    /// Playbooks in force, offered to attach when none runs.
+    playbooks: Vec<PlaybookChoice>,
     error: String,
+    notice: String,
+}
+
+/// The playbook an incident runs, as the page shows it.
+pub struct PlaybookRow {
+    pub title: String,
+    /// The first 12 characters of its content hash.
+    pub version: String,
+}
+
+/// A playbook in force, offered in the attach form.
+pub struct PlaybookChoice {
+    pub name: String,
+    pub title: String,
+}
+
+/// One phase of the checklist and its items.
+pub struct PhaseRows {
+    pub phase: String,
+    pub items: Vec<ChecklistRow>,
+}
+
+/// One checklist item, as the page shows it.
+pub struct ChecklistRow {
+    pub position: u32,
+    pub title: String,
+    /// What kind of step it is (`task`, `notify executives`, …).
+    pub kind: String,
+    pub role: String,
+    pub due: String,
+    pub late: bool,
+    pub state: String,
+    pub done_by: String,
+    /// For action steps: the request as written in the playbook (secret references kept).
+    pub action: Option<ActionRow>,
+}
+
+/// An action step's request, never with secrets filled in.
+pub struct ActionRow {
+    pub method: String,
+    pub url: String,
 }
 
 /// Where the incident's escalation stands, as the page shows it.
@@ -413,6 +464,28 @@ async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -
         next_due: e.due_at.map(|t| show_time(&t)).unwrap_or_default(),
     });
     let people = users.iter().map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: false }).collect();
+    let (playbook, phases) = match state.store.incident_checklist(inc.id).await? {
+        Some((attached, items)) => {
+            let now = state.clock.now();
+            let playbook = PlaybookRow {
+                version: attached.version.get(..12).unwrap_or(&attached.version).to_owned(),
+                title: attached.title,
+            };
+            (Some(playbook), checklist_phases(items, now, &dir))
+        }
+        None => (None, Vec::new()),
+    };
+    let playbooks = if playbook.is_none() {
+        state
+            .procedures
+            .current()
+            .playbooks
+            .iter()
+            .map(|b| PlaybookChoice { name: b.name.clone(), title: b.title.clone() })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(IncidentPage {
         chrome: Chrome::for_user(p, "incidents"),
         severities: choices(Severity::ALL, Severity::as_str, inc.severity.as_str()),
@@ -422,16 +495,85 @@ async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -
         role_forms,
         escalation,
         people,
+        playbook,
+        phases,
+        playbooks,
         error: String::new(),
+        notice: String::new(),
     })
+}
+
+/// The checklist grouped by phase, phases in the order their first item comes.
+fn checklist_phases(items: Vec<ChecklistEntry>, now: firebreak_domain::Timestamp, dir: &Directory) -> Vec<PhaseRows> {
+    let mut phases: Vec<PhaseRows> = Vec::new();
+    for item in items {
+        let (kind, action) = match &item.kind {
+            StepKind::Task => ("task".to_owned(), None),
+            StepKind::Notify { list } => (format!("notify {list}"), None),
+            StepKind::Update { template } => (format!("update from the template {template}"), None),
+            StepKind::Action { request } => {
+                ("action".to_owned(), Some(ActionRow { method: request.method.clone(), url: request.url.clone() }))
+            }
+        };
+        let row = ChecklistRow {
+            position: item.position,
+            kind,
+            role: item.role.clone().unwrap_or_default(),
+            due: item.due_at.map(|t| show_time(&t)).unwrap_or_default(),
+            late: item.state == "open" && item.due_at.is_some_and(|t| t < now),
+            done_by: dir.user_ref(item.done_by).map(|r| r.name).unwrap_or_default(),
+            state: item.state,
+            title: item.title,
+            action,
+        };
+        match phases.iter_mut().find(|p| p.phase == item.phase) {
+            Some(p) => p.items.push(row),
+            None => phases.push(PhaseRows { phase: item.phase, items: vec![row] }),
+        }
+    }
+    phases
+}
+
+#[derive(Deserialize)]
+struct IncidentQuery {
+    /// The position of an action step just run: the page says how it went.
+    ran: Option<u32>,
 }
 
 async fn incident_page(
     State(state): State<AppState>,
     WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
+    Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
-    Ok(render(&incident_view(&state, &p, &id).await?))
+    let mut page = incident_view(&state, &p, &id).await?;
+    if let Some(position) = q.ran {
+        page.notice = action_notice(&state, &page, position).await?;
+    }
+    Ok(render(&page))
+}
+
+/// How the last run of the action at `position` went, from the timeline (so a link cannot make
+/// the page claim a result that did not happen).
+async fn action_notice(state: &AppState, page: &IncidentPage, position: u32) -> WebResult<String> {
+    let entries = state.store.timeline(page.inc.id).await?;
+    let last = entries.iter().rev().find_map(|e| match &e.event {
+        TimelineEvent::ActionRun { position: at, title, status, succeeded, .. } if *at == position => {
+            Some((title.clone(), *status, *succeeded))
+        }
+        _ => None,
+    });
+    Ok(match last {
+        Some((title, status, succeeded)) => {
+            let answer = status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no answer".into());
+            if succeeded {
+                format!("The action “{title}” ran and succeeded: {answer}. The step is done.")
+            } else {
+                format!("The action “{title}” ran but did not succeed: {answer}. The step stays open.")
+            }
+        }
+        None => String::new(),
+    })
 }
 
 async fn live_fragment(
@@ -655,4 +797,140 @@ async fn reassign(
         Err(_) => Err(firebreak_domain::DomainError::invalid("user_id", "pick a person from the list").into()),
     };
     after_paging(&state, &p, &id, done).await
+}
+
+/// After a checklist action: on to `to` (the incident page), or the incident page again with
+/// the client error on it (already attached, not confirmed, no such item or playbook).
+async fn after_checklist(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    id: &str,
+    done: Result<String, crate::error::ApiError>,
+) -> WebResult<Response> {
+    match done {
+        Ok(to) => Ok(Redirect::to(&to).into_response()),
+        Err(e) => {
+            let e = super::form_error(e)?;
+            let mut page = incident_view(state, p, id).await?;
+            page.error = e.message;
+            Ok((e.status, render(&page)).into_response())
+        }
+    }
+}
+
+/// Where the incident page of `id` is.
+async fn page_of(state: &AppState, id: &str) -> Result<String, crate::error::ApiError> {
+    let incident = state.store.get_incident(incident_ref(id)?).await?;
+    Ok(format!("/incidents/{}", incident.label()))
+}
+
+#[derive(Deserialize)]
+struct AttachForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+impl CsrfForm for AttachForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn attach_playbook(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<AttachForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let done = match crate::api::procedures::attach_playbook(
+        State(state.clone()),
+        crate::auth::ApiPrincipal(p.clone()),
+        crate::error::ApiPath(id.clone()),
+        crate::error::ApiJson(crate::api::procedures::AttachBody { name: form.name.trim().to_owned() }),
+    )
+    .await
+    {
+        Ok(_) => page_of(&state, &id).await,
+        Err(e) => Err(e),
+    };
+    after_checklist(&state, &p, &id, done).await
+}
+
+#[derive(Deserialize)]
+struct ItemForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: String,
+}
+
+impl CsrfForm for ItemForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn set_checklist_item(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path((id, position)): Path<(String, String)>,
+    WebForm(form): WebForm<ItemForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let done = match crate::api::procedures::set_checklist_item(
+        State(state.clone()),
+        crate::auth::ApiPrincipal(p.clone()),
+        crate::error::ApiPath((id.clone(), position)),
+        crate::error::ApiJson(crate::api::procedures::ItemBody { state: form.state }),
+    )
+    .await
+    {
+        Ok(_) => page_of(&state, &id).await,
+        Err(e) => Err(e),
+    };
+    after_checklist(&state, &p, &id, done).await
+}
+
+#[derive(Deserialize)]
+struct RunForm {
+    #[serde(default)]
+    csrf: String,
+    /// The "I confirm" checkbox: `on` when ticked, absent otherwise.
+    #[serde(default)]
+    confirm: String,
+}
+
+impl CsrfForm for RunForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn run_action(
+    State(state): State<AppState>,
+    WebPrincipal(p): WebPrincipal,
+    Path((id, position)): Path<(String, String)>,
+    WebForm(form): WebForm<RunForm>,
+) -> WebResult<Response> {
+    check_form(&p, &form)?;
+    let confirm = matches!(form.confirm.trim(), "on" | "true" | "yes" | "1");
+    let done = match crate::api::procedures::run_action(
+        State(state.clone()),
+        crate::auth::ApiPrincipal(p.clone()),
+        crate::error::ApiPath((id.clone(), position)),
+        crate::error::ApiJson(crate::api::procedures::RunBody { confirm }),
+    )
+    .await
+    {
+        Ok(axum::Json(result)) => page_of(&state, &id).await.map(|to| format!("{to}?ran={}", result.item.position)),
+        // The API's message speaks JSON; say it in terms of the form.
+        Err(e) if !confirm && e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            Err(crate::error::ApiError::new(e.status, e.code, "Nothing was sent: tick “I confirm” to run this action."))
+        }
+        Err(e) => Err(e),
+    };
+    after_checklist(&state, &p, &id, done).await
 }
