@@ -52,9 +52,24 @@ macro_rules! impl_sql_checklists {
             Ok(Some((attached, rows.iter().map(checklist_from_row).collect::<StoreResult<Vec<_>>>()?)))
         }
 
+        /// One checklist item, locked for the rest of the transaction.
+        async fn lock_item(tx: &mut Tx, incident: IncidentId, position: u32) -> StoreResult<ChecklistEntry> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
+                $for_update
+            )))
+            .bind(incident.0)
+            .bind(i64::from(position))
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound("checklist item"))?;
+            checklist_from_row(&row)
+        }
+
         /// Queues a message to `user`'s verified methods that have an immediate rule; returns
         /// the user's name when they exist and are enabled.
-        async fn notify_user(tx: &mut Tx, user: UserId, key: &str, payload: serde_json::Value, now: Timestamp) -> StoreResult<Option<String>> {
+        async fn notify_user(tx: &mut Tx, kind: &str, user: UserId, key: &str, payload: serde_json::Value, now: Timestamp) -> StoreResult<Option<String>> {
             let person = match load_user(&mut **tx, user).await {
                 Ok(u) if !u.disabled => u,
                 Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
@@ -71,7 +86,7 @@ macro_rules! impl_sql_checklists {
             for m in &methods {
                 let method = ContactMethodId(get(m, "contact_method_id")?);
                 let dedupe = format!("{key}:{method}");
-                enqueue(tx, Outgoing { kind: "reminder", dedupe_key: &dedupe, user_id: user, method, incident: None, payload: payload.clone(), due_at: now }, now).await?;
+                enqueue(tx, Outgoing { kind, dedupe_key: &dedupe, user_id: user, method, incident: None, payload: payload.clone(), due_at: now }, now).await?;
             }
             Ok(Some(person.name))
         }
@@ -147,11 +162,11 @@ macro_rules! impl_sql_checklists {
                     let escalated = reminded.is_some();
                     if !escalated {
                         if let Some(owner) = owner {
-                            to.extend(notify_user(&mut tx, owner, &key, payload(false), now).await?);
+                            to.extend(notify_user(&mut tx, "reminder", owner, &key, payload(false), now).await?);
                         }
                     } else {
                         match incident.commander.filter(|c| Some(*c) != owner) {
-                            Some(commander) => to.extend(notify_user(&mut tx, commander, &key, payload(true), now).await?),
+                            Some(commander) => to.extend(notify_user(&mut tx, "reminder", commander, &key, payload(true), now).await?),
                             None => {
                                 if let Some(esc) = load_escalation(&mut tx, incident_id).await? {
                                     if step_escalation(&mut tx, &esc, now, Some(&actor)).await? {
@@ -265,17 +280,7 @@ macro_rules! impl_sql_checklists {
             async fn record_action(&self, incident: IncidentId, position: u32, event: TimelineEvent, succeeded: bool, actor: &Actor) -> StoreResult<ChecklistEntry> {
                 let at = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
-                    $for_update
-                )))
-                .bind(incident.0)
-                .bind(i64::from(position))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("checklist item"))?;
-                let mut item = checklist_from_row(&row)?;
+                let mut item = lock_item(&mut tx, incident, position).await?;
                 let mut events = vec![event];
                 if succeeded && item.state != "done" {
                     sqlx::query("UPDATE checklist_items SET state = 'done', done_by = $1, done_at = $2 WHERE incident_id = $3 AND position = $4")
@@ -302,17 +307,7 @@ macro_rules! impl_sql_checklists {
                 }
                 let at = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
-                    $for_update
-                )))
-                .bind(incident.0)
-                .bind(i64::from(position))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("checklist item"))?;
-                let item = checklist_from_row(&row)?;
+                let item = lock_item(&mut tx, incident, position).await?;
                 if item.state == state {
                     return Ok(item);
                 }

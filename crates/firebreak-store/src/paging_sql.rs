@@ -1000,19 +1000,8 @@ macro_rules! impl_sql_paging {
                         .await
                         .map_err(db_err)?;
                     if wants == Some(true) {
-                        let methods = sqlx::query(
-                            "SELECT DISTINCT r.contact_method_id FROM notification_rules r JOIN contact_methods c ON c.id = r.contact_method_id \
-                             WHERE r.user_id = $1 AND r.delay_minutes = 0 AND c.verified_at IS NOT NULL",
-                        )
-                        .bind(u.0)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        for m in &methods {
-                            let method = ContactMethodId(get(m, "contact_method_id")?);
-                            let key = format!("handoff:{schedule}:{}:{method}", now.timestamp());
-                            enqueue(&mut tx, Outgoing { kind: "handoff", dedupe_key: &key, user_id: u, method, incident: None, payload: payload.clone(), due_at: now }, now).await?;
-                        }
+                        let key = format!("handoff:{schedule}:{}", now.timestamp());
+                        notify_user(&mut tx, "handoff", u, &key, payload, now).await?;
                     }
                 }
                 commit(self, tx).await?;
