@@ -347,3 +347,104 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
     }
     let _ = c.close().await;
 }
+
+/// Clicks the answer button with this text on the triage page and waits for the next page.
+async fn answer(c: &Client, text: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(buttons) = c.find_all(Locator::Css("button[data-testid=answer]")).await {
+            for b in buttons {
+                if b.text().await.unwrap_or_default() == text {
+                    b.click().await.unwrap_or_else(|e| panic!("{text}: {e}"));
+                    return;
+                }
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no answer button {text:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A responder triages an incident with the example procedures' decision tree, one question
+/// at a time (going back once), and works the playbook checklist the outcome attached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_an_incident_and_work_its_checklist() {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/procedures-example");
+    let config = firebreak_server::ServerConfig { procedures_dir: Some(example), ..Default::default() };
+    let Some(app) = TestApp::with_config(Backend::Sqlite, config).await else { return };
+    let base = app.serve().await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &app.responder.token,
+            serde_json::json!({"title": "Checkout is down", "severity": "low", "type": "other"}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, &profiles.path().join("t"), 1280, 900).await;
+    sign_in(&c, &base, "responder@example.com").await;
+
+    c.goto(&format!("{base}/incidents/INC-1")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "a[data-testid=triage-link]").await;
+    assert!(text_of(&c, "[data-testid=question]").await.contains("security exposure"));
+    answer(&c, "No").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text_of(&c, "[data-testid=question]").await.contains("Are customers affected") {
+        assert!(tokio::time::Instant::now() < deadline, "the second question never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer(&c, "Yes, it is slow or partly broken").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text_of(&c, "[data-testid=question]").await.contains("How many customers notice it") {
+        assert!(tokio::time::Instant::now() < deadline, "the third question never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Back: the answer was wrong; it is a full outage.
+    click(&c, "a[data-testid=back]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text_of(&c, "[data-testid=question]").await.contains("Are customers affected") {
+        assert!(tokio::time::Instant::now() < deadline, "Back did not go back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer(&c, "Yes, they cannot use a core feature").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text_of(&c, "[data-testid=question]").await.contains("How many customers are affected") {
+        assert!(tokio::time::Instant::now() < deadline, "the scope question never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer(&c, "All or most").await;
+
+    // Back on the incident page: critical outage, the major-outage checklist attached.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while text_of(&c, "main").await.contains("Triage INC-1")
+        || c.find(Locator::Css("[data-testid=playbook-title]")).await.is_err()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the incident page with its playbook never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(text_of(&c, "[data-testid=playbook-title]").await, "Major outage");
+    let incident = app.get("/api/v1/incidents/1", &app.viewer.token).await.body;
+    assert_eq!((incident["severity"].as_str(), incident["type"].as_str()), (Some("critical"), Some("outage")));
+    assert_eq!(text_of(&c, "[data-testid=state-0]").await, "open");
+    click(&c, "[data-testid=item-0] form button[type=submit]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while text_of(&c, "[data-testid=state-0]").await != "done" {
+        assert!(tokio::time::Instant::now() < deadline, "the first step was never checked off");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let timeline = app.get("/api/v1/incidents/1/timeline", &app.viewer.token).await.body;
+    let kinds: Vec<&str> =
+        timeline["items"].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"triaged") && kinds.contains(&"playbook_attached") && kinds.contains(&"checklist_item_changed"),
+        "{kinds:?}"
+    );
+    let _ = c.close().await;
+}
