@@ -936,6 +936,7 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/incidents/{id}/escalate", set(&["post"])),
         ("/api/v1/incidents/{id}/reassign", set(&["post"])),
         ("/api/v1/incidents/{id}/notifications", set(&["get"])),
+        ("/api/v1/incidents/{id}/timeline/export", set(&["get"])),
         ("/api/v1/procedures", set(&["get"])),
         ("/api/v1/procedures/trees/{name}", set(&["get"])),
         ("/api/v1/incidents/{id}/triage", set(&["get", "post"])),

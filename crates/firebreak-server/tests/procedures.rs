@@ -289,7 +289,49 @@ async fn action_steps_run_only_when_confirmed_and_record_the_answer(backend: Bac
     assert!(!audit.text.contains("s3cret-token"), "nor the audit log");
 }
 
+async fn the_timeline_exports_as_markdown_and_json(backend: Backend) {
+    let Some(app) = TestApp::new(backend).await else { return };
+    let n = app.declare("Pipes | and <b>tags</b>").await["number"].clone();
+    let r = app
+        .post(&format!("/api/v1/incidents/{n}/notes"), &app.responder.token, json!({"body": "line one\nline | two"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/incidents/{n}/triage"),
+            &app.responder.token,
+            json!({"answers": ["No", "No, only internal users or systems", "Yes"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let md = app.get(&format!("/api/v1/incidents/{n}/timeline/export"), &app.viewer.token).await;
+    assert_eq!(md.status, StatusCode::OK, "{}", md.text);
+    assert_eq!(md.headers["content-type"], "text/markdown; charset=utf-8");
+    assert_eq!(md.headers["content-disposition"], format!("attachment; filename=\"INC-{n}-timeline.md\""));
+    assert!(md.text.starts_with(&format!("# INC-{n}: Pipes \\| and <b>tags</b>\n")), "{}", md.text);
+    let rows: Vec<&str> = md.text.lines().filter(|l| l.starts_with("| 20")).collect();
+    assert!(rows.len() >= 4, "{}", md.text);
+    assert!(rows.iter().all(|r| r.replace("\\|", "").matches('|').count() == 5), "four cells a row: {rows:?}");
+    assert!(md.text.contains("> line one\n> line | two"), "notes quoted whole: {}", md.text);
+    assert!(md.text.contains("> Is there a security exposure"), "triage answers quoted: {}", md.text);
+
+    let js = app.get(&format!("/api/v1/incidents/{n}/timeline/export?format=json"), &app.viewer.token).await;
+    assert_eq!(js.status, StatusCode::OK, "{}", js.text);
+    assert_eq!(js.body["incident"]["number"], n);
+    let kinds: Vec<&str> =
+        js.body["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"created"));
+    assert!(kinds.contains(&"note_added") && kinds.contains(&"triaged"), "{kinds:?}");
+
+    let bad = app.get(&format!("/api/v1/incidents/{n}/timeline/export?format=pdf"), &app.viewer.token).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "invalid_format");
+    let missing = app.get("/api/v1/incidents/9999/timeline/export", &app.viewer.token).await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "not_found");
+}
+
 for_each_backend!(
+    the_timeline_exports_as_markdown_and_json,
     action_steps_run_only_when_confirmed_and_record_the_answer,
     triage_attaches_the_playbook_whose_checklist_is_worked,
     triage_walks_the_tree_and_applies_the_outcome,

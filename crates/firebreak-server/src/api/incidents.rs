@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}", get(get_incident).patch(update_incident))
         .route("/incidents/{id}/notes", post(add_note))
         .route("/incidents/{id}/timeline", get(get_timeline))
+        .route("/incidents/{id}/timeline/export", get(export_timeline))
         .route("/incidents/{id}/roles/{role}", put(assign_role))
         .route("/incidents/{id}/{action}", post(act_on_incident))
 }
@@ -417,3 +418,99 @@ pub async fn get_timeline(
 }
 
 use crate::error::ErrorBody;
+
+/// Which form an exported timeline takes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `markdown` (default) or `json`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A table cell: one line, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// The timeline as a document to keep (postmortems, evidence): Markdown with the incident's
+/// summary and one table row per entry (notes and triage answers quoted below), or JSON with
+/// the incident and every entry.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline/export", tag = "incidents",
+    params(("id" = String, Path, description = "UUID, number or INC-number"), ExportQuery),
+    responses((status = 200, description = "text/markdown or application/json, as an attachment"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_timeline(
+    State(state): State<AppState>,
+    ApiPrincipal(_p): ApiPrincipal,
+    ApiPath(id): ApiPath<String>,
+    crate::error::ApiQuery(q): crate::error::ApiQuery<ExportQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let incident = state.store.get_incident(incident_ref(&id)?).await?;
+    let entries = state.store.timeline(incident.id).await?;
+    let label = format!("INC-{}", incident.number);
+    let attachment = |ext: &str| format!("attachment; filename=\"{label}-timeline.{ext}\"");
+    match q.format.as_deref().unwrap_or("markdown") {
+        "json" => {
+            let Json(view) = view(&state, incident).await?;
+            let items: Vec<TimelineEntryView> = entries.into_iter().map(Into::into).collect();
+            let body = serde_json::json!({ "incident": view, "timeline": items });
+            Ok(([(axum::http::header::CONTENT_DISPOSITION, attachment("json"))], Json(body)).into_response())
+        }
+        "markdown" | "md" => {
+            let dir = Directory::load(&state.store).await?;
+            let mut md = format!("# {label}: {}\n\n", cell(&incident.title));
+            md.push_str(&format!(
+                "- Severity: {}\n- Type: {}\n- Status: {}\n- Detected: {}\n",
+                incident.severity,
+                incident.kind,
+                incident.status,
+                firebreak_domain::time::canonical(incident.detected_at)
+            ));
+            if !incident.summary.is_empty() {
+                md.push_str(&format!(
+                    "\n{}\n",
+                    incident.summary.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+                ));
+            }
+            md.push_str("\n## Timeline\n\n| time (UTC) | who | via | what |\n|---|---|---|---|\n");
+            let mut quotes = Vec::new();
+            for e in &entries {
+                md.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    firebreak_domain::time::canonical(e.at),
+                    cell(&e.actor_name),
+                    e.via.as_str(),
+                    cell(&crate::web::incidents::describe(&e.event, &dir))
+                ));
+                let quoted = match &e.event {
+                    TimelineEvent::NoteAdded { body } => Some(body.clone()),
+                    TimelineEvent::Triaged { steps, .. } => Some(
+                        steps.iter().map(|s| format!("{} → {}", s.question, s.answer)).collect::<Vec<_>>().join("\n"),
+                    ),
+                    _ => None,
+                };
+                if let Some(text) = quoted {
+                    quotes.push((firebreak_domain::time::canonical(e.at), e.event.kind(), text));
+                }
+            }
+            if !quotes.is_empty() {
+                md.push_str("\n## Notes and answers\n");
+                for (at, kind, text) in quotes {
+                    md.push_str(&format!("\n**{at}** ({kind}):\n\n"));
+                    md.push_str(&text.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n"));
+                    md.push('\n');
+                }
+            }
+            let headers = [
+                (axum::http::header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_owned()),
+                (axum::http::header::CONTENT_DISPOSITION, attachment("md")),
+            ];
+            Ok((headers, md).into_response())
+        }
+        other => {
+            Err(ApiError::bad_request("invalid_format", format!("unknown format {other:?}: use markdown or json")))
+        }
+    }
+}

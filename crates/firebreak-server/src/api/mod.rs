@@ -97,6 +97,7 @@ use utoipa::{Modify, OpenApi};
         paging::escalate_incident,
         paging::reassign_incident,
         paging::list_incident_notifications,
+        incidents::export_timeline,
         procedures::get_procedures,
         procedures::get_tree,
         procedures::start_triage,

@@ -227,7 +227,7 @@ pub struct TimelineRow {
     pub note: String,
 }
 
-fn describe(e: &TimelineEvent, dir: &Directory) -> String {
+pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
     let who = |u: &Option<UserId>| dir.user_ref(*u).map(|r| r.name).unwrap_or_else(|| "nobody".into());
     match e {
         TimelineEvent::Created { title, severity, kind } => format!("declared “{title}” ({severity}, {kind})"),

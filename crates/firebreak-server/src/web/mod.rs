@@ -9,7 +9,7 @@
 mod account;
 mod admin;
 mod catalog;
-mod incidents;
+pub(crate) mod incidents;
 mod monitoring;
 mod oncall;
 mod procedures;
