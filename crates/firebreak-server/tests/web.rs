@@ -148,7 +148,9 @@ async fn declare_and_act_through_forms(app: TestApp) {
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.text.contains("<img src=x"), "title must be escaped");
     assert!(r.text.contains("&#60;img src=x onerror=alert(1)&#62; API down"));
-    assert!(r.text.contains("&#60;b&#62;bold&#60;/b&#62; claim"));
+    // Notes are Markdown; raw HTML in them is shown as text.
+    assert!(r.text.contains("&lt;b&gt;bold&lt;/b&gt; claim"), "{}", r.text);
+    assert!(!r.text.contains("<b>bold</b>"), "note HTML must not be interpreted");
     assert!(r.text.contains("status-resolved"));
     let timeline = app.get("/api/v1/incidents/1/timeline", &app.viewer.token).await;
     let kinds: Vec<&str> = timeline.body["items"]
@@ -167,6 +169,18 @@ async fn declare_and_act_through_forms(app: TestApp) {
             "type_changed"
         ]
     );
+    let md = app
+        .send(form(
+            Method::POST,
+            "/incidents/INC-1/notes",
+            &cookie,
+            &[("csrf", &csrf), ("body", "**Root cause** found: see [runbook](javascript:alert(1))")],
+        ))
+        .await;
+    assert_eq!(md.status, StatusCode::SEE_OTHER, "{}", md.text);
+    let r = app.send(page("/incidents/INC-1", &cookie)).await;
+    assert!(r.text.contains("<strong>Root cause</strong> found"), "notes render Markdown");
+    assert!(r.text.contains(r##"<a href="#">runbook</a>"##) && !r.text.contains("javascript:"), "no script links");
     assert_eq!(timeline.body["items"][0]["via"], "web");
 
     // A wrong transition shows an error page and changes nothing.

@@ -225,6 +225,8 @@ pub struct TimelineRow {
     pub kind: &'static str,
     pub text: String,
     pub note: String,
+    /// A note's Markdown, rendered safely (`web::markdown`).
+    pub note_html: String,
 }
 
 pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
@@ -327,6 +329,10 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
                 TimelineEvent::Triaged { steps, .. } => {
                     steps.iter().map(|s| format!("{} → {}", s.question, s.answer)).collect::<Vec<_>>().join("\n")
                 }
+                _ => String::new(),
+            },
+            note_html: match &e.event {
+                TimelineEvent::NoteAdded { body } => super::markdown::render(body),
                 _ => String::new(),
             },
         })

@@ -10,6 +10,7 @@ mod account;
 mod admin;
 mod catalog;
 pub(crate) mod incidents;
+pub mod markdown;
 mod monitoring;
 mod oncall;
 mod procedures;
