@@ -108,13 +108,106 @@ word_enum!(
 );
 
 word_enum!(
-    /// A response role on one incident, held by one user at a time.
+    /// A built-in response role on one incident, held by one user at a time. Teams add their
+    /// own roles in the procedures' `config.yaml`; [`RoleName`] names either.
     IncidentRole, "role" {
         Commander => "commander",
         Communications => "communications",
         Scribe => "scribe",
+        OperationsLead => "operations_lead",
     }
 );
+
+/// Maximum length of a role name.
+pub const ROLE_NAME_MAX: usize = 40;
+
+/// The name of a response role: a built-in one or a team's own (lowercase letters, digits,
+/// `_` and `-`, starting with a letter, at most 40 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn parse(s: &str) -> Result<RoleName, DomainError> {
+        let s = s.trim();
+        let ok = !s.is_empty()
+            && s.len() <= ROLE_NAME_MAX
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if ok {
+            Ok(RoleName(s.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                "role",
+                format!(
+                    "{s:?} is not a role name: lowercase letters, digits, `_` and `-`, starting with a letter, \
+                     at most {ROLE_NAME_MAX} characters"
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The built-in role of this name, if it is one.
+    pub fn builtin(&self) -> Option<IncidentRole> {
+        self.0.parse().ok()
+    }
+
+    /// How people read it: `operations_lead` → `operations lead`.
+    pub fn label(&self) -> String {
+        self.0.replace(['_', '-'], " ")
+    }
+}
+
+impl From<IncidentRole> for RoleName {
+    fn from(r: IncidentRole) -> RoleName {
+        RoleName(r.as_str().to_owned())
+    }
+}
+
+impl TryFrom<String> for RoleName {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<RoleName, DomainError> {
+        RoleName::parse(&s)
+    }
+}
+
+impl From<RoleName> for String {
+    fn from(r: RoleName) -> String {
+        r.0
+    }
+}
+
+impl std::fmt::Display for RoleName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RoleName {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<RoleName, DomainError> {
+        RoleName::parse(s)
+    }
+}
+
+/// Maximum length of an evidence link's address.
+pub const EVIDENCE_URL_MAX: usize = 2_000;
+
+/// A validated evidence link: an absolute `http(s)` address on one line.
+pub fn parse_evidence_url(value: &str) -> Result<String, DomainError> {
+    let url = clean_text("url", value, EVIDENCE_URL_MAX, true)?;
+    let lower = url.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !url.contains(char::is_whitespace) => Ok(url),
+        _ => Err(DomainError::invalid("url", "must be an absolute http:// or https:// address")),
+    }
+}
 
 impl IncidentStatus {
     fn rank(self) -> u8 {
@@ -297,6 +390,10 @@ pub struct Incident {
     pub commander: Option<UserId>,
     pub communications: Option<UserId>,
     pub scribe: Option<UserId>,
+    /// Holders of the other roles (operations lead and the team's own), by role name.
+    pub other_roles: std::collections::BTreeMap<String, UserId>,
+    /// Marked restricted by a person (security incidents are restricted whatever this says).
+    pub restricted: bool,
     pub created_by: Option<UserId>,
     pub service_id: Option<crate::ids::ServiceId>,
     pub group_key: Option<String>,
@@ -330,10 +427,22 @@ impl IncidentEdit {
 pub enum IncidentChange {
     Transition(IncidentAction),
     Edit(IncidentEdit),
-    /// Gives a role to a user, or takes it away (`None`).
+    /// Gives a role to a user, or takes it away (`None`). Whether a team's own role name
+    /// exists is the caller's to check (it lives in the procedures).
     AssignRole {
-        role: IncidentRole,
+        role: RoleName,
         user: Option<UserId>,
+    },
+    /// Marks the incident restricted (visible only to its participants and admins), or not.
+    SetRestricted(bool),
+    /// Lets a user see and work a restricted incident.
+    AddParticipant {
+        user: UserId,
+    },
+    /// Links evidence (a dashboard, a log query, a capture) to the incident.
+    AddEvidence {
+        url: String,
+        title: String,
     },
     Note {
         body: String,
@@ -365,6 +474,9 @@ impl IncidentChange {
             IncidentChange::AssignRole { .. } => "incident.assign_role".into(),
             IncidentChange::Note { .. } => "incident.note".into(),
             IncidentChange::Triage(_) => "incident.triage".into(),
+            IncidentChange::SetRestricted(_) => "incident.restrict".into(),
+            IncidentChange::AddParticipant { .. } => "incident.add_participant".into(),
+            IncidentChange::AddEvidence { .. } => "incident.add_evidence".into(),
         }
     }
 }
@@ -407,8 +519,9 @@ pub enum TimelineEvent {
         from: Vec<String>,
         to: Vec<String>,
     },
+    /// A role was given, taken away or handed over (`from` and `to` both set).
     RoleAssigned {
-        role: IncidentRole,
+        role: RoleName,
         #[schema(value_type = Option<String>)]
         from: Option<UserId>,
         #[schema(value_type = Option<String>)]
@@ -416,6 +529,42 @@ pub enum TimelineEvent {
     },
     NoteAdded {
         body: String,
+    },
+    /// The incident was marked restricted, or the mark was taken away.
+    RestrictionChanged {
+        restricted: bool,
+    },
+    /// A user may now see and work the (restricted) incident.
+    ParticipantAdded {
+        #[schema(value_type = String, format = Uuid)]
+        user_id: UserId,
+    },
+    /// Evidence linked to the incident.
+    EvidenceAdded {
+        url: String,
+        title: String,
+    },
+    /// A stakeholder update was sent (or, for a customer-facing draft, recorded) to an
+    /// audience; `to` names who it reached.
+    UpdateSent {
+        audience: String,
+        template: String,
+        subject: String,
+        body: String,
+        to: Vec<String>,
+    },
+    /// A stakeholder update was due and none was sent: the communications lead was reminded
+    /// (`escalated`: later, the commander or the next escalation level was told).
+    UpdateLate {
+        escalated: bool,
+        to: Vec<String>,
+    },
+    /// A contact list or stakeholder group was told about the incident (`reason`: the
+    /// severity/type configuration or a playbook step).
+    StakeholdersNotified {
+        group: String,
+        reason: String,
+        to: Vec<String>,
     },
     /// An alert of this incident opened, repeated, was acknowledged or resolved.
     Alert {
@@ -537,6 +686,12 @@ impl TimelineEvent {
             TimelineEvent::TagsChanged { .. } => "tags_changed",
             TimelineEvent::RoleAssigned { .. } => "role_assigned",
             TimelineEvent::NoteAdded { .. } => "note_added",
+            TimelineEvent::RestrictionChanged { .. } => "restriction_changed",
+            TimelineEvent::ParticipantAdded { .. } => "participant_added",
+            TimelineEvent::EvidenceAdded { .. } => "evidence_added",
+            TimelineEvent::UpdateSent { .. } => "update_sent",
+            TimelineEvent::UpdateLate { .. } => "update_late",
+            TimelineEvent::StakeholdersNotified { .. } => "stakeholders_notified",
             TimelineEvent::Alert { .. } => "alert",
             TimelineEvent::Triaged { .. } => "triaged",
             TimelineEvent::PlaybookAttached { .. } => "playbook_attached",
@@ -575,6 +730,8 @@ impl Incident {
             commander: None,
             communications: None,
             scribe: None,
+            other_roles: Default::default(),
+            restricted: false,
             created_by: by,
             service_id: new.service_id,
             group_key: new.group_key,
@@ -593,21 +750,55 @@ impl Incident {
         label(self.number)
     }
 
-    /// The holder of a role.
-    pub fn role_holder(&self, role: IncidentRole) -> Option<UserId> {
-        match role {
-            IncidentRole::Commander => self.commander,
-            IncidentRole::Communications => self.communications,
-            IncidentRole::Scribe => self.scribe,
+    /// The holder of a role (built-in or the team's own, by name).
+    pub fn role_holder(&self, role: &str) -> Option<UserId> {
+        match role.parse::<IncidentRole>() {
+            Ok(IncidentRole::Commander) => self.commander,
+            Ok(IncidentRole::Communications) => self.communications,
+            Ok(IncidentRole::Scribe) => self.scribe,
+            _ => self.other_roles.get(role).copied(),
         }
     }
 
-    fn role_slot(&mut self, role: IncidentRole) -> &mut Option<UserId> {
-        match role {
-            IncidentRole::Commander => &mut self.commander,
-            IncidentRole::Communications => &mut self.communications,
-            IncidentRole::Scribe => &mut self.scribe,
+    /// Every role held, built-in ones first.
+    pub fn roles(&self) -> Vec<(RoleName, UserId)> {
+        let fixed = [
+            (IncidentRole::Commander, self.commander),
+            (IncidentRole::Communications, self.communications),
+            (IncidentRole::Scribe, self.scribe),
+        ];
+        let mut out: Vec<(RoleName, UserId)> =
+            fixed.into_iter().filter_map(|(r, u)| u.map(|u| (RoleName::from(r), u))).collect();
+        let lead = IncidentRole::OperationsLead.as_str();
+        let others = self.other_roles.iter().filter(|(n, _)| n.as_str() == lead);
+        for (name, user) in others.chain(self.other_roles.iter().filter(|(n, _)| n.as_str() != lead)) {
+            if let Ok(name) = RoleName::parse(name) {
+                out.push((name, *user));
+            }
         }
+        out
+    }
+
+    fn set_role(&mut self, role: &RoleName, user: Option<UserId>) {
+        let slot = match role.builtin() {
+            Some(IncidentRole::Commander) => &mut self.commander,
+            Some(IncidentRole::Communications) => &mut self.communications,
+            Some(IncidentRole::Scribe) => &mut self.scribe,
+            _ => {
+                match user {
+                    Some(u) => self.other_roles.insert(role.as_str().to_owned(), u),
+                    None => self.other_roles.remove(role.as_str()),
+                };
+                return;
+            }
+        };
+        *slot = user;
+    }
+
+    /// Whether only participants and admins may see it: marked restricted, or of a type
+    /// whose response level says so (`restricted_kind`, security by default).
+    pub fn is_restricted(&self, restricted_kind: impl Fn(IncidentType) -> bool) -> bool {
+        self.restricted || restricted_kind(self.kind)
     }
 
     /// Applies one change at `at`, returning the new state and its timeline events, or why
@@ -678,11 +869,28 @@ impl Incident {
                 if self.status == IncidentStatus::Closed {
                     return Err(DomainError::invalid("status", "roles cannot change on a closed incident"));
                 }
-                let from = self.role_holder(*role);
+                let from = self.role_holder(role.as_str());
                 if from != *user {
-                    *next.role_slot(*role) = *user;
-                    events.push(TimelineEvent::RoleAssigned { role: *role, from, to: *user });
+                    next.set_role(role, *user);
+                    events.push(TimelineEvent::RoleAssigned { role: role.clone(), from, to: *user });
                 }
+            }
+            IncidentChange::SetRestricted(restricted) => {
+                if self.restricted != *restricted {
+                    next.restricted = *restricted;
+                    events.push(TimelineEvent::RestrictionChanged { restricted: *restricted });
+                }
+            }
+            IncidentChange::AddParticipant { user } => {
+                events.push(TimelineEvent::ParticipantAdded { user_id: *user });
+            }
+            IncidentChange::AddEvidence { url, title } => {
+                let url = parse_evidence_url(url)?;
+                let title = clean_text("title", title, TITLE_MAX, false)?;
+                if title.contains(['\n', '\r']) {
+                    return Err(DomainError::invalid("title", "must be a single line"));
+                }
+                events.push(TimelineEvent::EvidenceAdded { url, title });
             }
             IncidentChange::Note { body } => {
                 let body = parse_note(body)?;

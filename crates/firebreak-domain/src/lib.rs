@@ -21,7 +21,7 @@ pub use ids::{
 };
 pub use incident::{
     ApplyOutcome, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
-    IncidentType, NewIncident, PagedUser, Severity, TimelineEvent, Triage,
+    IncidentType, NewIncident, PagedUser, RoleName, Severity, TimelineEvent, Triage,
 };
 pub use time::Timestamp;
 pub use user::{Actor, Email, UserRole, Via};

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod ops;
 pub mod procedures;
 pub mod respond;
+pub mod visibility;
 pub mod web;
 
 use axum::Router;
@@ -224,6 +225,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(respond::router())
         .merge(calendar::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), visibility::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -201,6 +201,11 @@ async fn levels_fire_on_time_and_acknowledging_stops_them(backend: Backend) {
     assert_eq!(paged[1]["level"], 2);
     assert_eq!(paged[1]["users"][0]["id"], json!(app.admin.user.id));
     assert_eq!(events.iter().filter(|e| e["kind"] == "notification_sent").count(), 2);
+    // Whoever was paged takes part in the incident (and so sees it when it is restricted).
+    let people = app.get(&format!("/api/v1/incidents/{n}/participants"), &app.viewer.token).await;
+    let ids: Vec<&Value> =
+        people.body["items"].as_array().expect("participants").iter().map(|p| &p["user_id"]).collect();
+    assert_eq!(ids, [&json!(app.responder.user.id), &json!(app.admin.user.id)], "{}", people.text);
 }
 
 /// The responder (level 1, with a second rule two minutes after a page) and the admin (level

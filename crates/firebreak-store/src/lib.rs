@@ -110,6 +110,27 @@ pub struct IncidentFilter {
     pub before_number: Option<i64>,
     /// Page size, 1..=200.
     pub limit: u32,
+    /// Who is looking: restricted incidents they do not take part in are left out. `None`
+    /// (admins, the system) sees everything.
+    pub viewer: Option<Viewer>,
+}
+
+/// Someone who may see only the restricted incidents they take part in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub user: UserId,
+    /// Incident types that are restricted whether marked or not (from the procedures'
+    /// response levels; security by default).
+    pub restricted_kinds: Vec<IncidentType>,
+}
+
+/// A person who takes part in an incident: declared it, acted on it, holds a role, was paged
+/// or was added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    pub user_id: UserId,
+    pub name: String,
+    pub since: Timestamp,
 }
 
 /// One page of a list.
@@ -248,6 +269,8 @@ pub struct AlertFilter {
     pub incident_id: Option<IncidentId>,
     pub before: Option<AlertId>,
     pub limit: u32,
+    /// Alerts of restricted incidents this viewer does not take part in are left out.
+    pub viewer: Option<Viewer>,
 }
 
 /// A change that live views want to hear about, from this process or (on PostgreSQL) from
@@ -273,6 +296,9 @@ pub trait IncidentStore: Send + Sync {
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<TimelineEntry>>;
     /// How many incidents are in each status.
     async fn count_incidents_by_status(&self) -> StoreResult<Vec<(IncidentStatus, i64)>>;
+    /// Who takes part in an incident, in the order they joined.
+    async fn participants(&self, id: IncidentId) -> StoreResult<Vec<Participant>>;
+    async fn is_participant(&self, id: IncidentId, user: UserId) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -436,7 +462,14 @@ pub trait AlertStore: Send + Sync {
     /// returns how many. Safe to run on several replicas at once.
     async fn fire_missed_heartbeats(&self, now: Timestamp) -> StoreResult<usize>;
     /// Changes of a service (or of all), newest first, at most `limit`.
-    async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>>;
+    /// Changes newest first: of these services (all when empty), that occurred in the window
+    /// (inclusive) when one is given.
+    async fn list_changes(
+        &self,
+        service_ids: &[ServiceId],
+        between: Option<(Timestamp, Timestamp)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Change>>;
 }
 
 /// A named definition as stored: an on-call schedule or an escalation policy.

@@ -52,7 +52,7 @@ macro_rules! impl_sql_store {
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                contained_at, resolved_at, closed_at, updated_at, service_id, group_key";
+                contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles";
             const USER_COLS: &str = "id, email, name, role, disabled, created_at";
             const TOKEN_COLS: &str = "id, user_id, name, created_at, last_used_at, revoked_at";
             const AUDIT_COLS: &str = "seq, at, actor_id, actor_name, via, action, target, details, prev_hash, hash";
@@ -149,6 +149,8 @@ macro_rules! impl_sql_store {
                     commander: user("commander_id")?,
                     communications: user("communications_id")?,
                     scribe: user("scribe_id")?,
+                    other_roles: get::<Json<std::collections::BTreeMap<String, UserId>>>(row, "other_roles")?.0,
+                    restricted: get(row, "restricted")?,
                     created_by: user("created_by")?,
                     detected_at: get(row, "detected_at")?,
                     acknowledged_at: get(row, "acknowledged_at")?,
@@ -285,8 +287,38 @@ macro_rules! impl_sql_store {
                 insert_timeline_rows(tx, at, &rows).await
             }
 
-            /// Timeline entries of any incidents, all at `at`, in order.
+            /// Timeline entries of any incidents, all at `at`, in order. Whoever an entry shows
+            /// taking part (the person acting, a role's new holder, those paged, a participant
+            /// added) becomes a participant of its incident.
             async fn insert_timeline_rows(tx: &mut Tx, at: Timestamp, rows: &[(IncidentId, &Actor, &TimelineEvent)]) -> StoreResult<()> {
+                let mut joined: Vec<(IncidentId, UserId)> = Vec::new();
+                for (incident, actor, event) in rows {
+                    let mut add = |u: UserId| {
+                        if !joined.contains(&(*incident, u)) {
+                            joined.push((*incident, u));
+                        }
+                    };
+                    if let Some(u) = actor.user_id {
+                        add(u);
+                    }
+                    match event {
+                        TimelineEvent::RoleAssigned { to: Some(u), .. } => add(*u),
+                        TimelineEvent::ParticipantAdded { user_id } => add(*user_id),
+                        TimelineEvent::Paged { users, .. } => users.iter().for_each(|p| add(p.id)),
+                        _ => {}
+                    }
+                }
+                if !joined.is_empty() {
+                    write_rows(
+                        tx,
+                        "INSERT INTO incident_participants (incident_id, user_id, since)",
+                        3,
+                        " ON CONFLICT DO NOTHING",
+                        &joined,
+                        |q, (incident, user)| q.bind(incident.0).bind(user.0).bind(at),
+                    )
+                    .await?;
+                }
                 write_rows(
                     tx,
                     "INSERT INTO timeline_entries (incident_id, at, actor_id, actor_name, via, kind, data)",
@@ -363,13 +395,14 @@ macro_rules! impl_sql_store {
                 let sql = if insert {
                     "INSERT INTO incidents (id, number, title, summary, severity, kind, status, services, tags, \
                      commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                     contained_at, resolved_at, closed_at, updated_at, service_id, group_key) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+                     contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
                 } else {
                     "UPDATE incidents SET number = $2, title = $3, summary = $4, severity = $5, kind = $6, \
                      status = $7, services = $8, tags = $9, commander_id = $10, communications_id = $11, \
                      scribe_id = $12, created_by = $13, detected_at = $14, acknowledged_at = $15, \
-                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20, group_key = $21 WHERE id = $1"
+                     contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20, group_key = $21, \
+                     restricted = $22, other_roles = $23 WHERE id = $1"
                 };
                 sqlx::query(sql)
                     .bind(i.id.0)
@@ -393,6 +426,8 @@ macro_rules! impl_sql_store {
                     .bind(i.updated_at)
                     .bind(i.service_id.map(|s| s.0))
                     .bind(i.group_key.clone())
+                    .bind(i.restricted)
+                    .bind(Json(i.other_roles.clone()))
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
@@ -468,6 +503,10 @@ macro_rules! impl_sql_store {
                     any_of(&mut qb, "status", filter.statuses.iter().map(|s| s.as_str()));
                     any_of(&mut qb, "severity", filter.severities.iter().map(|s| s.as_str()));
                     any_of(&mut qb, "kind", filter.kinds.iter().map(|s| s.as_str()));
+                    if let Some(viewer) = &filter.viewer {
+                        qb.push(" AND ");
+                        push_visible(&mut qb, "incidents", viewer);
+                    }
                     if let Some(before) = filter.before_number {
                         qb.push(" AND number < ").push_bind(before);
                     }
@@ -492,7 +531,7 @@ macro_rules! impl_sql_store {
                     };
                     let row = q.fetch_optional(&mut *tx).await.map_err(db_err)?.ok_or(StoreError::NotFound("incident"))?;
                     let current = incident_from_row(&row)?;
-                    if let IncidentChange::AssignRole { user: Some(user), .. } = &change {
+                    if let IncidentChange::AssignRole { user: Some(user), .. } | IncidentChange::AddParticipant { user } = &change {
                         let holder = match load_user(&mut *tx, *user).await {
                             Ok(u) => u,
                             Err(StoreError::NotFound(_)) => {
@@ -547,6 +586,51 @@ macro_rules! impl_sql_store {
                     }
                     Ok(counts)
                 }
+
+                async fn participants(&self, id: IncidentId) -> StoreResult<Vec<$crate::Participant>> {
+                    let rows = sqlx::query(
+                        "SELECT p.user_id, u.name, p.since FROM incident_participants p JOIN users u ON u.id = p.user_id \
+                         WHERE p.incident_id = $1 ORDER BY p.since, u.name",
+                    )
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| Ok($crate::Participant { user_id: UserId(get(r, "user_id")?), name: get(r, "name")?, since: get(r, "since")? }))
+                        .collect()
+                }
+
+                async fn is_participant(&self, id: IncidentId, user: UserId) -> StoreResult<bool> {
+                    let found: Option<i64> = sqlx::query_scalar(
+                        "SELECT CAST(1 AS BIGINT) FROM incident_participants WHERE incident_id = $1 AND user_id = $2",
+                    )
+                    .bind(id.0)
+                    .bind(user.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(found.is_some())
+                }
+            }
+
+            /// Appends "the incident `table` (an alias of `incidents`) is visible to `viewer`":
+            /// not restricted (by mark or type), or the viewer takes part in it.
+            fn push_visible(qb: &mut sqlx::QueryBuilder<Db>, table: &str, viewer: &$crate::Viewer) {
+                qb.push(format!("(NOT ({table}.restricted"));
+                if !viewer.restricted_kinds.is_empty() {
+                    qb.push(format!(" OR {table}.kind IN ("));
+                    let mut sep = qb.separated(", ");
+                    for k in &viewer.restricted_kinds {
+                        sep.push_bind(k.as_str());
+                    }
+                    qb.push(")");
+                }
+                qb.push(format!(
+                    ") OR EXISTS (SELECT 1 FROM incident_participants vp WHERE vp.incident_id = {table}.id AND vp.user_id = "
+                ));
+                qb.push_bind(viewer.user.0);
+                qb.push("))");
             }
 
             #[async_trait::async_trait]
@@ -1319,20 +1403,29 @@ macro_rules! impl_sql_store {
                     Ok(Some(change))
                 }
 
-                async fn list_changes(&self, service_id: Option<ServiceId>, limit: u32) -> StoreResult<Vec<Change>> {
-                    let cols = "id, service_id, integration_id, summary, source, details, occurred_at, received_at";
+                async fn list_changes(
+                    &self,
+                    service_ids: &[ServiceId],
+                    between: Option<(Timestamp, Timestamp)>,
+                    limit: u32,
+                ) -> StoreResult<Vec<Change>> {
                     let limit = i64::from($crate::page_limit(limit));
-                    let rows = match service_id {
-                        Some(s) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {cols} FROM changes WHERE service_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2")))
-                            .bind(s.0)
-                            .bind(limit)
-                            .fetch_all(&self.pool)
-                            .await,
-                        None => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {cols} FROM changes ORDER BY occurred_at DESC, id DESC LIMIT $1")))
-                            .bind(limit)
-                            .fetch_all(&self.pool)
-                            .await,
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT id, service_id, integration_id, summary, source, details, occurred_at, received_at FROM changes WHERE 1 = 1",
+                    );
+                    if !service_ids.is_empty() {
+                        qb.push(" AND service_id IN (");
+                        let mut sep = qb.separated(", ");
+                        for s in service_ids {
+                            sep.push_bind(s.0);
+                        }
+                        qb.push(")");
                     }
+                    if let Some((from, to)) = between {
+                        qb.push(" AND occurred_at >= ").push_bind(from).push(" AND occurred_at <= ").push_bind(to);
+                    }
+                    qb.push(" ORDER BY occurred_at DESC, id DESC LIMIT ").push_bind(limit);
+                    let rows = qb.build().fetch_all(&self.pool).await
                     .map_err(db_err)?;
                     rows.iter()
                         .map(|row| {
@@ -1753,6 +1846,11 @@ macro_rules! impl_sql_store {
                     }
                     if let Some(b) = filter.before {
                         qb.push(" AND id < ").push_bind(b.0);
+                    }
+                    if let Some(viewer) = &filter.viewer {
+                        qb.push(" AND (incident_id IS NULL OR EXISTS (SELECT 1 FROM incidents vi WHERE vi.id = alerts.incident_id AND ");
+                        push_visible(&mut qb, "vi", viewer);
+                        qb.push("))");
                     }
                     qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
                     let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;

@@ -147,7 +147,11 @@ pub async fn lifecycle_is_recorded_on_the_timeline(store: DynStore) {
     assert_eq!(acked.status, IncidentStatus::Acknowledged);
     assert!(acked.acknowledged_at.is_some());
     store
-        .change_incident(r, IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(commander.id) }, &by)
+        .change_incident(
+            r,
+            IncidentChange::AssignRole { role: IncidentRole::Commander.into(), user: Some(commander.id) },
+            &by,
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     store
@@ -199,7 +203,11 @@ pub async fn refused_changes_change_nothing(store: DynStore) {
     assert!(matches!(err, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{err:?}");
     let ghost = firebreak_domain::UserId::new();
     let err = store
-        .change_incident(r, IncidentChange::AssignRole { role: IncidentRole::Scribe, user: Some(ghost) }, &actor())
+        .change_incident(
+            r,
+            IncidentChange::AssignRole { role: IncidentRole::Scribe.into(), user: Some(ghost) },
+            &actor(),
+        )
         .await;
     assert!(matches!(err, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{err:?}");
     let missing = store

@@ -120,7 +120,11 @@ async fn triage_from_the_terminal_applies_the_outcome() {
     // The playbook the outcome names is now the incident's checklist.
     let list = cli.ok(&["incident", "checklist", &n]);
     assert!(list.contains("Major outage (major-outage), version "), "{list}");
-    assert!(list.lines().any(|l| l.starts_with("1  open   containment") && l.contains("Confirm the impact")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().take(3).eq(["1", "open", "containment"]) && l.contains("Confirm the impact")),
+        "{list}"
+    );
     let done = cli.ok(&["incident", "check", &n, "1"]);
     assert!(done.starts_with("1 done: Confirm the impact"), "{done}");
     let skipped = cli.json(&["incident", "check", &n, "2", "--skip"]);

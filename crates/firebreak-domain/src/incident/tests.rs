@@ -167,7 +167,8 @@ fn closed_incidents_are_final() {
             .is_err()
     );
     assert!(
-        i.apply(&IncidentChange::AssignRole { role: IncidentRole::Scribe, user: Some(UserId::new()) }, at(1)).is_err()
+        i.apply(&IncidentChange::AssignRole { role: IncidentRole::Scribe.into(), user: Some(UserId::new()) }, at(1))
+            .is_err()
     );
     // Notes stay possible: follow-ups are written after closing.
     assert!(i.apply(&IncidentChange::Note { body: "late finding".into() }, at(1)).is_ok());
@@ -178,24 +179,24 @@ fn role_handover_is_recorded() {
     let (alice, bob) = (UserId::new(), UserId::new());
     let i = declared();
     let i = i
-        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(alice) }, at(1))
+        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander.into(), user: Some(alice) }, at(1))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         i.events,
-        vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander, from: None, to: Some(alice) }]
+        vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander.into(), from: None, to: Some(alice) }]
     );
     let i = i
         .incident
-        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(bob) }, at(2))
+        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander.into(), user: Some(bob) }, at(2))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         i.events,
-        vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander, from: Some(alice), to: Some(bob) }]
+        vec![TimelineEvent::RoleAssigned { role: IncidentRole::Commander.into(), from: Some(alice), to: Some(bob) }]
     );
     assert_eq!(i.incident.commander, Some(bob));
     let again = i
         .incident
-        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander, user: Some(bob) }, at(3))
+        .apply(&IncidentChange::AssignRole { role: IncidentRole::Commander.into(), user: Some(bob) }, at(3))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.events.is_empty());
 }
@@ -247,4 +248,86 @@ fn timeline_json_shape() {
     );
     let c = TimelineEvent::Created { title: "t".into(), severity: Severity::Low, kind: IncidentType::Other };
     assert_eq!(serde_json::to_value(&c).unwrap_or_default()["type"], "other");
+}
+
+#[test]
+fn custom_roles_and_operations_lead_are_held_and_handed_over() {
+    let (alice, bob) = (UserId::new(), UserId::new());
+    let lead = RoleName::from(IncidentRole::OperationsLead);
+    let liaison = RoleName::parse("customer-liaison").unwrap_or_else(|e| panic!("{e}"));
+    let i = declared()
+        .apply(&IncidentChange::AssignRole { role: lead.clone(), user: Some(alice) }, at(1))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .incident;
+    let out = i
+        .apply(&IncidentChange::AssignRole { role: liaison.clone(), user: Some(bob) }, at(2))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.incident.role_holder("operations_lead"), Some(alice));
+    assert_eq!(out.incident.role_holder("customer-liaison"), Some(bob));
+    assert_eq!(out.incident.roles(), vec![(lead.clone(), alice), (liaison.clone(), bob)]);
+    let handed = out
+        .incident
+        .apply(&IncidentChange::AssignRole { role: liaison.clone(), user: Some(alice) }, at(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        handed.events,
+        vec![TimelineEvent::RoleAssigned { role: liaison.clone(), from: Some(bob), to: Some(alice) }]
+    );
+    let cleared = handed
+        .incident
+        .apply(&IncidentChange::AssignRole { role: liaison, user: None }, at(4))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cleared.incident.role_holder("customer-liaison"), None);
+    assert_eq!(cleared.incident.other_roles.len(), 1);
+}
+
+#[test]
+fn role_names_are_checked() {
+    for bad in ["", "Commander", "1st", "a b", "x".repeat(41).as_str(), "<script>", "ops/lead"] {
+        assert!(RoleName::parse(bad).is_err(), "{bad:?} accepted");
+    }
+    let name = RoleName::parse(" operations_lead ").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(name.builtin(), Some(IncidentRole::OperationsLead));
+    assert_eq!(name.label(), "operations lead");
+    assert!(serde_json::from_str::<RoleName>("\"Bad Name\"").is_err());
+}
+
+#[test]
+fn restriction_follows_the_mark_or_the_type() {
+    let i = declared();
+    let security = |k: IncidentType| k == IncidentType::Security;
+    assert!(!i.is_restricted(security));
+    let marked = i.apply(&IncidentChange::SetRestricted(true), at(1)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(marked.events, vec![TimelineEvent::RestrictionChanged { restricted: true }]);
+    assert!(marked.incident.is_restricted(security));
+    let same = marked.incident.apply(&IncidentChange::SetRestricted(true), at(2)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(same.events.is_empty(), "marking twice records nothing");
+    let mut sec = declared();
+    sec.kind = IncidentType::Security;
+    assert!(sec.is_restricted(security));
+    assert!(!sec.is_restricted(|_| false), "a configuration may lift the type's restriction");
+}
+
+#[test]
+fn evidence_links_must_be_web_addresses() {
+    let i = declared();
+    for bad in ["javascript:alert(1)", "ftp://x", "https://", "http:///path", "https://a b", "data:text/html,x"] {
+        assert!(i.apply(&IncidentChange::AddEvidence { url: bad.into(), title: "x".into() }, at(1)).is_err(), "{bad}");
+    }
+    let ok = i
+        .apply(
+            &IncidentChange::AddEvidence {
+                url: " https://grafana.example/d/abc?x=1 ".into(),
+                title: "Error rate".into(),
+            },
+            at(1),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ok.events,
+        vec![TimelineEvent::EvidenceAdded {
+            url: "https://grafana.example/d/abc?x=1".into(),
+            title: "Error rate".into()
+        }]
+    );
 }

@@ -71,7 +71,24 @@ struct ConfigFile {
     types: HashMap<Spanned<String>, Spanned<LevelFile>>,
     #[serde(default)]
     triage_tree: Option<Spanned<String>>,
+    #[serde(default)]
+    roles: HashMap<Spanned<String>, RoleFile>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// The built-in response roles and what each does.
+pub const BUILTIN_ROLES: [(&str, &str); 4] = [
+    ("commander", "Leads the response: decides, delegates, keeps the big picture."),
+    ("communications", "Keeps stakeholders informed: sends the updates on their cadence."),
+    ("scribe", "Keeps the timeline: notes decisions, findings and actions as they happen."),
+    ("operations_lead", "Leads the hands-on work: investigates, contains and fixes."),
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +136,9 @@ pub struct Procedures {
     pub types: BTreeMap<IncidentType, ResponseLevel>,
     /// The tree incidents are triaged with.
     pub triage_tree: String,
+    /// Response roles people can hold on an incident (the built-in ones and the team's own):
+    /// name → what the role does.
+    pub roles: BTreeMap<String, String>,
 }
 
 /// The severities' and types' meaning when `config.yaml` does not say otherwise.
@@ -231,6 +251,7 @@ impl Procedures {
             severities,
             types,
             triage_tree: "severity".into(),
+            roles: BUILTIN_ROLES.iter().map(|(n, d)| ((*n).to_owned(), (*d).to_owned())).collect(),
             ..Procedures::default()
         }
     }
@@ -240,7 +261,12 @@ impl Procedures {
     pub fn load(files: &[SourceFile]) -> Result<Procedures, Vec<ProcedureError>> {
         let mut errors = Vec::new();
         let builtin = Procedures::builtin();
-        let mut out = Procedures { severities: builtin.severities, types: builtin.types, ..Procedures::default() };
+        let mut out = Procedures {
+            severities: builtin.severities,
+            types: builtin.types,
+            roles: builtin.roles,
+            ..Procedures::default()
+        };
         let mut tree_files = Vec::new();
         let mut playbook_files = Vec::new();
         let mut escalations: Vec<Escalation> = Vec::new();
@@ -336,21 +362,45 @@ impl Procedures {
                 _ => {}
             }
         }
+        let config = config_file.and_then(|f| match marked_yaml::from_yaml::<ConfigFile>(0, &f.text) {
+            Ok(raw) => Some((f, raw)),
+            Err(e) => {
+                errors.push(yaml_error(&f.path, e));
+                None
+            }
+        });
+        if let Some((f, raw)) = &config {
+            for (name, role) in &raw.roles {
+                match crate::RoleName::parse(name.as_str()) {
+                    Ok(n) => {
+                        out.roles.insert(n.to_string(), role.description.clone().unwrap_or_default());
+                    }
+                    Err(e) => errors.push(ProcedureError {
+                        file: f.path.clone(),
+                        line: line_of(name),
+                        message: super::domain_message(&e),
+                    }),
+                }
+            }
+        }
         // Names given across files.
         let names = |kind: ReferenceKind| -> Vec<String> {
             match kind {
                 ReferenceKind::ContactList => out.contact_lists.keys().cloned().collect(),
                 ReferenceKind::Template => out.templates.keys().cloned().collect(),
+                ReferenceKind::Role => out.roles.keys().cloned().collect(),
                 ReferenceKind::Secret => Vec::new(),
             }
         };
-        let (lists, templates) = (names(ReferenceKind::ContactList), names(ReferenceKind::Template));
+        let (lists, templates, roles) =
+            (names(ReferenceKind::ContactList), names(ReferenceKind::Template), names(ReferenceKind::Role));
         for (path, name) in &playbook_files {
             let Some(p) = out.playbooks.iter().find(|p| &p.name == name) else { continue };
             for r in p.references() {
                 let (known, what) = match r.kind {
                     ReferenceKind::ContactList => (&lists, "contact list"),
                     ReferenceKind::Template => (&templates, "template"),
+                    ReferenceKind::Role => (&roles, "role (declare it under `roles:` in config.yaml)"),
                     ReferenceKind::Secret => continue,
                 };
                 if !known.contains(&r.name) {
@@ -381,9 +431,9 @@ impl Procedures {
         }
         // Types and severities.
         out.triage_tree = "severity".into();
-        if let Some(f) = config_file {
-            match marked_yaml::from_yaml::<ConfigFile>(0, &f.text) {
-                Ok(raw) => {
+        if let Some((f, raw)) = config {
+            {
+                {
                     for (key, l) in &raw.severities {
                         match key.parse::<Severity>() {
                             Ok(s) => {
@@ -423,7 +473,6 @@ impl Procedures {
                         }
                     }
                 }
-                Err(e) => errors.push(yaml_error(&f.path, e)),
             }
         }
         if !out.trees.contains_key(&out.triage_tree) {

@@ -179,7 +179,12 @@ pub enum ReferenceKind {
     ContactList,
     Template,
     Secret,
+    /// A response role (built-in or declared in `config.yaml`).
+    Role,
 }
+
+/// The phase of the items of role checklists.
+pub const ROLE_PHASE: &str = "roles";
 
 /// A checklist item made from a step for one incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -413,6 +418,13 @@ impl Playbook {
                 if title.trim().is_empty() {
                     err(line, "a step needs a title".into());
                 }
+                if let Some(r) = &s.role {
+                    references.push(Reference {
+                        kind: ReferenceKind::Role,
+                        name: r.trim().to_owned(),
+                        line: shift(line_of(r)),
+                    });
+                }
                 steps.push(PlaybookStep {
                     phase: phase.to_string(),
                     title,
@@ -435,8 +447,15 @@ impl Playbook {
         }
         // Steps in phase order, then file order.
         steps.sort_by_key(|s| PHASES.iter().position(|p| *p == s.phase).unwrap_or(PHASES.len()));
+        for role in raw.roles.keys() {
+            references.push(Reference {
+                kind: ReferenceKind::Role,
+                name: role.trim().to_owned(),
+                line: shift(line_of(role)),
+            });
+        }
         let role_checklists =
-            raw.roles.iter().map(|(k, v)| (k.to_string(), v.iter().map(|i| i.to_string()).collect())).collect();
+            raw.roles.iter().map(|(k, v)| (k.trim().to_owned(), v.iter().map(|i| i.to_string()).collect())).collect();
         Ok(Playbook {
             name: raw.name.to_string(),
             title: raw.title.unwrap_or_else(|| raw.name.to_string()),
@@ -473,20 +492,28 @@ impl Playbook {
         })
     }
 
-    /// The checklist for an incident declared at `declared_at`.
+    /// The checklist for an incident declared at `declared_at`: the steps by phase, then
+    /// each role's own checklist (phase [`ROLE_PHASE`], owned by the role).
     pub fn checklist(&self, declared_at: Timestamp) -> Vec<ChecklistItem> {
-        self.steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ChecklistItem {
-                position: i as u32,
-                phase: s.phase.clone(),
-                title: s.title.clone(),
-                kind: s.kind.clone(),
-                role: s.role.clone(),
-                due_at: s.due_minutes.map(|m| declared_at + chrono::TimeDelta::minutes(i64::from(m))),
+        let steps = self.steps.iter().map(|s| ChecklistItem {
+            position: 0,
+            phase: s.phase.clone(),
+            title: s.title.clone(),
+            kind: s.kind.clone(),
+            role: s.role.clone(),
+            due_at: s.due_minutes.map(|m| declared_at + chrono::TimeDelta::minutes(i64::from(m))),
+        });
+        let roles = self.role_checklists.iter().flat_map(|(role, items)| {
+            items.iter().map(|title| ChecklistItem {
+                position: 0,
+                phase: ROLE_PHASE.to_owned(),
+                title: title.clone(),
+                kind: StepKind::Task,
+                role: Some(role.clone()),
+                due_at: None,
             })
-            .collect()
+        });
+        steps.chain(roles).enumerate().map(|(i, item)| ChecklistItem { position: i as u32, ..item }).collect()
     }
 }
 

@@ -115,6 +115,7 @@ impl AlertQuery {
                 .transpose()?,
             before: opt(&self.cursor).map(|s| s.parse::<AlertId>().map_err(|_| bad("cursor"))).transpose()?,
             limit: self.limit.unwrap_or(50),
+            viewer: None,
         })
     }
 }
@@ -123,10 +124,11 @@ impl AlertQuery {
     responses((status = 200, body = ListBody<AlertView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_alerts(
     State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    ApiPrincipal(p): ApiPrincipal,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<ListBody<AlertView>>> {
-    let page = state.store.list_alerts(&q.filter()?).await?;
+    let filter = AlertFilter { viewer: crate::visibility::viewer(&state, &p), ..q.filter()? };
+    let page = state.store.list_alerts(&filter).await?;
     Ok(Json(ListBody {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_before.map(|id| id.to_string()),
@@ -178,6 +180,19 @@ pub struct ChangeView {
     pub occurred_at: Timestamp,
 }
 
+impl From<firebreak_store::Change> for ChangeView {
+    fn from(c: firebreak_store::Change) -> Self {
+        ChangeView {
+            id: c.id,
+            service_id: c.service_id,
+            summary: c.summary,
+            source: c.source,
+            details: c.details,
+            occurred_at: c.occurred_at,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -200,18 +215,6 @@ pub async fn list_changes(
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<ServiceId>().map_err(|_| bad("service_id")))
         .transpose()?;
-    let changes = state.store.list_changes(service, q.limit.unwrap_or(50)).await?;
-    Ok(Json(crate::api::ItemsBody {
-        items: changes
-            .into_iter()
-            .map(|c| ChangeView {
-                id: c.id,
-                service_id: c.service_id,
-                summary: c.summary,
-                source: c.source,
-                details: c.details,
-                occurred_at: c.occurred_at,
-            })
-            .collect(),
-    }))
+    let changes = state.store.list_changes(service.as_slice(), None, q.limit.unwrap_or(50)).await?;
+    Ok(Json(crate::api::ItemsBody { items: changes.into_iter().map(Into::into).collect() }))
 }

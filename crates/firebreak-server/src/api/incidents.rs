@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use firebreak_domain::{
     DomainError, Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRef, IncidentRole, IncidentStatus,
-    IncidentType, NewIncident, Severity, TimelineEvent, Timestamp, UserId, Via,
+    IncidentType, NewIncident, RoleName, Severity, TimelineEvent, Timestamp, UserId, Via,
 };
 use firebreak_store::{DynStore, IncidentFilter, TimelineEntry, User};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,22 @@ pub struct RolesView {
     pub commander: Option<UserRef>,
     pub communications: Option<UserRef>,
     pub scribe: Option<UserRef>,
+    pub operations_lead: Option<UserRef>,
+    /// The team's own roles (declared in the procedures' config.yaml), by name.
+    pub other: std::collections::BTreeMap<String, UserRef>,
+}
+
+impl RolesView {
+    /// The holder of a role, by name.
+    pub fn holder(&self, role: &str) -> Option<&UserRef> {
+        match role {
+            "commander" => self.commander.as_ref(),
+            "communications" => self.communications.as_ref(),
+            "scribe" => self.scribe.as_ref(),
+            "operations_lead" => self.operations_lead.as_ref(),
+            other => self.other.get(other),
+        }
+    }
 }
 
 /// An incident as the API shows it.
@@ -62,6 +78,11 @@ pub struct IncidentView {
     pub services: Vec<String>,
     pub tags: Vec<String>,
     pub roles: RolesView,
+    /// Visible only to its participants and admins: marked restricted, or of a restricted
+    /// type (security by default).
+    pub restricted: bool,
+    /// Marked restricted by a person (a restricted type stays restricted without the mark).
+    pub marked_restricted: bool,
     pub created_by: Option<UserRef>,
     #[schema(value_type = String, format = DateTime)]
     pub detected_at: Timestamp,
@@ -100,7 +121,10 @@ impl Directory {
 }
 
 impl IncidentView {
-    pub fn new(i: Incident, dir: &Directory) -> Self {
+    /// The view of an incident; `restricted` is whether it is restricted in effect (see
+    /// [`crate::visibility::is_restricted`]).
+    pub fn new(i: Incident, dir: &Directory, restricted: bool) -> Self {
+        let lead = IncidentRole::OperationsLead.as_str();
         IncidentView {
             id: i.id,
             number: i.number,
@@ -109,7 +133,16 @@ impl IncidentView {
                 commander: dir.user_ref(i.commander),
                 communications: dir.user_ref(i.communications),
                 scribe: dir.user_ref(i.scribe),
+                operations_lead: dir.user_ref(i.other_roles.get(lead).copied()),
+                other: i
+                    .other_roles
+                    .iter()
+                    .filter(|(name, _)| name.as_str() != lead)
+                    .filter_map(|(name, u)| dir.user_ref(Some(*u)).map(|r| (name.clone(), r)))
+                    .collect(),
             },
+            restricted,
+            marked_restricted: i.restricted,
             created_by: dir.user_ref(i.created_by),
             allowed_actions: i.status.allowed_actions(),
             title: i.title,
@@ -260,6 +293,7 @@ impl ListQuery {
             kinds: parse_list(self.kind.as_deref())?,
             before_number,
             limit: self.limit.unwrap_or(50),
+            viewer: None,
         })
     }
 }
@@ -271,7 +305,8 @@ pub fn incident_ref(raw: &str) -> ApiResult<IncidentRef> {
 
 pub(crate) async fn view(state: &AppState, incident: Incident) -> ApiResult<Json<IncidentView>> {
     let dir = Directory::load(&state.store).await?;
-    Ok(Json(IncidentView::new(incident, &dir)))
+    let restricted = crate::visibility::is_restricted(state, &incident);
+    Ok(Json(IncidentView::new(incident, &dir, restricted)))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,
@@ -302,13 +337,21 @@ pub async fn create_incident(
     responses((status = 200, body = ListBody<IncidentView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_incidents(
     State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    ApiPrincipal(p): ApiPrincipal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<ListBody<IncidentView>>> {
-    let page = state.store.list_incidents(&q.filter()?).await?;
+    let filter = IncidentFilter { viewer: crate::visibility::viewer(&state, &p), ..q.filter()? };
+    let page = state.store.list_incidents(&filter).await?;
     let dir = Directory::load(&state.store).await?;
     Ok(Json(ListBody {
-        items: page.items.into_iter().map(|i| IncidentView::new(i, &dir)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|i| {
+                let restricted = crate::visibility::is_restricted(&state, &i);
+                IncidentView::new(i, &dir, restricted)
+            })
+            .collect(),
         next_cursor: page.next_before.map(|n| n.to_string()),
     }))
 }
@@ -371,6 +414,20 @@ pub async fn add_note(
     Ok((StatusCode::CREATED, view(&state, incident).await?))
 }
 
+/// A role name people may be given: built-in or declared in the procedures (any well-formed
+/// name may be cleared, so a role taken out of the procedures can still be emptied).
+pub fn known_role(state: &AppState, name: &str, giving: bool) -> ApiResult<RoleName> {
+    let role = RoleName::parse(name)?;
+    if giving && role.builtin().is_none() && !state.procedures.current().roles.contains_key(role.as_str()) {
+        return Err(DomainError::invalid(
+            "role",
+            format!("unknown role {:?}; declare it under `roles:` in the procedures' config.yaml", role.as_str()),
+        )
+        .into());
+    }
+    Ok(role)
+}
+
 /// Finds the user a role assignment names.
 pub async fn role_holder(store: &DynStore, user_id: Option<UserId>, email: Option<&str>) -> ApiResult<Option<UserId>> {
     match (user_id, email.map(str::trim).filter(|e| !e.is_empty())) {
@@ -387,7 +444,7 @@ pub async fn role_holder(store: &DynStore, user_id: Option<UserId>, email: Optio
 
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/roles/{role}", tag = "incidents", request_body = RoleAssignment,
     params(("id" = String, Path, description = "UUID, number or INC-number"),
-           ("role" = IncidentRole, Path, description = "commander, communications or scribe")),
+           ("role" = String, Path, description = "commander, communications, scribe, operations_lead or a role declared in the procedures")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign_role(
     State(state): State<AppState>,
@@ -396,25 +453,87 @@ pub async fn assign_role(
     ApiJson(body): ApiJson<RoleAssignment>,
 ) -> ApiResult<Json<IncidentView>> {
     p.require_responder()?;
-    let role: IncidentRole = role.parse()?;
     // An unknown incident is a 404 whoever the role was meant for.
     let r = IncidentRef::Id(state.store.get_incident(incident_ref(&id)?).await?.id);
     let user = role_holder(&state.store, body.user_id, body.email.as_deref()).await?;
+    let role = known_role(&state, &role, user.is_some())?;
     let incident = state.store.change_incident(r, IncidentChange::AssignRole { role, user }, &p.actor()).await?;
     view(&state, incident).await
 }
 
+/// Which timeline entries to show.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    /// Comma-separated entry kinds (`note_added`, `alert`, `paged`, …); all when absent.
+    pub kind: Option<String>,
+}
+
+/// The kinds a `kind` filter names, checked against the kinds there are.
+pub fn timeline_kinds(raw: Option<&str>) -> ApiResult<Vec<String>> {
+    let mut kinds = Vec::new();
+    for k in raw.unwrap_or("").split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        if !TIMELINE_KINDS.contains(&k) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("kind: unknown timeline entry kind {k:?}; known: {}", TIMELINE_KINDS.join(", ")),
+            ));
+        }
+        kinds.push(k.to_owned());
+    }
+    Ok(kinds)
+}
+
+/// Every timeline entry kind, grouped as people filter them.
+pub const TIMELINE_KINDS: &[&str] = &[
+    "created",
+    "status_changed",
+    "severity_changed",
+    "type_changed",
+    "title_changed",
+    "summary_changed",
+    "services_changed",
+    "tags_changed",
+    "role_assigned",
+    "note_added",
+    "evidence_added",
+    "alert",
+    "triaged",
+    "playbook_attached",
+    "checklist_item_changed",
+    "checklist_item_late",
+    "action_run",
+    "update_sent",
+    "update_late",
+    "stakeholders_notified",
+    "paged",
+    "escalation_stopped",
+    "notification_sent",
+    "notification_failed",
+    "restriction_changed",
+    "participant_added",
+];
+
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
-    params(("id" = String, Path, description = "UUID, number or INC-number")),
-    responses((status = 200, body = ItemsBody<TimelineEntryView>), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "UUID, number or INC-number"), TimelineQuery),
+    responses((status = 200, body = ItemsBody<TimelineEntryView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_timeline(
     State(state): State<AppState>,
     ApiPrincipal(_p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<ItemsBody<TimelineEntryView>>> {
+    let kinds = timeline_kinds(q.kind.as_deref())?;
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     let entries = state.store.timeline(incident.id).await?;
-    Ok(Json(ItemsBody { items: entries.into_iter().map(Into::into).collect() }))
+    Ok(Json(ItemsBody {
+        items: entries
+            .into_iter()
+            .filter(|e| kinds.is_empty() || kinds.iter().any(|k| k == e.event.kind()))
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 use crate::error::ErrorBody;

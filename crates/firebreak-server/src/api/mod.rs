@@ -6,6 +6,7 @@ pub mod audit;
 pub mod checks;
 pub mod escalation;
 pub mod incidents;
+pub mod investigation;
 pub mod paging;
 pub mod procedures;
 pub mod schedules;
@@ -98,6 +99,12 @@ use utoipa::{Modify, OpenApi};
         paging::reassign_incident,
         paging::list_incident_notifications,
         incidents::export_timeline,
+        investigation::list_participants,
+        investigation::add_participant,
+        investigation::set_restricted,
+        investigation::add_evidence,
+        investigation::recent_changes,
+        investigation::incident_alerts,
         procedures::get_procedures,
         procedures::get_tree,
         procedures::start_triage,
@@ -134,6 +141,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .merge(incidents::router())
+        .merge(investigation::router())
         .merge(users::router())
         .merge(audit::router())
         .merge(services::router())

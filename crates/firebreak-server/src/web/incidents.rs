@@ -20,6 +20,7 @@ use firebreak_domain::{
     Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, NewIncident,
     Severity, TimelineEvent, UserId,
 };
+use firebreak_store::IncidentFilter;
 use firebreak_store::{ChangeNotice, ChecklistEntry, TimelineEntry};
 use futures_util::stream::{Stream, StreamExt};
 use serde::Deserialize;
@@ -109,7 +110,8 @@ async fn list_page(
         cursor: keep(&q.cursor),
         limit: Some(50),
     };
-    let page = state.store.list_incidents(&query.filter()?).await?;
+    let filter = IncidentFilter { viewer: crate::visibility::viewer(&state, &p), ..query.filter()? };
+    let page = state.store.list_incidents(&filter).await?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     let next_href = page
         .next_before
@@ -227,6 +229,8 @@ pub struct TimelineRow {
     pub note: String,
     /// A note's Markdown, rendered safely (`web::markdown`).
     pub note_html: String,
+    /// An evidence link (an http(s) address, checked when it was added).
+    pub link: String,
 }
 
 pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
@@ -245,11 +249,36 @@ pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
             format!("set tags to {}", if to.is_empty() { "none".into() } else { to.join(", ") })
         }
         TimelineEvent::RoleAssigned { role, from, to } => match (from, to) {
-            (_, None) => format!("cleared the {role} role (was {})", who(from)),
-            (None, Some(_)) => format!("made {} {role}", who(to)),
-            (Some(_), Some(_)) => format!("handed {role} over from {} to {}", who(from), who(to)),
+            (None, None) => format!("cleared the {} role", role.label()),
+            (Some(_), None) => format!("cleared the {} role (was {})", role.label(), who(from)),
+            (None, Some(_)) => format!("made {} {}", who(to), role.label()),
+            (Some(_), Some(_)) => format!("handed {} over from {} to {}", role.label(), who(from), who(to)),
         },
         TimelineEvent::NoteAdded { .. } => "added a note".into(),
+        TimelineEvent::RestrictionChanged { restricted: true } => {
+            "marked the incident restricted: only its participants and admins see it".into()
+        }
+        TimelineEvent::RestrictionChanged { restricted: false } => "took away the restricted mark".into(),
+        TimelineEvent::ParticipantAdded { user_id } => format!("added {} as a participant", who(&Some(*user_id))),
+        TimelineEvent::EvidenceAdded { title, url } => {
+            format!("linked evidence: {}", if title.is_empty() { url } else { title })
+        }
+        TimelineEvent::UpdateSent { audience, to, .. } if to.is_empty() => {
+            format!("recorded a {audience} update (a draft to publish by hand)")
+        }
+        TimelineEvent::UpdateSent { audience, to, .. } => format!("sent a {audience} update to {}", to.join(", ")),
+        TimelineEvent::UpdateLate { escalated, to } => {
+            let whom = if to.is_empty() { "nobody to tell".to_owned() } else { format!("told {}", to.join(", ")) };
+            if *escalated {
+                format!("the stakeholder update is still overdue: escalated, {whom}")
+            } else {
+                format!("a stakeholder update is due: {whom}")
+            }
+        }
+        TimelineEvent::StakeholdersNotified { group, reason, to } => {
+            let whom = if to.is_empty() { "nobody could be reached".to_owned() } else { to.join(", ") };
+            format!("notified the {group} group ({reason}): {whom}")
+        }
         TimelineEvent::Alert { change, summary, severity, count, events, .. } if *events > 1 => {
             format!("alert {change} {events} times ({severity}, {count}× in all): {summary}")
         }
@@ -332,7 +361,13 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
                 _ => String::new(),
             },
             note_html: match &e.event {
-                TimelineEvent::NoteAdded { body } => super::markdown::render(body),
+                TimelineEvent::NoteAdded { body } | TimelineEvent::UpdateSent { body, .. } => {
+                    super::markdown::render(body)
+                }
+                _ => String::new(),
+            },
+            link: match &e.event {
+                TimelineEvent::EvidenceAdded { url, .. } => url.clone(),
                 _ => String::new(),
             },
         })
@@ -348,7 +383,11 @@ pub struct Person {
 
 /// The picker for one role.
 pub struct RolePicker {
-    pub role: &'static str,
+    pub role: String,
+    /// `operations lead` for `operations_lead`.
+    pub label: String,
+    /// What the role does (from the procedures).
+    pub description: String,
     pub options: Vec<Person>,
 }
 
@@ -438,25 +477,26 @@ async fn load(state: &AppState, id: &str) -> WebResult<(IncidentView, Vec<Timeli
     })?;
     let dir = Directory::load(&state.store).await?;
     let timeline = timeline_rows(state.store.timeline(incident.id).await?, &dir);
-    Ok((IncidentView::new(incident, &dir), timeline, dir))
+    let restricted = crate::visibility::is_restricted(state, &incident);
+    Ok((IncidentView::new(incident, &dir, restricted), timeline, dir))
 }
 
 async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -> WebResult<IncidentPage> {
     let (inc, timeline, dir) = load(state, id).await?;
     let mut users: Vec<_> = dir.users().filter(|u| !u.disabled).collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
-    let role_forms = IncidentRole::ALL
-        .iter()
+    let procedures = state.procedures.current();
+    let mut role_names: Vec<String> = IncidentRole::ALL.iter().map(|r| r.as_str().to_owned()).collect();
+    role_names.extend(procedures.roles.keys().filter(|r| !role_names.contains(r)).cloned().collect::<Vec<_>>());
+    role_names.extend(inc.roles.other.keys().filter(|r| !role_names.contains(r)).cloned().collect::<Vec<_>>());
+    let role_forms = role_names
+        .into_iter()
         .map(|role| {
-            let holder = match role {
-                IncidentRole::Commander => &inc.roles.commander,
-                IncidentRole::Communications => &inc.roles.communications,
-                IncidentRole::Scribe => &inc.roles.scribe,
-            }
-            .as_ref()
-            .and_then(|r| r.id);
+            let holder = inc.roles.holder(&role).and_then(|r| r.id);
             RolePicker {
-                role: role.as_str(),
+                label: role.replace(['_', '-'], " "),
+                description: procedures.roles.get(&role).cloned().unwrap_or_default(),
+                role,
                 options: users
                     .iter()
                     .map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: Some(u.id) == holder })
@@ -685,7 +725,6 @@ async fn assign_role(
     WebForm(form): WebForm<RoleForm>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    let role: IncidentRole = form.role.parse()?;
     let user = match form.user_id.trim() {
         "" => None,
         s => Some(
@@ -693,6 +732,7 @@ async fn assign_role(
                 .map_err(|_| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a person from the list."))?,
         ),
     };
+    let role = crate::api::incidents::known_role(&state, &form.role, user.is_some())?;
     apply(&state, &p, &id, IncidentChange::AssignRole { role, user }).await
 }
 

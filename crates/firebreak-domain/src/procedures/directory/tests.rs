@@ -91,3 +91,37 @@ fn an_empty_directory_uses_the_built_in_tree() {
     assert_eq!(p.severities.len(), 4);
     assert_eq!(Procedures::builtin().triage_tree, "severity");
 }
+
+#[test]
+fn custom_roles_are_declared_in_config_and_checked_in_playbooks() {
+    let mut files = good();
+    files[1] = file("config.yaml", "roles:\n  customer-liaison:\n    description: Talks to the affected customers.\n");
+    files.push(file(
+        "playbooks/liaison.md",
+        "---\nname: liaison\nroles:\n  customer-liaison:\n    - Call the top accounts\nsteps:\n  containment:\n    - task: Stop the bleeding\n      role: operations_lead\n---\n",
+    ));
+    let p = Procedures::load(&files).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(p.roles["customer-liaison"], "Talks to the affected customers.");
+    assert!(p.roles.contains_key("operations_lead"), "built-in roles stay");
+    let liaison = p.playbooks.iter().find(|p| p.name == "liaison").unwrap_or_else(|| panic!("no playbook"));
+    let items = liaison.checklist(crate::time::now());
+    assert_eq!(items.last().and_then(|i| i.role.as_deref()), Some("customer-liaison"));
+
+    // Unknown roles, in steps and role checklists, and bad role names say where they are.
+    let mut bad = good();
+    bad[1] = file("config.yaml", "roles:\n  Bad Role: {}\n");
+    bad.push(file(
+        "playbooks/liaison.md",
+        "---\nname: liaison\nroles:\n  ghost:\n    - Haunt\nsteps:\n  containment:\n    - task: Do it\n      role: nobody\n---\n",
+    ));
+    let errors: Vec<String> = Procedures::load(&bad).err().unwrap_or_default().iter().map(|e| e.to_string()).collect();
+    assert!(errors.iter().any(|e| e.starts_with("config.yaml:2: ") && e.contains("not a role name")), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.starts_with("playbooks/liaison.md:4: ") && e.contains("unknown role")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.starts_with("playbooks/liaison.md:9: ") && e.contains("\"nobody\"")),
+        "{errors:#?}"
+    );
+}

@@ -99,11 +99,17 @@ fn checklists_count_due_times_from_the_declaration() {
     let p = Playbook::parse("p/major-outage.md", OUTAGE).expect("valid");
     let at: Timestamp = "2026-03-01T10:00:00Z".parse().expect("time");
     let items = p.checklist(at);
-    assert_eq!(items.len(), 5);
+    assert_eq!(items.len(), 6, "five steps and the scribe's checklist");
     assert_eq!(items[0].due_at, Some("2026-03-01T10:10:00Z".parse().expect("time")));
     assert_eq!(items[1].due_at, None);
     assert_eq!(items[0].role.as_deref(), Some("operations_lead"));
-    assert_eq!(items.iter().map(|i| i.position).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(items.iter().map(|i| i.position).collect::<Vec<_>>(), [0, 1, 2, 3, 4, 5]);
+    let role_item = &items[5];
+    assert_eq!(
+        (role_item.phase.as_str(), role_item.title.as_str(), role_item.role.as_deref()),
+        (ROLE_PHASE, "Start the timeline notes", Some("scribe"))
+    );
+    assert_eq!(role_item.kind, StepKind::Task);
 }
 
 #[test]

@@ -1,0 +1,35 @@
+-- Restricted incidents and the people who take part in each; roles beyond the three built-in
+-- ones (operations lead and a team's own, as a JSON object of role name to user id); when
+-- the next stakeholder update of an incident is due.
+ALTER TABLE incidents ADD COLUMN restricted BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE incidents ADD COLUMN other_roles JSONB NOT NULL DEFAULT '{}';
+
+CREATE TABLE incident_participants (
+    incident_id UUID NOT NULL REFERENCES incidents (id),
+    user_id UUID NOT NULL REFERENCES users (id),
+    since TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (incident_id, user_id)
+);
+CREATE INDEX incident_participants_user ON incident_participants (user_id, incident_id);
+
+-- Everyone who already acted on an incident, declared it or holds a role takes part in it.
+INSERT INTO incident_participants (incident_id, user_id, since)
+    SELECT t.incident_id, t.actor_id, MIN(t.at) FROM timeline_entries t
+    WHERE t.actor_id IN (SELECT id FROM users) GROUP BY t.incident_id, t.actor_id
+    ON CONFLICT DO NOTHING;
+INSERT INTO incident_participants (incident_id, user_id, since)
+    SELECT id, created_by, detected_at FROM incidents WHERE created_by IS NOT NULL ON CONFLICT DO NOTHING;
+INSERT INTO incident_participants (incident_id, user_id, since)
+    SELECT id, commander_id, updated_at FROM incidents WHERE commander_id IS NOT NULL ON CONFLICT DO NOTHING;
+INSERT INTO incident_participants (incident_id, user_id, since)
+    SELECT id, communications_id, updated_at FROM incidents WHERE communications_id IS NOT NULL ON CONFLICT DO NOTHING;
+INSERT INTO incident_participants (incident_id, user_id, since)
+    SELECT id, scribe_id, updated_at FROM incidents WHERE scribe_id IS NOT NULL ON CONFLICT DO NOTHING;
+
+CREATE TABLE update_cadence (
+    incident_id UUID PRIMARY KEY REFERENCES incidents (id),
+    due_at TIMESTAMPTZ NOT NULL,
+    reminded_at TIMESTAMPTZ,
+    escalated_at TIMESTAMPTZ
+);
+CREATE INDEX update_cadence_due ON update_cadence (due_at);
