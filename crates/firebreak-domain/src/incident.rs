@@ -566,6 +566,12 @@ pub enum TimelineEvent {
         reason: String,
         to: Vec<String>,
     },
+    /// An email to a stakeholder could not be delivered after its retries.
+    StakeholderMessageFailed {
+        address: String,
+        subject: String,
+        reason: String,
+    },
     /// An alert of this incident opened, repeated, was acknowledged or resolved.
     Alert {
         change: crate::alert::AlertChange,
@@ -692,6 +698,7 @@ impl TimelineEvent {
             TimelineEvent::UpdateSent { .. } => "update_sent",
             TimelineEvent::UpdateLate { .. } => "update_late",
             TimelineEvent::StakeholdersNotified { .. } => "stakeholders_notified",
+            TimelineEvent::StakeholderMessageFailed { .. } => "stakeholder_message_failed",
             TimelineEvent::Alert { .. } => "alert",
             TimelineEvent::Triaged { .. } => "triaged",
             TimelineEvent::PlaybookAttached { .. } => "playbook_attached",

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod ops;
 pub mod procedures;
 pub mod respond;
+pub mod updates;
 pub mod visibility;
 pub mod web;
 
@@ -153,6 +154,8 @@ pub struct AppState {
     pub paging_wake: Arc<tokio::sync::Notify>,
     /// The procedures in force (decision trees, playbooks, contact lists, templates).
     pub procedures: Arc<procedures::ProceduresHandle>,
+    /// Incidents changed since this instant are checked for stakeholder groups to tell.
+    pub comms_since: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     link_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
@@ -182,6 +185,7 @@ impl AppState {
             procedures,
             notifier: Arc::new(notifier),
             paging_wake: Arc::new(tokio::sync::Notify::new()),
+            comms_since: Arc::new(std::sync::Mutex::new(None)),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
     }

@@ -56,26 +56,14 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<ProcedureError>> {
     if errors.is_empty() { Ok(files) } else { Err(errors) }
 }
 
-/// Checks the templates' syntax; problems name the template file and line.
+/// Renders every update template against a made-up incident; problems name the template
+/// file and line.
 pub fn check_templates(procedures: &Procedures, files: &[SourceFile]) -> Vec<ProcedureError> {
-    let env = minijinja::Environment::new();
-    let mut errors = Vec::new();
-    for name in procedures.templates.keys() {
-        let Some(file) = files.iter().find(|f| f.path.starts_with("templates/") && stem(&f.path) == name) else {
-            continue;
-        };
-        if let Err(e) = env.template_from_str(&file.text) {
-            errors.push(ProcedureError {
-                file: file.path.clone(),
-                line: e.line().unwrap_or(0),
-                message: e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string()),
-            });
-        }
-    }
-    errors
+    crate::updates::check_all(procedures, files)
 }
 
-fn stem(path: &str) -> &str {
+/// A file's name without its folder and extensions.
+pub(crate) fn stem(path: &str) -> &str {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.split('.').next().unwrap_or(file)
 }

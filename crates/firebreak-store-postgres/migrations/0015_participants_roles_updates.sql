@@ -33,3 +33,29 @@ CREATE TABLE update_cadence (
     escalated_at TIMESTAMPTZ
 );
 CREATE INDEX update_cadence_due ON update_cadence (due_at);
+
+-- Stakeholder emails (updates and group notifications to addresses), sent by the engine.
+CREATE TABLE stakeholder_messages (
+    id UUID PRIMARY KEY,
+    incident_id UUID NOT NULL REFERENCES incidents (id),
+    address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    due_at TIMESTAMPTZ NOT NULL,
+    last_error TEXT,
+    created_at TIMESTAMPTZ NOT NULL,
+    sent_at TIMESTAMPTZ
+);
+CREATE INDEX stakeholder_messages_due ON stakeholder_messages (due_at) WHERE status = 'pending';
+
+-- One-off notices already given for an incident (a stakeholder group told), so replicas and
+-- restarts give each once.
+CREATE TABLE incident_notices (
+    incident_id UUID NOT NULL REFERENCES incidents (id),
+    notice TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (incident_id, notice)
+);
+CREATE INDEX incidents_updated ON incidents (updated_at);

@@ -33,3 +33,29 @@ CREATE TABLE update_cadence (
     escalated_at TEXT
 );
 CREATE INDEX update_cadence_due ON update_cadence (due_at);
+
+-- Stakeholder emails (updates and group notifications to addresses), sent by the engine.
+CREATE TABLE stakeholder_messages (
+    id BLOB PRIMARY KEY NOT NULL,
+    incident_id BLOB NOT NULL REFERENCES incidents (id),
+    address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX stakeholder_messages_due ON stakeholder_messages (due_at) WHERE status = 'pending';
+
+-- One-off notices already given for an incident (a stakeholder group told), so replicas and
+-- restarts give each once.
+CREATE TABLE incident_notices (
+    incident_id BLOB NOT NULL REFERENCES incidents (id),
+    notice TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (incident_id, notice)
+);
+CREATE INDEX incidents_updated ON incidents (updated_at);

@@ -67,6 +67,41 @@ macro_rules! impl_sql_checklists {
             checklist_from_row(&row)
         }
 
+        /// Tells the owner of late work (`escalated` false), or escalates it: to the commander
+        /// when they are not the owner, else to the next level of the incident's escalation
+        /// policy. Returns who heard.
+        #[allow(clippy::too_many_arguments)]
+        async fn remind_or_escalate(
+            tx: &mut Tx,
+            kind: &str,
+            incident: &Incident,
+            owner: Option<UserId>,
+            escalated: bool,
+            key: &str,
+            payload: serde_json::Value,
+            now: Timestamp,
+            actor: &Actor,
+        ) -> StoreResult<Vec<String>> {
+            let mut to = Vec::new();
+            if !escalated {
+                if let Some(owner) = owner {
+                    to.extend(notify_user(tx, kind, owner, key, payload, now).await?);
+                }
+                return Ok(to);
+            }
+            match incident.commander.filter(|c| Some(*c) != owner) {
+                Some(commander) => to.extend(notify_user(tx, kind, commander, key, payload, now).await?),
+                None => {
+                    if let Some(esc) = load_escalation(tx, incident.id).await?
+                        && step_escalation(tx, &esc, now, Some(actor)).await?
+                    {
+                        to.push("the next escalation level".to_owned());
+                    }
+                }
+            }
+            Ok(to)
+        }
+
         /// Queues a message to `user`'s verified methods that have an immediate rule; returns
         /// the user's name when they exist and are enabled.
         async fn notify_user(tx: &mut Tx, kind: &str, user: UserId, key: &str, payload: serde_json::Value, now: Timestamp) -> StoreResult<Option<String>> {
@@ -141,12 +176,7 @@ macro_rules! impl_sql_checklists {
                     if !incident.status.is_open() {
                         continue;
                     }
-                    let owner = match role.as_deref() {
-                        Some("communications") => incident.communications,
-                        Some("scribe") => incident.scribe,
-                        _ => None,
-                    }
-                    .or(incident.commander);
+                    let owner = role.as_deref().and_then(|r| incident.role_holder(r)).or(incident.commander);
                     let payload = |escalated: bool| {
                         let whose = if escalated { "still not done" } else { "late" };
                         serde_json::json!({
@@ -158,24 +188,8 @@ macro_rules! impl_sql_checklists {
                         })
                     };
                     let key = format!("late:{incident_id}:{position}:{column}");
-                    let mut to = Vec::new();
                     let escalated = reminded.is_some();
-                    if !escalated {
-                        if let Some(owner) = owner {
-                            to.extend(notify_user(&mut tx, "reminder", owner, &key, payload(false), now).await?);
-                        }
-                    } else {
-                        match incident.commander.filter(|c| Some(*c) != owner) {
-                            Some(commander) => to.extend(notify_user(&mut tx, "reminder", commander, &key, payload(true), now).await?),
-                            None => {
-                                if let Some(esc) = load_escalation(&mut tx, incident_id).await? {
-                                    if step_escalation(&mut tx, &esc, now, Some(&actor)).await? {
-                                        to.push("the next escalation level".to_owned());
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    let to = remind_or_escalate(&mut tx, "reminder", &incident, owner, escalated, &key, payload(escalated), now, &actor).await?;
                     let event = TimelineEvent::ChecklistItemLate {
                         position: position.clamp(0, i64::from(u32::MAX)) as u32,
                         title,

@@ -21,6 +21,7 @@ mod checklist_sql;
 mod paging_sql;
 mod sql;
 pub mod suite;
+mod updates_sql;
 
 pub use cache::IngestCache;
 
@@ -885,6 +886,98 @@ pub trait ChecklistStore: Send + Sync {
     ) -> StoreResult<ChecklistEntry>;
 }
 
+/// When an incident's next stakeholder update is due, and what was done about a late one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdateCadence {
+    pub due_at: Timestamp,
+    pub reminded_at: Option<Timestamp>,
+    pub escalated_at: Option<Timestamp>,
+}
+
+/// An email to a stakeholder, claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StakeholderMessage {
+    pub id: uuid::Uuid,
+    pub incident_id: IncidentId,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// A group (contact list) told about an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupNotice<'a> {
+    /// The list's name.
+    pub group: &'a str,
+    /// Why: `critical severity`, `playbook step`, ….
+    pub reason: &'a str,
+    /// Given once per incident: a second notice with the same key does nothing.
+    pub key: &'a str,
+    /// Firebreak users, told through their notification rules (the paging channels).
+    pub users: &'a [UserId],
+    /// Addresses outside Firebreak, told by email.
+    pub addresses: &'a [String],
+    pub subject: &'a str,
+    pub text: &'a str,
+}
+
+#[async_trait]
+pub trait UpdateStore: Send + Sync {
+    /// Records a stakeholder update (`event`, an `UpdateSent`) with an audit entry, queues an
+    /// email of `subject`/`body` to each address, and sets when the next update is due (`None`:
+    /// no cadence applies), in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_update(
+        &self,
+        incident: IncidentId,
+        event: TimelineEvent,
+        subject: &str,
+        body: &str,
+        addresses: &[String],
+        next_due: Option<Timestamp>,
+        actor: &Actor,
+    ) -> StoreResult<()>;
+    async fn update_cadence(&self, incident: IncidentId) -> StoreResult<Option<UpdateCadence>>;
+    /// Starts the cadence of open incidents whose severity has one (`every`: minutes per
+    /// severity; first due that long after detection), then handles updates that are due: the
+    /// communications lead (else the commander) is reminded once, and after `escalate_after`
+    /// more it escalates once (commander, else the next escalation level). Each is on the
+    /// timeline. Incidents that resolved, or whose severity has no cadence now, stop. Returns
+    /// how many incidents it acted on.
+    async fn process_update_cadence(
+        &self,
+        now: Timestamp,
+        every: &[(Severity, u32)],
+        escalate_after: chrono::TimeDelta,
+    ) -> StoreResult<usize>;
+    /// Tells a group about an incident once per `key`: users through their immediate
+    /// notification rules, addresses by email; on the timeline. Returns who was told (names
+    /// and addresses), or `None` when this notice was given before.
+    async fn notify_group(
+        &self,
+        incident: IncidentId,
+        notice: &GroupNotice<'_>,
+        actor: &Actor,
+    ) -> StoreResult<Option<Vec<String>>>;
+    /// Open incidents changed at or after `since` (for the engine's group notices).
+    async fn open_incidents_changed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Incident>>;
+    /// Claims stakeholder emails due by `now` (each by one replica, for `lease`).
+    async fn claim_stakeholder_messages(
+        &self,
+        now: Timestamp,
+        lease: chrono::TimeDelta,
+        limit: u32,
+    ) -> StoreResult<Vec<StakeholderMessage>>;
+    /// Records how sending went; a final failure is on the incident's timeline.
+    async fn finish_stakeholder_messages(
+        &self,
+        results: &[(uuid::Uuid, DeliveryOutcome)],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
@@ -896,6 +989,7 @@ pub trait Store:
     + EscalationPolicyStore
     + PagingStore
     + ChecklistStore
+    + UpdateStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -49,6 +49,7 @@ macro_rules! impl_sql_store {
 
             $crate::impl_sql_paging!($store, $for_update);
             $crate::impl_sql_checklists!($store, $for_update);
+            $crate::impl_sql_updates!($store, $for_update);
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \

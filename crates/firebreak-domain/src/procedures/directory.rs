@@ -130,8 +130,8 @@ pub struct Procedures {
     pub trees: BTreeMap<String, DecisionTree>,
     pub playbooks: Vec<Playbook>,
     pub contact_lists: BTreeMap<String, ContactList>,
-    /// Template name → its text (syntax is checked by the renderer).
-    pub templates: BTreeMap<String, String>,
+    /// Stakeholder update templates by name (their minijinja is checked by the renderer).
+    pub templates: BTreeMap<String, super::template::UpdateTemplate>,
     pub severities: BTreeMap<Severity, ResponseLevel>,
     pub types: BTreeMap<IncidentType, ResponseLevel>,
     /// The tree incidents are triaged with.
@@ -269,6 +269,7 @@ impl Procedures {
         };
         let mut tree_files = Vec::new();
         let mut playbook_files = Vec::new();
+        let mut template_files: Vec<String> = Vec::new();
         let mut escalations: Vec<Escalation> = Vec::new();
         let mut config_file: Option<&SourceFile> = None;
         for f in files {
@@ -356,7 +357,20 @@ impl Procedures {
                     Err(e) => errors.push(yaml_error(path, e)),
                 },
                 "templates" if name.ends_with(".j2") => {
-                    out.templates.insert(stem(path).to_owned(), f.text.clone());
+                    match super::template::UpdateTemplate::parse(path, stem(path), &f.text) {
+                        Ok(t) => {
+                            if out.templates.contains_key(&t.name) {
+                                errors.push(ProcedureError {
+                                    file: path.into(),
+                                    line: 1,
+                                    message: format!("another template is named {:?}", t.name),
+                                });
+                            }
+                            template_files.push(path.to_owned());
+                            out.templates.insert(t.name.clone(), t);
+                        }
+                        Err(e) => errors.extend(e),
+                    }
                 }
                 "" if name == "config.yaml" || name == "config.yml" => config_file = Some(f),
                 _ => {}
@@ -408,6 +422,18 @@ impl Procedures {
                         file: path.clone(),
                         line: r.line,
                         message: format!("unknown {what} {:?}", r.name),
+                    });
+                }
+            }
+        }
+        for path in &template_files {
+            let Some(t) = out.templates.get(stem(path)) else { continue };
+            for (list, line) in t.to.iter().zip(&t.to_lines) {
+                if !lists.contains(list) {
+                    errors.push(ProcedureError {
+                        file: path.clone(),
+                        line: *line,
+                        message: format!("unknown contact list {list:?} (add contacts/{list}.yaml)"),
                     });
                 }
             }

@@ -4,6 +4,7 @@
 
 pub mod directory;
 pub mod playbook;
+pub mod template;
 pub mod tree;
 
 use std::fmt;

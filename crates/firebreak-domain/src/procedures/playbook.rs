@@ -237,7 +237,7 @@ fn valid_name(s: &str) -> bool {
 }
 
 /// Splits `---\nfront matter\n---\nbody` into (front matter, the line it starts on, body).
-fn split_front_matter(text: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_front_matter(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {

@@ -507,6 +507,7 @@ pub const TIMELINE_KINDS: &[&str] = &[
     "update_sent",
     "update_late",
     "stakeholders_notified",
+    "stakeholder_message_failed",
     "paged",
     "escalation_stopped",
     "notification_sent",

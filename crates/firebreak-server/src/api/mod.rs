@@ -12,6 +12,7 @@ pub mod procedures;
 pub mod schedules;
 pub mod services;
 pub mod triage;
+pub mod updates;
 pub mod users;
 
 use crate::AppState;
@@ -105,6 +106,9 @@ use utoipa::{Modify, OpenApi};
         investigation::add_evidence,
         investigation::recent_changes,
         investigation::incident_alerts,
+        updates::get_updates,
+        updates::preview_update,
+        updates::send_update,
         procedures::get_procedures,
         procedures::get_tree,
         procedures::start_triage,
@@ -142,6 +146,7 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .merge(incidents::router())
         .merge(investigation::router())
+        .merge(updates::router())
         .merge(users::router())
         .merge(audit::router())
         .merge(services::router())

@@ -362,19 +362,55 @@ pub async fn run_action(
         state.store.incident_checklist(incident.id).await?.ok_or_else(|| ApiError::not_found("checklist item"))?;
     let item =
         items.into_iter().find(|i| i.position == position).ok_or_else(|| ApiError::not_found("checklist item"))?;
-    let firebreak_domain::procedures::playbook::StepKind::Action { request } = &item.kind else {
-        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "this step is not an action"));
-    };
     if item.state == "done" {
-        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "this action has run already"));
+        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "conflict", "this step is done already"));
+    }
+    let runnable = matches!(
+        item.kind,
+        firebreak_domain::procedures::playbook::StepKind::Action { .. }
+            | firebreak_domain::procedures::playbook::StepKind::Notify { .. }
+    );
+    if !runnable {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            "only action and notify steps run; check other steps off",
+        ));
     }
     if !body.confirm {
         return Err(DomainError::invalid(
             "confirm",
-            "an action runs only when a person confirms it: send {\"confirm\": true}",
+            "a step runs only when a person confirms it: send {\"confirm\": true}",
         )
         .into());
     }
+    let request = match &item.kind {
+        firebreak_domain::procedures::playbook::StepKind::Action { request } => request,
+        firebreak_domain::procedures::playbook::StepKind::Notify { list } => {
+            let procedures = state.procedures.current();
+            let key = format!("step:{position}");
+            let told = crate::engine::comms::notify_group(
+                &state,
+                &procedures,
+                &incident,
+                list,
+                "playbook step",
+                &key,
+                &p.actor(),
+            )
+            .await?
+            .unwrap_or_default();
+            state.paging_wake.notify_one();
+            let item = state.store.set_checklist_item(incident.id, position, "done", &p.actor()).await?;
+            let response = if told.is_empty() {
+                "nobody could be reached".to_owned()
+            } else {
+                format!("told {}", told.join(", "))
+            };
+            return Ok(Json(ActionResult { item, status: None, succeeded: true, response }));
+        }
+        _ => unreachable!("checked above"),
+    };
     let missing = |name: String| {
         DomainError::invalid(
             "secret",

@@ -3,6 +3,7 @@
 //! are rows in the database (`due_at`), so a restart or another replica carries on where
 //! this one stopped; claiming due work changes its row, so each piece runs once.
 
+pub mod comms;
 pub mod paging;
 
 use crate::AppState;

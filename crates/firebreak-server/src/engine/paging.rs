@@ -46,6 +46,7 @@ pub async fn run_once(state: &AppState) -> Round {
         Ok(n) => round.steps += n,
         Err(e) => tracing::warn!(error = %e, "cannot check late playbook steps; retrying"),
     }
+    round.steps += super::comms::run_once(state, now).await;
     loop {
         let claimed = match state
             .store
@@ -151,6 +152,8 @@ fn compose(state: &AppState, batch: &[ClaimedNotification], secret: &str, now: T
         "verification" => MessageKind::Verification,
         "handoff" => MessageKind::Handoff,
         "reminder" => MessageKind::Reminder,
+        "update" => MessageKind::Update,
+        "update_reminder" => MessageKind::UpdateReminder,
         _ => MessageKind::Test,
     };
     let created_at = now;

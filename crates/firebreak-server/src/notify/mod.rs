@@ -35,6 +35,10 @@ pub enum MessageKind {
     Handoff,
     /// A playbook step is late (its owner, then the commander).
     Reminder,
+    /// A stakeholder update or a stakeholder group told about an incident.
+    Update,
+    /// A stakeholder update is due (the communications lead, then the commander).
+    UpdateReminder,
 }
 
 /// One incident as a message mentions it, with its one-click links.

@@ -57,6 +57,8 @@ pub fn event_type(kind: MessageKind) -> &'static str {
         MessageKind::Verification => "contact_method.verification",
         MessageKind::Handoff => "oncall.handoff",
         MessageKind::Reminder => "checklist.reminder",
+        MessageKind::Update => "incident.stakeholder_update",
+        MessageKind::UpdateReminder => "update.reminder",
     }
 }
 

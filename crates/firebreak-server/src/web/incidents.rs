@@ -275,6 +275,9 @@ pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
                 format!("a stakeholder update is due: {whom}")
             }
         }
+        TimelineEvent::StakeholderMessageFailed { address, subject, reason } => {
+            format!("could not email {address} “{subject}”: {reason}")
+        }
         TimelineEvent::StakeholdersNotified { group, reason, to } => {
             let whom = if to.is_empty() { "nobody could be reached".to_owned() } else { to.join(", ") };
             format!("notified the {group} group ({reason}): {whom}")

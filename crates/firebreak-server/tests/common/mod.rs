@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod receiver;
+pub mod smtp;
 
 use axum::Router;
 use axum::body::Body;

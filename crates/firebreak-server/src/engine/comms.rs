@@ -1,0 +1,203 @@
+//! Stakeholder communication without a request: the update cadence (reminders and
+//! escalations when an update is late), telling the stakeholder groups a severity or type
+//! names, and sending the queued stakeholder emails. Each is idempotent rows in the database,
+//! so replicas and restarts do each once.
+
+use crate::AppState;
+use crate::engine::paging::{LATE_STEP_ESCALATION_MINUTES, backoff};
+use crate::notify::{Message, MessageKind, Recipient};
+use firebreak_domain::contact::ContactKind;
+use firebreak_domain::procedures::directory::{ListMember, Procedures};
+use firebreak_domain::{Actor, Incident, Severity, Timestamp, UserId, Via};
+use firebreak_store::{DeliveryOutcome, GroupNotice};
+
+/// Emails claimed per round.
+const BATCH: u32 = 100;
+/// How long a claimed email stays with this replica.
+const LEASE_SECONDS: i64 = 120;
+/// Incidents changed this long before the last check are looked at again (transactions that
+/// committed late, clocks of other replicas).
+const OVERLAP_SECONDS: i64 = 10;
+
+/// One round at `now`; returns how many things it did.
+pub async fn run_once(state: &AppState, now: Timestamp) -> usize {
+    let procedures = state.procedures.current();
+    let every: Vec<(Severity, u32)> =
+        procedures.severities.iter().filter_map(|(s, l)| l.update_every_minutes.map(|m| (*s, m))).collect();
+    let mut done = match state
+        .store
+        .process_update_cadence(now, &every, chrono::TimeDelta::minutes(LATE_STEP_ESCALATION_MINUTES))
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check the stakeholder update cadence; retrying");
+            0
+        }
+    };
+    done += tell_groups(state, &procedures, now).await;
+    done + send_emails(state, now).await
+}
+
+/// The groups a severity and type name, each once.
+pub fn groups_for(procedures: &Procedures, incident: &Incident) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let by_severity = procedures.severities.get(&incident.severity).map(|l| l.stakeholder_groups.clone());
+    let by_type = procedures.types.get(&incident.kind).map(|l| l.stakeholder_groups.clone());
+    for (groups, why) in
+        [(by_severity, format!("{} severity", incident.severity)), (by_type, format!("{} incident", incident.kind))]
+    {
+        for g in groups.unwrap_or_default() {
+            if !out.iter().any(|(name, _)| *name == g) {
+                out.push((g, why.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Tells the groups of open incidents changed since the last round (each group once per
+/// incident).
+async fn tell_groups(state: &AppState, procedures: &Procedures, now: Timestamp) -> usize {
+    let since = {
+        let guard = state.comms_since.lock().unwrap_or_else(|e| e.into_inner());
+        guard.unwrap_or(now - chrono::TimeDelta::days(1))
+    };
+    let incidents = match state
+        .store
+        .open_incidents_changed_since(since - chrono::TimeDelta::seconds(OVERLAP_SECONDS), 500)
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for incidents to tell stakeholders about; retrying");
+            return 0;
+        }
+    };
+    // Continue from the newest change seen (the store's own times), not from this clock.
+    let next = incidents.iter().map(|i| i.updated_at).max().unwrap_or(since).max(since);
+    let mut told = 0;
+    for incident in &incidents {
+        for (group, reason) in groups_for(procedures, incident) {
+            match notify_group(
+                state,
+                procedures,
+                incident,
+                &group,
+                &reason,
+                &format!("group:{group}"),
+                &Actor::system("updates", Via::System),
+            )
+            .await
+            {
+                Ok(Some(_)) => told += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e.message, group = %group, "cannot tell a stakeholder group; retrying")
+                }
+            }
+        }
+    }
+    *state.comms_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(next);
+    told
+}
+
+/// Tells one contact list about an incident once per `key`: its Firebreak users through their
+/// notification rules, its outside addresses by email. A restricted incident's notice says
+/// only that there is one (its title and summary are for its participants). `None` when this
+/// notice was given before.
+pub async fn notify_group(
+    state: &AppState,
+    procedures: &Procedures,
+    incident: &Incident,
+    group: &str,
+    reason: &str,
+    key: &str,
+    actor: &Actor,
+) -> Result<Option<Vec<String>>, crate::error::ApiError> {
+    let list = procedures.contact_lists.get(group).ok_or_else(|| {
+        crate::error::ApiError::from(firebreak_domain::DomainError::invalid(
+            "list",
+            format!("no contact list is named {group:?}"),
+        ))
+    })?;
+    let mut users: Vec<UserId> = Vec::new();
+    let mut addresses: Vec<String> = Vec::new();
+    for m in &list.members {
+        match m {
+            ListMember::User(email) => {
+                let found = match email.parse() {
+                    Ok(e) => state.store.credentials(&e).await?.map(|c| c.user),
+                    Err(_) => None,
+                };
+                match found {
+                    Some(u) if !u.disabled => users.push(u.id),
+                    // Not a Firebreak user (any more): their address still hears.
+                    _ => addresses.push(email.clone()),
+                }
+            }
+            ListMember::Email(e) => addresses.push(e.clone()),
+        }
+    }
+    let link = format!("{}/incidents/{}", state.public_base(), incident.number);
+    let (subject, text) = if crate::visibility::is_restricted(state, incident) {
+        (
+            format!("[Firebreak] INC-{}: a restricted {} incident", incident.number, incident.severity),
+            format!(
+                "A restricted incident, INC-{}, needs the {group} group's attention ({reason}). Its details are for its participants: {link}",
+                incident.number
+            ),
+        )
+    } else {
+        (
+            format!("[Firebreak] INC-{} {}: {}", incident.number, incident.severity, incident.title),
+            format!(
+                "INC-{} ({}, {}, {}): {}\nThe {group} group is told because of its {reason}.\n{link}",
+                incident.number, incident.severity, incident.kind, incident.status, incident.title
+            ),
+        )
+    };
+    let notice =
+        GroupNotice { group, reason, key, users: &users, addresses: &addresses, subject: &subject, text: &text };
+    Ok(state.store.notify_group(incident.id, &notice, actor).await?)
+}
+
+/// Sends the stakeholder emails that are due.
+async fn send_emails(state: &AppState, now: Timestamp) -> usize {
+    let claimed =
+        match state.store.claim_stakeholder_messages(now, chrono::TimeDelta::seconds(LEASE_SECONDS), BATCH).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim stakeholder emails; retrying");
+                return 0;
+            }
+        };
+    if claimed.is_empty() {
+        return 0;
+    }
+    let mut results = Vec::with_capacity(claimed.len());
+    for m in &claimed {
+        let message = Message {
+            id: firebreak_domain::NotificationId(m.id),
+            kind: MessageKind::Update,
+            subject: m.subject.clone(),
+            text: m.body.clone(),
+            incidents: Vec::new(),
+            created_at: now,
+        };
+        let to = Recipient { kind: ContactKind::Email, address: m.address.clone(), secret: None };
+        let outcome = match state.notifier.send(&to, &message).await {
+            Ok(provider) => DeliveryOutcome::Sent { provider: provider.to_owned() },
+            Err(e) if e.retryable && m.attempts < i64::from(state.config.paging.max_attempts) => {
+                DeliveryOutcome::Retry { error: e.reason, at: now + backoff(m.attempts) }
+            }
+            Err(e) => DeliveryOutcome::Failed { error: e.reason },
+        };
+        results.push((m.id, outcome));
+    }
+    let sent = results.iter().filter(|(_, o)| matches!(o, DeliveryOutcome::Sent { .. })).count();
+    if let Err(e) = state.store.finish_stakeholder_messages(&results, state.clock.now()).await {
+        tracing::warn!(error = %e, "cannot record stakeholder email results");
+    }
+    sent
+}

@@ -1,0 +1,339 @@
+//! The SQL of stakeholder communication, shared by every backend: updates and their cadence,
+//! group notices, and the emails to stakeholders. Expanded by [`impl_sql_store!`] inside its
+//! module.
+
+/// Implements `UpdateStore`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_sql_updates {
+    ($store:ident, $for_update:literal) => {
+        use $crate::{GroupNotice, StakeholderMessage, UpdateCadence, UpdateStore};
+        use firebreak_domain::Severity;
+
+        /// Queues an email to each address.
+        async fn queue_emails(tx: &mut Tx, incident: IncidentId, addresses: &[String], subject: &str, body: &str, now: Timestamp) -> StoreResult<()> {
+            for address in addresses {
+                sqlx::query(
+                    "INSERT INTO stakeholder_messages (id, incident_id, address, subject, body, status, attempts, due_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(incident.0)
+                .bind(address)
+                .bind(subject)
+                .bind(body)
+                .bind(now)
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        async fn load_incident_in(tx: &mut Tx, id: IncidentId) -> StoreResult<Incident> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
+                .bind(id.0)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound("incident"))?;
+            incident_from_row(&row)
+        }
+
+        #[async_trait::async_trait]
+        impl UpdateStore for $store {
+            async fn record_update(
+                &self,
+                incident: IncidentId,
+                event: TimelineEvent,
+                subject: &str,
+                body: &str,
+                addresses: &[String],
+                next_due: Option<Timestamp>,
+                actor: &Actor,
+            ) -> StoreResult<()> {
+                let now = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let i = load_incident_in(&mut tx, incident).await?;
+                if i.status == IncidentStatus::Closed {
+                    return Err(StoreError::Conflict(format!("INC-{} is closed", i.number)));
+                }
+                insert_timeline(&mut tx, incident, actor, now, std::slice::from_ref(&event)).await?;
+                queue_emails(&mut tx, incident, addresses, subject, body, now).await?;
+                match next_due {
+                    Some(due) => {
+                        sqlx::query(
+                            "INSERT INTO update_cadence (incident_id, due_at, reminded_at, escalated_at) VALUES ($1, $2, NULL, NULL) \
+                             ON CONFLICT (incident_id) DO UPDATE SET due_at = excluded.due_at, reminded_at = NULL, escalated_at = NULL",
+                        )
+                        .bind(incident.0)
+                        .bind(due)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM update_cadence WHERE incident_id = $1").bind(incident.0).execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                }
+                let details = serde_json::json!({ "number": i.number, "update": event, "emails": addresses.len() });
+                audit_in_tx(&mut tx, actor, "incident.update_sent", &incident_target(incident), details, now).await?;
+                commit_announcing(self, tx, vec![incident], None).await
+            }
+
+            async fn update_cadence(&self, incident: IncidentId) -> StoreResult<Option<UpdateCadence>> {
+                let row = sqlx::query("SELECT due_at, reminded_at, escalated_at FROM update_cadence WHERE incident_id = $1")
+                    .bind(incident.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| Ok(UpdateCadence { due_at: get(&r, "due_at")?, reminded_at: get(&r, "reminded_at")?, escalated_at: get(&r, "escalated_at")? }))
+                    .transpose()
+            }
+
+            async fn process_update_cadence(
+                &self,
+                now: Timestamp,
+                every: &[(Severity, u32)],
+                escalate_after: chrono::TimeDelta,
+            ) -> StoreResult<usize> {
+                let minutes = |s: Severity| every.iter().find(|(sev, _)| *sev == s).map(|(_, m)| i64::from(*m));
+                // Open incidents whose severity has a cadence and that have none yet.
+                let mut unstarted = Vec::new();
+                if !every.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                        "SELECT id, severity, detected_at FROM incidents i WHERE status IN {OPEN_STATUSES} AND severity IN ("
+                    ));
+                    let mut sep = qb.separated(", ");
+                    for (s, _) in every {
+                        sep.push_bind(s.as_str());
+                    }
+                    qb.push(") AND NOT EXISTS (SELECT 1 FROM update_cadence c WHERE c.incident_id = i.id) LIMIT 500");
+                    for r in qb.build().fetch_all(&self.pool).await.map_err(db_err)? {
+                        let severity: Severity = parse_word(&r, "severity")?;
+                        let detected: Timestamp = get(&r, "detected_at")?;
+                        if let Some(m) = minutes(severity) {
+                            unstarted.push((IncidentId(get(&r, "id")?), detected + chrono::TimeDelta::minutes(m)));
+                        }
+                    }
+                }
+                const LATE: &str = "due_at <= $1 AND (reminded_at IS NULL OR (escalated_at IS NULL AND reminded_at <= $2))";
+                let any: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM update_cadence WHERE {LATE} LIMIT 1")))
+                    .bind(now)
+                    .bind(now - escalate_after)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if unstarted.is_empty() && any.is_none() {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                for (id, due) in &unstarted {
+                    sqlx::query("INSERT INTO update_cadence (incident_id, due_at) VALUES ($1, $2) ON CONFLICT (incident_id) DO NOTHING")
+                        .bind(id.0)
+                        .bind(*due)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT incident_id, due_at, reminded_at FROM update_cadence WHERE {LATE} ORDER BY due_at LIMIT 100{SKIP_LOCKED}"
+                )))
+                .bind(now)
+                .bind(now - escalate_after)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let actor = Actor::system("updates", Via::System);
+                let mut touched = Vec::new();
+                for row in &rows {
+                    let id = IncidentId(get(row, "incident_id")?);
+                    let due: Timestamp = get(row, "due_at")?;
+                    let reminded: Option<Timestamp> = get(row, "reminded_at")?;
+                    let incident = load_incident_in(&mut tx, id).await?;
+                    if !incident.status.is_open() || minutes(incident.severity).is_none() {
+                        sqlx::query("DELETE FROM update_cadence WHERE incident_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
+                        continue;
+                    }
+                    let escalated = reminded.is_some();
+                    let column = if escalated { "escalated_at" } else { "reminded_at" };
+                    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE update_cadence SET {column} = $1 WHERE incident_id = $2")))
+                        .bind(now)
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let owner = incident.communications.or(incident.commander);
+                    let whose = if escalated { "is still overdue" } else { "is due" };
+                    let payload = serde_json::json!({
+                        "subject": format!("[Firebreak] INC-{}: a stakeholder update {whose}", incident.number),
+                        "text": format!(
+                            "A stakeholder update for INC-{} ({}) was due at {}. Send one from the incident's Updates page.",
+                            incident.number,
+                            incident.title,
+                            firebreak_domain::time::canonical(due)
+                        ),
+                    });
+                    let key = format!("update:{id}:{}:{column}", firebreak_domain::time::canonical(due));
+                    let to = remind_or_escalate(&mut tx, "update_reminder", &incident, owner, escalated, &key, payload, now, &actor).await?;
+                    insert_timeline(&mut tx, id, &actor, now, &[TimelineEvent::UpdateLate { escalated, to }]).await?;
+                    touched.push(id);
+                }
+                let n = touched.len() + unstarted.len();
+                commit_announcing(self, tx, touched, None).await?;
+                Ok(n)
+            }
+
+            async fn notify_group(&self, incident: IncidentId, notice: &GroupNotice<'_>, actor: &Actor) -> StoreResult<Option<Vec<String>>> {
+                let given: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
+                    .bind(incident.0)
+                    .bind(notice.key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if given.is_some() {
+                    return Ok(None);
+                }
+                let now = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                load_incident_in(&mut tx, incident).await?;
+                let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(incident.0)
+                    .bind(notice.key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                if fresh == 0 {
+                    return Ok(None);
+                }
+                let payload = serde_json::json!({ "subject": notice.subject, "text": notice.text });
+                let mut to = Vec::new();
+                for user in notice.users {
+                    let key = format!("{}:{incident}:{user}", notice.key);
+                    to.extend(notify_user(&mut tx, "update", *user, &key, payload.clone(), now).await?);
+                }
+                queue_emails(&mut tx, incident, notice.addresses, notice.subject, notice.text, now).await?;
+                to.extend(notice.addresses.iter().cloned());
+                let event = TimelineEvent::StakeholdersNotified { group: notice.group.to_owned(), reason: notice.reason.to_owned(), to: to.clone() };
+                insert_timeline(&mut tx, incident, actor, now, &[event]).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                Ok(Some(to))
+            }
+
+            async fn open_incidents_changed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Incident>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {INCIDENT_COLS} FROM incidents WHERE updated_at >= $1 AND status IN {OPEN_STATUSES} ORDER BY updated_at LIMIT $2"
+                )))
+                .bind(since)
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(incident_from_row).collect()
+            }
+
+            async fn claim_stakeholder_messages(
+                &self,
+                now: Timestamp,
+                lease: chrono::TimeDelta,
+                limit: u32,
+            ) -> StoreResult<Vec<StakeholderMessage>> {
+                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM stakeholder_messages WHERE status = 'pending' AND due_at <= $1 LIMIT 1")
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if any.is_none() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT id, incident_id, address, subject, body, attempts FROM stakeholder_messages \
+                     WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2{SKIP_LOCKED}"
+                )))
+                .bind(now)
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let id: uuid::Uuid = get(r, "id")?;
+                    sqlx::query("UPDATE stakeholder_messages SET due_at = $1, attempts = attempts + 1 WHERE id = $2")
+                        .bind(now + lease)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    out.push(StakeholderMessage {
+                        id,
+                        incident_id: IncidentId(get(r, "incident_id")?),
+                        address: get(r, "address")?,
+                        subject: get(r, "subject")?,
+                        body: get(r, "body")?,
+                        attempts: get::<i64>(r, "attempts")? + 1,
+                    });
+                }
+                commit(self, tx).await?;
+                Ok(out)
+            }
+
+            async fn finish_stakeholder_messages(&self, results: &[(uuid::Uuid, $crate::DeliveryOutcome)], now: Timestamp) -> StoreResult<()> {
+                if results.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let actor = Actor::system("updates", Via::System);
+                let mut touched = Vec::new();
+                for (id, outcome) in results {
+                    match outcome {
+                        $crate::DeliveryOutcome::Sent { .. } => {
+                            sqlx::query("UPDATE stakeholder_messages SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                                .bind(now)
+                                .bind(*id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                        }
+                        $crate::DeliveryOutcome::Retry { error, at } => {
+                            sqlx::query("UPDATE stakeholder_messages SET due_at = $1, last_error = $2 WHERE id = $3")
+                                .bind(*at)
+                                .bind(error)
+                                .bind(*id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                        }
+                        $crate::DeliveryOutcome::Failed { error } => {
+                            let row = sqlx::query(
+                                "UPDATE stakeholder_messages SET status = 'failed', last_error = $1 WHERE id = $2 AND status = 'pending' \
+                                 RETURNING incident_id, address, subject",
+                            )
+                            .bind(error)
+                            .bind(*id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                            if let Some(r) = row {
+                                let incident = IncidentId(get(&r, "incident_id")?);
+                                let event = TimelineEvent::StakeholderMessageFailed {
+                                    address: get(&r, "address")?,
+                                    subject: get(&r, "subject")?,
+                                    reason: error.clone(),
+                                };
+                                insert_timeline(&mut tx, incident, &actor, now, &[event]).await?;
+                                if !touched.contains(&incident) {
+                                    touched.push(incident);
+                                }
+                            }
+                        }
+                    }
+                }
+                commit_announcing(self, tx, touched, None).await
+            }
+        }
+    };
+}
