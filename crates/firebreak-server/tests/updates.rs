@@ -182,6 +182,39 @@ async fn notify_steps_tell_their_list_when_confirmed(backend: Backend) {
     let r = app.post(&run, &app.responder.token, json!({"confirm": true})).await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
     assert_eq!(timeline(&app, &label, "stakeholders_notified").await.len(), 2);
+    // Reopened and run again: the list is not told twice for one step, and says so.
+    let step = format!("/api/v1/incidents/{label}/checklist/{}", notify["position"]);
+    assert_eq!(app.post(&step, &app.responder.token, json!({"state": "open"})).await.status, StatusCode::OK);
+    let r = app.post(&run, &app.responder.token, json!({"confirm": true})).await;
+    assert!(r.body["response"].as_str().unwrap_or_default().contains("told for this step before"), "{}", r.text);
+    assert!(mail(&app, &mut smtp, 0).await.is_empty());
+
+    // An update step is checked off by the update sent for it.
+    let update = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["title"] == "Send the internal update")
+        .cloned()
+        .unwrap_or_default();
+    let body = json!({"template": "internal", "message": "Keys rotated.", "step": update["position"]});
+    let r = app.post(&format!("/api/v1/incidents/{label}/updates"), &app.responder.token, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let items =
+        app.get(&format!("/api/v1/incidents/{label}/checklist"), &app.responder.token).await.body["items"].clone();
+    let done = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["position"] == update["position"])
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(done["state"], "done", "{items}");
+    let sent = timeline(&app, &label, "update_sent").await.len();
+    let bad = json!({"template": "internal", "step": 999});
+    let r = app.post(&format!("/api/v1/incidents/{label}/updates"), &app.responder.token, bad).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(timeline(&app, &label, "update_sent").await.len(), sent, "nothing was sent");
 }
 
 async fn late_updates_remind_the_communications_lead_then_escalate(backend: Backend) {

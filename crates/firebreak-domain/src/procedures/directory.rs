@@ -414,14 +414,18 @@ impl Procedures {
                 let (known, what) = match r.kind {
                     ReferenceKind::ContactList => (&lists, "contact list"),
                     ReferenceKind::Template => (&templates, "template"),
-                    ReferenceKind::Role => (&roles, "role (declare it under `roles:` in config.yaml)"),
+                    ReferenceKind::Role => (&roles, "role"),
                     ReferenceKind::Secret => continue,
                 };
                 if !known.contains(&r.name) {
+                    let hint = match r.kind {
+                        ReferenceKind::Role => " (declare it under `roles:` in config.yaml)",
+                        _ => "",
+                    };
                     errors.push(ProcedureError {
                         file: path.clone(),
                         line: r.line,
-                        message: format!("unknown {what} {:?}", r.name),
+                        message: format!("unknown {what} {:?}{hint}", r.name),
                     });
                 }
             }

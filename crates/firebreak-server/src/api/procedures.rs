@@ -144,6 +144,8 @@ pub struct ProceduresView {
     pub playbooks: Vec<PlaybookSummary>,
     pub contact_lists: Vec<String>,
     pub templates: Vec<String>,
+    /// Response roles people can hold (built-in and the team's own): name → what it does.
+    pub roles: std::collections::BTreeMap<String, String>,
     /// `file:line: message` for each problem; while there are any, the last good procedures
     /// stay in force.
     pub problems: Vec<String>,
@@ -169,6 +171,7 @@ pub async fn get_procedures(State(state): State<AppState>, ApiPrincipal(_): ApiP
             .collect(),
         contact_lists: p.contact_lists.keys().cloned().collect(),
         templates: p.templates.keys().cloned().collect(),
+        roles: p.roles.clone(),
         problems: state.procedures.problems().iter().map(ToString::to_string).collect(),
     })
 }
@@ -398,14 +401,13 @@ pub async fn run_action(
                 &key,
                 &p.actor(),
             )
-            .await?
-            .unwrap_or_default();
+            .await?;
             state.paging_wake.notify_one();
             let item = state.store.set_checklist_item(incident.id, position, "done", &p.actor()).await?;
-            let response = if told.is_empty() {
-                "nobody could be reached".to_owned()
-            } else {
-                format!("told {}", told.join(", "))
+            let response = match told {
+                None => format!("the {list} group was told for this step before; not told again"),
+                Some(to) if to.is_empty() => "nobody could be reached".to_owned(),
+                Some(to) => format!("told {}", to.join(", ")),
             };
             return Ok(Json(ActionResult { item, status: None, succeeded: true, response }));
         }

@@ -79,6 +79,9 @@ pub struct ComposeBody {
     /// Contact lists to send to; the template's own when absent.
     #[serde(default)]
     pub to: Option<Vec<String>>,
+    /// The playbook `update` step this update fulfils: checked off once it is sent.
+    #[serde(default)]
+    pub step: Option<u32>,
 }
 
 /// An update rendered for this incident.
@@ -264,6 +267,31 @@ pub async fn send_update(
     p.require_responder()?;
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     let update = compose(&state, &incident, &body).await?;
+    if let Some(position) = body.step {
+        let items = state.store.incident_checklist(incident.id).await?.map(|(_, items)| items).unwrap_or_default();
+        if !items.iter().any(|i| i.position == position) {
+            return Err(DomainError::invalid("step", "the incident has no such playbook step; nothing was sent").into());
+        }
+    }
     send(&state, &incident, &update, &p.actor()).await?;
+    if let Some(position) = body.step {
+        finish_step(&state, &incident, position, &p.actor()).await?;
+    }
     Ok((StatusCode::CREATED, Json(update)))
+}
+
+/// Checks off the playbook step an update was sent for (one done already stays done).
+pub async fn finish_step(
+    state: &AppState,
+    incident: &Incident,
+    position: u32,
+    actor: &firebreak_domain::Actor,
+) -> ApiResult<()> {
+    match state.store.set_checklist_item(incident.id, position, "done", actor).await {
+        Ok(_) | Err(firebreak_store::StoreError::Conflict(_)) => Ok(()),
+        Err(firebreak_store::StoreError::NotFound(_)) => {
+            Err(DomainError::invalid("step", "the update was sent, but the incident has no such playbook step").into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -266,7 +266,10 @@ pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::UpdateSent { audience, to, .. } if to.is_empty() => {
             format!("recorded a {audience} update (a draft to publish by hand)")
         }
-        TimelineEvent::UpdateSent { audience, to, .. } => format!("sent a {audience} update to {}", to.join(", ")),
+        TimelineEvent::UpdateSent { audience, to, .. } => {
+            let article = if audience.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+            format!("sent {article} {audience} update to {}", to.join(", "))
+        }
         TimelineEvent::UpdateLate { escalated, to } => {
             let whom = if to.is_empty() { "nobody to tell".to_owned() } else { format!("told {}", to.join(", ")) };
             if *escalated {
@@ -411,8 +414,30 @@ struct IncidentPage {
     phases: Vec<PhaseRows>,
     /// Playbooks in force, offered to attach when none runs.
     playbooks: Vec<PlaybookChoice>,
+    /// The stakeholder update cadence, when one applies.
+    updates: Option<UpdatesRow>,
+    investigation: super::investigation::Investigation,
+    /// The timeline filter: every kind, the chosen one selected.
+    kind_filter: Vec<KindChoice>,
+    /// The chosen kind (empty: all), for the live fragment's address.
+    kind: String,
     error: String,
     notice: String,
+}
+
+/// A timeline kind offered in the filter.
+pub struct KindChoice {
+    pub value: &'static str,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The stakeholder update cadence of an incident, as its page shows it.
+pub struct UpdatesRow {
+    pub every_minutes: u32,
+    pub due: String,
+    pub late: bool,
+    pub sent: usize,
 }
 
 /// The playbook an incident runs, as the page shows it.
@@ -447,6 +472,10 @@ pub struct ChecklistRow {
     pub done_by: String,
     /// For action steps: the request as written in the playbook (secret references kept).
     pub action: Option<ActionRow>,
+    /// For notify steps: the contact list it tells.
+    pub notify: String,
+    /// For update steps: the template to write it from.
+    pub update: String,
 }
 
 /// An action step's request, never with secrets filled in.
@@ -472,20 +501,43 @@ struct IncidentLive {
     timeline: Vec<TimelineRow>,
 }
 
-async fn load(state: &AppState, id: &str) -> WebResult<(IncidentView, Vec<TimelineRow>, Directory)> {
+async fn load(state: &AppState, id: &str, kind: &str) -> WebResult<(IncidentView, Vec<TimelineRow>, Directory)> {
     let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
     let incident = state.store.get_incident(r).await.map_err(|e| match e {
         firebreak_store::StoreError::NotFound(_) => WebError::new(StatusCode::NOT_FOUND, "There is no such incident."),
         other => other.into(),
     })?;
     let dir = Directory::load(&state.store).await?;
-    let timeline = timeline_rows(state.store.timeline(incident.id).await?, &dir);
+    let kinds = crate::api::incidents::timeline_kinds(Some(kind))?;
+    let entries = state.store.timeline(incident.id).await?;
+    let entries =
+        entries.into_iter().filter(|e| kinds.is_empty() || kinds.iter().any(|k| k == e.event.kind())).collect();
+    let timeline = timeline_rows(entries, &dir);
     let restricted = crate::visibility::is_restricted(state, &incident);
     Ok((IncidentView::new(incident, &dir, restricted), timeline, dir))
 }
 
 async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -> WebResult<IncidentPage> {
-    let (inc, timeline, dir) = load(state, id).await?;
+    incident_view_of(state, p, id, "").await
+}
+
+/// The incident page with its timeline showing only entries of `kind` (all when empty).
+async fn incident_view_of(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    id: &str,
+    kind: &str,
+) -> WebResult<IncidentPage> {
+    let (inc, timeline, dir) = load(state, id, kind).await?;
+    let incident = state.store.get_incident(firebreak_domain::IncidentRef::Id(inc.id)).await?;
+    let updates = crate::api::updates::updates_view(state, &incident).await?;
+    let updates = updates.cadence.map(|c| UpdatesRow {
+        every_minutes: c.every_minutes,
+        due: show_time(&c.due_at),
+        late: c.late,
+        sent: updates.sent.len(),
+    });
+    let investigation = super::investigation::Investigation::load(state, &incident, &dir).await?;
     let mut users: Vec<_> = dir.users().filter(|u| !u.disabled).collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
     let procedures = state.procedures.current();
@@ -547,6 +599,13 @@ async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -
         playbook,
         phases,
         playbooks,
+        updates,
+        investigation,
+        kind_filter: crate::api::incidents::TIMELINE_KINDS
+            .iter()
+            .map(|k| KindChoice { value: k, label: k.replace('_', " "), selected: *k == kind })
+            .collect(),
+        kind: kind.to_owned(),
         error: String::new(),
         notice: String::new(),
     })
@@ -564,8 +623,18 @@ fn checklist_phases(items: Vec<ChecklistEntry>, now: firebreak_domain::Timestamp
                 ("action".to_owned(), Some(ActionRow { method: request.method.clone(), url: request.url.clone() }))
             }
         };
+        let notify = match &item.kind {
+            StepKind::Notify { list } => list.clone(),
+            _ => String::new(),
+        };
+        let update = match &item.kind {
+            StepKind::Update { template } => template.clone(),
+            _ => String::new(),
+        };
         let row = ChecklistRow {
             position: item.position,
+            notify,
+            update,
             kind,
             role: item.role.clone().unwrap_or_default(),
             due: item.due_at.map(|t| show_time(&t)).unwrap_or_default(),
@@ -587,6 +656,9 @@ fn checklist_phases(items: Vec<ChecklistEntry>, now: firebreak_domain::Timestamp
 struct IncidentQuery {
     /// The position of an action step just run: the page says how it went.
     ran: Option<u32>,
+    /// Show only timeline entries of this kind.
+    #[serde(default)]
+    kind: String,
 }
 
 async fn incident_page(
@@ -595,7 +667,7 @@ async fn incident_page(
     Path(id): Path<String>,
     Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
-    let mut page = incident_view(&state, &p, &id).await?;
+    let mut page = incident_view_of(&state, &p, &id, q.kind.trim()).await?;
     if let Some(position) = q.ran {
         page.notice = action_notice(&state, &page, position).await?;
     }
@@ -612,8 +684,16 @@ async fn action_notice(state: &AppState, page: &IncidentPage, position: u32) -> 
         }
         _ => None,
     });
-    Ok(match last {
-        Some((title, status, succeeded)) => {
+    let notified = || {
+        entries.iter().rev().find_map(|e| match &e.event {
+            TimelineEvent::StakeholdersNotified { group, reason, to } if reason == "playbook step" => {
+                Some((group.clone(), to.clone()))
+            }
+            _ => None,
+        })
+    };
+    Ok(match (last, notified()) {
+        (Some((title, status, succeeded)), _) => {
             let answer = status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no answer".into());
             if succeeded {
                 format!("The action “{title}” ran and succeeded: {answer}. The step is done.")
@@ -621,7 +701,11 @@ async fn action_notice(state: &AppState, page: &IncidentPage, position: u32) -> 
                 format!("The action “{title}” ran but did not succeed: {answer}. The step stays open.")
             }
         }
-        None => String::new(),
+        (None, Some((group, to))) if to.is_empty() => {
+            format!("The {group} group has nobody to tell. The step is done.")
+        }
+        (None, Some((group, to))) => format!("Told the {group} group: {}. The step is done.", to.join(", ")),
+        (None, None) => String::new(),
     })
 }
 
@@ -629,8 +713,9 @@ async fn live_fragment(
     State(state): State<AppState>,
     WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
+    Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
-    let (inc, timeline, _) = load(&state, &id).await?;
+    let (inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
     let mut res = render(&IncidentLive { chrome: Chrome::for_user(&p, "incidents"), inc, timeline });
     res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)

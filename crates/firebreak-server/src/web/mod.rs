@@ -10,6 +10,7 @@ mod account;
 mod admin;
 mod catalog;
 pub(crate) mod incidents;
+mod investigation;
 pub mod markdown;
 mod monitoring;
 mod oncall;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(monitoring::router())
         .merge(oncall::router())
         .merge(procedures::router())
+        .merge(investigation::router())
         .merge(profile::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
