@@ -61,9 +61,15 @@ pub enum IncidentCommand {
         client: ClientArgs,
     },
     /// Show one incident and its timeline.
+    #[command(after_help = "Examples:\n  firebreak incident show INC-42\n  \
+                            firebreak incident show 42 --kind note_added,evidence_added,update_sent")]
     Show {
         /// INC-42, 42 or the UUID
         id: String,
+        /// Only timeline entries of these kinds (comma-separated), e.g. note_added,evidence_added,
+        /// update_sent,alert,paged; the server lists the kinds when one is unknown
+        #[arg(long, value_name = "KINDS")]
+        kind: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -105,19 +111,98 @@ pub enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Page the next level of the incident's escalation policy now, without waiting.
     /// Show the incident's playbook checklist: each step, its state, owner role and due time.
     Checklist(crate::procedures::ChecklistArgs),
     /// Check off a checklist item (or skip it, or open it again).
     Check(crate::procedures::CheckArgs),
     /// Attach a playbook by hand; its steps become the incident's checklist.
     Playbook(crate::procedures::PlaybookArgs),
+    /// Page the next level of the incident's escalation policy now, without waiting.
     Escalate(crate::policies::IncidentRef),
     /// Page someone for the incident now, outside its escalation policy.
     Reassign(crate::policies::ReassignArgs),
     /// Show the incident's escalation (policy, state, last and next step) and the
     /// notifications sent for it.
     Paging(crate::policies::IncidentRef),
+    /// Preview or send a stakeholder update written from a template of the procedures.
+    ///
+    /// With --preview the subject, recipients and body are shown and nothing is sent or
+    /// recorded. Otherwise the update goes on the timeline and is emailed to the contact lists
+    /// (the template's own, or those given with --to); a customer-facing template's update is
+    /// recorded as a draft for you to publish by hand, not sent.
+    Update(crate::updates::UpdateArgs),
+    /// List the update templates and contact lists, the update cadence (when the next update
+    /// is due, and whether it is late), and the updates sent so far.
+    Updates(crate::updates::UpdatesArgs),
+    /// Restrict an incident to its participants and admins, or take the mark away with --off.
+    ///
+    /// Nobody else sees a restricted incident: not in lists, pages or feeds. Incidents of a
+    /// restricted type (security, by default) stay restricted whatever the mark says.
+    #[command(after_help = "Examples:\n  firebreak incident restrict INC-42\n  \
+                            firebreak incident restrict INC-42 --off\n  \
+                            firebreak incident participants INC-42 --add alice@example.com   # let Alice see it")]
+    Restrict {
+        /// INC-42, 42 or the UUID
+        id: String,
+        /// Take the restricted mark away
+        #[arg(long)]
+        off: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List the people taking part in an incident, or add one with --add.
+    ///
+    /// Participants are who acted on it, holds a role in it, was paged for it or was added;
+    /// they (and admins) see it when it is restricted.
+    #[command(after_help = "Examples:\n  firebreak incident participants INC-42\n  \
+                            firebreak incident participants INC-42 --add alice@example.com")]
+    Participants {
+        /// INC-42, 42 or the UUID
+        id: String,
+        /// Add this person (email address or user id)
+        #[arg(long, value_name = "EMAIL")]
+        add: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Link evidence to an incident: a dashboard, a log search, a capture, a ticket. It shows
+    /// on the timeline.
+    #[command(after_help = "Examples:\n  \
+                            firebreak incident evidence INC-42 https://grafana.example.com/d/abc --title 'Error rate at 14:02'")]
+    Evidence {
+        /// INC-42, 42 or the UUID
+        id: String,
+        /// An absolute http(s) address
+        #[arg(value_name = "URL")]
+        link: String,
+        /// What it shows (one line)
+        #[arg(long, short = 't')]
+        title: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show the recent changes (deploys, config changes) of the services an incident affects,
+    /// from some time before it was detected until it resolved (or now), newest first.
+    #[command(after_help = "Examples:\n  firebreak incident changes INC-42\n  \
+                            firebreak incident changes INC-42 --before-minutes 180")]
+    Changes {
+        /// INC-42, 42 or the UUID
+        id: String,
+        /// How far before detection to look, in minutes (1 to 10080; the server's default is
+        /// 1440, a day)
+        #[arg(long, value_name = "MINUTES")]
+        before_minutes: Option<u32>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List the alerts linked to an incident.
+    #[command(after_help = "Examples:\n  firebreak incident alerts INC-42\n  firebreak incident alerts 42 --json")]
+    Alerts {
+        /// INC-42, 42 or the UUID
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 pub(crate) struct Api {
@@ -207,6 +292,12 @@ impl Api {
     }
 }
 
+/// An incident as the user named it, in the `INC-42` form when they gave only its number.
+fn incident_label(id: &str) -> String {
+    let id = id.trim();
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) { format!("INC-{id}") } else { printable(id) }
+}
+
 fn id_path(id: &str) -> String {
     let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     format!("/incidents/{id}")
@@ -286,6 +377,23 @@ fn describe(e: &Value) -> String {
         "tags_changed" => "tags updated".into(),
         "role_assigned" => format!("{} role {}", s(e, "role"), if e["to"].is_null() { "cleared" } else { "assigned" }),
         "note_added" => format!("note: {}", s(e, "body")),
+        "evidence_added" => match s(e, "title") {
+            "" => format!("evidence: {}", s(e, "url")),
+            title => format!("evidence: {title} <{}>", s(e, "url")),
+        },
+        "update_sent" => match e["to"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>()) {
+            Some(to) if !to.is_empty() => {
+                format!("{} update sent to {}: {}", s(e, "audience"), to.join(", "), s(e, "subject"))
+            }
+            _ => format!("{} update recorded as a draft: {}", s(e, "audience"), s(e, "subject")),
+        },
+        "update_late" if e["escalated"].as_bool() == Some(true) => "stakeholder update late: escalated".into(),
+        "update_late" => "stakeholder update late: the communications lead was reminded".into(),
+        "restriction_changed" if e["restricted"].as_bool() == Some(true) => "marked restricted".into(),
+        "restriction_changed" => "restricted mark taken away".into(),
+        "participant_added" => "participant added".into(),
+        "stakeholders_notified" => format!("told {} ({})", s(e, "group"), s(e, "reason")),
+        "stakeholder_message_failed" => format!("email to {} failed: {}", s(e, "address"), s(e, "reason")),
         "alert" => match e["events"].as_i64() {
             Some(n) if n > 1 => format!("alert {} {n} times: {}", s(e, "change"), s(e, "summary")),
             _ => format!("alert {}: {}", s(e, "change"), s(e, "summary")),
@@ -341,10 +449,16 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             }
             (client, value)
         }
-        IncidentCommand::Show { id, client } => {
+        IncidentCommand::Show { id, kind, client } => {
             let api = Api::new(&client)?;
             let incident = api.call(Method::GET, &id_path(&id), None).await?;
-            let timeline = api.call(Method::GET, &format!("{}/timeline", id_path(&id)), None).await?;
+            let kinds: Option<String> = kind
+                .map(|k| k.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ',').collect::<String>());
+            let query = kinds.as_ref().map(|k| format!("?kind={k}")).unwrap_or_default();
+            let timeline = api
+                .call(Method::GET, &format!("{}/timeline{query}", id_path(&id)), None)
+                .await
+                .map_err(|e| INVESTIGATION_HINTS.apply(e))?;
             if api.json {
                 println!(
                     "{}",
@@ -352,7 +466,10 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 print_incident(&incident);
-                println!("\ntimeline:");
+                match &kinds {
+                    Some(k) => println!("\ntimeline ({}):", k.replace(',', ", ")),
+                    None => println!("\ntimeline:"),
+                }
                 for e in timeline["items"].as_array().into_iter().flatten() {
                     let at = s(e, "at").get(..19).unwrap_or("").replace('T', " ");
                     println!("  {at}  {:<16} {}", e["actor"]["name"].as_str().unwrap_or(""), describe(e));
@@ -371,6 +488,17 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
         IncidentCommand::Escalate(args) => return crate::policies::escalate(args).await,
         IncidentCommand::Reassign(args) => return crate::policies::reassign(args).await,
         IncidentCommand::Paging(args) => return crate::policies::paging(args).await,
+        IncidentCommand::Update(args) => return crate::updates::update(args).await,
+        IncidentCommand::Updates(args) => return crate::updates::updates(args).await,
+        IncidentCommand::Restrict { id, off, client } => return restrict(&client, &id, off).await,
+        IncidentCommand::Participants { id, add, client } => {
+            return participants(&client, &id, add.as_deref()).await;
+        }
+        IncidentCommand::Evidence { id, link, title, client } => {
+            return evidence(&client, &id, &link, title.as_deref()).await;
+        }
+        IncidentCommand::Changes { id, before_minutes, client } => return changes(&client, &id, before_minutes).await,
+        IncidentCommand::Alerts { id, client } => return incident_alerts(&client, &id).await,
         IncidentCommand::Note { id, body, client } => {
             let api = Api::new(&client)?;
             (client, api.call(Method::POST, &format!("{}/notes", id_path(&id)), Some(json!({"body": body}))).await?)
@@ -388,6 +516,156 @@ async fn act(client: ClientArgs, id: &str, action: &str) -> anyhow::Result<(Clie
     let api = Api::new(&client)?;
     let v = api.call(reqwest::Method::POST, &format!("{}/{action}", id_path(id)), None).await?;
     Ok((client, v))
+}
+
+const INVESTIGATION_HINTS: Hints = Hints {
+    not_found: "see `firebreak incident list` for the incidents (a restricted incident shows only to its participants and admins)",
+    invalid: "see the command's --help for the values it takes",
+    conflict: "see `firebreak incident show ID`",
+};
+
+/// `firebreak incident restrict ID [--off]`.
+async fn restrict(client: &ClientArgs, id: &str, off: bool) -> anyhow::Result<ExitCode> {
+    let api = Api::new(client)?;
+    let path = format!("{}/restricted", id_path(id));
+    let v = api
+        .call(reqwest::Method::PUT, &path, Some(json!({"restricted": !off})))
+        .await
+        .map_err(|e| INVESTIGATION_HINTS.apply(e))?;
+    if api.json {
+        return print_json(&v).map(|()| ExitCode::SUCCESS);
+    }
+    let label = shown(&v, "label");
+    match (v["restricted"].as_bool() == Some(true), off) {
+        (true, false) => println!(
+            "{label} is restricted: only its participants and admins see it (let someone in with `firebreak incident participants {label} --add EMAIL`)"
+        ),
+        (true, true) => println!(
+            "{label} is no longer marked restricted, but stays restricted: incidents of type {} are restricted whatever the mark says",
+            shown(&v, "type")
+        ),
+        (false, _) => println!("{label} is not restricted: everyone who may read incidents sees it"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_participants(items: &[Value]) {
+    if items.is_empty() {
+        println!("no participants yet");
+        return;
+    }
+    let mut rows = vec![vec!["NAME".into(), "SINCE".into(), "USER ID".into()]];
+    for p in items {
+        rows.push(vec![s(p, "name").into(), when(p, "since"), s(p, "user_id").into()]);
+    }
+    print_table(&rows);
+}
+
+/// `firebreak incident participants ID [--add EMAIL]`.
+async fn participants(client: &ClientArgs, id: &str, add: Option<&str>) -> anyhow::Result<ExitCode> {
+    let api = Api::new(client)?;
+    let path = format!("{}/participants", id_path(id));
+    let v = match add.map(str::trim) {
+        Some(who) => {
+            let body = if uuid::Uuid::parse_str(who).is_ok() { json!({"user_id": who}) } else { json!({"email": who}) };
+            let hints = Hints { invalid: "name a Firebreak user by email address or user id", ..INVESTIGATION_HINTS };
+            api.call(reqwest::Method::POST, &path, Some(body)).await.map_err(|e| hints.apply(e))?
+        }
+        None => api.call(reqwest::Method::GET, &path, None).await.map_err(|e| INVESTIGATION_HINTS.apply(e))?,
+    };
+    if api.json {
+        return print_json(&v).map(|()| ExitCode::SUCCESS);
+    }
+    if let Some(who) = add {
+        println!("added {} to {}", printable(who.trim()), incident_label(id));
+    }
+    print_participants(v["items"].as_array().map(Vec::as_slice).unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `firebreak incident evidence ID URL [--title T]`.
+async fn evidence(client: &ClientArgs, id: &str, url: &str, title: Option<&str>) -> anyhow::Result<ExitCode> {
+    let api = Api::new(client)?;
+    let body = json!({"url": url, "title": title.unwrap_or_default()});
+    let hints = Hints { invalid: "give an absolute http(s) address and a one-line --title", ..INVESTIGATION_HINTS };
+    let v = api
+        .call(reqwest::Method::POST, &format!("{}/evidence", id_path(id)), Some(body))
+        .await
+        .map_err(|e| hints.apply(e))?;
+    if api.json {
+        return print_json(&v).map(|()| ExitCode::SUCCESS);
+    }
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => println!("linked evidence to {}: {} ({})", shown(&v, "label"), printable(url), printable(t)),
+        None => println!("linked evidence to {}: {}", shown(&v, "label"), printable(url)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The names of the catalog's services by id (ids stand in when the list cannot be read).
+async fn service_names(api: &Api) -> std::collections::HashMap<String, String> {
+    let services = api.call(reqwest::Method::GET, "/services", None).await.unwrap_or(Value::Null);
+    services["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| (s(v, "id").to_owned(), s(v, "name").to_owned()))
+        .collect()
+}
+
+/// `firebreak incident changes ID [--before-minutes M]`.
+async fn changes(client: &ClientArgs, id: &str, before_minutes: Option<u32>) -> anyhow::Result<ExitCode> {
+    let api = Api::new(client)?;
+    let query = before_minutes.map(|m| format!("?before_minutes={m}")).unwrap_or_default();
+    let hints = Hints { invalid: "--before-minutes is from 1 to 10080 (a week)", ..INVESTIGATION_HINTS };
+    let v = api
+        .call(reqwest::Method::GET, &format!("{}/changes{query}", id_path(id)), None)
+        .await
+        .map_err(|e| hints.apply(e))?;
+    if api.json {
+        return print_json(&v).map(|()| ExitCode::SUCCESS);
+    }
+    let items = v["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        let before = before_minutes.map_or_else(|| "a day".to_owned(), |m| format!("{m} minutes"));
+        println!(
+            "no changes recorded for the services {} affects, from {before} before it was detected",
+            incident_label(id)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names = service_names(&api).await;
+    let mut rows = vec![vec!["OCCURRED".into(), "SERVICE".into(), "SOURCE".into(), "SUMMARY".into()]];
+    for c in &items {
+        let service = s(c, "service_id");
+        rows.push(vec![
+            when(c, "occurred_at"),
+            names.get(service).cloned().unwrap_or_else(|| service.to_owned()),
+            s(c, "source").into(),
+            one_line(s(c, "summary"), 80),
+        ]);
+    }
+    print_table(&rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `firebreak incident alerts ID`.
+async fn incident_alerts(client: &ClientArgs, id: &str) -> anyhow::Result<ExitCode> {
+    let api = Api::new(client)?;
+    let v = api
+        .call(reqwest::Method::GET, &format!("{}/alerts", id_path(id)), None)
+        .await
+        .map_err(|e| INVESTIGATION_HINTS.apply(e))?;
+    if api.json {
+        return print_json(&v).map(|()| ExitCode::SUCCESS);
+    }
+    let items = v["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        println!("no alerts linked to {}", incident_label(id));
+    } else {
+        print_alerts(&api, &items).await;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Subcommand)]
@@ -757,6 +1035,33 @@ async fn print_alert(api: &Api, v: &Value) {
     }
 }
 
+/// A table of alerts, with their services by name.
+async fn print_alerts(api: &Api, items: &[Value]) {
+    let names = service_names(api).await;
+    let mut rows = vec![vec![
+        "ID".into(),
+        "STATUS".into(),
+        "SEVERITY".into(),
+        "EVENTS".into(),
+        "LAST SEEN".into(),
+        "SERVICE".into(),
+        "SUMMARY".into(),
+    ]];
+    for a in items {
+        let service = s(a, "service_id");
+        rows.push(vec![
+            s(a, "id").into(),
+            alert_status(a),
+            s(a, "severity").into(),
+            a["count"].as_i64().unwrap_or(0).to_string(),
+            when(a, "last_seen_at"),
+            names.get(service).cloned().unwrap_or_else(|| service.to_owned()),
+            one_line(s(a, "summary"), 80),
+        ]);
+    }
+    print_table(&rows);
+}
+
 pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
     use reqwest::Method;
     let (api, alert) = match cmd {
@@ -782,35 +1087,7 @@ pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
                 println!("no alerts");
                 return Ok(ExitCode::SUCCESS);
             }
-            let services = api.call(Method::GET, "/services", None).await?;
-            let name_of = |id: &str| {
-                services["items"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|v| s(v, "id") == id))
-                    .map(|v| s(v, "name").to_owned())
-                    .unwrap_or_else(|| id.to_owned())
-            };
-            let mut rows = vec![vec![
-                "ID".into(),
-                "STATUS".into(),
-                "SEVERITY".into(),
-                "EVENTS".into(),
-                "LAST SEEN".into(),
-                "SERVICE".into(),
-                "SUMMARY".into(),
-            ]];
-            for a in &items {
-                rows.push(vec![
-                    s(a, "id").into(),
-                    alert_status(a),
-                    s(a, "severity").into(),
-                    a["count"].as_i64().unwrap_or(0).to_string(),
-                    when(a, "last_seen_at"),
-                    name_of(s(a, "service_id")),
-                    one_line(s(a, "summary"), 80),
-                ]);
-            }
-            print_table(&rows);
+            print_alerts(&api, &items).await;
             if let Some(next) = value["next_cursor"].as_str() {
                 eprintln!("more alerts: add --cursor {next}");
             }
@@ -853,5 +1130,21 @@ mod tests {
         assert_eq!(describe(&one), "alert opened: disk full");
         assert_eq!(describe(&many), "alert repeated 37 times: disk full");
         assert_eq!(describe(&old), "alert repeated: disk full", "entries written before the field");
+    }
+
+    #[test]
+    fn updates_and_evidence_entries_say_what_happened() {
+        let sent = json!({"kind": "update_sent", "audience": "executive", "template": "executive",
+            "subject": "[critical] INC-1: down", "body": "…", "to": ["executives"]});
+        let draft = json!({"kind": "update_sent", "audience": "customer", "template": "customer-initial",
+            "subject": "Investigating", "body": "…", "to": []});
+        let evidence = json!({"kind": "evidence_added", "url": "https://g.example.com/x", "title": ""});
+        assert_eq!(describe(&sent), "executive update sent to executives: [critical] INC-1: down");
+        assert_eq!(describe(&draft), "customer update recorded as a draft: Investigating");
+        assert_eq!(describe(&evidence), "evidence: https://g.example.com/x");
+        assert_eq!(
+            describe(&json!({"kind": "restriction_changed", "restricted": false})),
+            "restricted mark taken away"
+        );
     }
 }

@@ -11,6 +11,7 @@ mod policies;
 mod procedures;
 mod schedules;
 mod triage;
+mod updates;
 
 use clap::{Parser, Subcommand};
 
