@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod links;
 pub mod notify;
 pub mod ops;
+pub mod procedure_files;
 pub mod procedures;
 pub mod respond;
 pub mod updates;

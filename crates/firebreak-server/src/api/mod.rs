@@ -8,6 +8,7 @@ pub mod escalation;
 pub mod incidents;
 pub mod investigation;
 pub mod paging;
+pub mod procedure_files;
 pub mod procedures;
 pub mod schedules;
 pub mod services;
@@ -117,6 +118,9 @@ use utoipa::{Modify, OpenApi};
         procedures::attach_playbook,
         procedures::set_checklist_item,
         procedures::run_action,
+        procedure_files::list_files,
+        procedure_files::get_file,
+        procedure_files::put_file,
         crate::calendar::create_schedule_feed,
         crate::calendar::create_my_feed,
         crate::calendar::list_my_feeds,
@@ -157,6 +161,7 @@ pub fn router() -> Router<AppState> {
         .merge(escalation::router())
         .merge(paging::router())
         .merge(procedures::router())
+        .merge(procedure_files::router())
         .merge(crate::calendar::api_router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {

@@ -14,6 +14,7 @@ mod investigation;
 pub mod markdown;
 mod monitoring;
 mod oncall;
+mod procedure_files;
 mod procedures;
 mod profile;
 mod triage;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(oncall::router())
         .merge(procedures::router())
         .merge(investigation::router())
+        .merge(procedure_files::router())
         .merge(profile::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
