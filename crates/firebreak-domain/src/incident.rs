@@ -566,6 +566,12 @@ pub enum TimelineEvent {
         reason: String,
         to: Vec<String>,
     },
+    /// The escalation policy a severity or type names (in the procedures) took over paging
+    /// from the service's own.
+    EscalationPolicyChosen {
+        policy: String,
+        reason: String,
+    },
     /// An email to a stakeholder could not be delivered after its retries.
     StakeholderMessageFailed {
         address: String,
@@ -699,6 +705,7 @@ impl TimelineEvent {
             TimelineEvent::UpdateLate { .. } => "update_late",
             TimelineEvent::StakeholdersNotified { .. } => "stakeholders_notified",
             TimelineEvent::StakeholderMessageFailed { .. } => "stakeholder_message_failed",
+            TimelineEvent::EscalationPolicyChosen { .. } => "escalation_policy_chosen",
             TimelineEvent::Alert { .. } => "alert",
             TimelineEvent::Triaged { .. } => "triaged",
             TimelineEvent::PlaybookAttached { .. } => "playbook_attached",

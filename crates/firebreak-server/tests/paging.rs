@@ -745,7 +745,57 @@ async fn late_playbook_steps_remind_their_owner_then_escalate(backend: Backend) 
     assert_eq!(late.iter().filter(|e| e["escalated"] == true).count(), 2);
 }
 
+/// config.yaml names an escalation policy for critical incidents: it pages for them instead of
+/// the service's own, from the start; other severities keep the service's.
+async fn a_severity_names_the_escalation_policy_that_pages(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "severities:\n  critical:\n    escalation_policy: major incidents\n",
+    )
+    .expect("write");
+    let config = ServerConfig { procedures_dir: Some(dir.path().to_path_buf()), ..config(0) };
+    let Some(app) = TestApp::with_config(backend, config).await else { return };
+    let mut responder = pager(&app, &app.responder).await;
+    let mut admin = pager(&app, &app.admin).await;
+    let r = app
+        .post("/api/v1/escalation-policies", &app.admin.token, json!({"name": "major incidents", "levels": [{"targets": [user(&app.admin)], "delay_minutes": 5}], "repeat": 0}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let service =
+        service_with_policy(&app, "payments", json!([{"targets": [user(&app.responder)], "delay_minutes": 5}]), 0)
+            .await;
+
+    let n = declare(&app, &service, "Payments down").await;
+    drain(&app.state).await;
+    assert_eq!(admin.got().len(), 1, "the critical policy pages");
+    assert!(responder.got().is_empty(), "the service's own policy does not page a critical incident");
+    let events = timeline_kinds(&app, n).await;
+    let chosen: Vec<&Value> = events.iter().filter(|e| e["kind"] == "escalation_policy_chosen").collect();
+    assert_eq!(chosen.len(), 1, "{events:?}");
+    assert_eq!(
+        (chosen[0]["policy"].as_str(), chosen[0]["reason"].as_str()),
+        (Some("major incidents"), Some("critical severity"))
+    );
+    drain(&app.state).await;
+    assert!(admin.got().is_empty() && responder.got().is_empty(), "chosen once");
+
+    // A high incident keeps the service's policy.
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &app.responder.token,
+            json!({"title": "Slow refunds", "severity": "high", "type": "outage", "service_id": service}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    drain(&app.state).await;
+    assert_eq!(responder.got().len(), 1);
+    assert!(admin.got().is_empty());
+}
+
 for_each_backend!(
+    a_severity_names_the_escalation_policy_that_pages,
     late_playbook_steps_remind_their_owner_then_escalate,
     levels_fire_on_time_and_acknowledging_stops_them,
     acknowledging_midway_stops_reminders_and_levels,

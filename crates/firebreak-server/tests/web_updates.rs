@@ -57,6 +57,18 @@ async fn compose_preview_and_send(backend: Backend) {
     let cookie = sign_in(&app, "responder@example.com").await;
     let (r, _) = get_page(&app, &format!("/incidents/{label}"), &cookie).await;
     assert!(testid(&r.text, "update-due").is_some(), "the cadence is on the incident page: {}", r.text);
+    // Critical: acknowledge within 5 minutes, contain within an hour (the example config.yaml).
+    let target = |html: &str, i: usize| testid(html, &format!("target-{i}")).unwrap_or_default();
+    assert!(
+        target(&r.text, 0).starts_with("acknowledge within 5 minutes (by ") && target(&r.text, 0).ends_with("): open"),
+        "{}",
+        r.text
+    );
+    assert!(target(&r.text, 1).starts_with("contain within 60 minutes"), "{}", r.text);
+    let ack = app.post(&format!("/api/v1/incidents/{label}/acknowledge"), &app.responder.token, json!({})).await;
+    assert_eq!(ack.status, StatusCode::OK, "{}", ack.text);
+    let (r, _) = get_page(&app, &format!("/incidents/{label}"), &cookie).await;
+    assert!(target(&r.text, 0).ends_with("): met") && target(&r.text, 1).ends_with("): open"), "{}", r.text);
     assert!(r.text.contains(&format!("href=\"/incidents/{label}/updates\"")), "{}", r.text);
 
     let composer = format!("/incidents/{label}/updates");

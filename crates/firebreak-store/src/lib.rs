@@ -961,6 +961,17 @@ pub trait UpdateStore: Send + Sync {
         notice: &GroupNotice<'_>,
         actor: &Actor,
     ) -> StoreResult<Option<Vec<String>>>;
+    /// Makes `policy` page for a triggered incident, once per `key`: its escalation starts over
+    /// on that policy (unless it runs on it already), with an `EscalationPolicyChosen` entry.
+    /// Returns whether it switched.
+    async fn escalate_with(
+        &self,
+        incident: IncidentId,
+        policy: firebreak_domain::EscalationPolicyId,
+        policy_name: &str,
+        reason: &str,
+        key: &str,
+    ) -> StoreResult<bool>;
     /// Open incidents changed at or after `since` (for the engine's group notices).
     async fn open_incidents_changed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Incident>>;
     /// Claims stakeholder emails due by `now` (each by one replica, for `lease`).

@@ -223,6 +223,64 @@ macro_rules! impl_sql_updates {
                 Ok(Some(to))
             }
 
+            async fn escalate_with(
+                &self,
+                incident: IncidentId,
+                policy: firebreak_domain::EscalationPolicyId,
+                policy_name: &str,
+                reason: &str,
+                key: &str,
+            ) -> StoreResult<bool> {
+                let given: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
+                    .bind(incident.0)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if given.is_some() {
+                    return Ok(false);
+                }
+                let now = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let i = load_incident_in(&mut tx, incident).await?;
+                let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(incident.0)
+                    .bind(key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                let current: Option<uuid::Uuid> = sqlx::query_scalar("SELECT policy_id FROM escalations WHERE incident_id = $1")
+                    .bind(incident.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                // Once acknowledged, nobody needs paging; on the policy already, nothing changes.
+                if fresh == 0 || i.status != IncidentStatus::Triggered || current == Some(policy.0) {
+                    commit(self, tx).await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO escalations (incident_id, policy_id, generation, started_at, last_step, last_due_at, due_at, state, updated_at) \
+                     VALUES ($1, $2, 0, $3, NULL, NULL, $3, 'active', $3) \
+                     ON CONFLICT (incident_id) DO UPDATE SET policy_id = excluded.policy_id, \
+                     generation = escalations.generation + 1, started_at = excluded.started_at, last_step = NULL, \
+                     last_due_at = NULL, due_at = excluded.due_at, state = 'active', updated_at = excluded.updated_at",
+                )
+                .bind(incident.0)
+                .bind(policy.0)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let actor = Actor::system("procedures", Via::System);
+                let event = TimelineEvent::EscalationPolicyChosen { policy: policy_name.to_owned(), reason: reason.to_owned() };
+                insert_timeline(&mut tx, incident, &actor, now, &[event]).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                Ok(true)
+            }
+
             async fn open_incidents_changed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Incident>> {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {INCIDENT_COLS} FROM incidents WHERE updated_at >= $1 AND status IN {OPEN_STATUSES} ORDER BY updated_at LIMIT $2"

@@ -508,6 +508,7 @@ pub const TIMELINE_KINDS: &[&str] = &[
     "update_late",
     "stakeholders_notified",
     "stakeholder_message_failed",
+    "escalation_policy_chosen",
     "paged",
     "escalation_stopped",
     "notification_sent",

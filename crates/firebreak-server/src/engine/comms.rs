@@ -56,6 +56,16 @@ pub fn groups_for(procedures: &Procedures, incident: &Incident) -> Vec<(String, 
     out
 }
 
+/// The escalation policy (by name) the procedures give an incident: its type's, else its
+/// severity's, with the reason.
+pub fn policy_for(procedures: &Procedures, incident: &Incident) -> Option<(String, String)> {
+    let by_type = procedures.types.get(&incident.kind).and_then(|l| l.escalation_policy.clone());
+    let by_severity = procedures.severities.get(&incident.severity).and_then(|l| l.escalation_policy.clone());
+    by_type
+        .map(|p| (p, format!("{} incident", incident.kind)))
+        .or_else(|| by_severity.map(|p| (p, format!("{} severity", incident.severity))))
+}
+
 /// Tells the groups of open incidents changed since the last round (each group once per
 /// incident).
 async fn tell_groups(state: &AppState, procedures: &Procedures, now: Timestamp) -> usize {
@@ -77,7 +87,29 @@ async fn tell_groups(state: &AppState, procedures: &Procedures, now: Timestamp) 
     // Continue from the newest change seen (the store's own times), not from this clock.
     let next = incidents.iter().map(|i| i.updated_at).max().unwrap_or(since).max(since);
     let mut told = 0;
+    let mut policies: Option<Vec<firebreak_store::EscalationPolicyRecord>> = None;
     for incident in &incidents {
+        if let Some((name, reason)) = policy_for(procedures, incident) {
+            if policies.is_none() {
+                policies = state.store.list_policies().await.ok();
+            }
+            match policies.as_ref().and_then(|all| all.iter().find(|p| p.name == name)) {
+                Some(p) => {
+                    let key = format!("policy:{name}");
+                    match state.store.escalate_with(incident.id, p.id, &name, &reason, &key).await {
+                        Ok(true) => {
+                            told += 1;
+                            state.paging_wake.notify_one();
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, policy = %name, "cannot switch the escalation policy; retrying")
+                        }
+                    }
+                }
+                None => tracing::warn!(policy = %name, "the procedures name an escalation policy that does not exist"),
+            }
+        }
         for (group, reason) in groups_for(procedures, incident) {
             match notify_group(
                 state,

@@ -32,6 +32,9 @@ pub struct Round {
 pub async fn run_once(state: &AppState) -> Round {
     let now = state.clock.now();
     let mut round = Round::default();
+    // Communication first: an escalation policy the procedures give a new incident takes over
+    // before the service's own pages anyone.
+    round.steps += super::comms::run_once(state, now).await;
     loop {
         match state.store.run_due_escalations(now, BATCH).await {
             Ok(0) => break,
@@ -46,7 +49,6 @@ pub async fn run_once(state: &AppState) -> Round {
         Ok(n) => round.steps += n,
         Err(e) => tracing::warn!(error = %e, "cannot check late playbook steps; retrying"),
     }
-    round.steps += super::comms::run_once(state, now).await;
     loop {
         let claimed = match state
             .store

@@ -278,6 +278,9 @@ pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
                 format!("a stakeholder update is due: {whom}")
             }
         }
+        TimelineEvent::EscalationPolicyChosen { policy, reason } => {
+            format!("the escalation policy “{policy}” pages for this incident ({reason})")
+        }
         TimelineEvent::StakeholderMessageFailed { address, subject, reason } => {
             format!("could not email {address} “{subject}”: {reason}")
         }
@@ -416,6 +419,8 @@ struct IncidentPage {
     playbooks: Vec<PlaybookChoice>,
     /// The stakeholder update cadence, when one applies.
     updates: Option<UpdatesRow>,
+    /// Response targets of its severity and type (acknowledge, contain) and how they went.
+    targets: Vec<TargetRow>,
     investigation: super::investigation::Investigation,
     /// The timeline filter: every kind, the chosen one selected.
     kind_filter: Vec<KindChoice>,
@@ -430,6 +435,44 @@ pub struct KindChoice {
     pub value: &'static str,
     pub label: String,
     pub selected: bool,
+}
+
+/// A response target: `acknowledge within 5 minutes`, due when, and `met`, `missed` or `open`.
+pub struct TargetRow {
+    pub what: String,
+    pub due: String,
+    pub state: &'static str,
+}
+
+/// The response targets of an incident's severity (or, where the severity sets none, its type).
+fn targets(state: &AppState, incident: &Incident) -> Vec<TargetRow> {
+    let procedures = state.procedures.current();
+    let sev = procedures.severities.get(&incident.severity);
+    let kind = procedures.types.get(&incident.kind);
+    let now = state.clock.now();
+    let pick = |f: fn(&firebreak_domain::procedures::directory::ResponseLevel) -> Option<u32>| {
+        sev.and_then(f).or_else(|| kind.and_then(f))
+    };
+    let mut out = Vec::new();
+    for (what, minutes, reached) in [
+        (
+            "acknowledge",
+            pick(|l| l.acknowledge_within_minutes),
+            incident.acknowledged_at.or(incident.contained_at).or(incident.resolved_at),
+        ),
+        ("contain", pick(|l| l.contain_within_minutes), incident.contained_at.or(incident.resolved_at)),
+    ] {
+        let Some(m) = minutes else { continue };
+        let due = incident.detected_at + chrono::TimeDelta::minutes(i64::from(m));
+        let state = match reached {
+            Some(at) if at <= due => "met",
+            Some(_) => "missed",
+            None if now > due => "missed",
+            None => "open",
+        };
+        out.push(TargetRow { what: format!("{what} within {m} minutes"), due: show_time(&due), state });
+    }
+    out
 }
 
 /// The stakeholder update cadence of an incident, as its page shows it.
@@ -600,6 +643,7 @@ async fn incident_view_of(
         phases,
         playbooks,
         updates,
+        targets: targets(state, &incident),
         investigation,
         kind_filter: crate::api::incidents::TIMELINE_KINDS
             .iter()
