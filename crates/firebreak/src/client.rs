@@ -117,6 +117,11 @@ pub enum IncidentCommand {
     Check(crate::procedures::CheckArgs),
     /// Attach a playbook by hand; its steps become the incident's checklist.
     Playbook(crate::procedures::PlaybookArgs),
+    /// Run a checklist step that does something (an action's HTTP request, or telling a
+    /// notify step's contact list) — only with --confirm.
+    Run(crate::procedures::RunArgs),
+    /// Give a response role to someone (handing it over from its holder), or clear it.
+    Role(crate::procedures::RoleArgs),
     /// Page the next level of the incident's escalation policy now, without waiting.
     Escalate(crate::policies::IncidentRef),
     /// Page someone for the incident now, outside its escalation policy.
@@ -375,7 +380,34 @@ fn describe(e: &Value) -> String {
         "summary_changed" => "summary updated".into(),
         "services_changed" => "affected services updated".into(),
         "tags_changed" => "tags updated".into(),
-        "role_assigned" => format!("{} role {}", s(e, "role"), if e["to"].is_null() { "cleared" } else { "assigned" }),
+        "role_assigned" => {
+            let how = match (e["from"].is_null(), e["to"].is_null()) {
+                (_, true) => "cleared",
+                (false, false) => "handed over",
+                (true, false) => "assigned",
+            };
+            format!("{} role {how}", s(e, "role").replace('_', " "))
+        }
+        "triaged" => {
+            let playbook = match s(e, "playbook") {
+                "" => String::new(),
+                p => format!("; playbook {p}"),
+            };
+            let answers = e["steps"].as_array().map(Vec::len).unwrap_or(0);
+            format!(
+                "triaged with the {} tree in {answers} answers: {} ({}, {}){playbook}",
+                s(e, "tree"),
+                s(e, "outcome"),
+                s(e, "severity"),
+                s(e, "type")
+            )
+        }
+        "playbook_attached" => format!("playbook \"{}\" attached ({} steps)", s(e, "title"), e["steps"]),
+        "checklist_item_changed" => format!("checklist: \"{}\" {}", s(e, "title"), s(e, "state")),
+        "checklist_item_late" => format!("checklist: \"{}\" is late", s(e, "title")),
+        "action_run" => format!("ran \"{}\": {} {} → {}", s(e, "title"), s(e, "method"), s(e, "url"), e["status"]),
+        "paged" => format!("paged level {}", e["level"]),
+        "escalation_policy_chosen" => format!("escalation policy \"{}\" pages ({})", s(e, "policy"), s(e, "reason")),
         "note_added" => format!("note: {}", s(e, "body")),
         "evidence_added" => match s(e, "title") {
             "" => format!("evidence: {}", s(e, "url")),
@@ -485,6 +517,8 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
         IncidentCommand::Checklist(args) => return crate::procedures::checklist(args).await,
         IncidentCommand::Check(args) => return crate::procedures::check(args).await,
         IncidentCommand::Playbook(args) => return crate::procedures::attach(args).await,
+        IncidentCommand::Run(args) => return crate::procedures::run_step(args).await,
+        IncidentCommand::Role(args) => return crate::procedures::role(args).await,
         IncidentCommand::Escalate(args) => return crate::policies::escalate(args).await,
         IncidentCommand::Reassign(args) => return crate::policies::reassign(args).await,
         IncidentCommand::Paging(args) => return crate::policies::paging(args).await,

@@ -262,6 +262,100 @@ pub struct CheckArgs {
     pub client: crate::client::ClientArgs,
 }
 
+/// `firebreak incident run INC-42 3 --confirm`.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  firebreak incident run INC-42 3 --confirm   # the playbook's failover request, or tell a contact list"
+)]
+pub struct RunArgs {
+    /// The incident: INC-42, 42 or its id.
+    pub incident: String,
+    /// The item's number as `firebreak incident checklist` shows it (from 1): an action step
+    /// (its HTTP request runs) or a notify step (its contact list is told).
+    pub item: u32,
+    /// Yes, run it: nothing runs without this.
+    #[arg(long)]
+    pub confirm: bool,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
+}
+
+/// Runs an action or notify step once a person confirms.
+pub async fn run_step(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let api = crate::client::Api::new(&args.client)?;
+    if args.item == 0 {
+        anyhow::bail!("items are numbered from 1, as `firebreak incident checklist` shows them");
+    }
+    if !args.confirm {
+        anyhow::bail!(
+            "nothing was run: add --confirm to run this step (an action sends its request; a notify step tells its list)"
+        );
+    }
+    let path = format!("{}/checklist/{}/run", incident_path(&args.incident), args.item - 1);
+    let v = api.call(reqwest::Method::POST, &path, Some(json!({ "confirm": true }))).await?;
+    if args.client.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let item = &v["item"];
+        let how = match v["status"].as_u64() {
+            Some(status) => format!("HTTP {status}"),
+            None => crate::client::shown(&v, "response"),
+        };
+        let verdict = if v["succeeded"].as_bool() == Some(true) { "done" } else { "failed (the step stays open)" };
+        println!("{} {verdict}: {} — {how}", args.item, crate::client::shown(item, "title"));
+    }
+    Ok(if v["succeeded"].as_bool() == Some(true) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `firebreak incident role INC-42 communications sam@example.com`.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  firebreak incident role INC-42 commander ines@example.com\n  firebreak incident role INC-42 operations_lead --clear"
+)]
+pub struct RoleArgs {
+    /// The incident: INC-42, 42 or its id.
+    pub incident: String,
+    /// commander, communications, scribe, operations_lead or a role declared in the
+    /// procedures' config.yaml.
+    pub role: String,
+    /// Who takes it over (their email); the previous holder hands it over.
+    #[arg(required_unless_present = "clear")]
+    pub email: Option<String>,
+    /// Leave the role empty.
+    #[arg(long, conflicts_with = "email")]
+    pub clear: bool,
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
+}
+
+/// Gives a role to someone (a handover when someone held it), or clears it.
+pub async fn role(args: RoleArgs) -> anyhow::Result<ExitCode> {
+    let api = crate::client::Api::new(&args.client)?;
+    let role: String = args.role.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+    let body = match &args.email {
+        Some(email) => json!({ "email": email }),
+        None => json!({ "user_id": null }),
+    };
+    let path = format!("{}/roles/{role}", incident_path(&args.incident));
+    let v = api.call(reqwest::Method::PUT, &path, Some(body)).await?;
+    if args.client.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let roles = &v["roles"];
+        let holder = roles.get(&role).or_else(|| roles["other"].get(&role)).and_then(|h| h["name"].as_str());
+        match holder {
+            Some(name) => println!(
+                "{}: {} is {}",
+                crate::client::shown(&v, "label"),
+                crate::client::printable(name),
+                role.replace('_', " ")
+            ),
+            None => println!("{}: nobody is {}", crate::client::shown(&v, "label"), role.replace('_', " ")),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `firebreak incident playbook INC-42 NAME`.
 #[derive(Args)]
 #[command(after_help = "Examples:\n  firebreak incident playbook INC-42 major-outage")]
