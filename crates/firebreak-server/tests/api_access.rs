@@ -893,6 +893,8 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/incidents/{id}/alerts", set(&["get"])),
         ("/api/v1/incidents/{id}/updates", set(&["get", "post"])),
         ("/api/v1/incidents/{id}/updates/preview", set(&["post"])),
+        ("/api/v1/procedures/files", set(&["get"])),
+        ("/api/v1/procedures/files/{path}", set(&["get", "put"])),
         ("/api/v1/me", set(&["get"])),
         ("/api/v1/me/password", set(&["post"])),
         ("/api/v1/users", set(&["get", "post"])),

@@ -234,6 +234,54 @@ async fn changes_and_alerts_of_an_incident(backend: Backend) {
     assert!(exit.success(), "{exit}");
 }
 
+/// Roles are given and handed over, and action/notify steps run only with --confirm.
+async fn roles_and_running_steps(backend: Backend) {
+    let Some(db) = Database::fresh(backend).await else { return };
+    let (server, cli, api) = start(&db).await;
+    let n = api.declare("Search is down", "high").await["number"].to_string();
+    let out = cli.ok(&["incident", "role", &n, "operations_lead", "admin@example.com"]);
+    assert!(out.trim_end().ends_with("Ada Admin is operations lead"), "{out}");
+    let v = cli.json(&["incident", "role", &n, "operations_lead", "--clear"]);
+    assert!(v["roles"]["operations_lead"].is_null(), "{v}");
+    let err = cli.refused(&["incident", "role", &n, "stenographer", "admin@example.com"]);
+    assert!(err.contains("unknown role \"stenographer\""), "{err}");
+    let roles = timeline(&cli, &n, "role_assigned");
+    assert_eq!(roles.len(), 2, "{roles:?}");
+
+    cli.ok(&["incident", "playbook", &n, "major-outage"]);
+    let list = cli.json(&["incident", "checklist", &n]);
+    let notify = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .position(|i| i["title"] == "Notify executives")
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let item = notify.to_string();
+    let err = cli.refused(&["incident", "run", &n, &item]);
+    assert!(err.contains("add --confirm"), "{err}");
+    assert!(timeline(&cli, &n, "stakeholders_notified").is_empty(), "nothing ran without --confirm");
+    let out = cli.ok(&["incident", "run", &n, &item, "--confirm"]);
+    assert!(
+        out.contains("done: Notify executives") && out.contains("told cto@example.com, leadership@example.com"),
+        "{out}"
+    );
+    assert_eq!(timeline(&cli, &n, "stakeholders_notified").len(), 1);
+    let err = cli.refused(&["incident", "run", &n, "1", "--confirm"]);
+    assert!(err.contains("only action and notify steps run"), "{err}");
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_running_steps_on_sqlite() {
+    roles_and_running_steps(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_running_steps_on_postgres() {
+    roles_and_running_steps(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stakeholder_updates_from_the_command_line_on_sqlite() {
     stakeholder_updates_from_the_command_line(Backend::Sqlite).await;
@@ -275,6 +323,8 @@ fn each_new_command_explains_its_options() {
         ("changes", &["--before-minutes", "10080", "--json"][..]),
         ("alerts", &["alerts linked", "--json"][..]),
         ("show", &["--kind", "note_added", "--json"][..]),
+        ("role", &["--clear", "operations_lead", "hands it over"][..]),
+        ("run", &["--confirm", "notify"][..]),
     ] {
         let out = run(&["incident", command, "--help"], None);
         assert_success(&out, &format!("incident {command} --help"));
