@@ -137,13 +137,17 @@ async fn updates_are_previewed_sent_and_emailed(backend: Backend) {
     let view = app.get(&url, &app.viewer.token).await;
     assert_eq!(view.body["sent"].as_array().map(Vec::len), Some(1));
 
-    // A customer-facing update is a draft: recorded, never emailed.
+    // A customer-facing update is a draft: recorded, never emailed, and the cadence runs on.
+    let due = app.get(&url, &app.viewer.token).await.body["cadence"]["due_at"].clone();
+    assert!(due.is_string(), "{due}");
+    app.clock.advance(TimeDelta::minutes(5));
     let r =
         app.post(&url, &app.responder.token, json!({"template": "customer-initial", "message": "We are on it."})).await;
     assert_eq!((r.status, r.body["draft"].as_bool()), (StatusCode::CREATED, Some(true)), "{}", r.text);
     assert!(mail(&app, &mut smtp, 0).await.is_empty(), "drafts are not sent");
     let drafts = timeline(&app, &label, "update_sent").await;
     assert_eq!((drafts.len(), drafts[1]["to"].clone()), (2, json!([])));
+    assert_eq!(app.get(&url, &app.viewer.token).await.body["cadence"]["due_at"], due, "a draft does not restart it");
 }
 
 async fn notify_steps_tell_their_list_when_confirmed(backend: Backend) {
@@ -277,7 +281,39 @@ async fn late_updates_remind_the_communications_lead_then_escalate(backend: Back
     assert_eq!(view.body["cadence"], Value::Null);
 }
 
+/// A contact list's escalation path: executives escalate to the security team after an hour
+/// (contacts/executives.yaml) when nobody acknowledged the incident by then.
+async fn unacknowledged_group_notices_follow_the_lists_escalation_path(backend: Backend) {
+    let mut smtp = SmtpServer::start().await;
+    let Some(app) = app(backend, &smtp).await else { return };
+    let label = declare(&app, "Orders are lost", "critical", "outage").await;
+    assert_eq!(mail(&app, &mut smtp, 2).await.len(), 2, "executives are told");
+    advance(&app, 59);
+    assert!(mail(&app, &mut smtp, 0).await.is_empty(), "not yet");
+    advance(&app, 2);
+    let escalated = mail(&app, &mut smtp, 2).await;
+    let to: Vec<&str> = escalated.iter().flat_map(|m| m.to.iter().map(String::as_str)).collect();
+    assert_eq!(to, ["ciso@example.com", "security@example.com"]);
+    let notices = timeline(&app, &label, "stakeholders_notified").await;
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert_eq!(
+        (notices[1]["group"].as_str(), notices[1]["reason"].as_str()),
+        (Some("security-team"), Some("executives did not acknowledge within 60 minutes"))
+    );
+    advance(&app, 120);
+    assert!(mail(&app, &mut smtp, 0).await.is_empty(), "escalated once");
+
+    // Acknowledged in time: no escalation.
+    let other = declare(&app, "Invoices are late", "critical", "outage").await;
+    assert_eq!(mail(&app, &mut smtp, 2).await.len(), 2);
+    let r = app.post(&format!("/api/v1/incidents/{other}/acknowledge"), &app.responder.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    advance(&app, 61);
+    assert!(mail(&app, &mut smtp, 0).await.is_empty(), "acknowledged: nobody else is told");
+}
+
 for_each_backend!(
+    unacknowledged_group_notices_follow_the_lists_escalation_path,
     updates_are_previewed_sent_and_emailed,
     notify_steps_tell_their_list_when_confirmed,
     late_updates_remind_the_communications_lead_then_escalate

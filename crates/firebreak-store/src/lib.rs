@@ -921,13 +921,15 @@ pub struct GroupNotice<'a> {
     pub addresses: &'a [String],
     pub subject: &'a str,
     pub text: &'a str,
+    /// When it is given (the caller's clock: escalation paths are timed from it).
+    pub at: Timestamp,
 }
 
 #[async_trait]
 pub trait UpdateStore: Send + Sync {
     /// Records a stakeholder update (`event`, an `UpdateSent`) with an audit entry, queues an
-    /// email of `subject`/`body` to each address, and sets when the next update is due (`None`:
-    /// no cadence applies), in one transaction.
+    /// email of `subject`/`body` to each address, and sets when the next update is due (`None`
+    /// leaves the cadence as it is: a draft, or no cadence applies), in one transaction.
     #[allow(clippy::too_many_arguments)]
     async fn record_update(
         &self,
@@ -972,6 +974,9 @@ pub trait UpdateStore: Send + Sync {
         reason: &str,
         key: &str,
     ) -> StoreResult<bool>;
+    /// Group notices (keys containing `group:NAME`) given at or before `before` about incidents
+    /// nobody has acknowledged yet: (the incident, the notice key, when it was given).
+    async fn unacknowledged_group_notices(&self, before: Timestamp) -> StoreResult<Vec<(Incident, String, Timestamp)>>;
     /// Open incidents changed at or after `since` (for the engine's group notices).
     async fn open_incidents_changed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Incident>>;
     /// Claims stakeholder emails due by `now` (each by one replica, for `lease`).

@@ -61,21 +61,18 @@ macro_rules! impl_sql_updates {
                 }
                 insert_timeline(&mut tx, incident, actor, now, std::slice::from_ref(&event)).await?;
                 queue_emails(&mut tx, incident, addresses, subject, body, now).await?;
-                match next_due {
-                    Some(due) => {
-                        sqlx::query(
-                            "INSERT INTO update_cadence (incident_id, due_at, reminded_at, escalated_at) VALUES ($1, $2, NULL, NULL) \
-                             ON CONFLICT (incident_id) DO UPDATE SET due_at = excluded.due_at, reminded_at = NULL, escalated_at = NULL",
-                        )
-                        .bind(incident.0)
-                        .bind(due)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    }
-                    None => {
-                        sqlx::query("DELETE FROM update_cadence WHERE incident_id = $1").bind(incident.0).execute(&mut *tx).await.map_err(db_err)?;
-                    }
+                // Without a next due time the cadence stays as it is (the engine ends it for
+                // incidents that resolved or whose severity has none).
+                if let Some(due) = next_due {
+                    sqlx::query(
+                        "INSERT INTO update_cadence (incident_id, due_at, reminded_at, escalated_at) VALUES ($1, $2, NULL, NULL) \
+                         ON CONFLICT (incident_id) DO UPDATE SET due_at = excluded.due_at, reminded_at = NULL, escalated_at = NULL",
+                    )
+                    .bind(incident.0)
+                    .bind(due)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 }
                 let details = serde_json::json!({ "number": i.number, "update": event, "emails": addresses.len() });
                 audit_in_tx(&mut tx, actor, "incident.update_sent", &incident_target(incident), details, now).await?;
@@ -201,7 +198,7 @@ macro_rules! impl_sql_updates {
                 let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                     .bind(incident.0)
                     .bind(notice.key)
-                    .bind(now)
+                    .bind(notice.at)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?
@@ -279,6 +276,19 @@ macro_rules! impl_sql_updates {
                 insert_timeline(&mut tx, incident, &actor, now, &[event]).await?;
                 commit_announcing(self, tx, vec![incident], None).await?;
                 Ok(true)
+            }
+
+            async fn unacknowledged_group_notices(&self, before: Timestamp) -> StoreResult<Vec<(Incident, String, Timestamp)>> {
+                let cols: String = INCIDENT_COLS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {cols}, n.notice AS notice_key, n.at AS notice_at FROM incident_notices n JOIN incidents i ON i.id = n.incident_id \
+                     WHERE i.status = 'triggered' AND n.notice LIKE '%group:%' AND n.at <= $1 ORDER BY n.at LIMIT 1000"
+                )))
+                .bind(before)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(|r| Ok((incident_from_row(r)?, get(r, "notice_key")?, get(r, "notice_at")?))).collect()
             }
 
             async fn open_incidents_changed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Incident>> {

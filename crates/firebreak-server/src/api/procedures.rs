@@ -391,7 +391,7 @@ pub async fn run_action(
         firebreak_domain::procedures::playbook::StepKind::Action { request } => request,
         firebreak_domain::procedures::playbook::StepKind::Notify { list } => {
             let procedures = state.procedures.current();
-            let key = format!("step:{position}");
+            let key = format!("step:{position}:group:{list}");
             let told = crate::engine::comms::notify_group(
                 &state,
                 &procedures,

@@ -224,7 +224,16 @@ pub async fn send(
     };
     state
         .store
-        .record_update(incident.id, event, &update.subject, &update.body, &update.recipients, update.next_due, actor)
+        // A customer-facing draft is not an update anyone received yet: the cadence runs on.
+        .record_update(
+            incident.id,
+            event,
+            &update.subject,
+            &update.body,
+            &update.recipients,
+            if update.draft { None } else { update.next_due },
+            actor,
+        )
         .await?;
     state.paging_wake.notify_one();
     Ok(())

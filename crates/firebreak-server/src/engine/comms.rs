@@ -36,6 +36,7 @@ pub async fn run_once(state: &AppState, now: Timestamp) -> usize {
         }
     };
     done += tell_groups(state, &procedures, now).await;
+    done += escalate_groups(state, &procedures, now).await;
     done + send_emails(state, now).await
 }
 
@@ -134,6 +135,42 @@ async fn tell_groups(state: &AppState, procedures: &Procedures, now: Timestamp) 
     told
 }
 
+/// Follows contact lists' escalation paths: when a list was told about an incident and nobody
+/// acknowledged it within the list's `escalate_after`, its `escalate_to` list is told (once).
+async fn escalate_groups(state: &AppState, procedures: &Procedures, now: Timestamp) -> usize {
+    if !procedures.contact_lists.values().any(|l| l.escalate_to.is_some() && l.escalate_after_minutes.is_some()) {
+        return 0;
+    }
+    let notices = match state.store.unacknowledged_group_notices(now).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for unacknowledged group notices; retrying");
+            return 0;
+        }
+    };
+    let mut told = 0;
+    for (incident, key, at) in notices {
+        let Some(group) = key.rsplit("group:").next() else { continue };
+        let Some(list) = procedures.contact_lists.get(group) else { continue };
+        let (Some(to), Some(after)) = (&list.escalate_to, list.escalate_after_minutes) else { continue };
+        if at + chrono::TimeDelta::minutes(i64::from(after)) > now {
+            continue;
+        }
+        let reason = format!("{group} did not acknowledge within {after} minutes");
+        let actor = Actor::system("updates", Via::System);
+        match notify_group(state, procedures, &incident, to, &reason, &format!("escalated:{group}:group:{to}"), &actor)
+            .await
+        {
+            Ok(Some(_)) => told += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e.message, group = %to, "cannot escalate to a stakeholder group; retrying")
+            }
+        }
+    }
+    told
+}
+
 /// Tells one contact list about an incident once per `key`: its Firebreak users through their
 /// notification rules, its outside addresses by email. A restricted incident's notice says
 /// only that there is one (its title and summary are for its participants). `None` when this
@@ -189,8 +226,16 @@ pub async fn notify_group(
             ),
         )
     };
-    let notice =
-        GroupNotice { group, reason, key, users: &users, addresses: &addresses, subject: &subject, text: &text };
+    let notice = GroupNotice {
+        group,
+        reason,
+        key,
+        users: &users,
+        addresses: &addresses,
+        subject: &subject,
+        text: &text,
+        at: state.clock.now(),
+    };
     Ok(state.store.notify_group(incident.id, &notice, actor).await?)
 }
 
