@@ -8,7 +8,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::receiver::HttpReceiver;
-use common::{Backend, Reply, TestApp, csrf_of, form, location, page, sign_in, testid};
+use common::{Backend, Reply, TestApp, form, get_page, location, sign_in, testid};
 use firebreak_server::ServerConfig;
 use serde_json::Value;
 
@@ -49,14 +49,6 @@ async fn own_app(backend: Backend, playbook: &str) -> Option<(TestApp, tempfile:
 async fn incident(app: &TestApp, title: &str) -> String {
     let n = app.declare(title).await["number"].clone();
     format!("/incidents/{n}")
-}
-
-/// Gets a page as the signed-in user; returns it with its CSRF token.
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (Reply, String) {
-    let r = app.send(page(path, cookie)).await;
-    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-    let csrf = csrf_of(&r.text);
-    (r, csrf)
 }
 
 async fn post(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Reply {

@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Reply, TestApp, csrf_of, form, location, page, sign_in, testid};
+use common::{Reply, TestApp, form, get_page, location, page, sign_in, testid};
 use serde_json::{Value, json};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -37,13 +37,6 @@ async fn create(app: &TestApp, name: &str) -> String {
     let r = app.post("/api/v1/schedules", &app.responder.token, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body["id"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (Reply, String) {
-    let r = app.send(page(path, cookie)).await;
-    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-    let csrf = csrf_of(&r.text);
-    (r, csrf)
 }
 
 async fn post(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Reply {

@@ -7,19 +7,12 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Backend, Reply, TestApp, csrf_of, form, location, page, sign_in, testid, unescape};
+use common::{Backend, Reply, TestApp, form, get_page, location, page, sign_in, testid, unescape};
 use firebreak_server::ServerConfig;
 use serde_json::Value;
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 const HOSTILE_ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
-
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (Reply, String) {
-    let r = app.send(page(path, cookie)).await;
-    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-    let csrf = csrf_of(&r.text);
-    (r, csrf)
-}
 
 async fn post(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Reply {
     app.send(form(Method::POST, path, cookie, fields)).await

@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Reply, TestApp, csrf_of, form, location, page, sign_in, testid, unescape};
+use common::{Reply, TestApp, form, get_page, location, page, sign_in, testid, unescape};
 use serde_json::{Value, json};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -45,14 +45,6 @@ async fn items(app: &TestApp, path: &str) -> Vec<Value> {
     let r = app.get(path, &app.viewer.token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body["items"].as_array().cloned().unwrap_or_default()
-}
-
-/// Gets a page as the signed-in user; returns it with its CSRF token.
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (Reply, String) {
-    let r = app.send(page(path, cookie)).await;
-    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-    let csrf = csrf_of(&r.text);
-    (r, csrf)
 }
 
 async fn post(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Reply {

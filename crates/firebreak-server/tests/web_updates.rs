@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Backend, Reply, TestApp, csrf_of, form, location, page, sign_in, testid};
+use common::{Backend, Reply, TestApp, form, get_page, location, page, sign_in, testid};
 use firebreak_server::ServerConfig;
 use serde_json::{Value, json};
 
@@ -21,13 +21,6 @@ fn example_dir() -> std::path::PathBuf {
 async fn example_app(backend: Backend) -> Option<TestApp> {
     let config = ServerConfig { procedures_dir: Some(example_dir()), ..ServerConfig::default() };
     TestApp::with_config(backend, config).await
-}
-
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (Reply, String) {
-    let r = app.send(page(path, cookie)).await;
-    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-    let csrf = csrf_of(&r.text);
-    (r, csrf)
 }
 
 async fn post(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Reply {

@@ -147,20 +147,7 @@ macro_rules! impl_sql_paging {
                     .map_err(db_err)?
                     .flatten();
                 let Some(policy) = policy else { return Ok(()) };
-                sqlx::query(
-                    "INSERT INTO escalations (incident_id, policy_id, generation, started_at, last_step, last_due_at, due_at, state, updated_at) \
-                     VALUES ($1, $2, 0, $3, NULL, NULL, $3, 'active', $3) \
-                     ON CONFLICT (incident_id) DO UPDATE SET policy_id = excluded.policy_id, \
-                     generation = escalations.generation + 1, started_at = excluded.started_at, last_step = NULL, \
-                     last_due_at = NULL, due_at = excluded.due_at, state = 'active', updated_at = excluded.updated_at",
-                )
-                .bind(after.id.0)
-                .bind(policy)
-                .bind(at)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                return Ok(());
+                return start_escalation(tx, after.id, policy, at).await;
             }
             let Some(before) = before else { return Ok(()) };
             if before.status == after.status {
@@ -172,6 +159,25 @@ macro_rules! impl_sql_paging {
                 _ => return Ok(()),
             };
             stop_escalation(tx, after.id, reason, actor, at).await
+        }
+
+        /// Starts (or starts over) an incident's escalation on `policy`: its first step is due at
+        /// `at`.
+        async fn start_escalation(tx: &mut Tx, incident: IncidentId, policy: uuid::Uuid, at: Timestamp) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO escalations (incident_id, policy_id, generation, started_at, last_step, last_due_at, due_at, state, updated_at) \
+                 VALUES ($1, $2, 0, $3, NULL, NULL, $3, 'active', $3) \
+                 ON CONFLICT (incident_id) DO UPDATE SET policy_id = excluded.policy_id, \
+                 generation = escalations.generation + 1, started_at = excluded.started_at, last_step = NULL, \
+                 last_due_at = NULL, due_at = excluded.due_at, state = 'active', updated_at = excluded.updated_at",
+            )
+            .bind(incident.0)
+            .bind(policy)
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Ok(())
         }
 
         /// Ends an incident's escalation and drops its pages still waiting (`reason` goes on

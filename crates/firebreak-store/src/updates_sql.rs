@@ -258,19 +258,7 @@ macro_rules! impl_sql_updates {
                     commit(self, tx).await?;
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO escalations (incident_id, policy_id, generation, started_at, last_step, last_due_at, due_at, state, updated_at) \
-                     VALUES ($1, $2, 0, $3, NULL, NULL, $3, 'active', $3) \
-                     ON CONFLICT (incident_id) DO UPDATE SET policy_id = excluded.policy_id, \
-                     generation = escalations.generation + 1, started_at = excluded.started_at, last_step = NULL, \
-                     last_due_at = NULL, due_at = excluded.due_at, state = 'active', updated_at = excluded.updated_at",
-                )
-                .bind(incident.0)
-                .bind(policy.0)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                start_escalation(&mut tx, incident, policy.0, now).await?;
                 let actor = Actor::system("procedures", Via::System);
                 let event = TimelineEvent::EscalationPolicyChosen { policy: policy_name.to_owned(), reason: reason.to_owned() };
                 insert_timeline(&mut tx, incident, &actor, now, &[event]).await?;

@@ -201,6 +201,14 @@ pub fn page(path: &str, cookie: &str) -> Request<Body> {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Gets a page as the signed-in user (it must answer 200); returns it with its CSRF token.
+pub async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (Reply, String) {
+    let r = app.send(page(path, cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    let csrf = csrf_of(&r.text);
+    (r, csrf)
+}
+
 /// The first `name="csrf" value="…"` on a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
