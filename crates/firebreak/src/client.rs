@@ -317,6 +317,11 @@ pub(crate) fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
 }
 
+/// Text of several lines, each made printable, the lines after the first indented by `indent`.
+pub(crate) fn printable_lines(text: &str, indent: &str) -> String {
+    text.lines().map(printable).collect::<Vec<_>>().join(&format!("\n{indent}"))
+}
+
 /// A string field, safe to print.
 pub(crate) fn shown(v: &Value, key: &str) -> String {
     printable(s(v, key))
@@ -334,15 +339,17 @@ pub(crate) fn print_table(rows: &[Vec<String>]) {
 }
 
 fn print_incident(v: &Value) {
-    println!("{}  {}", s(v, "label"), s(v, "title"));
+    println!("{}  {}", shown(v, "label"), shown(v, "title"));
     println!("  status:    {}", s(v, "status"));
     println!("  severity:  {}", s(v, "severity"));
     println!("  type:      {}", s(v, "type"));
     if !s(v, "summary").is_empty() {
-        println!("  summary:   {}", s(v, "summary"));
+        println!("  summary:   {}", printable_lines(s(v, "summary"), "             "));
     }
     let list = |k: &str| {
-        v[k].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        v[k].as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).map(printable).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
     };
     if !list("services").is_empty() {
         println!("  services:  {}", list("services"));
@@ -350,10 +357,18 @@ fn print_incident(v: &Value) {
     if !list("tags").is_empty() {
         println!("  tags:      {}", list("tags"));
     }
-    for role in ["commander", "communications", "scribe"] {
+    for role in ["commander", "communications", "scribe", "operations_lead"] {
         if let Some(name) = v["roles"][role]["name"].as_str() {
-            println!("  {role:<10} {name}");
+            println!("  {:<14} {}", role.replace('_', " "), printable(name));
         }
+    }
+    if let Some(other) = v["roles"]["other"].as_object() {
+        for (role, holder) in other {
+            println!("  {:<14} {}", printable(&role.replace(['_', '-'], " ")), shown(holder, "name"));
+        }
+    }
+    if v["restricted"].as_bool() == Some(true) {
+        println!("  restricted:    only its participants and admins see it");
     }
     println!("  detected:  {}", s(v, "detected_at"));
     for (k, label) in [
@@ -504,7 +519,11 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                 }
                 for e in timeline["items"].as_array().into_iter().flatten() {
                     let at = s(e, "at").get(..19).unwrap_or("").replace('T', " ");
-                    println!("  {at}  {:<16} {}", e["actor"]["name"].as_str().unwrap_or(""), describe(e));
+                    let who = shown(&e["actor"], "name");
+                    println!(
+                        "  {at}  {who:<16} {}",
+                        printable_lines(&describe(e), "                                         ")
+                    );
                 }
             }
             return Ok(ExitCode::SUCCESS);
@@ -1161,6 +1180,12 @@ mod tests {
         let one = json!({"kind": "alert", "change": "opened", "summary": "disk full", "events": 1});
         let many = json!({"kind": "alert", "change": "repeated", "summary": "disk full", "events": 37});
         let old = json!({"kind": "alert", "change": "repeated", "summary": "disk full"});
+        let hostile = json!({"kind": "note_added", "body": "line one\u{1b}[31m red\nline two\u{7}"});
+        assert_eq!(
+            super::printable_lines(&super::describe(&hostile), "  "),
+            "note: line one\u{FFFD}[31m red\n  line two\u{FFFD}",
+            "escape sequences are made harmless, lines kept"
+        );
         assert_eq!(describe(&one), "alert opened: disk full");
         assert_eq!(describe(&many), "alert repeated 37 times: disk full");
         assert_eq!(describe(&old), "alert repeated: disk full", "entries written before the field");
