@@ -38,10 +38,11 @@ step "Work the checklist" "$bin" incident check INC-1 1
 "$bin" incident check INC-1 2 --skip
 step "A notify step tells its contact list, once confirmed" "$bin" incident run INC-1 7 --confirm
 step "The first customer-facing note: a draft to publish by hand" \
-  "$bin" incident update INC-1 --template customer-initial --message "Card payments fail for most customers; we are on it."
+  "$bin" incident update INC-1 --template customer-initial --step 6 --message "Card payments fail for most customers; we are on it."
 step "Preview the executive update (nothing is sent)" \
   "$bin" incident update INC-1 --template executive --message "Primary database unreachable; failing over to the standby." --preview
-step "Send it" "$bin" incident update INC-1 --template executive --message "Primary database unreachable; failing over to the standby."
+step "Send it (checking off its playbook step)" "$bin" incident update INC-1 --template executive --step 8 --message "Primary database unreachable; failing over to the standby."
+step "The checklist now" "$bin" incident checklist INC-1
 step "The cadence: when the next update is due" "$bin" incident updates INC-1
 step "Resolve" "$bin" incident resolve INC-1
 sleep 1

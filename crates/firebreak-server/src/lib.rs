@@ -157,6 +157,8 @@ pub struct AppState {
     pub procedures: Arc<procedures::ProceduresHandle>,
     /// Incidents changed since this instant are checked for stakeholder groups to tell.
     pub comms_since: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
+    /// When the stakeholder update cadence was last looked at (by this process's clock).
+    pub cadence_checked: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     link_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
@@ -187,6 +189,7 @@ impl AppState {
             notifier: Arc::new(notifier),
             paging_wake: Arc::new(tokio::sync::Notify::new()),
             comms_since: Arc::new(std::sync::Mutex::new(None)),
+            cadence_checked: Arc::new(std::sync::Mutex::new(None)),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
     }

@@ -37,6 +37,10 @@ pub struct UpdateArgs {
     /// Show the subject, recipients and body without sending or recording anything.
     #[arg(long)]
     pub preview: bool,
+    /// The checklist item this update fulfils (its number in `firebreak incident checklist`):
+    /// checked off once the update is sent.
+    #[arg(long, value_name = "ITEM", value_parser = clap::value_parser!(u32).range(1..))]
+    pub step: Option<u32>,
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -140,7 +144,10 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<ExitCode> {
     let api = Api::new(&args.client)?;
     let message = message(&args)?;
     let to = if args.to.is_empty() { Value::Null } else { json!(args.to) };
-    let body = json!({"template": args.template, "message": message, "to": to});
+    let mut body = json!({"template": args.template, "message": message, "to": to});
+    if let Some(step) = args.step.filter(|_| !args.preview) {
+        body["step"] = json!(step - 1);
+    }
     let path =
         if args.preview { format!("{}/preview", updates_path(&args.incident)) } else { updates_path(&args.incident) };
     let v = api.call(Method::POST, &path, Some(body)).await.map_err(|e| HINTS.apply(e))?;

@@ -315,7 +315,10 @@ async fn changes_and_alerts_of_an_incident_on_postgres() {
 #[test]
 fn each_new_command_explains_its_options() {
     for (command, words) in [
-        ("update", &["--template", "--message", "--message-file", "--to", "--preview", "--json", "draft"][..]),
+        (
+            "update",
+            &["--template", "--message", "--message-file", "--to", "--preview", "--step", "--json", "draft"][..],
+        ),
         ("updates", &["cadence", "late", "--json"][..]),
         ("restrict", &["--off", "participants", "security", "--json"][..]),
         ("participants", &["--add", "EMAIL", "restricted", "--json"][..]),

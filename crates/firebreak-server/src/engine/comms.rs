@@ -19,23 +19,45 @@ const LEASE_SECONDS: i64 = 120;
 /// committed late, clocks of other replicas).
 const OVERLAP_SECONDS: i64 = 10;
 
+/// How often the update cadence is looked at (its times are whole minutes).
+const CADENCE_EVERY_SECONDS: i64 = 5;
+
 /// One round at `now`; returns how many things it did.
 pub async fn run_once(state: &AppState, now: Timestamp) -> usize {
     let procedures = state.procedures.current();
-    let every: Vec<(Severity, u32)> =
-        procedures.severities.iter().filter_map(|(s, l)| l.update_every_minutes.map(|m| (*s, m))).collect();
-    let mut done = match state
-        .store
-        .process_update_cadence(now, &every, chrono::TimeDelta::minutes(LATE_STEP_ESCALATION_MINUTES))
-        .await
-    {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot check the stakeholder update cadence; retrying");
-            0
+    let mut done = 0;
+    let cadence_due = {
+        let mut last = state.cadence_checked.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|t| now < t || now - t >= chrono::TimeDelta::seconds(CADENCE_EVERY_SECONDS));
+        if due {
+            *last = Some(now);
         }
+        due
     };
-    done += tell_groups(state, &procedures, now).await;
+    if cadence_due {
+        let every: Vec<(Severity, u32)> =
+            procedures.severities.iter().filter_map(|(s, l)| l.update_every_minutes.map(|m| (*s, m))).collect();
+        done += match state
+            .store
+            .process_update_cadence(now, &every, chrono::TimeDelta::minutes(LATE_STEP_ESCALATION_MINUTES))
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the stakeholder update cadence; retrying");
+                0
+            }
+        };
+    }
+    // Groups and policies named by the procedures: nothing to look for when none are.
+    let configured = procedures
+        .severities
+        .values()
+        .chain(procedures.types.values())
+        .any(|l| !l.stakeholder_groups.is_empty() || l.escalation_policy.is_some());
+    if configured {
+        done += tell_groups(state, &procedures, now).await;
+    }
     done += escalate_groups(state, &procedures, now).await;
     done + send_emails(state, now).await
 }
