@@ -168,6 +168,9 @@ async fn a_security_incident_is_seen_only_by_participants_and_admins(app: TestAp
     }
     let alerts_page = app.send(page("/alerts", &cookie)).await;
     assert!(!alerts_page.text.contains("Intrusion"), "the alert list leaves it out");
+    let filtered = app.send(page(&format!("/alerts?incident={secret}"), &cookie)).await;
+    assert_eq!(filtered.status, StatusCode::NOT_FOUND, "{}", filtered.text);
+    assert!(!filtered.text.contains("Intrusion"), "filtering by the incident does not name it");
 
     // Admins add someone: they take part from then on, and see it everywhere.
     let r = app
