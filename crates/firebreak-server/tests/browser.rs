@@ -446,5 +446,31 @@ async fn triage_an_incident_and_work_its_checklist() {
         kinds.contains(&"triaged") && kinds.contains(&"playbook_attached") && kinds.contains(&"checklist_item_changed"),
         "{kinds:?}"
     );
+
+    // The playbook's executive update: written in the composer, previewed, then sent; its step
+    // is checked off.
+    let items = app.get("/api/v1/incidents/1/checklist", &app.viewer.token).await.body["items"].clone();
+    let step = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["title"] == "Send the executive update")
+        .map(|i| i["position"].clone())
+        .unwrap_or_else(|| panic!("no executive update step: {items}"));
+    click(&c, &format!("a[data-testid=write-{step}]")).await;
+    type_into(&c, "#update-message", "Failing over to the standby <b>now</b>.").await;
+    click(&c, "button[value=preview]").await;
+    let subject = text_of(&c, "[data-testid=preview-subject]").await;
+    assert_eq!(subject, "[critical] INC-1: Checkout is down");
+    assert!(
+        text_of(&c, "[data-testid=preview-body]").await.contains("Failing over to the standby <b>now</b>."),
+        "shown as text"
+    );
+    assert_eq!(app.get("/api/v1/incidents/1/updates", &app.viewer.token).await.body["sent"], serde_json::json!([]));
+    click(&c, "button[value=send]").await;
+    assert_eq!(text_of(&c, "[data-testid=notice]").await, "Sent the executive update to executives.");
+    let items = app.get("/api/v1/incidents/1/checklist", &app.viewer.token).await.body["items"].clone();
+    let done = items.as_array().into_iter().flatten().find(|i| i["position"] == step).cloned().unwrap_or_default();
+    assert_eq!(done["state"], "done", "{items}");
     let _ = c.close().await;
 }
