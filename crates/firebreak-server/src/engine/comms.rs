@@ -19,7 +19,8 @@ const LEASE_SECONDS: i64 = 120;
 /// committed late, clocks of other replicas).
 const OVERLAP_SECONDS: i64 = 10;
 
-/// How often the update cadence is looked at (its times are whole minutes).
+/// How often the update cadence and contact lists' escalation paths are looked at (their
+/// times are whole minutes).
 const CADENCE_EVERY_SECONDS: i64 = 5;
 
 /// One round at `now`; returns how many things it did.
@@ -58,7 +59,10 @@ pub async fn run_once(state: &AppState, now: Timestamp) -> usize {
     if configured {
         done += tell_groups(state, &procedures, now).await;
     }
-    done += escalate_groups(state, &procedures, now).await;
+    // Escalation paths are minutes long: looked at with the cadence.
+    if cadence_due {
+        done += escalate_groups(state, &procedures, now).await;
+    }
     done + send_emails(state, now).await
 }
 
