@@ -103,7 +103,7 @@ async fn deliver(state: &AppState, claimed: Vec<ClaimedNotification>, now: Times
             None => batches.push(vec![n]),
         }
     }
-    let sends = futures_util::stream::iter(batches.into_iter().map(|batch| {
+    let sent = futures_util::stream::iter(batches.into_iter().map(|batch| {
         let secret = secret.clone();
         async move {
             let message = compose(state, &batch, &secret, now);
@@ -124,19 +124,21 @@ async fn deliver(state: &AppState, claimed: Vec<ClaimedNotification>, now: Times
             if let DeliveryOutcome::Retry { error, .. } | DeliveryOutcome::Failed { error } = &outcome {
                 tracing::warn!(channel = %to.kind, attempts, error = %error, "a notification was not delivered");
             }
-            batch.into_iter().map(|n| (n.id, outcome.clone())).collect::<Vec<_>>()
+            let sent = usize::from(matches!(outcome, DeliveryOutcome::Sent { .. }));
+            let results: Vec<_> = batch.into_iter().map(|n| (n.id, outcome.clone())).collect();
+            // Recorded as soon as this message is done, not when the whole round is: a crash
+            // repeats only the messages truly in flight.
+            if let Err(e) = state.store.finish_notifications(&results, state.clock.now()).await {
+                // The rows stay leased and are sent again when the lease ends.
+                tracing::warn!(error = %e, "cannot record notification results");
+            }
+            sent
         }
     }))
     .buffer_unordered(SENDERS)
-    .collect::<Vec<_>>()
+    .collect::<Vec<usize>>()
     .await;
-    let sent = sends.iter().filter(|b| matches!(b.first(), Some((_, DeliveryOutcome::Sent { .. })))).count();
-    let results: Vec<_> = sends.into_iter().flatten().collect();
-    if let Err(e) = state.store.finish_notifications(&results, state.clock.now()).await {
-        // The rows stay leased and are sent again when the lease ends.
-        tracing::warn!(error = %e, "cannot record notification results");
-    }
-    sent
+    sent.into_iter().sum()
 }
 
 /// Waits before attempt `attempts + 1`: 5 s, 10 s, 20 s, … at most 10 minutes.
