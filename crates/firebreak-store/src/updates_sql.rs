@@ -31,6 +31,19 @@ macro_rules! impl_sql_updates {
             Ok(())
         }
 
+        /// Whether the one-off notice `key` was given for the incident already (a read before
+        /// any write transaction, so repeated checks cost no write).
+        async fn notice_given(store: &$store, incident: IncidentId, key: &str) -> StoreResult<bool> {
+            let given: Option<i64> =
+                sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
+                    .bind(incident.0)
+                    .bind(key)
+                    .fetch_optional(&store.pool)
+                    .await
+                    .map_err(db_err)?;
+            Ok(given.is_some())
+        }
+
         async fn load_incident_in(tx: &mut Tx, id: IncidentId) -> StoreResult<Incident> {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
                 .bind(id.0)
@@ -183,13 +196,7 @@ macro_rules! impl_sql_updates {
             }
 
             async fn notify_group(&self, incident: IncidentId, notice: &GroupNotice<'_>, actor: &Actor) -> StoreResult<Option<Vec<String>>> {
-                let given: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
-                    .bind(incident.0)
-                    .bind(notice.key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if given.is_some() {
+                if notice_given(self, incident, notice.key).await? {
                     return Ok(None);
                 }
                 let now = firebreak_domain::time::now();
@@ -228,13 +235,7 @@ macro_rules! impl_sql_updates {
                 reason: &str,
                 key: &str,
             ) -> StoreResult<bool> {
-                let given: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
-                    .bind(incident.0)
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if given.is_some() {
+                if notice_given(self, incident, key).await? {
                     return Ok(false);
                 }
                 let now = firebreak_domain::time::now();

@@ -544,7 +544,13 @@ struct IncidentLive {
     timeline: Vec<TimelineRow>,
 }
 
-async fn load(state: &AppState, id: &str, kind: &str) -> WebResult<(IncidentView, Vec<TimelineRow>, Directory)> {
+/// The incident (as stored and as shown), its timeline (entries of `kind` only, when given) and
+/// the user directory.
+async fn load(
+    state: &AppState,
+    id: &str,
+    kind: &str,
+) -> WebResult<(Incident, IncidentView, Vec<TimelineRow>, Directory)> {
     let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
     let incident = state.store.get_incident(r).await.map_err(|e| match e {
         firebreak_store::StoreError::NotFound(_) => WebError::new(StatusCode::NOT_FOUND, "There is no such incident."),
@@ -557,7 +563,8 @@ async fn load(state: &AppState, id: &str, kind: &str) -> WebResult<(IncidentView
         entries.into_iter().filter(|e| kinds.is_empty() || kinds.iter().any(|k| k == e.event.kind())).collect();
     let timeline = timeline_rows(entries, &dir);
     let restricted = crate::visibility::is_restricted(state, &incident);
-    Ok((IncidentView::new(incident, &dir, restricted), timeline, dir))
+    let view = IncidentView::new(incident.clone(), &dir, restricted);
+    Ok((incident, view, timeline, dir))
 }
 
 async fn incident_view(state: &AppState, p: &crate::auth::Principal, id: &str) -> WebResult<IncidentPage> {
@@ -571,8 +578,7 @@ async fn incident_view_of(
     id: &str,
     kind: &str,
 ) -> WebResult<IncidentPage> {
-    let (inc, timeline, dir) = load(state, id, kind).await?;
-    let incident = state.store.get_incident(firebreak_domain::IncidentRef::Id(inc.id)).await?;
+    let (incident, inc, timeline, dir) = load(state, id, kind).await?;
     let updates = crate::api::updates::updates_view(state, &incident).await?;
     let updates = updates.cadence.map(|c| UpdatesRow {
         every_minutes: c.every_minutes,
@@ -759,7 +765,7 @@ async fn live_fragment(
     Path(id): Path<String>,
     Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
-    let (inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
+    let (_, inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
     let mut res = render(&IncidentLive { chrome: Chrome::for_user(&p, "incidents"), inc, timeline });
     res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)
