@@ -3,19 +3,16 @@
 //! `/metrics`). Handlers are thin: parse, call the domain and the store, respond.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod calendar;
 pub mod engine;
 pub mod error;
+mod guard;
 pub mod ingest;
-pub mod links;
 pub mod notify;
 pub mod ops;
-pub mod procedure_files;
-pub mod procedures;
-pub mod respond;
-pub mod updates;
-pub mod visibility;
+pub mod views;
 pub mod web;
 
 use axum::Router;
@@ -154,7 +151,7 @@ pub struct AppState {
     /// Wakes the paging engine (something became due now).
     pub paging_wake: Arc<tokio::sync::Notify>,
     /// The procedures in force (decision trees, playbooks, contact lists, templates).
-    pub procedures: Arc<procedures::ProceduresHandle>,
+    pub procedures: Arc<app::procedures::ProceduresHandle>,
     /// Incidents changed since this instant are checked for stakeholder groups to tell.
     pub comms_since: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     /// When the stakeholder update cadence was last looked at (by this process's clock).
@@ -168,7 +165,7 @@ impl AppState {
     /// a configuration it refuses leaves no channels here).
     pub fn new(store: DynStore, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Self {
         let notifier = notify::notifier_from_config(&config.notify).unwrap_or_else(|_| notify::Notifier::empty());
-        let procedures = Arc::new(procedures::ProceduresHandle::new(config.procedures_dir.clone()));
+        let procedures = Arc::new(app::procedures::ProceduresHandle::new(config.procedures_dir.clone()));
         let ingestor = ingest::Ingestor::start(store.clone(), config.ingest_queue, config.ingest_rate_per_minute);
         AppState {
             ingestor,
@@ -231,9 +228,9 @@ pub fn app(state: AppState) -> Router {
         // The nested fallback covers `/api/v1` and `/api/v1/…` but not `/api/v1/` itself.
         .route("/api/v1/", axum::routing::any(api::route_not_found))
         .merge(web::router())
-        .merge(respond::router())
+        .merge(web::respond::router())
         .merge(calendar::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), visibility::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -27,7 +27,7 @@ async fn post(app: &TestApp, cookie: &str, fields: Vec<(&str, String)>) -> commo
 }
 
 fn hash(text: &str) -> String {
-    firebreak_server::procedure_files::hash(text)
+    firebreak_server::app::procedures::files::hash(text)
 }
 
 async fn files_are_checked_diffed_and_saved_through_the_api(backend: Backend) {

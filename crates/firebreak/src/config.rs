@@ -248,7 +248,7 @@ pub async fn serve(args: ServeArgs, started: std::time::Instant) -> anyhow::Resu
     let state = AppState::new(store, config, shutdown_rx);
     let engine = firebreak_server::engine::spawn(state.clone());
     let paging = firebreak_server::engine::paging::spawn(state.clone());
-    let reloader = firebreak_server::procedures::spawn_reloader(state.clone());
+    let reloader = firebreak_server::app::procedures::spawn_reloader(state.clone());
     if let Some(dir) = state.procedures.dir() {
         let problems = state.procedures.problems();
         if !dir.exists() {

@@ -67,7 +67,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn validate(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    match firebreak_server::procedures::load_dir(dir) {
+    match firebreak_server::app::procedures::load_dir(dir) {
         Ok(p) => {
             if json {
                 let summary = serde_json::json!({

@@ -127,7 +127,7 @@ pub async fn list_alerts(
     ApiPrincipal(p): ApiPrincipal,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<ListBody<AlertView>>> {
-    let filter = AlertFilter { viewer: crate::visibility::viewer(&state, &p), ..q.filter()? };
+    let filter = AlertFilter { viewer: crate::app::visibility::viewer(&state, &p), ..q.filter()? };
     let page = state.store.list_alerts(&filter).await?;
     Ok(Json(ListBody {
         items: page.items.into_iter().map(Into::into).collect(),

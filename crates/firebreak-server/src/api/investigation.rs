@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::api::alerts::{AlertView, ChangeView};
-use crate::api::incidents::{IncidentView, RoleAssignment, incident_ref, role_holder, view};
+use crate::app::incidents::{IncidentView, RoleAssignment, incident_ref, role_holder, view};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use axum::extract::State;
@@ -98,7 +98,7 @@ pub async fn set_restricted(
         .store
         .change_incident(incident_ref(&id)?, IncidentChange::SetRestricted(body.restricted), &p.actor())
         .await?;
-    view(&state, incident).await
+    Ok(Json(view(&state, incident).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -123,7 +123,7 @@ pub async fn add_evidence(
     p.require_responder()?;
     let change = IncidentChange::AddEvidence { url: body.url, title: body.title };
     let incident = state.store.change_incident(incident_ref(&id)?, change, &p.actor()).await?;
-    Ok((StatusCode::CREATED, view(&state, incident).await?))
+    Ok((StatusCode::CREATED, Json(view(&state, incident).await?)))
 }
 
 /// How far before detection to look for changes, at most a week.

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::api::ItemsBody;
-use crate::api::incidents::incident_ref;
+use crate::app::incidents::incident_ref;
 use crate::api::users::confirm_password;
 use crate::auth::{self, ApiPrincipal};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::api::ItemsBody;
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
-use crate::procedure_files::{ChangeOutcome, FileInfo};
+use crate::app::procedures::files::{ChangeOutcome, FileInfo};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -33,7 +33,7 @@ pub async fn list_files(
 ) -> ApiResult<Json<ItemsBody<FileInfo>>> {
     p.require_admin()?;
     let dir = dir(&state)?;
-    let items = tokio::task::spawn_blocking(move || crate::procedure_files::list(&dir))
+    let items = tokio::task::spawn_blocking(move || crate::app::procedures::files::list(&dir))
         .await
         .map_err(|_| ApiError::internal())?
         .map_err(|problems| {
@@ -61,14 +61,14 @@ pub async fn get_file(
 ) -> ApiResult<Json<FileBody>> {
     p.require_admin()?;
     let dir = dir(&state)?;
-    crate::procedure_files::check_path(&path).map_err(|m| firebreak_domain::DomainError::invalid("path", m))?;
+    crate::app::procedures::files::check_path(&path).map_err(|m| firebreak_domain::DomainError::invalid("path", m))?;
     let rel = path.clone();
-    let text = tokio::task::spawn_blocking(move || crate::procedure_files::read(&dir, &rel))
+    let text = tokio::task::spawn_blocking(move || crate::app::procedures::files::read(&dir, &rel))
         .await
         .map_err(|_| ApiError::internal())?
         .map_err(|m| ApiError::new(StatusCode::CONFLICT, "conflict", m))?
         .ok_or_else(|| ApiError::not_found("procedures file"))?;
-    Ok(Json(FileBody { hash: crate::procedure_files::hash(&text), path, content: text }))
+    Ok(Json(FileBody { hash: crate::app::procedures::files::hash(&text), path, content: text }))
 }
 
 /// A new version of a file.
@@ -97,7 +97,7 @@ pub async fn put_file(
 ) -> ApiResult<Json<ChangeOutcome>> {
     p.require_admin()?;
     let outcome =
-        crate::procedure_files::change(&state, &path, body.content, &body.base_hash, body.dry_run, &p.actor()).await?;
+        crate::app::procedures::files::change(&state, &path, body.content, &body.base_hash, body.dry_run, &p.actor()).await?;
     if !body.dry_run && !outcome.problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

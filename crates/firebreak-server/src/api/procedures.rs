@@ -2,7 +2,7 @@
 //! decision trees, and triaging an incident by walking its tree.
 
 use crate::AppState;
-use crate::api::incidents::{IncidentView, incident_ref, view};
+use crate::app::incidents::{IncidentView, incident_ref, view};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
 use axum::extract::State;
@@ -273,7 +273,7 @@ pub async fn triage(
             });
             let updated = state.store.change_incident(IncidentRef::Id(current.id), change, &p.actor()).await?;
             let playbook = attach_matching(state, &updated, outcome.playbook.as_deref(), &p.actor()).await?;
-            let Json(incident) = view(state, updated).await?;
+            let incident = view(state, updated).await?;
             Ok(TriageView {
                 state: "done",
                 tree: tree.name,

@@ -3,10 +3,10 @@
 //! contact lists; customer-facing updates are drafts, recorded but not sent).
 
 use crate::AppState;
-use crate::api::incidents::{Directory, incident_ref};
+use crate::app::incidents::{Directory, incident_ref};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
-use crate::updates::{Rendered, UpdateContext, parse_message, recipients, render};
+use crate::app::procedures::updates::{Rendered, UpdateContext, parse_message, recipients, render};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -195,7 +195,7 @@ pub async fn compose(state: &AppState, incident: &Incident, body: &ComposeBody) 
         template: template.name.clone(),
         audience: template.audience,
         draft,
-        html: crate::web::markdown::render(&body),
+        html: crate::views::markdown::render(&body),
         subject,
         body,
         recipients: if draft { Vec::new() } else { addresses },

@@ -235,7 +235,7 @@ pub async fn notify_group(
         }
     }
     let link = format!("{}/incidents/{}", state.public_base(), incident.number);
-    let (subject, text) = if crate::visibility::is_restricted(state, incident) {
+    let (subject, text) = if crate::app::visibility::is_restricted(state, incident) {
         (
             format!("[Firebreak] INC-{}: a restricted {} incident", incident.number, incident.severity),
             format!(

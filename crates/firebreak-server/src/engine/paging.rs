@@ -4,7 +4,7 @@
 //! its current step.
 
 use crate::AppState;
-use crate::links::{self, ActionLink, LinkAction};
+use crate::app::links::{self, ActionLink, LinkAction};
 use crate::notify::{IncidentNotice, Message, MessageKind, Recipient};
 use firebreak_domain::Timestamp;
 use firebreak_store::{ClaimedNotification, DeliveryOutcome};

@@ -627,10 +627,10 @@ async fn list_alerts(
     let incident = match keep(&q.incident) {
         Some(raw) => {
             let missing = || WebError::new(StatusCode::NOT_FOUND, "There is no such incident.");
-            let r = crate::api::incidents::incident_ref(&raw).map_err(|_| missing())?;
+            let r = crate::app::incidents::incident_ref(&raw).map_err(|_| missing())?;
             let i = state.store.get_incident(r).await.map_err(|e| or_missing(e.into(), missing))?;
             // A restricted incident an outsider may not see does not exist for them.
-            if !crate::visibility::can_see(&state, &p, &i).await? {
+            if !crate::app::visibility::can_see(&state, &p, &i).await? {
                 return Err(missing());
             }
             Some((i.id, i.label(), i.title))

@@ -7,7 +7,8 @@ use super::{
     Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
 };
 use crate::AppState;
-use crate::api::incidents::{Directory, IncidentView, ListQuery, incident_ref};
+use crate::app::incidents::{self, CreateIncident, Directory, IncidentView, ListQuery};
+use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -17,10 +18,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use firebreak_domain::procedures::playbook::StepKind;
 use firebreak_domain::{
-    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, NewIncident,
+    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType,
     Severity, TimelineEvent, UserId,
 };
-use firebreak_store::IncidentFilter;
 use firebreak_store::{ChangeNotice, ChecklistEntry, TimelineEntry};
 use futures_util::stream::{Stream, StreamExt};
 use serde::Deserialize;
@@ -110,8 +110,7 @@ async fn list_page(
         cursor: keep(&q.cursor),
         limit: Some(50),
     };
-    let filter = IncidentFilter { viewer: crate::visibility::viewer(&state, &p), ..query.filter()? };
-    let page = state.store.list_incidents(&filter).await?;
+    let page = incidents::list(&state, &p, &query).await?;
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     let next_href = page
         .next_before
@@ -197,24 +196,34 @@ async fn declare(
     check_form(&p, &form)?;
     p.require_responder()?;
     let parsed = (|| {
-        let severity: Severity = form.severity.parse()?;
-        let kind: IncidentType = form.kind.parse()?;
-        NewIncident::parse(&form.title, Some(&form.summary), severity, kind, &split_list(&form.services), &[])
+        Ok::<_, firebreak_domain::DomainError>(CreateIncident {
+            title: form.title.clone(),
+            severity: form.severity.parse()?,
+            kind: form.kind.parse()?,
+            summary: Some(form.summary.clone()),
+            services: split_list(&form.services),
+            tags: Vec::new(),
+            service_id: None,
+        })
     })();
-    let new = match parsed {
-        Ok(n) => n,
+    let declared = match parsed {
+        Ok(new) => incidents::declare(&state, &p, new).await,
+        Err(e) => Err(e.into()),
+    };
+    let incident = match declared {
+        Ok(incident) => incident,
         Err(e) => {
+            let e = super::form_error(e)?;
             let mut page = NewPage::blank(Chrome::for_user(&p, "new"));
-            page.error = e.to_string();
+            page.error = e.message;
             page.title = form.title;
             page.summary = form.summary;
             page.severities = choices(Severity::ALL, Severity::as_str, &form.severity);
             page.kinds = choices(IncidentType::ALL, IncidentType::as_str, &form.kind);
             page.services = form.services;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+            return Ok((e.status, render(&page)).into_response());
         }
     };
-    let incident = state.store.create_incident(new, &p.actor()).await?;
     Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
 }
 
@@ -227,128 +236,10 @@ pub struct TimelineRow {
     pub kind: &'static str,
     pub text: String,
     pub note: String,
-    /// A note's Markdown, rendered safely (`web::markdown`).
+    /// A note's Markdown, rendered safely (`views::markdown`).
     pub note_html: String,
     /// An evidence link (an http(s) address, checked when it was added).
     pub link: String,
-}
-
-pub(crate) fn describe(e: &TimelineEvent, dir: &Directory) -> String {
-    let who = |u: &Option<UserId>| dir.user_ref(*u).map(|r| r.name).unwrap_or_else(|| "nobody".into());
-    match e {
-        TimelineEvent::Created { title, severity, kind } => format!("declared “{title}” ({severity}, {kind})"),
-        TimelineEvent::StatusChanged { from, to } => format!("changed status from {from} to {to}"),
-        TimelineEvent::SeverityChanged { from, to } => format!("changed severity from {from} to {to}"),
-        TimelineEvent::TypeChanged { from, to } => format!("changed type from {from} to {to}"),
-        TimelineEvent::TitleChanged { to, .. } => format!("renamed the incident to “{to}”"),
-        TimelineEvent::SummaryChanged { .. } => "updated the summary".into(),
-        TimelineEvent::ServicesChanged { to, .. } => {
-            format!("set affected services to {}", if to.is_empty() { "none".into() } else { to.join(", ") })
-        }
-        TimelineEvent::TagsChanged { to, .. } => {
-            format!("set tags to {}", if to.is_empty() { "none".into() } else { to.join(", ") })
-        }
-        TimelineEvent::RoleAssigned { role, from, to } => match (from, to) {
-            (None, None) => format!("cleared the {} role", role.label()),
-            (Some(_), None) => format!("cleared the {} role (was {})", role.label(), who(from)),
-            (None, Some(_)) => format!("made {} {}", who(to), role.label()),
-            (Some(_), Some(_)) => format!("handed {} over from {} to {}", role.label(), who(from), who(to)),
-        },
-        TimelineEvent::NoteAdded { .. } => "added a note".into(),
-        TimelineEvent::RestrictionChanged { restricted: true } => {
-            "marked the incident restricted: only its participants and admins see it".into()
-        }
-        TimelineEvent::RestrictionChanged { restricted: false } => "took away the restricted mark".into(),
-        TimelineEvent::ParticipantAdded { user_id } => format!("added {} as a participant", who(&Some(*user_id))),
-        TimelineEvent::EvidenceAdded { title, url } => {
-            format!("linked evidence: {}", if title.is_empty() { url } else { title })
-        }
-        TimelineEvent::UpdateSent { audience, to, .. } if to.is_empty() => {
-            format!("recorded a {audience} update (a draft to publish by hand)")
-        }
-        TimelineEvent::UpdateSent { audience, to, .. } => {
-            let article = if audience.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-            format!("sent {article} {audience} update to {}", to.join(", "))
-        }
-        TimelineEvent::UpdateLate { escalated, to } => {
-            let whom = if to.is_empty() { "nobody to tell".to_owned() } else { format!("told {}", to.join(", ")) };
-            if *escalated {
-                format!("the stakeholder update is still overdue: escalated, {whom}")
-            } else {
-                format!("a stakeholder update is due: {whom}")
-            }
-        }
-        TimelineEvent::EscalationPolicyChosen { policy, reason } => {
-            format!("the escalation policy “{policy}” pages for this incident ({reason})")
-        }
-        TimelineEvent::StakeholderMessageFailed { address, subject, reason } => {
-            format!("could not email {address} “{subject}”: {reason}")
-        }
-        TimelineEvent::StakeholdersNotified { group, reason, to } => {
-            let whom = if to.is_empty() { "nobody could be reached".to_owned() } else { to.join(", ") };
-            format!("notified the {group} group ({reason}): {whom}")
-        }
-        TimelineEvent::Alert { change, summary, severity, count, events, .. } if *events > 1 => {
-            format!("alert {change} {events} times ({severity}, {count}× in all): {summary}")
-        }
-        TimelineEvent::Alert { change, summary, severity, count, .. } => {
-            format!("alert {change} ({severity}, {count}×): {summary}")
-        }
-        TimelineEvent::Paged { level, cycle, skipped, reason, users, .. } => {
-            let whom = if users.is_empty() {
-                "nobody (no one is on call for its targets)".to_owned()
-            } else {
-                users
-                    .iter()
-                    .map(|u| if u.rules == 0 { format!("{} (no notification rules)", u.name) } else { u.name.clone() })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let how = match reason.as_str() {
-                "escalate_now" => " (escalated by hand)",
-                "reassign" => " (reassigned)",
-                "restart" => " (reopened)",
-                _ => "",
-            };
-            let pass = if *cycle > 1 { format!(", pass {cycle}") } else { String::new() };
-            let skip = if *skipped > 0 { format!("; {skipped} missed step(s) skipped") } else { String::new() };
-            format!("paged {whom} — level {level}{pass}{how}{skip}")
-        }
-        TimelineEvent::Triaged { tree, outcome, severity, kind, playbook, steps } => {
-            let playbook = playbook.as_ref().map(|p| format!("; playbook {p}")).unwrap_or_default();
-            format!("triaged with the {tree} tree in {} answers: {outcome} ({severity}, {kind}){playbook}", steps.len())
-        }
-        TimelineEvent::PlaybookAttached { title, steps, version, .. } => {
-            format!("attached the playbook “{title}” ({steps} steps, version {})", version.get(..12).unwrap_or(version))
-        }
-        TimelineEvent::ActionRun { title, method, url, status, succeeded, .. } => {
-            let answer = status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no answer".into());
-            let how = if *succeeded { "ran" } else { "tried" };
-            format!("{how} the action “{title}”: {method} {url} → {answer}")
-        }
-        TimelineEvent::ChecklistItemLate { title, escalated, to, .. } => {
-            let whom =
-                if to.is_empty() { "nobody holds its role".to_owned() } else { format!("told {}", to.join(", ")) };
-            if *escalated {
-                format!("“{title}” is still not done: escalated, {whom}")
-            } else {
-                format!("“{title}” is late: {whom}")
-            }
-        }
-        TimelineEvent::ChecklistItemChanged { title, state, .. } => match state.as_str() {
-            "done" => format!("checked off “{title}”"),
-            "skipped" => format!("skipped “{title}”"),
-            _ => format!("reopened “{title}”"),
-        },
-        TimelineEvent::EscalationStopped { reason } => format!("escalation stopped: {reason}"),
-        TimelineEvent::NotificationSent { user_name, channel, provider, bundled, .. } => {
-            let with = if *bundled > 1 { format!(" (with {} other incidents)", bundled - 1) } else { String::new() };
-            format!("notified {user_name} by {channel} via {provider}{with}")
-        }
-        TimelineEvent::NotificationFailed { user_name, channel, reason, .. } => {
-            format!("could not notify {user_name} by {channel}: {reason}")
-        }
-    }
 }
 
 fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRow> {
@@ -360,7 +251,7 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
             actor: e.actor_name.clone(),
             via: e.via.as_str(),
             kind: e.event.kind(),
-            text: describe(&e.event, dir),
+            text: incidents::describe(&e.event, dir),
             note: match &e.event {
                 TimelineEvent::NoteAdded { body } => body.clone(),
                 TimelineEvent::ActionRun { response, .. } => response.clone(),
@@ -371,7 +262,7 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
             },
             note_html: match &e.event {
                 TimelineEvent::NoteAdded { body } | TimelineEvent::UpdateSent { body, .. } => {
-                    super::markdown::render(body)
+                    crate::views::markdown::render(body)
                 }
                 _ => String::new(),
             },
@@ -551,18 +442,10 @@ async fn load(
     id: &str,
     kind: &str,
 ) -> WebResult<(Incident, IncidentView, Vec<TimelineRow>, Directory)> {
-    let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
-    let incident = state.store.get_incident(r).await.map_err(|e| match e {
-        firebreak_store::StoreError::NotFound(_) => WebError::new(StatusCode::NOT_FOUND, "There is no such incident."),
-        other => other.into(),
-    })?;
+    let (incident, entries) = incidents::timeline(state, id, Some(kind)).await.map_err(no_such_incident)?;
     let dir = Directory::load(&state.store).await?;
-    let kinds = crate::api::incidents::timeline_kinds(Some(kind))?;
-    let entries = state.store.timeline(incident.id).await?;
-    let entries =
-        entries.into_iter().filter(|e| kinds.is_empty() || kinds.iter().any(|k| k == e.event.kind())).collect();
     let timeline = timeline_rows(entries, &dir);
-    let restricted = crate::visibility::is_restricted(state, &incident);
+    let restricted = crate::app::visibility::is_restricted(state, &incident);
     let view = IncidentView::new(incident.clone(), &dir, restricted);
     Ok((incident, view, timeline, dir))
 }
@@ -651,7 +534,7 @@ async fn incident_view_of(
         updates,
         targets: targets(state, &incident),
         investigation,
-        kind_filter: crate::api::incidents::TIMELINE_KINDS
+        kind_filter: incidents::TIMELINE_KINDS
             .iter()
             .map(|k| KindChoice { value: k, label: k.replace('_', " "), selected: *k == kind })
             .collect(),
@@ -778,9 +661,7 @@ async fn events(
     WebPrincipal(_p): WebPrincipal,
     Path(id): Path<String>,
 ) -> WebResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let r = incident_ref(&id)?;
-    let incident = state.store.get_incident(r).await?;
-    let wanted = incident.id;
+    let wanted = incidents::get(&state, &id).await?.id;
     let rx = state.store.subscribe();
     let mut shutdown = state.shutdown.clone();
     let stop = async move {
@@ -801,10 +682,17 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+/// "There is no such incident." for a not-found error; others as they are.
+pub(super) fn no_such_incident(e: ApiError) -> WebError {
+    if e.status == StatusCode::NOT_FOUND {
+        WebError::new(StatusCode::NOT_FOUND, "There is no such incident.")
+    } else {
+        e.into()
+    }
+}
+
 async fn apply(state: &AppState, p: &crate::auth::Principal, id: &str, change: IncidentChange) -> WebResult<Response> {
-    p.require_responder()?;
-    let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
-    let incident = state.store.change_incident(r, change, &p.actor()).await?;
+    let incident = incidents::change(state, p, id, change).await.map_err(no_such_incident)?;
     Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
 }
 
@@ -870,7 +758,7 @@ async fn assign_role(
                 .map_err(|_| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a person from the list."))?,
         ),
     };
-    let role = crate::api::incidents::known_role(&state, &form.role, user.is_some())?;
+    let role = incidents::known_role(&state, &form.role, user.is_some())?;
     apply(&state, &p, &id, IncidentChange::AssignRole { role, user }).await
 }
 
@@ -915,8 +803,7 @@ async fn after_paging(
 ) -> WebResult<Response> {
     match done {
         Ok(()) => {
-            let r = incident_ref(id).map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))?;
-            let incident = state.store.get_incident(r).await?;
+            let incident = incidents::get(state, id).await.map_err(no_such_incident)?;
             Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
         }
         Err(e) if e.status == StatusCode::NOT_FOUND => {
@@ -1004,7 +891,7 @@ async fn after_checklist(
 
 /// Where the incident page of `id` is.
 async fn page_of(state: &AppState, id: &str) -> Result<String, crate::error::ApiError> {
-    let incident = state.store.get_incident(incident_ref(id)?).await?;
+    let incident = incidents::get(state, id).await?;
     Ok(format!("/incidents/{}", incident.label()))
 }
 

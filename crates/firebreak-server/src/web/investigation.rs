@@ -5,7 +5,7 @@
 use super::incidents::Person;
 use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
 use crate::AppState;
-use crate::api::incidents::{Directory, incident_ref};
+use crate::app::incidents::{Directory, incident_ref};
 use crate::api::updates::{ComposeBody, ComposedUpdate, UpdatesView, compose, send, updates_view};
 use askama::Template;
 use axum::Router;
@@ -98,7 +98,7 @@ impl Investigation {
             alerts,
             participants: taking_part.into_iter().map(|t| t.name).collect(),
             addable,
-            restricted_by_type: crate::visibility::kind_is_restricted(state, incident.kind),
+            restricted_by_type: crate::app::visibility::kind_is_restricted(state, incident.kind),
         })
     }
 }
@@ -263,7 +263,7 @@ async fn composer(
         chrome: Chrome::for_user(p, "incidents"),
         label: incident.label(),
         title: incident.title.clone(),
-        restricted: crate::visibility::is_restricted(state, incident),
+        restricted: crate::app::visibility::is_restricted(state, incident),
         templates: view
             .templates
             .iter()

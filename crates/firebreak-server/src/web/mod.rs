@@ -11,10 +11,11 @@ mod admin;
 mod catalog;
 pub(crate) mod incidents;
 mod investigation;
-pub mod markdown;
+
 mod monitoring;
 mod oncall;
 mod procedure_files;
+pub(crate) mod respond;
 mod procedures;
 mod profile;
 mod triage;

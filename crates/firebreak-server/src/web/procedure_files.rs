@@ -1,10 +1,10 @@
 //! Editing the procedures directory in the browser (admins): the files, and an editor that
 //! shows the diff and the whole directory's problems before anything is saved
-//! (`crate::procedure_files`).
+//! (`crate::app::procedures::files`).
 
 use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, urlencode};
 use crate::AppState;
-use crate::procedure_files::{ChangeOutcome, FileInfo};
+use crate::app::procedures::files::{ChangeOutcome, FileInfo};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -54,7 +54,7 @@ async fn files_page(
         ));
     };
     let shown = dir.display().to_string();
-    let listed = tokio::task::spawn_blocking(move || crate::procedure_files::list(&dir))
+    let listed = tokio::task::spawn_blocking(move || crate::app::procedures::files::list(&dir))
         .await
         .map_err(|_| WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "The directory could not be read."))?;
     let (files, error) = match listed {
@@ -91,19 +91,19 @@ async fn edit_page(
 ) -> WebResult<Response> {
     admin_only(&p)?;
     let path = q.path.trim().to_owned();
-    crate::procedure_files::check_path(&path).map_err(|m| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, m))?;
+    crate::app::procedures::files::check_path(&path).map_err(|m| WebError::new(StatusCode::UNPROCESSABLE_ENTITY, m))?;
     let Some(dir) = state.procedures.dir().map(std::path::Path::to_path_buf) else {
         return Err(WebError::new(StatusCode::CONFLICT, "This server has no procedures directory (--procedures DIR)."));
     };
     let rel = path.clone();
-    let text = tokio::task::spawn_blocking(move || crate::procedure_files::read(&dir, &rel))
+    let text = tokio::task::spawn_blocking(move || crate::app::procedures::files::read(&dir, &rel))
         .await
         .map_err(|_| WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "The file could not be read."))?
         .map_err(|m| WebError::new(StatusCode::CONFLICT, m))?;
     let page = EditPage {
         chrome: Chrome::for_user(&p, "procedures"),
         new_file: text.is_none(),
-        base_hash: text.as_deref().map(crate::procedure_files::hash).unwrap_or_default(),
+        base_hash: text.as_deref().map(crate::app::procedures::files::hash).unwrap_or_default(),
         content: text.unwrap_or_default(),
         path,
         checked: None,
@@ -147,7 +147,7 @@ async fn save(
         checked: None,
         error: String::new(),
     };
-    match crate::procedure_files::change(&state, &path, form.content, &form.base_hash, dry_run, &p.actor()).await {
+    match crate::app::procedures::files::change(&state, &path, form.content, &form.base_hash, dry_run, &p.actor()).await {
         Ok(outcome) if outcome.saved => {
             Ok(Redirect::to(&format!("/procedures/files?saved={}", urlencode(&outcome.path))).into_response())
         }

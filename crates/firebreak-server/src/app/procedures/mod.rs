@@ -1,5 +1,12 @@
-//! The procedures directory on disk: reads the files a team keeps in Git, checks them as a
-//! whole (see `firebreak_domain::procedures`) and the update templates' syntax (minijinja).
+//! Procedures and updates: the procedures directory on disk (read from the files a team keeps
+//! in Git, checked as a whole — see `firebreak_domain::procedures` — with the update
+//! templates' syntax), editing its files, and stakeholder updates.
+//!
+//! This file reads and reloads the directory; `files` edits it; `updates` renders and sends
+//! stakeholder updates.
+
+pub mod files;
+pub mod updates;
 
 use firebreak_domain::procedures::ProcedureError;
 use firebreak_domain::procedures::directory::{Procedures, SourceFile};
@@ -59,7 +66,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<ProcedureError>> {
 /// Renders every update template against a made-up incident; problems name the template
 /// file and line.
 pub fn check_templates(procedures: &Procedures, files: &[SourceFile]) -> Vec<ProcedureError> {
-    crate::updates::check_all(procedures, files)
+    crate::app::procedures::updates::check_all(procedures, files)
 }
 
 /// A file's name without its folder and extensions.

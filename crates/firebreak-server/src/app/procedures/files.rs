@@ -4,7 +4,7 @@
 //! was opened, and reloads the procedures at once. The directory stays plain files, so a team
 //! that keeps it in Git commits what was edited here like any other change.
 
-use crate::procedures::{FOLDERS, MAX_FILE_BYTES, check_templates, read_dir};
+use crate::app::procedures::{FOLDERS, MAX_FILE_BYTES, check_templates, read_dir};
 use firebreak_domain::procedures::ProcedureError;
 use firebreak_domain::procedures::directory::{Procedures, SourceFile};
 use sha2::{Digest, Sha256};

@@ -6,7 +6,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::links::{self, LinkAction, LinkError};
+use crate::app::links::{self, LinkAction, LinkError};
 use crate::notify::{chat, twilio};
 use crate::web::{Chrome, WebError, WebResult, render};
 use askama::Template;

@@ -24,7 +24,7 @@ fn fields_render_and_hostile_values_stay_data() {
     assert!(out.body.ends_with("internal"), "{}", out.body);
     assert!(out.subject.starts_with("INC-1 <script>alert(1)</script>"), "{}", out.subject);
     // Where it becomes HTML, raw HTML is text and script links are not links.
-    let html = crate::web::markdown::render(&out.body);
+    let html = crate::views::markdown::render(&out.body);
     assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("javascript:"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
 }

@@ -183,7 +183,7 @@ pub fn check_all(
         if let Err(mut e) = render(t, &sample) {
             // Name the real file (its extension included).
             if let Some(f) =
-                files.iter().find(|f| f.path.starts_with("templates/") && crate::procedures::stem(&f.path) == t.name)
+                files.iter().find(|f| f.path.starts_with("templates/") && crate::app::procedures::stem(&f.path) == t.name)
             {
                 e.file = f.path.clone();
             }

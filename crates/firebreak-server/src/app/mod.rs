@@ -1,0 +1,10 @@
+//! The application layer: what a person (or a tool acting for them) can do, once, for every
+//! transport. Each capability is one module of operations that take the principal and plain
+//! inputs, check access, call the store, wake the engine when something became due, and
+//! return domain values or views. The JSON API (`api`), the web UI (`web`), the ingestion
+//! endpoints (`ingest`) and the engine call these; this layer imports none of them.
+
+pub mod incidents;
+pub mod links;
+pub mod procedures;
+pub mod visibility;
