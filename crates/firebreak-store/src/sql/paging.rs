@@ -1,21 +1,214 @@
-//! The paging SQL shared by every backend: contact methods and notification rules, each
-//! incident's escalation (due work), the notification outbox, and the small tables around
-//! them. Expanded by [`impl_sql_store!`] inside its module, so it uses that module's helpers
-//! (`Tx`, `db_err`, `insert_timeline`, `audit_in_tx`, …).
+//! The SQL of paging, shared by every backend: on-call schedules and escalation policies,
+//! contact methods and notification rules, each incident's escalation (due work), the
+//! notification outbox, and the small tables around them (hand-offs, callback nonces,
+//! server secrets, calendar feeds). Expanded by [`impl_sql_store!`] inside its module.
 
-/// Implements `PagingStore` and the helpers incident writes call to start and stop paging.
-/// `$for_update` as in [`impl_sql_store!`]; claims add `SKIP LOCKED` where there are locks.
+/// Implements `ScheduleStore`, `EscalationPolicyStore`, `PagingStore` and the helpers incident
+/// writes call to start and stop paging. Claims add `SKIP LOCKED` where there are locks.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! impl_sql_paging {
     ($store:ident, $for_update:literal) => {
         use $crate::{
-            CalendarFeed, ClaimedNotification, DeliveryOutcome, EscalationState, NewContactMethod, NotificationRecord,
-            PagingStore, VerificationCode, MAX_CODE_ATTEMPTS,
+            CalendarFeed, ClaimedNotification, DeliveryOutcome, EscalationPolicyStore, EscalationState, NewContactMethod,
+            NotificationRecord, PagingStore, Schedule, ScheduleStore, VerificationCode, MAX_CODE_ATTEMPTS,
         };
         use firebreak_domain::contact::{ContactKind, ContactMethod, NotificationRule};
-        use firebreak_domain::escalation::{EscalationDecision, EscalationProgress, EscalationTarget};
-        use firebreak_domain::{ContactMethodId, NotificationId, NotificationRuleId, PagedUser};
+        use firebreak_domain::escalation::{
+            EscalationDecision, EscalationPolicy, EscalationPolicyDefinition, EscalationProgress, EscalationTarget,
+        };
+        use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
+        use firebreak_domain::{ContactMethodId, NotificationId, NotificationRuleId, PagedUser, ScheduleId};
+
+        /// A table of named JSON definitions (schedules, escalation policies): its name, the
+        /// word for one row in messages, and the audit prefix of its changes.
+        struct NamedTable {
+            table: &'static str,
+            what: &'static str,
+            audit: &'static str,
+        }
+
+        const SCHEDULES: NamedTable = NamedTable { table: "schedules", what: "schedule", audit: "schedule" };
+        const POLICIES: NamedTable =
+            NamedTable { table: "escalation_policies", what: "escalation policy", audit: "escalation_policy" };
+        const NAMED_COLS: &str = "id, name, description, definition, created_at, updated_at";
+
+        fn named_from_row<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(row: &DbRow) -> StoreResult<$crate::Named<I, D>> {
+            Ok($crate::Named {
+                id: I::from(get(row, "id")?),
+                name: get(row, "name")?,
+                description: get(row, "description")?,
+                definition: get::<Json<D>>(row, "definition")?.0,
+                created_at: get(row, "created_at")?,
+                updated_at: get(row, "updated_at")?,
+            })
+        }
+
+        async fn load_named<'c, E, I, D>(conn: E, t: &NamedTable, id: uuid::Uuid, lock: bool) -> StoreResult<$crate::Named<I, D>>
+        where
+            E: sqlx::Executor<'c, Database = Db>,
+            I: From<uuid::Uuid>,
+            D: serde::de::DeserializeOwned,
+        {
+            let sql = format!("SELECT {NAMED_COLS} FROM {} WHERE id = $1{}", t.table, if lock { $for_update } else { "" });
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(conn)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound(t.what))?;
+            named_from_row(&row)
+        }
+
+        async fn list_named<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(store: &$store, t: &NamedTable) -> StoreResult<Vec<$crate::Named<I, D>>> {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {NAMED_COLS} FROM {} ORDER BY name", t.table)))
+                .fetch_all(&store.pool)
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(named_from_row).collect()
+        }
+
+        /// Checks a name and description before they are written.
+        fn check_named(name: &str, description: &str) -> StoreResult<()> {
+            if name.trim().is_empty() || name.chars().count() > 100 {
+                return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
+            }
+            if description.chars().count() > 2000 {
+                return Err(DomainError::invalid("description", "must be at most 2000 characters").into());
+            }
+            Ok(())
+        }
+
+        async fn write_named<I: Copy + Into<uuid::Uuid>, D: serde::Serialize>(tx: &mut Tx, t: &NamedTable, n: &$crate::Named<I, D>, insert: bool) -> StoreResult<()> {
+            let sql = if insert {
+                format!("INSERT INTO {} (id, name, description, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)", t.table)
+            } else {
+                format!("UPDATE {} SET name = $2, description = $3, definition = $4, created_at = $5, updated_at = $6 WHERE id = $1", t.table)
+            };
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(Into::<uuid::Uuid>::into(n.id))
+                .bind(n.name.clone())
+                .bind(n.description.clone())
+                .bind(Json(&n.definition))
+                .bind(n.created_at)
+                .bind(n.updated_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("a {} named {:?} already exists", t.what, n.name)),
+                    other => other,
+                })?;
+            Ok(())
+        }
+
+        /// Creates (`id` is `None`) or replaces a named definition, audited as
+        /// `{audit}.create` / `{audit}.update`.
+        async fn save_named<I, D>(store: &$store, t: &NamedTable, id: Option<I>, name: &str, description: &str, definition: &D, actor: &Actor) -> StoreResult<$crate::Named<I, D>>
+        where
+            I: Copy + Into<uuid::Uuid> + From<uuid::Uuid> + Default + std::fmt::Display,
+            D: serde::Serialize + serde::de::DeserializeOwned + Clone,
+        {
+            check_named(name, description)?;
+            let at = firebreak_domain::time::now();
+            let mut tx = store.begin_write().await.map_err(db_err)?;
+            let (named, verb) = match id {
+                None => ($crate::Named { id: I::default(), name: String::new(), description: String::new(), definition: definition.clone(), created_at: at, updated_at: at }, "create"),
+                Some(id) => (load_named(&mut *tx, t, id.into(), true).await?, "update"),
+            };
+            let named = $crate::Named { name: name.trim().to_owned(), description: description.trim().to_owned(), definition: definition.clone(), updated_at: at, ..named };
+            write_named(&mut tx, t, &named, verb == "create").await?;
+            let details = serde_json::json!({ "name": named.name, "definition": named.definition });
+            audit_in_tx(&mut tx, actor, &format!("{}.{verb}", t.audit), &format!("{}:{}", t.audit, named.id), details, at).await?;
+            commit(store, tx).await?;
+            Ok(named)
+        }
+
+        async fn delete_named(store: &$store, t: &NamedTable, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
+            let at = firebreak_domain::time::now();
+            let mut tx = store.begin_write().await.map_err(db_err)?;
+            let n = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE id = $1", t.table)))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match db_err(e) {
+                    StoreError::Domain(_) => StoreError::Conflict(format!("the {} is still in use; point its users elsewhere first", t.what)),
+                    other => other,
+                })?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(t.what));
+            }
+            audit_in_tx(&mut tx, actor, &format!("{}.delete", t.audit), &format!("{}:{id}", t.audit), serde_json::json!({}), at).await?;
+            commit(store, tx).await
+        }
+
+        #[async_trait::async_trait]
+        impl ScheduleStore for $store {
+            async fn create_schedule(&self, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+                OnCallSchedule::parse(definition.clone())?;
+                save_named(self, &SCHEDULES, None, name, description, definition, actor).await
+            }
+
+            async fn update_schedule(&self, id: ScheduleId, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+                OnCallSchedule::parse(definition.clone())?;
+                save_named(self, &SCHEDULES, Some(id), name, description, definition, actor).await
+            }
+
+            async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule> {
+                load_named(&self.pool, &SCHEDULES, id.0, false).await
+            }
+
+            async fn list_schedules(&self) -> StoreResult<Vec<Schedule>> {
+                list_named(self, &SCHEDULES).await
+            }
+
+            async fn delete_schedule(&self, id: ScheduleId, actor: &Actor) -> StoreResult<()> {
+                delete_named(self, &SCHEDULES, id.0, actor).await
+            }
+
+            async fn add_schedule_override(&self, id: ScheduleId, item: &Override, now: Timestamp, actor: &Actor) -> StoreResult<Schedule> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let mut schedule: Schedule = load_named(&mut *tx, &SCHEDULES, id.0, true).await?;
+                let horizon = now - chrono::Duration::days($crate::OVERRIDE_RETENTION_DAYS);
+                schedule.definition.overrides.retain(|o| o.end >= horizon);
+                schedule.definition.overrides.push(item.clone());
+                OnCallSchedule::parse(schedule.definition.clone())?;
+                schedule.updated_at = at;
+                write_named(&mut tx, &SCHEDULES, &schedule, false).await?;
+                let details = serde_json::json!({ "override": item });
+                audit_in_tx(&mut tx, actor, "schedule.override", &format!("schedule:{id}"), details, at).await?;
+                commit(self, tx).await?;
+                Ok(schedule)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl EscalationPolicyStore for $store {
+            async fn create_policy(&self, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
+                EscalationPolicy::parse(definition.clone())?;
+                save_named(self, &POLICIES, None, name, description, definition, actor).await
+            }
+
+            async fn update_policy(&self, id: EscalationPolicyId, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
+                EscalationPolicy::parse(definition.clone())?;
+                save_named(self, &POLICIES, Some(id), name, description, definition, actor).await
+            }
+
+            async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<$crate::EscalationPolicyRecord> {
+                load_named(&self.pool, &POLICIES, id.0, false).await
+            }
+
+            async fn list_policies(&self) -> StoreResult<Vec<$crate::EscalationPolicyRecord>> {
+                list_named(self, &POLICIES).await
+            }
+
+            async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()> {
+                delete_named(self, &POLICIES, id.0, actor).await
+            }
+        }
+
+
 
         /// Claims skip rows another replica holds (PostgreSQL); SQLite's writer is exclusive.
         const SKIP_LOCKED: &str = if $for_update.is_empty() { "" } else { " FOR UPDATE SKIP LOCKED" };
@@ -125,6 +318,30 @@ macro_rules! impl_sql_paging {
             .await
             .map_err(db_err)?;
             Ok(id)
+        }
+
+        /// Queues a message to `user`'s verified methods that have an immediate rule; returns
+        /// the user's name when they exist and are enabled.
+        async fn notify_user(tx: &mut Tx, kind: &str, user: UserId, key: &str, payload: serde_json::Value, now: Timestamp) -> StoreResult<Option<String>> {
+            let person = match load_user(&mut **tx, user).await {
+                Ok(u) if !u.disabled => u,
+                Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let methods = sqlx::query(
+                "SELECT DISTINCT r.contact_method_id FROM notification_rules r JOIN contact_methods c ON c.id = r.contact_method_id \
+                 WHERE r.user_id = $1 AND r.delay_minutes = 0 AND c.verified_at IS NOT NULL",
+            )
+            .bind(user.0)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            for m in &methods {
+                let method = ContactMethodId(get(m, "contact_method_id")?);
+                let dedupe = format!("{key}:{method}");
+                enqueue(tx, Outgoing { kind, dedupe_key: &dedupe, user_id: user, method, incident: None, payload: payload.clone(), due_at: now }, now).await?;
+            }
+            Ok(Some(person.name))
         }
 
         fn audit_method(m: &ContactMethod) -> serde_json::Value {
