@@ -17,40 +17,19 @@ macro_rules! impl_sql_access {
 
         fn user_from_row(row: &DbRow) -> StoreResult<User> {
             let email: String = get(row, "email")?;
-            Ok(User {
-                id: UserId(get(row, "id")?),
-                email: email.parse::<Email>().map_err(|e| corrupt("email", e))?,
-                name: get(row, "name")?,
-                role: parse_word::<UserRole>(row, "role")?,
-                disabled: get(row, "disabled")?,
-                created_at: get(row, "created_at")?,
-            })
+            let email = email.parse::<Email>().map_err(|e| corrupt("email", e))?;
+            Ok($crate::sql_from_row!(row => User { id: UserId, email = email, name, role: word, disabled, created_at }))
         }
 
         fn token_from_row(row: &DbRow) -> StoreResult<ApiToken> {
-            Ok(ApiToken {
-                id: TokenId(get(row, "id")?),
-                user_id: UserId(get(row, "user_id")?),
-                name: get(row, "name")?,
-                created_at: get(row, "created_at")?,
-                last_used_at: get(row, "last_used_at")?,
-                revoked_at: get(row, "revoked_at")?,
-            })
+            Ok($crate::sql_from_row!(row => ApiToken { id: TokenId, user_id: UserId, name, created_at, last_used_at, revoked_at }))
         }
 
         fn audit_from_row(row: &DbRow) -> StoreResult<AuditEntry> {
             let details: String = get(row, "details")?;
+            let details = serde_json::from_str(&details).map_err(|e| corrupt("audit details", e))?;
             Ok(AuditEntry {
-                content: AuditContent {
-                    seq: get(row, "seq")?,
-                    at: get(row, "at")?,
-                    actor_id: get(row, "actor_id")?,
-                    actor_name: get(row, "actor_name")?,
-                    via: get(row, "via")?,
-                    action: get(row, "action")?,
-                    target: get(row, "target")?,
-                    details: serde_json::from_str(&details).map_err(|e| corrupt("audit details", e))?,
-                },
+                content: $crate::sql_from_row!(row => AuditContent { seq, at, actor_id, actor_name, via, action, target, details = details }),
                 prev_hash: get(row, "prev_hash")?,
                 hash: get(row, "hash")?,
             })
@@ -116,13 +95,13 @@ macro_rules! impl_sql_access {
         }
 
         async fn load_user<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: UserId) -> StoreResult<User> {
-            let row = sqlx::query("SELECT id, email, name, role, disabled, created_at FROM users WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(conn)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("user"))?;
-            user_from_row(&row)
+            let q = sqlx::query("SELECT id, email, name, role, disabled, created_at FROM users WHERE id = $1").bind(id.0);
+            fetch_found_as(conn, q, "user", user_from_row).await
+        }
+
+        async fn load_token<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: TokenId) -> StoreResult<ApiToken> {
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"))).bind(id.0);
+            fetch_found_as(conn, q, "token", token_from_row).await
         }
 
         #[async_trait::async_trait]
@@ -161,11 +140,8 @@ macro_rules! impl_sql_access {
             }
 
             async fn list_users(&self) -> StoreResult<Vec<User>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users ORDER BY email")))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                rows.iter().map(user_from_row).collect()
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users ORDER BY email")));
+                fetch_all_as(&self.pool, q, user_from_row).await
             }
 
             async fn count_users(&self) -> StoreResult<i64> {
@@ -208,22 +184,19 @@ macro_rules! impl_sql_access {
             }
 
             async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {USER_COLS}, password_hash, failed_logins, last_failed_login_at FROM users WHERE email = $1"
                 )))
-                .bind(email.as_str().to_owned())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-                row.map(|row| {
-                    Ok(Credentials {
-                        user: user_from_row(&row)?,
-                        password_hash: get(&row, "password_hash")?,
-                        failed_logins: get(&row, "failed_logins")?,
-                        last_failed_login_at: get(&row, "last_failed_login_at")?,
-                    })
+                .bind(email.as_str().to_owned());
+                fetch_optional_as(&self.pool, q, |row| {
+                    Ok($crate::sql_from_row!(row => Credentials {
+                        user = user_from_row(row)?,
+                        password_hash,
+                        failed_logins,
+                        last_failed_login_at,
+                    }))
                 })
-                .transpose()
+                .await
             }
 
             async fn record_login_failure(&self, id: UserId, at: Timestamp, actor: &Actor) -> StoreResult<()> {
@@ -364,27 +337,16 @@ macro_rules! impl_sql_access {
             }
 
             async fn get_token(&self, id: TokenId) -> StoreResult<ApiToken> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")))
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound("token"))?;
-                token_from_row(&row)
+                load_token(&self.pool, id).await
             }
 
             async fn list_tokens(&self, user_id: Option<UserId>) -> StoreResult<Vec<ApiToken>> {
-                let rows = match user_id {
+                let q = match user_id {
                     Some(u) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")))
-                        .bind(u.0)
-                        .fetch_all(&self.pool)
-                        .await,
-                    None => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY created_at DESC")))
-                        .fetch_all(&self.pool)
-                        .await,
-                }
-                .map_err(db_err)?;
-                rows.iter().map(token_from_row).collect()
+                        .bind(u.0),
+                    None => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY created_at DESC"))),
+                };
+                fetch_all_as(&self.pool, q, token_from_row).await
             }
 
             async fn revoke_token(&self, id: TokenId, actor: &Actor) -> StoreResult<ApiToken> {
@@ -400,14 +362,9 @@ macro_rules! impl_sql_access {
                 if n > 0 {
                     audit_in_tx(&mut tx, actor, "token.revoke", &format!("token:{id}"), serde_json::json!({}), at).await?;
                 }
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")))
-                    .bind(id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound("token"))?;
+                let token = load_token(&mut *tx, id).await?;
                 commit(self, tx).await?;
-                token_from_row(&row)
+                Ok(token)
             }
         }
 
@@ -421,23 +378,17 @@ macro_rules! impl_sql_access {
             }
 
             async fn list_audit(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")))
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")))
                     .bind(after_seq)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                rows.iter().map(audit_from_row).collect()
+                    .bind(i64::from(limit));
+                fetch_all_as(&self.pool, q, audit_from_row).await
             }
 
             async fn recent_audit(&self, before_seq: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2")))
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2")))
                     .bind(before_seq.unwrap_or(i64::MAX))
-                    .bind(i64::from($crate::page_limit(limit)))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                rows.iter().map(audit_from_row).collect()
+                    .bind(i64::from($crate::page_limit(limit)));
+                fetch_all_as(&self.pool, q, audit_from_row).await
             }
 
             async fn verify_audit(&self) -> StoreResult<AuditVerification> {

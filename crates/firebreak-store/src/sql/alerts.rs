@@ -17,23 +17,23 @@ macro_rules! impl_sql_alerts {
 
         fn alert_from_row(row: &DbRow) -> StoreResult<Alert> {
             let key: String = get(row, "dedup_key")?;
-            Ok(Alert {
-                id: AlertId(get(row, "id")?),
-                service_id: ServiceId(get(row, "service_id")?),
-                integration_id: IntegrationId(get(row, "integration_id")?),
-                incident_id: get::<Option<uuid::Uuid>>(row, "incident_id")?.map(IncidentId),
-                dedup_key: DedupKey::parse(&key).map_err(|e| corrupt("dedup_key", e))?,
-                status: parse_word(row, "status")?,
-                summary: get(row, "summary")?,
-                source: get(row, "source")?,
-                severity: parse_word(row, "severity")?,
-                count: get(row, "count")?,
-                details: get::<Json<serde_json::Value>>(row, "details")?.0,
-                first_seen_at: get(row, "first_seen_at")?,
-                last_seen_at: get(row, "last_seen_at")?,
-                acknowledged_at: get(row, "acknowledged_at")?,
-                resolved_at: get(row, "resolved_at")?,
-            })
+            Ok($crate::sql_from_row!(row => Alert {
+                id: AlertId,
+                service_id: ServiceId,
+                integration_id: IntegrationId,
+                incident_id: Option<IncidentId>,
+                dedup_key = DedupKey::parse(&key).map_err(|e| corrupt("dedup_key", e))?,
+                status: word,
+                summary,
+                source,
+                severity: word,
+                count,
+                details: json,
+                first_seen_at,
+                last_seen_at,
+                acknowledged_at,
+                resolved_at,
+            }))
         }
 
         /// Inserts new alerts and updates stored ones, in order, with multi-row upserts (a
@@ -417,12 +417,7 @@ macro_rules! impl_sql_alerts {
             if still_open > 0 {
                 return Ok(());
             }
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
-                .bind(incident_id.0)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(db_err)?;
-            let incident = incident_from_row(&row)?;
+            let incident = load_incident(&mut **tx, IncidentRef::Id(incident_id), true).await?;
             if !incident.status.is_open() {
                 return Ok(());
             }
@@ -450,25 +445,15 @@ macro_rules! impl_sql_alerts {
             }
 
             async fn get_alert(&self, id: AlertId) -> StoreResult<Alert> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1")))
-                    .bind(id.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound("alert"))?;
-                alert_from_row(&row)
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1"))).bind(id.0);
+                fetch_found_as(&self.pool, q, "alert", alert_from_row).await
             }
 
             async fn act_on_alert(&self, id: AlertId, action: firebreak_domain::alert::AlertAction, actor: &Actor) -> StoreResult<Alert> {
                 let at = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1{}", $for_update)))
-                    .bind(id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound("alert"))?;
-                let mut alert = alert_from_row(&row)?;
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1{}", $for_update))).bind(id.0);
+                let mut alert = fetch_found_as(&mut *tx, q, "alert", alert_from_row).await?;
                 if alert.status != AlertStatus::Open {
                     return Err(StoreError::Conflict(format!("the alert is {}; only open alerts can be acknowledged or resolved", alert.status)));
                 }
@@ -539,15 +524,8 @@ macro_rules! impl_sql_alerts {
                     qb.push("))");
                 }
                 qb.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
-                let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
-                let mut items = rows.iter().map(alert_from_row).collect::<StoreResult<Vec<_>>>()?;
-                let next_before = if items.len() > limit as usize {
-                    items.truncate(limit as usize);
-                    items.last().map(|a| a.id)
-                } else {
-                    None
-                };
-                Ok(Page { items, next_before })
+                let items = fetch_all_as(&self.pool, qb.build(), alert_from_row).await?;
+                Ok(page_of(items, limit, |a| a.id))
             }
 
             $($catalog_methods)*

@@ -7,8 +7,8 @@
 #[doc(hidden)]
 macro_rules! impl_sql_incidents {
     ($store:ident, $for_update:literal) => {
-        use $crate::{IncidentFilter, IncidentStore, TimelineEntry};
-        use firebreak_domain::{IncidentRef, NewIncident};
+        use $crate::{IncidentFilter, IncidentStore, Participant, TimelineEntry};
+        use firebreak_domain::NewIncident;
 
         fn via_of(s: &str) -> Via {
             match s {
@@ -26,15 +26,15 @@ macro_rules! impl_sql_incidents {
 
         fn timeline_from_row(row: &DbRow) -> StoreResult<TimelineEntry> {
             let via: String = get(row, "via")?;
-            Ok(TimelineEntry {
-                seq: get(row, "seq")?,
-                incident_id: IncidentId(get(row, "incident_id")?),
-                at: get(row, "at")?,
-                actor_id: get::<Option<uuid::Uuid>>(row, "actor_id")?.map(UserId),
-                actor_name: get(row, "actor_name")?,
-                via: via_of(&via),
-                event: get::<Json<TimelineEvent>>(row, "data")?.0,
-            })
+            Ok($crate::sql_from_row!(row => TimelineEntry {
+                seq,
+                incident_id: IncidentId,
+                at,
+                actor_id: Option<UserId>,
+                actor_name,
+                via = via_of(&via),
+                event = get::<Json<TimelineEvent>>(row, "data")?.0,
+            }))
         }
 
         async fn insert_timeline(
@@ -195,12 +195,7 @@ macro_rules! impl_sql_incidents {
             }
 
             async fn get_incident(&self, r: IncidentRef) -> StoreResult<Incident> {
-                let q = match r {
-                    IncidentRef::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1"))).bind(id.0),
-                    IncidentRef::Number(n) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE number = $1"))).bind(n),
-                };
-                let row = q.fetch_optional(&self.pool).await.map_err(db_err)?.ok_or(StoreError::NotFound("incident"))?;
-                incident_from_row(&row)
+                load_incident(&self.pool, r, false).await
             }
 
             async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Page<Incident>> {
@@ -228,26 +223,14 @@ macro_rules! impl_sql_incidents {
                     qb.push(" AND number < ").push_bind(before);
                 }
                 qb.push(" ORDER BY number DESC LIMIT ").push_bind(i64::from(limit) + 1);
-                let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
-                let mut items = rows.iter().map(incident_from_row).collect::<StoreResult<Vec<_>>>()?;
-                let next_before = if items.len() > limit as usize {
-                    items.truncate(limit as usize);
-                    items.last().map(|i| i.number)
-                } else {
-                    None
-                };
-                Ok(Page { items, next_before })
+                let items = fetch_all_as(&self.pool, qb.build(), incident_from_row).await?;
+                Ok(page_of(items, limit, |i| i.number))
             }
 
             async fn change_incident(&self, r: IncidentRef, change: IncidentChange, actor: &Actor) -> StoreResult<Incident> {
                 let at = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let q = match r {
-                    IncidentRef::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update))).bind(id.0),
-                    IncidentRef::Number(n) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE number = $1{}", $for_update))).bind(n),
-                };
-                let row = q.fetch_optional(&mut *tx).await.map_err(db_err)?.ok_or(StoreError::NotFound("incident"))?;
-                let current = incident_from_row(&row)?;
+                let current = load_incident(&mut *tx, r, true).await?;
                 if let IncidentChange::AssignRole { user: Some(user), .. } | IncidentChange::AddParticipant { user } = &change {
                     let holder = match load_user(&mut *tx, *user).await {
                         Ok(u) => u,
@@ -277,15 +260,12 @@ macro_rules! impl_sql_incidents {
             }
 
             async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<TimelineEntry>> {
-                let rows = sqlx::query(
+                let q = sqlx::query(
                     "SELECT seq, incident_id, at, actor_id, actor_name, via, data FROM timeline_entries \
                      WHERE incident_id = $1 ORDER BY seq",
                 )
-                .bind(id.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter().map(timeline_from_row).collect()
+                .bind(id.0);
+                fetch_all_as(&self.pool, q, timeline_from_row).await
             }
 
             async fn count_incidents_by_status(&self) -> StoreResult<Vec<(IncidentStatus, i64)>> {
@@ -304,30 +284,20 @@ macro_rules! impl_sql_incidents {
                 Ok(counts)
             }
 
-            async fn participants(&self, id: IncidentId) -> StoreResult<Vec<$crate::Participant>> {
-                let rows = sqlx::query(
+            async fn participants(&self, id: IncidentId) -> StoreResult<Vec<Participant>> {
+                let q = sqlx::query(
                     "SELECT p.user_id, u.name, p.since FROM incident_participants p JOIN users u ON u.id = p.user_id \
                      WHERE p.incident_id = $1 ORDER BY p.since, u.name",
                 )
-                .bind(id.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter()
-                    .map(|r| Ok($crate::Participant { user_id: UserId(get(r, "user_id")?), name: get(r, "name")?, since: get(r, "since")? }))
-                    .collect()
+                .bind(id.0);
+                fetch_all_as(&self.pool, q, |r| Ok($crate::sql_from_row!(r => Participant { user_id: UserId, name, since }))).await
             }
 
             async fn is_participant(&self, id: IncidentId, user: UserId) -> StoreResult<bool> {
-                let found: Option<i64> = sqlx::query_scalar(
-                    "SELECT CAST(1 AS BIGINT) FROM incident_participants WHERE incident_id = $1 AND user_id = $2",
-                )
-                .bind(id.0)
-                .bind(user.0)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(found.is_some())
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM incident_participants WHERE incident_id = $1 AND user_id = $2")
+                    .bind(id.0)
+                    .bind(user.0);
+                found(self, probe).await
             }
         }
     };

@@ -43,8 +43,8 @@ macro_rules! impl_sql_store {
             use $crate::{AlertStore, ChangeNotice, Page, StoreError, StoreResult, User};
             use firebreak_domain::alert::DedupKey;
             use firebreak_domain::{
-                Actor, DomainError, EscalationPolicyId, Incident, IncidentChange, IncidentId, IncidentStatus, IntegrationId,
-                ServiceId, TimelineEvent, Timestamp, UserId, Via,
+                Actor, DomainError, EscalationPolicyId, Incident, IncidentChange, IncidentId, IncidentRef, IncidentStatus,
+                IntegrationId, ServiceId, TimelineEvent, Timestamp, UserId, Via,
             };
             use sqlx::types::Json;
             use sqlx::Row;
@@ -98,33 +98,98 @@ macro_rules! impl_sql_store {
                 s.parse().map_err(|e| corrupt(col, e))
             }
 
+            /// Decodes every row `q` selects.
+            async fn fetch_all_as<'c, 'q, E: sqlx::Executor<'c, Database = Db>, T>(
+                conn: E,
+                q: Query<'q>,
+                decode: impl Fn(&DbRow) -> StoreResult<T>,
+            ) -> StoreResult<Vec<T>> {
+                q.fetch_all(conn).await.map_err(db_err)?.iter().map(decode).collect()
+            }
+
+            /// Decodes the row `q` selects, if there is one.
+            async fn fetch_optional_as<'c, 'q, E: sqlx::Executor<'c, Database = Db>, T>(
+                conn: E,
+                q: Query<'q>,
+                decode: impl Fn(&DbRow) -> StoreResult<T>,
+            ) -> StoreResult<Option<T>> {
+                q.fetch_optional(conn).await.map_err(db_err)?.as_ref().map(decode).transpose()
+            }
+
+            /// Decodes the row `q` selects, or fails with `NotFound(what)`.
+            async fn fetch_found_as<'c, 'q, E: sqlx::Executor<'c, Database = Db>, T>(
+                conn: E,
+                q: Query<'q>,
+                what: &'static str,
+                decode: impl Fn(&DbRow) -> StoreResult<T>,
+            ) -> StoreResult<T> {
+                fetch_optional_as(conn, q, decode).await?.ok_or(StoreError::NotFound(what))
+            }
+
+            /// Runs `q` inside `tx`; fails with `NotFound(what)` when it changes no row.
+            async fn execute_found(tx: &mut Tx, q: Query<'_>, what: &'static str) -> StoreResult<()> {
+                let n = q.execute(&mut **tx).await.map_err(db_err)?.rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(what));
+                }
+                Ok(())
+            }
+
+            /// Whether `probe` (a `SELECT CAST(1 AS BIGINT) …`) finds a row, read outside any write
+            /// transaction (due-work rounds that find nothing need not take the writer).
+            async fn found(store: &$store, probe: Query<'_>) -> StoreResult<bool> {
+                Ok(probe.fetch_optional(&store.pool).await.map_err(db_err)?.is_some())
+            }
+
+            /// A page of at most `limit` of `items`, which were asked for one more than that to
+            /// learn whether there are more; `cursor` says where the next page continues.
+            fn page_of<T, C>(mut items: Vec<T>, limit: u32, cursor: impl Fn(&T) -> C) -> Page<T, C> {
+                let next_before = if items.len() > limit as usize {
+                    items.truncate(limit as usize);
+                    items.last().map(cursor)
+                } else {
+                    None
+                };
+                Page { items, next_before }
+            }
+
             fn incident_from_row(row: &DbRow) -> StoreResult<Incident> {
                 let user = |col: &str| -> StoreResult<Option<UserId>> { Ok(get::<Option<uuid::Uuid>>(row, col)?.map(UserId)) };
-                Ok(Incident {
-                    id: IncidentId(get(row, "id")?),
-                    number: get(row, "number")?,
-                    title: get(row, "title")?,
-                    summary: get(row, "summary")?,
-                    severity: parse_word(row, "severity")?,
-                    kind: parse_word(row, "kind")?,
-                    status: parse_word(row, "status")?,
-                    services: get::<Json<Vec<String>>>(row, "services")?.0,
-                    tags: get::<Json<Vec<String>>>(row, "tags")?.0,
-                    commander: user("commander_id")?,
-                    communications: user("communications_id")?,
-                    scribe: user("scribe_id")?,
-                    other_roles: get::<Json<std::collections::BTreeMap<String, UserId>>>(row, "other_roles")?.0,
-                    restricted: get(row, "restricted")?,
-                    created_by: user("created_by")?,
-                    detected_at: get(row, "detected_at")?,
-                    acknowledged_at: get(row, "acknowledged_at")?,
-                    contained_at: get(row, "contained_at")?,
-                    resolved_at: get(row, "resolved_at")?,
-                    closed_at: get(row, "closed_at")?,
-                    updated_at: get(row, "updated_at")?,
-                    service_id: get::<Option<uuid::Uuid>>(row, "service_id")?.map(ServiceId),
-                    group_key: get(row, "group_key")?,
-                })
+                Ok($crate::sql_from_row!(row => Incident {
+                    id: IncidentId,
+                    number,
+                    title,
+                    summary,
+                    severity: word,
+                    kind: word,
+                    status: word,
+                    services: json,
+                    tags: json,
+                    commander = user("commander_id")?,
+                    communications = user("communications_id")?,
+                    scribe = user("scribe_id")?,
+                    other_roles: json,
+                    restricted,
+                    created_by: Option<UserId>,
+                    detected_at,
+                    acknowledged_at,
+                    contained_at,
+                    resolved_at,
+                    closed_at,
+                    updated_at,
+                    service_id: Option<ServiceId>,
+                    group_key,
+                }))
+            }
+
+            /// The incident `r` names; with `lock`, its row is locked for the rest of the transaction.
+            async fn load_incident<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, r: IncidentRef, lock: bool) -> StoreResult<Incident> {
+                let lock = if lock { $for_update } else { "" };
+                let q = match r {
+                    IncidentRef::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{lock}"))).bind(id.0),
+                    IncidentRef::Number(n) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE number = $1{lock}"))).bind(n),
+                };
+                fetch_found_as(conn, q, "incident", incident_from_row).await
             }
 
             const OPEN_STATUSES: &str = "('triggered', 'acknowledged', 'contained')";
@@ -134,7 +199,7 @@ macro_rules! impl_sql_store {
             /// re-parsing a 20-row statement for every batch cost more than running it).
             const ROWS_PER_STATEMENT: usize = 64;
 
-            type Query = sqlx::query::Query<'static, Db, <Db as sqlx::Database>::Arguments>;
+            type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
             /// Appends `count` placeholders, separated by commas, for the parameters numbered
             /// from `first`. A generated statement may have a thousand parameters: SQLite gets
@@ -170,7 +235,7 @@ macro_rules! impl_sql_store {
                 columns: usize,
                 tail: &str,
                 rows: &[T],
-                bind: impl Fn(Query, &T) -> Query,
+                bind: impl Fn(Query<'static>, &T) -> Query<'static>,
             ) -> StoreResult<()> {
                 for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(values_sql(head, columns, chunk.len(), tail)));
@@ -206,4 +271,22 @@ macro_rules! impl_sql_store {
 
         }
     };
+}
+
+/// Builds a `$ty` from the columns of `$row` named like its fields: `field` reads its column as
+/// it is, `field: word` parses it, `field: json` unwraps JSON, `field: Id` wraps an id and
+/// `field: Option<Id>` a nullable one; `field = value` computes it. For the decoders of
+/// [`impl_sql_store!`], whose `get` and `parse_word` it calls.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! sql_from_row {
+    ($row:ident => $ty:ident { $($field:ident $(: $how:ident $(<$inner:ident>)?)? $(= $value:expr)?),* $(,)? }) => {
+        $ty { $($field: $crate::sql_from_row!(@column $row, $field $(: $how $(<$inner>)?)? $(= $value)?)),* }
+    };
+    (@column $row:ident, $field:ident) => { get($row, stringify!($field))? };
+    (@column $row:ident, $field:ident : word) => { parse_word($row, stringify!($field))? };
+    (@column $row:ident, $field:ident : json) => { get::<Json<_>>($row, stringify!($field))?.0 };
+    (@column $row:ident, $field:ident : Option<$id:ident>) => { get::<Option<uuid::Uuid>>($row, stringify!($field))?.map($id) };
+    (@column $row:ident, $field:ident : $id:ident) => { $id(get($row, stringify!($field))?) };
+    (@column $row:ident, $field:ident = $value:expr) => { $value };
 }

@@ -10,8 +10,8 @@
 macro_rules! impl_sql_paging {
     ($store:ident, $for_update:literal) => {
         use $crate::{
-            CalendarFeed, ClaimedNotification, DeliveryOutcome, EscalationPolicyStore, EscalationState, NewContactMethod,
-            NotificationRecord, PagingStore, Schedule, ScheduleStore, VerificationCode, MAX_CODE_ATTEMPTS,
+            CalendarFeed, ClaimedNotification, DeliveryOutcome, EscalationPolicyStore, EscalationState, Named,
+            NewContactMethod, NotificationRecord, PagingStore, Schedule, ScheduleStore, VerificationCode, MAX_CODE_ATTEMPTS,
         };
         use firebreak_domain::contact::{ContactKind, ContactMethod, NotificationRule};
         use firebreak_domain::escalation::{
@@ -34,14 +34,7 @@ macro_rules! impl_sql_paging {
         const NAMED_COLS: &str = "id, name, description, definition, created_at, updated_at";
 
         fn named_from_row<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(row: &DbRow) -> StoreResult<$crate::Named<I, D>> {
-            Ok($crate::Named {
-                id: I::from(get(row, "id")?),
-                name: get(row, "name")?,
-                description: get(row, "description")?,
-                definition: get::<Json<D>>(row, "definition")?.0,
-                created_at: get(row, "created_at")?,
-                updated_at: get(row, "updated_at")?,
-            })
+            Ok($crate::sql_from_row!(row => Named { id = I::from(get(row, "id")?), name, description, definition: json, created_at, updated_at }))
         }
 
         async fn load_named<'c, E, I, D>(conn: E, t: &NamedTable, id: uuid::Uuid, lock: bool) -> StoreResult<$crate::Named<I, D>>
@@ -51,21 +44,12 @@ macro_rules! impl_sql_paging {
             D: serde::de::DeserializeOwned,
         {
             let sql = format!("SELECT {NAMED_COLS} FROM {} WHERE id = $1{}", t.table, if lock { $for_update } else { "" });
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(conn)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound(t.what))?;
-            named_from_row(&row)
+            fetch_found_as(conn, sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id), t.what, named_from_row).await
         }
 
         async fn list_named<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(store: &$store, t: &NamedTable) -> StoreResult<Vec<$crate::Named<I, D>>> {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {NAMED_COLS} FROM {} ORDER BY name", t.table)))
-                .fetch_all(&store.pool)
-                .await
-                .map_err(db_err)?;
-            rows.iter().map(named_from_row).collect()
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {NAMED_COLS} FROM {} ORDER BY name", t.table)));
+            fetch_all_as(&store.pool, q, named_from_row).await
         }
 
         /// Checks a name and description before they are written.
@@ -126,18 +110,11 @@ macro_rules! impl_sql_paging {
         async fn delete_named(store: &$store, t: &NamedTable, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
             let at = firebreak_domain::time::now();
             let mut tx = store.begin_write().await.map_err(db_err)?;
-            let n = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE id = $1", t.table)))
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match db_err(e) {
-                    StoreError::Domain(_) => StoreError::Conflict(format!("the {} is still in use; point its users elsewhere first", t.what)),
-                    other => other,
-                })?
-                .rows_affected();
-            if n == 0 {
-                return Err(StoreError::NotFound(t.what));
-            }
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE id = $1", t.table))).bind(id);
+            execute_found(&mut tx, q, t.what).await.map_err(|e| match e {
+                StoreError::Domain(_) => StoreError::Conflict(format!("the {} is still in use; point its users elsewhere first", t.what)),
+                other => other,
+            })?;
             audit_in_tx(&mut tx, actor, &format!("{}.delete", t.audit), &format!("{}:{id}", t.audit), serde_json::json!({}), at).await?;
             commit(store, tx).await
         }
@@ -222,66 +199,55 @@ macro_rules! impl_sql_paging {
         }
 
         fn method_from_row(row: &DbRow) -> StoreResult<ContactMethod> {
-            Ok(ContactMethod {
-                id: ContactMethodId(get(row, "id")?),
-                user_id: UserId(get(row, "user_id")?),
-                kind: parse_word(row, "kind")?,
-                label: get(row, "label")?,
-                address: get(row, "address")?,
-                verified_at: get(row, "verified_at")?,
-                created_at: get(row, "created_at")?,
-            })
+            Ok($crate::sql_from_row!(row => ContactMethod {
+                id: ContactMethodId,
+                user_id: UserId,
+                kind: word,
+                label,
+                address,
+                verified_at,
+                created_at,
+            }))
         }
 
         fn escalation_from_row(row: &DbRow) -> StoreResult<EscalationState> {
-            Ok(EscalationState {
-                incident_id: IncidentId(get(row, "incident_id")?),
-                policy_id: EscalationPolicyId(get(row, "policy_id")?),
-                generation: get(row, "generation")?,
-                started_at: get(row, "started_at")?,
-                last_step: get(row, "last_step")?,
-                last_due_at: get(row, "last_due_at")?,
-                due_at: get(row, "due_at")?,
-                state: get(row, "state")?,
-            })
+            Ok($crate::sql_from_row!(row => EscalationState {
+                incident_id: IncidentId,
+                policy_id: EscalationPolicyId,
+                generation,
+                started_at,
+                last_step,
+                last_due_at,
+                due_at,
+                state,
+            }))
         }
 
         fn notification_from_row(row: &DbRow) -> StoreResult<NotificationRecord> {
-            Ok(NotificationRecord {
-                id: NotificationId(get(row, "id")?),
-                kind: get(row, "kind")?,
-                user_id: UserId(get(row, "user_id")?),
-                contact_method_id: ContactMethodId(get(row, "contact_method_id")?),
-                channel: parse_word(row, "channel")?,
-                incident_id: get::<Option<uuid::Uuid>>(row, "incident_id")?.map(IncidentId),
-                status: get(row, "status")?,
-                attempts: get(row, "attempts")?,
-                due_at: get(row, "due_at")?,
-                sent_at: get(row, "sent_at")?,
-                provider: get(row, "provider")?,
-                last_error: get(row, "last_error")?,
-                created_at: get(row, "created_at")?,
-            })
+            Ok($crate::sql_from_row!(row => NotificationRecord {
+                id: NotificationId,
+                kind,
+                user_id: UserId,
+                contact_method_id: ContactMethodId,
+                channel: word,
+                incident_id: Option<IncidentId>,
+                status,
+                attempts,
+                due_at,
+                sent_at,
+                provider,
+                last_error,
+                created_at,
+            }))
         }
 
         fn feed_from_row(row: &DbRow) -> StoreResult<CalendarFeed> {
-            Ok(CalendarFeed {
-                id: get(row, "id")?,
-                schedule_id: get::<Option<uuid::Uuid>>(row, "schedule_id")?.map(ScheduleId),
-                user_id: get::<Option<uuid::Uuid>>(row, "user_id")?.map(UserId),
-                created_by: UserId(get(row, "created_by")?),
-                created_at: get(row, "created_at")?,
-            })
+            Ok($crate::sql_from_row!(row => CalendarFeed { id, schedule_id: Option<ScheduleId>, user_id: Option<UserId>, created_by: UserId, created_at }))
         }
 
         async fn load_method<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: ContactMethodId) -> StoreResult<ContactMethod> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {METHOD_COLS} FROM contact_methods WHERE id = $1")))
-                .bind(id.0)
-                .fetch_optional(conn)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("contact method"))?;
-            method_from_row(&row)
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {METHOD_COLS} FROM contact_methods WHERE id = $1"))).bind(id.0);
+            fetch_found_as(conn, q, "contact method", method_from_row).await
         }
 
         /// One outbox row before it is written.
@@ -564,26 +530,17 @@ macro_rules! impl_sql_paging {
             Ok(true)
         }
 
-        async fn load_escalation(tx: &mut Tx, incident: IncidentId) -> StoreResult<Option<EscalationState>> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {ESCALATION_COLS} FROM escalations WHERE incident_id = $1{}",
-                $for_update
-            )))
-            .bind(incident.0)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            row.as_ref().map(escalation_from_row).transpose()
+        /// An incident's escalation, if it has one; with `lock`, its row is locked for the rest of
+        /// the transaction.
+        async fn load_escalation<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, incident: IncidentId, lock: bool) -> StoreResult<Option<EscalationState>> {
+            let lock = if lock { $for_update } else { "" };
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ESCALATION_COLS} FROM escalations WHERE incident_id = $1{lock}")))
+                .bind(incident.0);
+            fetch_optional_as(conn, q, escalation_from_row).await
         }
 
         async fn open_incident(tx: &mut Tx, incident: IncidentId) -> StoreResult<Incident> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1")))
-                .bind(incident.0)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("incident"))?;
-            let i = incident_from_row(&row)?;
+            let i = load_incident(&mut **tx, IncidentRef::Id(incident), false).await?;
             if !i.status.is_open() {
                 return Err(StoreError::Conflict(format!("INC-{} is {}; only open incidents page", i.number, i.status)));
             }
@@ -662,14 +619,9 @@ macro_rules! impl_sql_paging {
             }
 
             async fn list_contact_methods(&self, user_id: UserId) -> StoreResult<Vec<ContactMethod>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {METHOD_COLS} FROM contact_methods WHERE user_id = $1 ORDER BY created_at, id"
-                )))
-                .bind(user_id.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter().map(method_from_row).collect()
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {METHOD_COLS} FROM contact_methods WHERE user_id = $1 ORDER BY created_at, id")))
+                    .bind(user_id.0);
+                fetch_all_as(&self.pool, q, method_from_row).await
             }
 
             async fn delete_contact_method(&self, id: ContactMethodId, actor: &Actor) -> StoreResult<()> {
@@ -823,16 +775,8 @@ macro_rules! impl_sql_paging {
             async fn delete_notification_rule(&self, user_id: UserId, id: NotificationRuleId, actor: &Actor) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let n = sqlx::query("DELETE FROM notification_rules WHERE id = $1 AND user_id = $2")
-                    .bind(id.0)
-                    .bind(user_id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound("notification rule"));
-                }
+                let q = sqlx::query("DELETE FROM notification_rules WHERE id = $1 AND user_id = $2").bind(id.0).bind(user_id.0);
+                execute_found(&mut tx, q, "notification rule").await?;
                 audit_in_tx(&mut tx, actor, "notification_rule.delete", &format!("notification_rule:{id}"), serde_json::json!({ "user_id": user_id }), now).await?;
                 commit(self, tx).await
             }
@@ -849,28 +793,15 @@ macro_rules! impl_sql_paging {
             async fn set_handoff_notifications(&self, user_id: UserId, on: bool, actor: &Actor) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let n = sqlx::query("UPDATE users SET handoff_notifications = $1 WHERE id = $2")
-                    .bind(on)
-                    .bind(user_id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound("user"));
-                }
+                let q = sqlx::query("UPDATE users SET handoff_notifications = $1 WHERE id = $2").bind(on).bind(user_id.0);
+                execute_found(&mut tx, q, "user").await?;
                 audit_in_tx(&mut tx, actor, "user.handoff_notifications", &format!("user:{user_id}"), serde_json::json!({ "on": on }), now).await?;
                 commit(self, tx).await
             }
 
             async fn run_due_escalations(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-                // A read first: most rounds find nothing, and need not take the writer.
-                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM escalations WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT 1")
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM escalations WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT 1").bind(now);
+                if !found(self, probe).await? {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -901,7 +832,7 @@ macro_rules! impl_sql_paging {
             async fn escalate_now(&self, incident: IncidentId, now: Timestamp, actor: &Actor) -> StoreResult<EscalationState> {
                 let mut tx = self.begin_write().await.map_err(db_err)?;
                 let i = open_incident(&mut tx, incident).await?;
-                let esc = load_escalation(&mut tx, incident)
+                let esc = load_escalation(&mut *tx, incident, true)
                     .await?
                     .ok_or_else(|| StoreError::Conflict(format!("INC-{} has no escalation policy", i.number)))?;
                 if esc.state != "active" {
@@ -917,7 +848,7 @@ macro_rules! impl_sql_paging {
                     return Err(StoreError::Conflict(format!("INC-{}: every level has been paged already", i.number)));
                 }
                 audit_in_tx(&mut tx, actor, "incident.escalate", &incident_target(incident), serde_json::json!({ "number": i.number }), now).await?;
-                let state = load_escalation(&mut tx, incident).await?.ok_or(StoreError::NotFound("escalation"))?;
+                let state = load_escalation(&mut *tx, incident, true).await?.ok_or(StoreError::NotFound("escalation"))?;
                 commit_announcing(self, tx, vec![incident], None).await?;
                 Ok(state)
             }
@@ -937,21 +868,12 @@ macro_rules! impl_sql_paging {
             }
 
             async fn get_escalation(&self, incident: IncidentId) -> StoreResult<Option<EscalationState>> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ESCALATION_COLS} FROM escalations WHERE incident_id = $1")))
-                    .bind(incident.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                row.as_ref().map(escalation_from_row).transpose()
+                load_escalation(&self.pool, incident, false).await
             }
 
             async fn claim_notifications(&self, now: Timestamp, bundle: chrono::TimeDelta, lease: chrono::TimeDelta, limit: u32) -> StoreResult<Vec<ClaimedNotification>> {
-                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM notifications WHERE status = 'pending' AND due_at <= $1 LIMIT 1")
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM notifications WHERE status = 'pending' AND due_at <= $1 LIMIT 1").bind(now);
+                if !found(self, probe).await? {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -1021,12 +943,7 @@ macro_rules! impl_sql_paging {
                     let incident_id: Option<uuid::Uuid> = get(&row, "incident_id")?;
                     let (incident, service_name) = match incident_id {
                         Some(iid) => {
-                            let irow = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1")))
-                                .bind(iid)
-                                .fetch_one(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
-                            let incident = incident_from_row(&irow)?;
+                            let incident = load_incident(&mut *tx, IncidentRef::Id(IncidentId(iid)), false).await?;
                             let service: Option<String> = match incident.service_id {
                                 Some(s) => sqlx::query_scalar("SELECT name FROM services WHERE id = $1")
                                     .bind(s.0)
@@ -1307,12 +1224,8 @@ macro_rules! impl_sql_paging {
             }
 
             async fn calendar_feed(&self, token_hash: &str) -> StoreResult<Option<CalendarFeed>> {
-                let row = sqlx::query("SELECT id, schedule_id, user_id, created_by, created_at FROM calendar_feeds WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                row.as_ref().map(feed_from_row).transpose()
+                let q = sqlx::query("SELECT id, schedule_id, user_id, created_by, created_at FROM calendar_feeds WHERE token_hash = $1").bind(token_hash);
+                fetch_optional_as(&self.pool, q, feed_from_row).await
             }
 
             async fn list_calendar_feeds(&self, created_by: Option<UserId>) -> StoreResult<Vec<CalendarFeed>> {
@@ -1321,17 +1234,13 @@ macro_rules! impl_sql_paging {
                     qb.push(" AND created_by = ").push_bind(u.0);
                 }
                 qb.push(" ORDER BY created_at");
-                let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
-                rows.iter().map(feed_from_row).collect()
+                fetch_all_as(&self.pool, qb.build(), feed_from_row).await
             }
 
             async fn delete_calendar_feed(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let n = sqlx::query("DELETE FROM calendar_feeds WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound("calendar feed"));
-                }
+                execute_found(&mut tx, sqlx::query("DELETE FROM calendar_feeds WHERE id = $1").bind(id), "calendar feed").await?;
                 audit_in_tx(&mut tx, actor, "calendar_feed.delete", &format!("calendar_feed:{id}"), serde_json::json!({}), now).await?;
                 commit(self, tx).await
             }

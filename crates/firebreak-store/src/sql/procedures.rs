@@ -14,60 +14,42 @@ macro_rules! impl_sql_procedures {
         const CHECKLIST_COLS: &str = "position, phase, title, kind, role, due_at, state, done_by, done_at";
 
         fn checklist_from_row(row: &DbRow) -> StoreResult<ChecklistEntry> {
-            Ok(ChecklistEntry {
-                position: get::<i64>(row, "position")?.clamp(0, i64::from(u32::MAX)) as u32,
-                phase: get(row, "phase")?,
-                title: get(row, "title")?,
-                kind: get::<Json<firebreak_domain::procedures::playbook::StepKind>>(row, "kind")?.0,
-                role: get(row, "role")?,
-                due_at: get(row, "due_at")?,
-                state: get(row, "state")?,
-                done_by: get::<Option<uuid::Uuid>>(row, "done_by")?.map(UserId),
-                done_at: get(row, "done_at")?,
-            })
+            Ok($crate::sql_from_row!(row => ChecklistEntry {
+                position = get::<i64>(row, "position")?.clamp(0, i64::from(u32::MAX)) as u32,
+                phase,
+                title,
+                kind: json,
+                role,
+                due_at,
+                state,
+                done_by: Option<UserId>,
+                done_at,
+            }))
         }
 
         async fn load_checklist(
             conn: &sqlx::Pool<Db>,
             incident: IncidentId,
         ) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>> {
-            let Some(row) = sqlx::query("SELECT name, title, version, attached_at FROM incident_playbooks WHERE incident_id = $1")
-                .bind(incident.0)
-                .fetch_optional(conn)
-                .await
-                .map_err(db_err)?
-            else {
+            let q = sqlx::query("SELECT name, title, version, attached_at FROM incident_playbooks WHERE incident_id = $1").bind(incident.0);
+            let decode = |row: &DbRow| Ok($crate::sql_from_row!(row => AttachedPlaybook { name, title, version, attached_at }));
+            let Some(attached) = fetch_optional_as(conn, q, decode).await? else {
                 return Ok(None);
             };
-            let attached = AttachedPlaybook {
-                name: get(&row, "name")?,
-                title: get(&row, "title")?,
-                version: get(&row, "version")?,
-                attached_at: get(&row, "attached_at")?,
-            };
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 ORDER BY position"
-            )))
-            .bind(incident.0)
-            .fetch_all(conn)
-            .await
-            .map_err(db_err)?;
-            Ok(Some((attached, rows.iter().map(checklist_from_row).collect::<StoreResult<Vec<_>>>()?)))
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 ORDER BY position")))
+                .bind(incident.0);
+            Ok(Some((attached, fetch_all_as(conn, q, checklist_from_row).await?)))
         }
 
         /// One checklist item, locked for the rest of the transaction.
         async fn lock_item(tx: &mut Tx, incident: IncidentId, position: u32) -> StoreResult<ChecklistEntry> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
                 $for_update
             )))
             .bind(incident.0)
-            .bind(i64::from(position))
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?
-            .ok_or(StoreError::NotFound("checklist item"))?;
-            checklist_from_row(&row)
+            .bind(i64::from(position));
+            fetch_found_as(&mut **tx, q, "checklist item", checklist_from_row).await
         }
 
         /// Tells the owner of late work (`escalated` false), or escalates it: to the commander
@@ -95,7 +77,7 @@ macro_rules! impl_sql_procedures {
             match incident.commander.filter(|c| Some(*c) != owner) {
                 Some(commander) => to.extend(notify_user(tx, kind, commander, key, payload, now).await?),
                 None => {
-                    if let Some(esc) = load_escalation(tx, incident.id).await?
+                    if let Some(esc) = load_escalation(&mut **tx, incident.id, true).await?
                         && step_escalation(tx, &esc, now, Some(actor)).await?
                     {
                         to.push("the next escalation level".to_owned());
@@ -111,13 +93,10 @@ macro_rules! impl_sql_procedures {
             async fn process_late_steps(&self, now: Timestamp, escalate_after: chrono::TimeDelta) -> StoreResult<usize> {
                 const LATE: &str = "state = 'open' AND due_at IS NOT NULL AND due_at <= $1 \
                     AND (reminded_at IS NULL OR (escalated_at IS NULL AND reminded_at <= $2))";
-                let any: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM checklist_items WHERE {LATE} LIMIT 1")))
+                let probe = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM checklist_items WHERE {LATE} LIMIT 1")))
                     .bind(now)
-                    .bind(now - escalate_after)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                    .bind(now - escalate_after);
+                if !found(self, probe).await? {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -137,12 +116,7 @@ macro_rules! impl_sql_procedures {
                     let title: String = get(row, "title")?;
                     let role: Option<String> = get(row, "role")?;
                     let reminded: Option<Timestamp> = get(row, "reminded_at")?;
-                    let irow = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1")))
-                        .bind(incident_id.0)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    let incident = incident_from_row(&irow)?;
+                    let incident = load_incident(&mut *tx, IncidentRef::Id(incident_id), false).await?;
                     let column = if reminded.is_none() { "reminded_at" } else { "escalated_at" };
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "UPDATE checklist_items SET {column} = $1 WHERE incident_id = $2 AND position = $3"
@@ -193,13 +167,7 @@ macro_rules! impl_sql_procedures {
             ) -> StoreResult<(AttachedPlaybook, Vec<ChecklistEntry>)> {
                 let at = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
-                    .bind(incident.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound("incident"))?;
-                let i = incident_from_row(&row)?;
+                let i = load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
                 if i.status == IncidentStatus::Closed {
                     return Err(StoreError::Conflict(format!("INC-{} is closed", i.number)));
                 }
@@ -348,24 +316,24 @@ macro_rules! impl_sql_procedures {
         /// Whether the one-off notice `key` was given for the incident already (a read before
         /// any write transaction, so repeated checks cost no write).
         async fn notice_given(store: &$store, incident: IncidentId, key: &str) -> StoreResult<bool> {
-            let given: Option<i64> =
-                sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
-                    .bind(incident.0)
-                    .bind(key)
-                    .fetch_optional(&store.pool)
-                    .await
-                    .map_err(db_err)?;
-            Ok(given.is_some())
+            let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
+                .bind(incident.0)
+                .bind(key);
+            found(store, probe).await
         }
 
-        async fn load_incident_in(tx: &mut Tx, id: IncidentId) -> StoreResult<Incident> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
-                .bind(id.0)
-                .fetch_optional(&mut **tx)
+        /// Records that the one-off notice `key` is given for the incident; false when it was
+        /// already (another replica, or a round that raced this one).
+        async fn give_notice(tx: &mut Tx, incident: IncidentId, key: &str, at: Timestamp) -> StoreResult<bool> {
+            let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(incident.0)
+                .bind(key)
+                .bind(at)
+                .execute(&mut **tx)
                 .await
                 .map_err(db_err)?
-                .ok_or(StoreError::NotFound("incident"))?;
-            incident_from_row(&row)
+                .rows_affected();
+            Ok(fresh > 0)
         }
 
         #[async_trait::async_trait]
@@ -382,7 +350,7 @@ macro_rules! impl_sql_procedures {
             ) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let i = load_incident_in(&mut tx, incident).await?;
+                let i = load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
                 if i.status == IncidentStatus::Closed {
                     return Err(StoreError::Conflict(format!("INC-{} is closed", i.number)));
                 }
@@ -443,13 +411,10 @@ macro_rules! impl_sql_procedures {
                     }
                 }
                 const LATE: &str = "due_at <= $1 AND (reminded_at IS NULL OR (escalated_at IS NULL AND reminded_at <= $2))";
-                let any: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM update_cadence WHERE {LATE} LIMIT 1")))
+                let probe = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM update_cadence WHERE {LATE} LIMIT 1")))
                     .bind(now)
-                    .bind(now - escalate_after)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if unstarted.is_empty() && any.is_none() {
+                    .bind(now - escalate_after);
+                if unstarted.is_empty() && !found(self, probe).await? {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -475,7 +440,7 @@ macro_rules! impl_sql_procedures {
                     let id = IncidentId(get(row, "incident_id")?);
                     let due: Timestamp = get(row, "due_at")?;
                     let reminded: Option<Timestamp> = get(row, "reminded_at")?;
-                    let incident = load_incident_in(&mut tx, id).await?;
+                    let incident = load_incident(&mut *tx, IncidentRef::Id(id), true).await?;
                     if !incident.status.is_open() || minutes(incident.severity).is_none() {
                         sqlx::query("DELETE FROM update_cadence WHERE incident_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
                         continue;
@@ -515,16 +480,8 @@ macro_rules! impl_sql_procedures {
                 }
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                load_incident_in(&mut tx, incident).await?;
-                let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(incident.0)
-                    .bind(notice.key)
-                    .bind(notice.at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                if fresh == 0 {
+                load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                if !give_notice(&mut tx, incident, notice.key, notice.at).await? {
                     return Ok(None);
                 }
                 let payload = serde_json::json!({ "subject": notice.subject, "text": notice.text });
@@ -554,22 +511,15 @@ macro_rules! impl_sql_procedures {
                 }
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let i = load_incident_in(&mut tx, incident).await?;
-                let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(incident.0)
-                    .bind(key)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
+                let i = load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                let fresh = give_notice(&mut tx, incident, key, now).await?;
                 let current: Option<uuid::Uuid> = sqlx::query_scalar("SELECT policy_id FROM escalations WHERE incident_id = $1")
                     .bind(incident.0)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 // Once acknowledged, nobody needs paging; on the policy already, nothing changes.
-                if fresh == 0 || i.status != IncidentStatus::Triggered || current == Some(policy.0) {
+                if !fresh || i.status != IncidentStatus::Triggered || current == Some(policy.0) {
                     commit(self, tx).await?;
                     return Ok(false);
                 }
@@ -612,12 +562,8 @@ macro_rules! impl_sql_procedures {
                 lease: chrono::TimeDelta,
                 limit: u32,
             ) -> StoreResult<Vec<StakeholderMessage>> {
-                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM stakeholder_messages WHERE status = 'pending' AND due_at <= $1 LIMIT 1")
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM stakeholder_messages WHERE status = 'pending' AND due_at <= $1 LIMIT 1").bind(now);
+                if !found(self, probe).await? {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
