@@ -59,7 +59,7 @@ macro_rules! impl_sql_catalog {
             fetch_optional_as(conn, q, integration_from_row).await
         }
 
-        /// Writes a new integration of `service` (its key stored as its hash).
+        /// Writes a new integration; only the hash of its key is stored.
         async fn insert_integration(tx: &mut Tx, i: &Integration, key_hash: String) -> StoreResult<()> {
             sqlx::query("INSERT INTO integrations (id, service_id, kind, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(i.id.0)

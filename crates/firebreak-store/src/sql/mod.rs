@@ -21,7 +21,7 @@
 //! checks, changes, rules, maintenance windows), [`paging`] (schedules, escalation policies,
 //! contact methods, the escalation and notification outbox) and [`procedures`] (playbook
 //! checklists, stakeholder updates). This file holds what they share: the imports, committing,
-//! reading columns, the incident row, and multi-row statements.
+//! reading and decoding rows (`sql_from_row!`), the incident row, and multi-row statements.
 
 mod access;
 mod alerts;
