@@ -1,7 +1,7 @@
-//! The storage contract: one trait per aggregate (incidents, users and access, audit), the row
-//! types they return, and `suite`, the tests every backend must pass. The SQL itself lives in
-//! the backend crates; the part of it that is the same on every backend is written once in
-//! [`impl_sql_store!`].
+//! The storage contract: one trait per aggregate (incidents, users and access, audit, alerts,
+//! schedules, paging, …), the row types they return, and `suite`, the tests every backend must
+//! pass. The SQL itself lives in the backend crates; the part of it that is the same on every
+//! backend is written once in [`impl_sql_store!`] (`sql/`, a file per aggregate).
 
 use async_trait::async_trait;
 use firebreak_domain::alert::{Alert, AlertEvent, AlertStatus, DedupKey, IntegrationKind};
@@ -17,11 +17,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 pub mod cache;
-mod checklist_sql;
-mod paging_sql;
 mod sql;
 pub mod suite;
-mod updates_sql;
 
 pub use cache::IngestCache;
 

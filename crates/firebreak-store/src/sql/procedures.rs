@@ -1,14 +1,296 @@
-//! The SQL of stakeholder communication, shared by every backend: updates and their cadence,
-//! group notices, and the emails to stakeholders. Expanded by [`impl_sql_store!`] inside its
-//! module.
+//! The SQL of incident procedures, shared by every backend: playbooks run on incidents (their
+//! checklists, late steps) and stakeholder communication (updates and their cadence, group
+//! notices, emails to stakeholders). Expanded by [`impl_sql_store!`] inside its module.
 
-/// Implements `UpdateStore`.
+/// Implements `ChecklistStore` and `UpdateStore`.
 #[macro_export]
 #[doc(hidden)]
-macro_rules! impl_sql_updates {
+macro_rules! impl_sql_procedures {
     ($store:ident, $for_update:literal) => {
+        use $crate::{AttachedPlaybook, ChecklistEntry, ChecklistStore};
         use $crate::{GroupNotice, StakeholderMessage, UpdateCadence, UpdateStore};
         use firebreak_domain::Severity;
+
+        const CHECKLIST_COLS: &str = "position, phase, title, kind, role, due_at, state, done_by, done_at";
+
+        fn checklist_from_row(row: &DbRow) -> StoreResult<ChecklistEntry> {
+            Ok($crate::sql_from_row!(row => ChecklistEntry {
+                position = get::<i64>(row, "position")?.clamp(0, i64::from(u32::MAX)) as u32,
+                phase,
+                title,
+                kind: json,
+                role,
+                due_at,
+                state,
+                done_by: Option<UserId>,
+                done_at,
+            }))
+        }
+
+        async fn load_checklist(
+            conn: &sqlx::Pool<Db>,
+            incident: IncidentId,
+        ) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>> {
+            let q = sqlx::query("SELECT name, title, version, attached_at FROM incident_playbooks WHERE incident_id = $1").bind(incident.0);
+            let decode = |row: &DbRow| Ok($crate::sql_from_row!(row => AttachedPlaybook { name, title, version, attached_at }));
+            let Some(attached) = fetch_optional_as(conn, q, decode).await? else {
+                return Ok(None);
+            };
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 ORDER BY position")))
+                .bind(incident.0);
+            Ok(Some((attached, fetch_all_as(conn, q, checklist_from_row).await?)))
+        }
+
+        /// One checklist item, locked for the rest of the transaction.
+        async fn lock_item(tx: &mut Tx, incident: IncidentId, position: u32) -> StoreResult<ChecklistEntry> {
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {CHECKLIST_COLS} FROM checklist_items WHERE incident_id = $1 AND position = $2{}",
+                $for_update
+            )))
+            .bind(incident.0)
+            .bind(i64::from(position));
+            fetch_found_as(&mut **tx, q, "checklist item", checklist_from_row).await
+        }
+
+        /// Tells the owner of late work (`escalated` false), or escalates it: to the commander
+        /// when they are not the owner, else to the next level of the incident's escalation
+        /// policy. Returns who heard.
+        #[allow(clippy::too_many_arguments)]
+        async fn remind_or_escalate(
+            tx: &mut Tx,
+            kind: &str,
+            incident: &Incident,
+            owner: Option<UserId>,
+            escalated: bool,
+            key: &str,
+            payload: serde_json::Value,
+            now: Timestamp,
+            actor: &Actor,
+        ) -> StoreResult<Vec<String>> {
+            let mut to = Vec::new();
+            if !escalated {
+                if let Some(owner) = owner {
+                    to.extend(notify_user(tx, kind, owner, key, payload, now).await?);
+                }
+                return Ok(to);
+            }
+            match incident.commander.filter(|c| Some(*c) != owner) {
+                Some(commander) => to.extend(notify_user(tx, kind, commander, key, payload, now).await?),
+                None => {
+                    if let Some(esc) = load_escalation(&mut **tx, incident.id, true).await?
+                        && step_escalation(tx, &esc, now, Some(actor)).await?
+                    {
+                        to.push("the next escalation level".to_owned());
+                    }
+                }
+            }
+            Ok(to)
+        }
+
+
+        #[async_trait::async_trait]
+        impl ChecklistStore for $store {
+            async fn process_late_steps(&self, now: Timestamp, escalate_after: chrono::TimeDelta) -> StoreResult<usize> {
+                const LATE: &str = "state = 'open' AND due_at IS NOT NULL AND due_at <= $1 \
+                    AND (reminded_at IS NULL OR (escalated_at IS NULL AND reminded_at <= $2))";
+                let probe = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM checklist_items WHERE {LATE} LIMIT 1")))
+                    .bind(now)
+                    .bind(now - escalate_after);
+                if !found(self, probe).await? {
+                    return Ok(0);
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT incident_id, position, title, role, reminded_at FROM checklist_items WHERE {LATE} ORDER BY due_at LIMIT 100{SKIP_LOCKED}"
+                )))
+                .bind(now)
+                .bind(now - escalate_after)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let actor = Actor::system("checklist", Via::System);
+                let mut touched = Vec::new();
+                for row in &rows {
+                    let incident_id = IncidentId(get(row, "incident_id")?);
+                    let position: i64 = get(row, "position")?;
+                    let title: String = get(row, "title")?;
+                    let role: Option<String> = get(row, "role")?;
+                    let reminded: Option<Timestamp> = get(row, "reminded_at")?;
+                    let incident = load_incident(&mut *tx, IncidentRef::Id(incident_id), false).await?;
+                    let column = if reminded.is_none() { "reminded_at" } else { "escalated_at" };
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE checklist_items SET {column} = $1 WHERE incident_id = $2 AND position = $3"
+                    )))
+                    .bind(now)
+                    .bind(incident_id.0)
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if !incident.status.is_open() {
+                        continue;
+                    }
+                    let owner = role.as_deref().and_then(|r| incident.role_holder(r)).or(incident.commander);
+                    let payload = |escalated: bool| {
+                        let whose = if escalated { "still not done" } else { "late" };
+                        serde_json::json!({
+                            "subject": format!("[Firebreak] INC-{}: \"{}\" is {whose}", incident.number, title),
+                            "text": format!(
+                                "The playbook step \"{title}\" of INC-{} ({}) was due and is {whose}. Check it off or skip it on the incident page.",
+                                incident.number, incident.title
+                            ),
+                        })
+                    };
+                    let key = format!("late:{incident_id}:{position}:{column}");
+                    let escalated = reminded.is_some();
+                    let to = remind_or_escalate(&mut tx, "reminder", &incident, owner, escalated, &key, payload(escalated), now, &actor).await?;
+                    let event = TimelineEvent::ChecklistItemLate {
+                        position: position.clamp(0, i64::from(u32::MAX)) as u32,
+                        title,
+                        escalated,
+                        to,
+                    };
+                    insert_timeline(&mut tx, incident_id, &actor, now, &[event]).await?;
+                    if !touched.contains(&incident_id) {
+                        touched.push(incident_id);
+                    }
+                }
+                commit_announcing(self, tx, touched, None).await?;
+                Ok(rows.len())
+            }
+
+            async fn attach_playbook(
+                &self,
+                incident: IncidentId,
+                playbook: &firebreak_domain::procedures::playbook::Playbook,
+                actor: &Actor,
+            ) -> StoreResult<(AttachedPlaybook, Vec<ChecklistEntry>)> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let i = load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                if i.status == IncidentStatus::Closed {
+                    return Err(StoreError::Conflict(format!("INC-{} is closed", i.number)));
+                }
+                let existing: Option<String> = sqlx::query_scalar("SELECT name FROM incident_playbooks WHERE incident_id = $1")
+                    .bind(incident.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(name) = existing {
+                    return Err(StoreError::Conflict(format!("INC-{} already runs the playbook {name:?}", i.number)));
+                }
+                sqlx::query("INSERT INTO incident_playbooks (incident_id, name, title, version, attached_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(incident.0)
+                    .bind(&playbook.name)
+                    .bind(&playbook.title)
+                    .bind(&playbook.content_hash)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut entries = Vec::new();
+                for item in playbook.checklist(i.detected_at) {
+                    sqlx::query(
+                        "INSERT INTO checklist_items (incident_id, position, phase, title, kind, role, due_at, state) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open')",
+                    )
+                    .bind(incident.0)
+                    .bind(i64::from(item.position))
+                    .bind(&item.phase)
+                    .bind(&item.title)
+                    .bind(Json(&item.kind))
+                    .bind(&item.role)
+                    .bind(item.due_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    entries.push(ChecklistEntry {
+                        position: item.position,
+                        phase: item.phase,
+                        title: item.title,
+                        kind: item.kind,
+                        role: item.role,
+                        due_at: item.due_at,
+                        state: "open".into(),
+                        done_by: None,
+                        done_at: None,
+                    });
+                }
+                let event = TimelineEvent::PlaybookAttached {
+                    name: playbook.name.clone(),
+                    title: playbook.title.clone(),
+                    version: playbook.content_hash.clone(),
+                    steps: playbook.steps.len() as u32,
+                };
+                insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
+                let details = serde_json::json!({ "number": i.number, "playbook": playbook.name, "version": playbook.content_hash });
+                audit_in_tx(&mut tx, actor, "incident.attach_playbook", &incident_target(incident), details, at).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                let attached = AttachedPlaybook {
+                    name: playbook.name.clone(),
+                    title: playbook.title.clone(),
+                    version: playbook.content_hash.clone(),
+                    attached_at: at,
+                };
+                Ok((attached, entries))
+            }
+
+            async fn incident_checklist(&self, incident: IncidentId) -> StoreResult<Option<(AttachedPlaybook, Vec<ChecklistEntry>)>> {
+                load_checklist(&self.pool, incident).await
+            }
+
+            async fn record_action(&self, incident: IncidentId, position: u32, event: TimelineEvent, succeeded: bool, actor: &Actor) -> StoreResult<ChecklistEntry> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let mut item = lock_item(&mut tx, incident, position).await?;
+                let mut events = vec![event];
+                if succeeded && item.state != "done" {
+                    sqlx::query("UPDATE checklist_items SET state = 'done', done_by = $1, done_at = $2 WHERE incident_id = $3 AND position = $4")
+                        .bind(actor.user_id.map(|u| u.0))
+                        .bind(at)
+                        .bind(incident.0)
+                        .bind(i64::from(position))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    events.push(TimelineEvent::ChecklistItemChanged { position, title: item.title.clone(), state: "done".into() });
+                    item = ChecklistEntry { state: "done".into(), done_by: actor.user_id, done_at: Some(at), ..item };
+                }
+                insert_timeline(&mut tx, incident, actor, at, &events).await?;
+                let details = serde_json::json!({ "position": position, "succeeded": succeeded });
+                audit_in_tx(&mut tx, actor, "incident.run_action", &incident_target(incident), details, at).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                Ok(item)
+            }
+
+            async fn set_checklist_item(&self, incident: IncidentId, position: u32, state: &str, actor: &Actor) -> StoreResult<ChecklistEntry> {
+                if !["open", "done", "skipped"].contains(&state) {
+                    return Err(DomainError::invalid("state", "open, done or skipped").into());
+                }
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let item = lock_item(&mut tx, incident, position).await?;
+                if item.state == state {
+                    return Ok(item);
+                }
+                let (by, when) = if state == "open" { (None, None) } else { (actor.user_id.map(|u| u.0), Some(at)) };
+                sqlx::query("UPDATE checklist_items SET state = $1, done_by = $2, done_at = $3 WHERE incident_id = $4 AND position = $5")
+                    .bind(state)
+                    .bind(by)
+                    .bind(when)
+                    .bind(incident.0)
+                    .bind(i64::from(position))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let event = TimelineEvent::ChecklistItemChanged { position, title: item.title.clone(), state: state.to_owned() };
+                insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
+                let details = serde_json::json!({ "position": position, "state": state });
+                audit_in_tx(&mut tx, actor, "incident.checklist", &incident_target(incident), details, at).await?;
+                commit_announcing(self, tx, vec![incident], None).await?;
+                Ok(ChecklistEntry { state: state.to_owned(), done_by: by.map(UserId), done_at: when, ..item })
+            }
+        }
 
         /// Queues an email to each address.
         async fn queue_emails(tx: &mut Tx, incident: IncidentId, addresses: &[String], subject: &str, body: &str, now: Timestamp) -> StoreResult<()> {
@@ -34,24 +316,24 @@ macro_rules! impl_sql_updates {
         /// Whether the one-off notice `key` was given for the incident already (a read before
         /// any write transaction, so repeated checks cost no write).
         async fn notice_given(store: &$store, incident: IncidentId, key: &str) -> StoreResult<bool> {
-            let given: Option<i64> =
-                sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
-                    .bind(incident.0)
-                    .bind(key)
-                    .fetch_optional(&store.pool)
-                    .await
-                    .map_err(db_err)?;
-            Ok(given.is_some())
+            let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM incident_notices WHERE incident_id = $1 AND notice = $2")
+                .bind(incident.0)
+                .bind(key);
+            found(store, probe).await
         }
 
-        async fn load_incident_in(tx: &mut Tx, id: IncidentId) -> StoreResult<Incident> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1{}", $for_update)))
-                .bind(id.0)
-                .fetch_optional(&mut **tx)
+        /// Records that the one-off notice `key` is given for the incident; false when it was
+        /// already (another replica, or a round that raced this one).
+        async fn give_notice(tx: &mut Tx, incident: IncidentId, key: &str, at: Timestamp) -> StoreResult<bool> {
+            let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(incident.0)
+                .bind(key)
+                .bind(at)
+                .execute(&mut **tx)
                 .await
                 .map_err(db_err)?
-                .ok_or(StoreError::NotFound("incident"))?;
-            incident_from_row(&row)
+                .rows_affected();
+            Ok(fresh > 0)
         }
 
         #[async_trait::async_trait]
@@ -68,7 +350,7 @@ macro_rules! impl_sql_updates {
             ) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let i = load_incident_in(&mut tx, incident).await?;
+                let i = load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
                 if i.status == IncidentStatus::Closed {
                     return Err(StoreError::Conflict(format!("INC-{} is closed", i.number)));
                 }
@@ -129,13 +411,10 @@ macro_rules! impl_sql_updates {
                     }
                 }
                 const LATE: &str = "due_at <= $1 AND (reminded_at IS NULL OR (escalated_at IS NULL AND reminded_at <= $2))";
-                let any: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM update_cadence WHERE {LATE} LIMIT 1")))
+                let probe = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) FROM update_cadence WHERE {LATE} LIMIT 1")))
                     .bind(now)
-                    .bind(now - escalate_after)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if unstarted.is_empty() && any.is_none() {
+                    .bind(now - escalate_after);
+                if unstarted.is_empty() && !found(self, probe).await? {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -161,7 +440,7 @@ macro_rules! impl_sql_updates {
                     let id = IncidentId(get(row, "incident_id")?);
                     let due: Timestamp = get(row, "due_at")?;
                     let reminded: Option<Timestamp> = get(row, "reminded_at")?;
-                    let incident = load_incident_in(&mut tx, id).await?;
+                    let incident = load_incident(&mut *tx, IncidentRef::Id(id), true).await?;
                     if !incident.status.is_open() || minutes(incident.severity).is_none() {
                         sqlx::query("DELETE FROM update_cadence WHERE incident_id = $1").bind(id.0).execute(&mut *tx).await.map_err(db_err)?;
                         continue;
@@ -201,16 +480,8 @@ macro_rules! impl_sql_updates {
                 }
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                load_incident_in(&mut tx, incident).await?;
-                let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(incident.0)
-                    .bind(notice.key)
-                    .bind(notice.at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                if fresh == 0 {
+                load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                if !give_notice(&mut tx, incident, notice.key, notice.at).await? {
                     return Ok(None);
                 }
                 let payload = serde_json::json!({ "subject": notice.subject, "text": notice.text });
@@ -240,22 +511,15 @@ macro_rules! impl_sql_updates {
                 }
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let i = load_incident_in(&mut tx, incident).await?;
-                let fresh = sqlx::query("INSERT INTO incident_notices (incident_id, notice, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(incident.0)
-                    .bind(key)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
+                let i = load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                let fresh = give_notice(&mut tx, incident, key, now).await?;
                 let current: Option<uuid::Uuid> = sqlx::query_scalar("SELECT policy_id FROM escalations WHERE incident_id = $1")
                     .bind(incident.0)
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 // Once acknowledged, nobody needs paging; on the policy already, nothing changes.
-                if fresh == 0 || i.status != IncidentStatus::Triggered || current == Some(policy.0) {
+                if !fresh || i.status != IncidentStatus::Triggered || current == Some(policy.0) {
                     commit(self, tx).await?;
                     return Ok(false);
                 }
@@ -298,12 +562,8 @@ macro_rules! impl_sql_updates {
                 lease: chrono::TimeDelta,
                 limit: u32,
             ) -> StoreResult<Vec<StakeholderMessage>> {
-                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM stakeholder_messages WHERE status = 'pending' AND due_at <= $1 LIMIT 1")
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM stakeholder_messages WHERE status = 'pending' AND due_at <= $1 LIMIT 1").bind(now);
+                if !found(self, probe).await? {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;

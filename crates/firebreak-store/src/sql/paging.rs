@@ -1,21 +1,191 @@
-//! The paging SQL shared by every backend: contact methods and notification rules, each
-//! incident's escalation (due work), the notification outbox, and the small tables around
-//! them. Expanded by [`impl_sql_store!`] inside its module, so it uses that module's helpers
-//! (`Tx`, `db_err`, `insert_timeline`, `audit_in_tx`, …).
+//! The SQL of paging, shared by every backend: on-call schedules and escalation policies,
+//! contact methods and notification rules, each incident's escalation (due work), the
+//! notification outbox, and the small tables around them (hand-offs, callback nonces,
+//! server secrets, calendar feeds). Expanded by [`impl_sql_store!`] inside its module.
 
-/// Implements `PagingStore` and the helpers incident writes call to start and stop paging.
-/// `$for_update` as in [`impl_sql_store!`]; claims add `SKIP LOCKED` where there are locks.
+/// Implements `ScheduleStore`, `EscalationPolicyStore`, `PagingStore` and the helpers incident
+/// writes call to start and stop paging. Claims add `SKIP LOCKED` where there are locks.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! impl_sql_paging {
     ($store:ident, $for_update:literal) => {
         use $crate::{
-            CalendarFeed, ClaimedNotification, DeliveryOutcome, EscalationState, NewContactMethod, NotificationRecord,
-            PagingStore, VerificationCode, MAX_CODE_ATTEMPTS,
+            CalendarFeed, ClaimedNotification, DeliveryOutcome, EscalationPolicyStore, EscalationState, Named,
+            NewContactMethod, NotificationRecord, PagingStore, Schedule, ScheduleStore, VerificationCode, MAX_CODE_ATTEMPTS,
         };
         use firebreak_domain::contact::{ContactKind, ContactMethod, NotificationRule};
-        use firebreak_domain::escalation::{EscalationDecision, EscalationProgress, EscalationTarget};
-        use firebreak_domain::{ContactMethodId, NotificationId, NotificationRuleId, PagedUser};
+        use firebreak_domain::escalation::{
+            EscalationDecision, EscalationPolicy, EscalationPolicyDefinition, EscalationProgress, EscalationTarget,
+        };
+        use firebreak_domain::schedule::{OnCallSchedule, Override, ScheduleDefinition};
+        use firebreak_domain::{ContactMethodId, NotificationId, NotificationRuleId, PagedUser, ScheduleId};
+
+        /// A table of named JSON definitions (schedules, escalation policies): its name, the
+        /// word for one row in messages, and the audit prefix of its changes.
+        struct NamedTable {
+            table: &'static str,
+            what: &'static str,
+            audit: &'static str,
+        }
+
+        const SCHEDULES: NamedTable = NamedTable { table: "schedules", what: "schedule", audit: "schedule" };
+        const POLICIES: NamedTable =
+            NamedTable { table: "escalation_policies", what: "escalation policy", audit: "escalation_policy" };
+        const NAMED_COLS: &str = "id, name, description, definition, created_at, updated_at";
+
+        fn named_from_row<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(row: &DbRow) -> StoreResult<$crate::Named<I, D>> {
+            Ok($crate::sql_from_row!(row => Named { id = I::from(get(row, "id")?), name, description, definition: json, created_at, updated_at }))
+        }
+
+        async fn load_named<'c, E, I, D>(conn: E, t: &NamedTable, id: uuid::Uuid, lock: bool) -> StoreResult<$crate::Named<I, D>>
+        where
+            E: sqlx::Executor<'c, Database = Db>,
+            I: From<uuid::Uuid>,
+            D: serde::de::DeserializeOwned,
+        {
+            let sql = format!("SELECT {NAMED_COLS} FROM {} WHERE id = $1{}", t.table, if lock { $for_update } else { "" });
+            fetch_found_as(conn, sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id), t.what, named_from_row).await
+        }
+
+        async fn list_named<I: From<uuid::Uuid>, D: serde::de::DeserializeOwned>(store: &$store, t: &NamedTable) -> StoreResult<Vec<$crate::Named<I, D>>> {
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {NAMED_COLS} FROM {} ORDER BY name", t.table)));
+            fetch_all_as(&store.pool, q, named_from_row).await
+        }
+
+        /// Checks a name and description before they are written.
+        fn check_named(name: &str, description: &str) -> StoreResult<()> {
+            if name.trim().is_empty() || name.chars().count() > 100 {
+                return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
+            }
+            if description.chars().count() > 2000 {
+                return Err(DomainError::invalid("description", "must be at most 2000 characters").into());
+            }
+            Ok(())
+        }
+
+        async fn write_named<I: Copy + Into<uuid::Uuid>, D: serde::Serialize>(tx: &mut Tx, t: &NamedTable, n: &$crate::Named<I, D>, insert: bool) -> StoreResult<()> {
+            let sql = if insert {
+                format!("INSERT INTO {} (id, name, description, definition, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)", t.table)
+            } else {
+                format!("UPDATE {} SET name = $2, description = $3, definition = $4, created_at = $5, updated_at = $6 WHERE id = $1", t.table)
+            };
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(Into::<uuid::Uuid>::into(n.id))
+                .bind(n.name.clone())
+                .bind(n.description.clone())
+                .bind(Json(&n.definition))
+                .bind(n.created_at)
+                .bind(n.updated_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("a {} named {:?} already exists", t.what, n.name)),
+                    other => other,
+                })?;
+            Ok(())
+        }
+
+        /// Creates (`id` is `None`) or replaces a named definition, audited as
+        /// `{audit}.create` / `{audit}.update`.
+        async fn save_named<I, D>(store: &$store, t: &NamedTable, id: Option<I>, name: &str, description: &str, definition: &D, actor: &Actor) -> StoreResult<$crate::Named<I, D>>
+        where
+            I: Copy + Into<uuid::Uuid> + From<uuid::Uuid> + Default + std::fmt::Display,
+            D: serde::Serialize + serde::de::DeserializeOwned + Clone,
+        {
+            check_named(name, description)?;
+            let at = firebreak_domain::time::now();
+            let mut tx = store.begin_write().await.map_err(db_err)?;
+            let (named, verb) = match id {
+                None => ($crate::Named { id: I::default(), name: String::new(), description: String::new(), definition: definition.clone(), created_at: at, updated_at: at }, "create"),
+                Some(id) => (load_named(&mut *tx, t, id.into(), true).await?, "update"),
+            };
+            let named = $crate::Named { name: name.trim().to_owned(), description: description.trim().to_owned(), definition: definition.clone(), updated_at: at, ..named };
+            write_named(&mut tx, t, &named, verb == "create").await?;
+            let details = serde_json::json!({ "name": named.name, "definition": named.definition });
+            audit_in_tx(&mut tx, actor, &format!("{}.{verb}", t.audit), &format!("{}:{}", t.audit, named.id), details, at).await?;
+            commit(store, tx).await?;
+            Ok(named)
+        }
+
+        async fn delete_named(store: &$store, t: &NamedTable, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
+            let at = firebreak_domain::time::now();
+            let mut tx = store.begin_write().await.map_err(db_err)?;
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE id = $1", t.table))).bind(id);
+            execute_found(&mut tx, q, t.what).await.map_err(|e| match e {
+                StoreError::Domain(_) => StoreError::Conflict(format!("the {} is still in use; point its users elsewhere first", t.what)),
+                other => other,
+            })?;
+            audit_in_tx(&mut tx, actor, &format!("{}.delete", t.audit), &format!("{}:{id}", t.audit), serde_json::json!({}), at).await?;
+            commit(store, tx).await
+        }
+
+        #[async_trait::async_trait]
+        impl ScheduleStore for $store {
+            async fn create_schedule(&self, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+                OnCallSchedule::parse(definition.clone())?;
+                save_named(self, &SCHEDULES, None, name, description, definition, actor).await
+            }
+
+            async fn update_schedule(&self, id: ScheduleId, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+                OnCallSchedule::parse(definition.clone())?;
+                save_named(self, &SCHEDULES, Some(id), name, description, definition, actor).await
+            }
+
+            async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule> {
+                load_named(&self.pool, &SCHEDULES, id.0, false).await
+            }
+
+            async fn list_schedules(&self) -> StoreResult<Vec<Schedule>> {
+                list_named(self, &SCHEDULES).await
+            }
+
+            async fn delete_schedule(&self, id: ScheduleId, actor: &Actor) -> StoreResult<()> {
+                delete_named(self, &SCHEDULES, id.0, actor).await
+            }
+
+            async fn add_schedule_override(&self, id: ScheduleId, item: &Override, now: Timestamp, actor: &Actor) -> StoreResult<Schedule> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let mut schedule: Schedule = load_named(&mut *tx, &SCHEDULES, id.0, true).await?;
+                let horizon = now - chrono::Duration::days($crate::OVERRIDE_RETENTION_DAYS);
+                schedule.definition.overrides.retain(|o| o.end >= horizon);
+                schedule.definition.overrides.push(item.clone());
+                OnCallSchedule::parse(schedule.definition.clone())?;
+                schedule.updated_at = at;
+                write_named(&mut tx, &SCHEDULES, &schedule, false).await?;
+                let details = serde_json::json!({ "override": item });
+                audit_in_tx(&mut tx, actor, "schedule.override", &format!("schedule:{id}"), details, at).await?;
+                commit(self, tx).await?;
+                Ok(schedule)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl EscalationPolicyStore for $store {
+            async fn create_policy(&self, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
+                EscalationPolicy::parse(definition.clone())?;
+                save_named(self, &POLICIES, None, name, description, definition, actor).await
+            }
+
+            async fn update_policy(&self, id: EscalationPolicyId, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
+                EscalationPolicy::parse(definition.clone())?;
+                save_named(self, &POLICIES, Some(id), name, description, definition, actor).await
+            }
+
+            async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<$crate::EscalationPolicyRecord> {
+                load_named(&self.pool, &POLICIES, id.0, false).await
+            }
+
+            async fn list_policies(&self) -> StoreResult<Vec<$crate::EscalationPolicyRecord>> {
+                list_named(self, &POLICIES).await
+            }
+
+            async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()> {
+                delete_named(self, &POLICIES, id.0, actor).await
+            }
+        }
+
+
 
         /// Claims skip rows another replica holds (PostgreSQL); SQLite's writer is exclusive.
         const SKIP_LOCKED: &str = if $for_update.is_empty() { "" } else { " FOR UPDATE SKIP LOCKED" };
@@ -29,66 +199,55 @@ macro_rules! impl_sql_paging {
         }
 
         fn method_from_row(row: &DbRow) -> StoreResult<ContactMethod> {
-            Ok(ContactMethod {
-                id: ContactMethodId(get(row, "id")?),
-                user_id: UserId(get(row, "user_id")?),
-                kind: parse_word(row, "kind")?,
-                label: get(row, "label")?,
-                address: get(row, "address")?,
-                verified_at: get(row, "verified_at")?,
-                created_at: get(row, "created_at")?,
-            })
+            Ok($crate::sql_from_row!(row => ContactMethod {
+                id: ContactMethodId,
+                user_id: UserId,
+                kind: word,
+                label,
+                address,
+                verified_at,
+                created_at,
+            }))
         }
 
         fn escalation_from_row(row: &DbRow) -> StoreResult<EscalationState> {
-            Ok(EscalationState {
-                incident_id: IncidentId(get(row, "incident_id")?),
-                policy_id: EscalationPolicyId(get(row, "policy_id")?),
-                generation: get(row, "generation")?,
-                started_at: get(row, "started_at")?,
-                last_step: get(row, "last_step")?,
-                last_due_at: get(row, "last_due_at")?,
-                due_at: get(row, "due_at")?,
-                state: get(row, "state")?,
-            })
+            Ok($crate::sql_from_row!(row => EscalationState {
+                incident_id: IncidentId,
+                policy_id: EscalationPolicyId,
+                generation,
+                started_at,
+                last_step,
+                last_due_at,
+                due_at,
+                state,
+            }))
         }
 
         fn notification_from_row(row: &DbRow) -> StoreResult<NotificationRecord> {
-            Ok(NotificationRecord {
-                id: NotificationId(get(row, "id")?),
-                kind: get(row, "kind")?,
-                user_id: UserId(get(row, "user_id")?),
-                contact_method_id: ContactMethodId(get(row, "contact_method_id")?),
-                channel: parse_word(row, "channel")?,
-                incident_id: get::<Option<uuid::Uuid>>(row, "incident_id")?.map(IncidentId),
-                status: get(row, "status")?,
-                attempts: get(row, "attempts")?,
-                due_at: get(row, "due_at")?,
-                sent_at: get(row, "sent_at")?,
-                provider: get(row, "provider")?,
-                last_error: get(row, "last_error")?,
-                created_at: get(row, "created_at")?,
-            })
+            Ok($crate::sql_from_row!(row => NotificationRecord {
+                id: NotificationId,
+                kind,
+                user_id: UserId,
+                contact_method_id: ContactMethodId,
+                channel: word,
+                incident_id: Option<IncidentId>,
+                status,
+                attempts,
+                due_at,
+                sent_at,
+                provider,
+                last_error,
+                created_at,
+            }))
         }
 
         fn feed_from_row(row: &DbRow) -> StoreResult<CalendarFeed> {
-            Ok(CalendarFeed {
-                id: get(row, "id")?,
-                schedule_id: get::<Option<uuid::Uuid>>(row, "schedule_id")?.map(ScheduleId),
-                user_id: get::<Option<uuid::Uuid>>(row, "user_id")?.map(UserId),
-                created_by: UserId(get(row, "created_by")?),
-                created_at: get(row, "created_at")?,
-            })
+            Ok($crate::sql_from_row!(row => CalendarFeed { id, schedule_id: Option<ScheduleId>, user_id: Option<UserId>, created_by: UserId, created_at }))
         }
 
         async fn load_method<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, id: ContactMethodId) -> StoreResult<ContactMethod> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {METHOD_COLS} FROM contact_methods WHERE id = $1")))
-                .bind(id.0)
-                .fetch_optional(conn)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("contact method"))?;
-            method_from_row(&row)
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {METHOD_COLS} FROM contact_methods WHERE id = $1"))).bind(id.0);
+            fetch_found_as(conn, q, "contact method", method_from_row).await
         }
 
         /// One outbox row before it is written.
@@ -125,6 +284,30 @@ macro_rules! impl_sql_paging {
             .await
             .map_err(db_err)?;
             Ok(id)
+        }
+
+        /// Queues a message to `user`'s verified methods that have an immediate rule; returns
+        /// the user's name when they exist and are enabled.
+        async fn notify_user(tx: &mut Tx, kind: &str, user: UserId, key: &str, payload: serde_json::Value, now: Timestamp) -> StoreResult<Option<String>> {
+            let person = match load_user(&mut **tx, user).await {
+                Ok(u) if !u.disabled => u,
+                Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let methods = sqlx::query(
+                "SELECT DISTINCT r.contact_method_id FROM notification_rules r JOIN contact_methods c ON c.id = r.contact_method_id \
+                 WHERE r.user_id = $1 AND r.delay_minutes = 0 AND c.verified_at IS NOT NULL",
+            )
+            .bind(user.0)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            for m in &methods {
+                let method = ContactMethodId(get(m, "contact_method_id")?);
+                let dedupe = format!("{key}:{method}");
+                enqueue(tx, Outgoing { kind, dedupe_key: &dedupe, user_id: user, method, incident: None, payload: payload.clone(), due_at: now }, now).await?;
+            }
+            Ok(Some(person.name))
         }
 
         fn audit_method(m: &ContactMethod) -> serde_json::Value {
@@ -347,26 +530,17 @@ macro_rules! impl_sql_paging {
             Ok(true)
         }
 
-        async fn load_escalation(tx: &mut Tx, incident: IncidentId) -> StoreResult<Option<EscalationState>> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {ESCALATION_COLS} FROM escalations WHERE incident_id = $1{}",
-                $for_update
-            )))
-            .bind(incident.0)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            row.as_ref().map(escalation_from_row).transpose()
+        /// An incident's escalation, if it has one; with `lock`, its row is locked for the rest of
+        /// the transaction.
+        async fn load_escalation<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, incident: IncidentId, lock: bool) -> StoreResult<Option<EscalationState>> {
+            let lock = if lock { $for_update } else { "" };
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ESCALATION_COLS} FROM escalations WHERE incident_id = $1{lock}")))
+                .bind(incident.0);
+            fetch_optional_as(conn, q, escalation_from_row).await
         }
 
         async fn open_incident(tx: &mut Tx, incident: IncidentId) -> StoreResult<Incident> {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1")))
-                .bind(incident.0)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound("incident"))?;
-            let i = incident_from_row(&row)?;
+            let i = load_incident(&mut **tx, IncidentRef::Id(incident), false).await?;
             if !i.status.is_open() {
                 return Err(StoreError::Conflict(format!("INC-{} is {}; only open incidents page", i.number, i.status)));
             }
@@ -445,14 +619,9 @@ macro_rules! impl_sql_paging {
             }
 
             async fn list_contact_methods(&self, user_id: UserId) -> StoreResult<Vec<ContactMethod>> {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {METHOD_COLS} FROM contact_methods WHERE user_id = $1 ORDER BY created_at, id"
-                )))
-                .bind(user_id.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
-                rows.iter().map(method_from_row).collect()
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {METHOD_COLS} FROM contact_methods WHERE user_id = $1 ORDER BY created_at, id")))
+                    .bind(user_id.0);
+                fetch_all_as(&self.pool, q, method_from_row).await
             }
 
             async fn delete_contact_method(&self, id: ContactMethodId, actor: &Actor) -> StoreResult<()> {
@@ -606,16 +775,8 @@ macro_rules! impl_sql_paging {
             async fn delete_notification_rule(&self, user_id: UserId, id: NotificationRuleId, actor: &Actor) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let n = sqlx::query("DELETE FROM notification_rules WHERE id = $1 AND user_id = $2")
-                    .bind(id.0)
-                    .bind(user_id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound("notification rule"));
-                }
+                let q = sqlx::query("DELETE FROM notification_rules WHERE id = $1 AND user_id = $2").bind(id.0).bind(user_id.0);
+                execute_found(&mut tx, q, "notification rule").await?;
                 audit_in_tx(&mut tx, actor, "notification_rule.delete", &format!("notification_rule:{id}"), serde_json::json!({ "user_id": user_id }), now).await?;
                 commit(self, tx).await
             }
@@ -632,28 +793,15 @@ macro_rules! impl_sql_paging {
             async fn set_handoff_notifications(&self, user_id: UserId, on: bool, actor: &Actor) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let n = sqlx::query("UPDATE users SET handoff_notifications = $1 WHERE id = $2")
-                    .bind(on)
-                    .bind(user_id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound("user"));
-                }
+                let q = sqlx::query("UPDATE users SET handoff_notifications = $1 WHERE id = $2").bind(on).bind(user_id.0);
+                execute_found(&mut tx, q, "user").await?;
                 audit_in_tx(&mut tx, actor, "user.handoff_notifications", &format!("user:{user_id}"), serde_json::json!({ "on": on }), now).await?;
                 commit(self, tx).await
             }
 
             async fn run_due_escalations(&self, now: Timestamp, limit: u32) -> StoreResult<usize> {
-                // A read first: most rounds find nothing, and need not take the writer.
-                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM escalations WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT 1")
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM escalations WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT 1").bind(now);
+                if !found(self, probe).await? {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -684,7 +832,7 @@ macro_rules! impl_sql_paging {
             async fn escalate_now(&self, incident: IncidentId, now: Timestamp, actor: &Actor) -> StoreResult<EscalationState> {
                 let mut tx = self.begin_write().await.map_err(db_err)?;
                 let i = open_incident(&mut tx, incident).await?;
-                let esc = load_escalation(&mut tx, incident)
+                let esc = load_escalation(&mut *tx, incident, true)
                     .await?
                     .ok_or_else(|| StoreError::Conflict(format!("INC-{} has no escalation policy", i.number)))?;
                 if esc.state != "active" {
@@ -700,7 +848,7 @@ macro_rules! impl_sql_paging {
                     return Err(StoreError::Conflict(format!("INC-{}: every level has been paged already", i.number)));
                 }
                 audit_in_tx(&mut tx, actor, "incident.escalate", &incident_target(incident), serde_json::json!({ "number": i.number }), now).await?;
-                let state = load_escalation(&mut tx, incident).await?.ok_or(StoreError::NotFound("escalation"))?;
+                let state = load_escalation(&mut *tx, incident, true).await?.ok_or(StoreError::NotFound("escalation"))?;
                 commit_announcing(self, tx, vec![incident], None).await?;
                 Ok(state)
             }
@@ -720,21 +868,12 @@ macro_rules! impl_sql_paging {
             }
 
             async fn get_escalation(&self, incident: IncidentId) -> StoreResult<Option<EscalationState>> {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ESCALATION_COLS} FROM escalations WHERE incident_id = $1")))
-                    .bind(incident.0)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                row.as_ref().map(escalation_from_row).transpose()
+                load_escalation(&self.pool, incident, false).await
             }
 
             async fn claim_notifications(&self, now: Timestamp, bundle: chrono::TimeDelta, lease: chrono::TimeDelta, limit: u32) -> StoreResult<Vec<ClaimedNotification>> {
-                let any: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM notifications WHERE status = 'pending' AND due_at <= $1 LIMIT 1")
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if any.is_none() {
+                let probe = sqlx::query("SELECT CAST(1 AS BIGINT) FROM notifications WHERE status = 'pending' AND due_at <= $1 LIMIT 1").bind(now);
+                if !found(self, probe).await? {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -804,12 +943,7 @@ macro_rules! impl_sql_paging {
                     let incident_id: Option<uuid::Uuid> = get(&row, "incident_id")?;
                     let (incident, service_name) = match incident_id {
                         Some(iid) => {
-                            let irow = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1")))
-                                .bind(iid)
-                                .fetch_one(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
-                            let incident = incident_from_row(&irow)?;
+                            let incident = load_incident(&mut *tx, IncidentRef::Id(IncidentId(iid)), false).await?;
                             let service: Option<String> = match incident.service_id {
                                 Some(s) => sqlx::query_scalar("SELECT name FROM services WHERE id = $1")
                                     .bind(s.0)
@@ -1090,12 +1224,8 @@ macro_rules! impl_sql_paging {
             }
 
             async fn calendar_feed(&self, token_hash: &str) -> StoreResult<Option<CalendarFeed>> {
-                let row = sqlx::query("SELECT id, schedule_id, user_id, created_by, created_at FROM calendar_feeds WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                row.as_ref().map(feed_from_row).transpose()
+                let q = sqlx::query("SELECT id, schedule_id, user_id, created_by, created_at FROM calendar_feeds WHERE token_hash = $1").bind(token_hash);
+                fetch_optional_as(&self.pool, q, feed_from_row).await
             }
 
             async fn list_calendar_feeds(&self, created_by: Option<UserId>) -> StoreResult<Vec<CalendarFeed>> {
@@ -1104,17 +1234,13 @@ macro_rules! impl_sql_paging {
                     qb.push(" AND created_by = ").push_bind(u.0);
                 }
                 qb.push(" ORDER BY created_at");
-                let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
-                rows.iter().map(feed_from_row).collect()
+                fetch_all_as(&self.pool, qb.build(), feed_from_row).await
             }
 
             async fn delete_calendar_feed(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
                 let now = firebreak_domain::time::now();
                 let mut tx = self.begin_write().await.map_err(db_err)?;
-                let n = sqlx::query("DELETE FROM calendar_feeds WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(db_err)?.rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound("calendar feed"));
-                }
+                execute_found(&mut tx, sqlx::query("DELETE FROM calendar_feeds WHERE id = $1").bind(id), "calendar feed").await?;
                 audit_in_tx(&mut tx, actor, "calendar_feed.delete", &format!("calendar_feed:{id}"), serde_json::json!({}), now).await?;
                 commit(self, tx).await
             }
