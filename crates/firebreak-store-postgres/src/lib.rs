@@ -30,7 +30,7 @@ impl PgStore {
     pub async fn open(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?
-            // Room for every size of the generated multi-row statements (see sql.rs).
+            // Room for every size of the generated multi-row statements (see sql/mod.rs).
             .statement_cache_capacity(400);
         Self::open_with(options).await
     }

@@ -37,7 +37,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // Room for every size of the generated multi-row statements (see sql.rs) besides
+            // Room for every size of the generated multi-row statements (see sql/mod.rs) besides
             // the fixed ones, so none is parsed again for each batch.
             .statement_cache_capacity(400);
         let path = options.get_filename().to_path_buf();
