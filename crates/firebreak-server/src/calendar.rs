@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::api::ItemsBody;
-use crate::api::services::public_base;
+use crate::app::catalog::public_base;
 use crate::auth::{ApiPrincipal, random_secret, secret_hash};
 use crate::error::{ApiError, ApiPath, ApiResult, ErrorBody};
 use axum::extract::{Path, State};

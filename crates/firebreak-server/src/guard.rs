@@ -50,7 +50,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     match visibility::hides(&state, &p, target).await {
         Ok(false) => next.run(request).await,
         Ok(true) if api => ApiError::not_found(target.noun()).into_response(),
-        Ok(true) => WebError::new(StatusCode::NOT_FOUND, format!("There is no such {}.", target.noun())).into_response(),
+        Ok(true) => {
+            WebError::new(StatusCode::NOT_FOUND, format!("There is no such {}.", target.noun())).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -9,7 +9,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{Member, TestApp, assert_error, page, sign_in};
 use firebreak_domain::{Actor, UserRole, Via};
-use firebreak_server::api::users::{create_account, issue_token};
+use firebreak_server::app::access::{create_account, issue_token};
 use serde_json::{Value, json};
 
 /// A responder who takes part in nothing.

@@ -5,7 +5,7 @@ use crate::config::{DbArgs, load, open_store, redact};
 use anyhow::Context;
 use clap::Subcommand;
 use firebreak_domain::{Actor, AuditVerification, Email, UserRole, Via};
-use firebreak_server::api::users::{create_account, issue_token};
+use firebreak_server::app::access::{create_account, issue_token};
 use std::io::BufRead;
 use std::process::ExitCode;
 

@@ -3,9 +3,9 @@
 
 use crate::AppState;
 use crate::api::ItemsBody;
+use crate::app::procedures::files::{ChangeOutcome, FileInfo};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
-use crate::app::procedures::files::{ChangeOutcome, FileInfo};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -97,7 +97,8 @@ pub async fn put_file(
 ) -> ApiResult<Json<ChangeOutcome>> {
     p.require_admin()?;
     let outcome =
-        crate::app::procedures::files::change(&state, &path, body.content, &body.base_hash, body.dry_run, &p.actor()).await?;
+        crate::app::procedures::files::change(&state, &path, body.content, &body.base_hash, body.dry_run, &p.actor())
+            .await?;
     if !body.dry_run && !outcome.problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

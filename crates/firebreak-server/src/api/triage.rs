@@ -2,16 +2,14 @@
 
 use crate::AppState;
 use crate::api::ItemsBody;
+use crate::app::triage::{self, NewRule, NewWindow, WindowView};
 use crate::auth::ApiPrincipal;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ApiResult, ErrorBody};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use firebreak_domain::rules::{Condition, MaintenanceWindow, Recurrence, Rule, RuleActions};
-use firebreak_domain::{ServiceId, Timestamp};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use firebreak_domain::rules::Rule;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,29 +19,6 @@ pub fn router() -> Router<AppState> {
         .route("/maintenance-windows/{id}", delete(delete_window))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRule {
-    pub name: String,
-    /// Only this service's alerts; omit for every service.
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub service_id: Option<ServiceId>,
-    /// Lower runs first (default 100).
-    pub position: Option<i64>,
-    #[serde(default)]
-    pub conditions: Vec<Condition>,
-    pub actions: RuleActions,
-}
-
-async fn check_service(state: &AppState, service: Option<ServiceId>) -> ApiResult<()> {
-    if let Some(s) = service {
-        state.store.get_service(s).await.map_err(|_| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "service_id: no such service")
-        })?;
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/api/v1/rules", tag = "triage", request_body = NewRule,
     responses((status = 201, body = Rule), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_rule(
@@ -51,19 +26,8 @@ pub async fn create_rule(
     ApiPrincipal(p): ApiPrincipal,
     ApiJson(body): ApiJson<NewRule>,
 ) -> ApiResult<(StatusCode, Json<Rule>)> {
-    p.require_responder()?;
-    let rule = Rule {
-        id: uuid::Uuid::now_v7(),
-        name: body.name.trim().to_owned(),
-        service_id: body.service_id,
-        position: body.position.unwrap_or(100),
-        conditions: body.conditions,
-        actions: body.actions,
-    };
-    rule.validate()?;
-    check_service(&state, rule.service_id).await?;
-    state.store.create_rule(&rule, &p.actor()).await?;
-    Ok((StatusCode::CREATED, Json(rule)))
+    let v = triage::create_rule(&state, &p, body).await?;
+    Ok((StatusCode::CREATED, Json(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/rules", tag = "triage", responses((status = 200, body = ItemsBody<Rule>)))]
@@ -71,7 +35,8 @@ pub async fn list_rules(
     State(state): State<AppState>,
     ApiPrincipal(_p): ApiPrincipal,
 ) -> ApiResult<Json<ItemsBody<Rule>>> {
-    Ok(Json(ItemsBody { items: state.store.list_rules().await? }))
+    let v = triage::list_rules(&state).await?;
+    Ok(Json(ItemsBody { items: v }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "triage", params(("id" = String, Path, format = Uuid)),
@@ -81,34 +46,11 @@ pub async fn delete_rule(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    p.require_responder()?;
-    let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found("rule"))?;
-    state.store.delete_rule(id, &p.actor()).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewWindow {
-    pub name: String,
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub service_id: Option<ServiceId>,
-    #[serde(default)]
-    pub conditions: Vec<Condition>,
-    #[schema(value_type = String, format = DateTime)]
-    pub starts_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub ends_at: Timestamp,
-    /// once (default), daily or weekly.
-    pub recurrence: Option<Recurrence>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WindowView {
-    #[serde(flatten)]
-    pub window: MaintenanceWindow,
-    /// Whether it is suppressing matching alerts now.
-    pub active: bool,
+    let v = triage::delete_rule(&state, &p, id).await?;
+    {
+        let () = v;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/maintenance-windows", tag = "triage", request_body = NewWindow,
@@ -118,21 +60,8 @@ pub async fn create_window(
     ApiPrincipal(p): ApiPrincipal,
     ApiJson(body): ApiJson<NewWindow>,
 ) -> ApiResult<(StatusCode, Json<WindowView>)> {
-    p.require_responder()?;
-    let window = MaintenanceWindow {
-        id: uuid::Uuid::now_v7(),
-        name: body.name.trim().to_owned(),
-        service_id: body.service_id,
-        conditions: body.conditions,
-        starts_at: firebreak_domain::time::truncate(body.starts_at),
-        ends_at: firebreak_domain::time::truncate(body.ends_at),
-        recurrence: body.recurrence.unwrap_or(Recurrence::Once),
-    };
-    window.validate()?;
-    check_service(&state, window.service_id).await?;
-    state.store.create_window(&window, &p.actor()).await?;
-    let active = window.is_active(state.clock.now());
-    Ok((StatusCode::CREATED, Json(WindowView { window, active })))
+    let v = triage::create_window(&state, &p, body).await?;
+    Ok((StatusCode::CREATED, Json(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/maintenance-windows", tag = "triage", responses((status = 200, body = ItemsBody<WindowView>)))]
@@ -140,15 +69,8 @@ pub async fn list_windows(
     State(state): State<AppState>,
     ApiPrincipal(_p): ApiPrincipal,
 ) -> ApiResult<Json<ItemsBody<WindowView>>> {
-    let now = state.clock.now();
-    let items = state
-        .store
-        .list_windows()
-        .await?
-        .into_iter()
-        .map(|w| WindowView { active: w.is_active(now), window: w })
-        .collect();
-    Ok(Json(ItemsBody { items }))
+    let v = triage::list_windows(&state).await?;
+    Ok(Json(ItemsBody { items: v }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/maintenance-windows/{id}", tag = "triage", params(("id" = String, Path, format = Uuid)),
@@ -158,8 +80,9 @@ pub async fn delete_window(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    p.require_responder()?;
-    let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found("maintenance window"))?;
-    state.store.delete_window(id, &p.actor()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let v = triage::delete_window(&state, &p, id).await?;
+    {
+        let () = v;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }

@@ -4,7 +4,18 @@
 //! return domain values or views. The JSON API (`api`), the web UI (`web`), the ingestion
 //! endpoints (`ingest`) and the engine call these; this layer imports none of them.
 
+pub mod access;
+pub mod alerts;
+pub mod audit;
+pub mod catalog;
+pub mod checks;
+pub mod escalation;
 pub mod incidents;
+pub mod investigation;
 pub mod links;
+pub mod oncall;
+pub mod paging;
+pub mod playbooks;
 pub mod procedures;
+pub mod triage;
 pub mod visibility;

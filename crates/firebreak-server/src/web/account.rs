@@ -218,7 +218,7 @@ async fn change_password(
     if form.new_password != form.confirm_password {
         return Ok(fail(StatusCode::UNPROCESSABLE_ENTITY, "The new passwords do not match.".into()));
     }
-    match crate::api::users::change_password(&state, &p.user, &p.actor(), &form.current_password, &form.new_password)
+    match crate::app::access::change_password(&state, &p.user, &p.actor(), &form.current_password, &form.new_password)
         .await
     {
         Ok(()) => Ok(clear_session(&headers, &state, "/login?changed=1")),

@@ -4,7 +4,7 @@
 
 use super::{Chrome, CsrfForm, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
 use crate::AppState;
-use crate::api::users::{UpdateUser, apply_user_update, create_account, issue_token};
+use crate::app::access::{UpdateUser, apply_user_update, create_account, issue_token};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};

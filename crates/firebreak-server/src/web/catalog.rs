@@ -10,12 +10,12 @@ use super::{
     Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
 };
 use crate::AppState;
-use crate::api::alerts::{AlertQuery, AlertView};
-use crate::api::services::{
+use crate::app::alerts::{AlertQuery, AlertView};
+use crate::app::catalog::{
     CreateIntegration, IntegrationWithKey, ServiceBody, ServiceView, integration_url, public_base,
 };
-use crate::auth::{ApiPrincipal, Principal};
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::auth::Principal;
+use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -218,12 +218,12 @@ async fn create_service(
     let created = match form.body() {
         Ok(mut body) => {
             body.name = Some(body.name.unwrap_or_default());
-            crate::api::services::create_service(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body)).await
+            crate::app::catalog::create_service(&state, &p, body).await
         }
         Err(e) => Err(e),
     };
     match created {
-        Ok((_, axum::Json(service))) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
+        Ok(service) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
         Err(e) if e.status.is_client_error() => {
             let mut page = services_view(&state, &p).await?;
             page.error = e.message;
@@ -355,14 +355,12 @@ async fn update_service(
     let updated = match form.body() {
         Ok(mut body) => {
             body.name = None;
-            let path = ApiPath(id.clone());
-            crate::api::services::update_service(State(state.clone()), ApiPrincipal(p.clone()), path, ApiJson(body))
-                .await
+            crate::app::catalog::update_service(&state, &p, id.clone(), body).await
         }
         Err(e) => Err(e),
     };
     match updated {
-        Ok(axum::Json(service)) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
+        Ok(service) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_such_service()),
         Err(e) if e.status.is_client_error() => {
             let mut page = service_view(&state, &p, &headers, &id).await?;
@@ -412,15 +410,7 @@ async fn create_integration(
     let created = match form.kind.parse::<IntegrationKind>() {
         Ok(kind) => {
             let body = CreateIntegration { kind, name: form.name.clone() };
-            crate::api::services::create_integration(
-                State(state.clone()),
-                headers.clone(),
-                ApiPrincipal(p.clone()),
-                ApiPath(id.clone()),
-                ApiJson(body),
-            )
-            .await
-            .map(|(_, axum::Json(created))| created)
+            crate::app::catalog::create_integration(&state, &p, &public_base(&state, &headers), &id, body).await
         }
         Err(e) => Err(ApiError::from(e)),
     };
@@ -451,15 +441,9 @@ async fn rotate_integration_key(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_responder()?;
-    let rotated = crate::api::services::rotate_integration_key(
-        State(state.clone()),
-        headers.clone(),
-        ApiPrincipal(p.clone()),
-        ApiPath(id),
-    )
-    .await
-    .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such integration.")))?
-    .0;
+    let rotated = crate::app::catalog::rotate_integration_key(&state, &p, &public_base(&state, &headers), &id)
+        .await
+        .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such integration.")))?;
     let service_id = rotated.integration.service_id.to_string();
     let mut page = service_view(&state, &p, &headers, &service_id).await?;
     page.revealed = Some(reveal(rotated, &public_base(&state, &headers), true));
@@ -644,8 +628,7 @@ async fn list_alerts(
         cursor: keep(&q.cursor),
         limit: Some(50),
     };
-    let axum::Json(page) =
-        crate::api::alerts::list_alerts(State(state.clone()), ApiPrincipal(p.clone()), ApiQuery(query)).await?;
+    let page = crate::app::alerts::list(&state, &p, &query).await?;
     let mut services = state.store.list_services().await?;
     services.sort_by_key(|s| s.name.to_lowercase());
     let service_name = |id: ServiceId| services.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default();
@@ -667,8 +650,9 @@ async fn list_alerts(
         .collect();
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
     let next_href = page
-        .next_cursor
+        .next_before
         .map(|c| {
+            let c = c.to_string();
             let mut href = format!("/alerts?status={}&service={}", urlencode(&s(&status)), urlencode(&s(&service)));
             if let Some((_, label, _)) = &incident {
                 href.push_str(&format!("&incident={}", urlencode(label)));

@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use firebreak_domain::procedures::playbook::StepKind;
 use firebreak_domain::{
-    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType,
-    Severity, TimelineEvent, UserId,
+    Incident, IncidentAction, IncidentChange, IncidentEdit, IncidentRole, IncidentStatus, IncidentType, Severity,
+    TimelineEvent, UserId,
 };
 use firebreak_store::{ChangeNotice, ChecklistEntry, TimelineEntry};
 use futures_util::stream::{Stream, StreamExt};
@@ -462,7 +462,7 @@ async fn incident_view_of(
     kind: &str,
 ) -> WebResult<IncidentPage> {
     let (incident, inc, timeline, dir) = load(state, id, kind).await?;
-    let updates = crate::api::updates::updates_view(state, &incident).await?;
+    let updates = crate::app::procedures::updates::updates_view(state, &incident).await?;
     let updates = updates.cadence.map(|c| UpdatesRow {
         every_minutes: c.every_minutes,
         due: show_time(&c.due_at),
@@ -825,13 +825,7 @@ async fn escalate(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    let done = crate::api::paging::escalate_incident(
-        State(state.clone()),
-        crate::auth::ApiPrincipal(p.clone()),
-        crate::error::ApiPath(id.clone()),
-    )
-    .await
-    .map(|_| ());
+    let done = crate::app::paging::escalate_incident(&state, &p, id.clone()).await.map(|_| ());
     after_paging(&state, &p, &id, done).await
 }
 
@@ -857,14 +851,11 @@ async fn reassign(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     let done = match form.user_id.trim().parse::<UserId>() {
-        Ok(user_id) => crate::api::paging::reassign_incident(
-            State(state.clone()),
-            crate::auth::ApiPrincipal(p.clone()),
-            crate::error::ApiPath(id.clone()),
-            crate::error::ApiJson(crate::api::paging::ReassignBody { user_id }),
-        )
-        .await
-        .map(|_| ()),
+        Ok(user_id) => {
+            crate::app::paging::reassign_incident(&state, &p, id.clone(), crate::app::paging::ReassignBody { user_id })
+                .await
+                .map(|_| ())
+        }
         Err(_) => Err(firebreak_domain::DomainError::invalid("user_id", "pick a person from the list").into()),
     };
     after_paging(&state, &p, &id, done).await
@@ -916,11 +907,11 @@ async fn attach_playbook(
     WebForm(form): WebForm<AttachForm>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    let done = match crate::api::procedures::attach_playbook(
-        State(state.clone()),
-        crate::auth::ApiPrincipal(p.clone()),
-        crate::error::ApiPath(id.clone()),
-        crate::error::ApiJson(crate::api::procedures::AttachBody { name: form.name.trim().to_owned() }),
+    let done = match crate::app::playbooks::attach_playbook(
+        &state,
+        &p,
+        &id,
+        crate::app::playbooks::AttachBody { name: form.name.trim().to_owned() },
     )
     .await
     {
@@ -951,11 +942,12 @@ async fn set_checklist_item(
     WebForm(form): WebForm<ItemForm>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    let done = match crate::api::procedures::set_checklist_item(
-        State(state.clone()),
-        crate::auth::ApiPrincipal(p.clone()),
-        crate::error::ApiPath((id.clone(), position)),
-        crate::error::ApiJson(crate::api::procedures::ItemBody { state: form.state }),
+    let done = match crate::app::playbooks::set_checklist_item(
+        &state,
+        &p,
+        id.clone(),
+        position,
+        crate::app::playbooks::ItemBody { state: form.state },
     )
     .await
     {
@@ -988,20 +980,18 @@ async fn run_action(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     let confirm = matches!(form.confirm.trim(), "on" | "true" | "yes" | "1");
-    let done = match crate::api::procedures::run_action(
-        State(state.clone()),
-        crate::auth::ApiPrincipal(p.clone()),
-        crate::error::ApiPath((id.clone(), position)),
-        crate::error::ApiJson(crate::api::procedures::RunBody { confirm }),
-    )
-    .await
-    {
-        Ok(axum::Json(result)) => page_of(&state, &id).await.map(|to| format!("{to}?ran={}", result.item.position)),
-        // The API's message speaks JSON; say it in terms of the form.
-        Err(e) if !confirm && e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            Err(crate::error::ApiError::new(e.status, e.code, "Nothing was sent: tick “I confirm” to run this action."))
-        }
-        Err(e) => Err(e),
-    };
+    let done =
+        match crate::app::playbooks::run_action(&state, &p, &id, &position, crate::app::playbooks::RunBody { confirm })
+            .await
+        {
+            Ok(result) => page_of(&state, &id).await.map(|to| format!("{to}?ran={}", result.item.position)),
+            // The API's message speaks JSON; say it in terms of the form.
+            Err(e) if !confirm && e.status == StatusCode::UNPROCESSABLE_ENTITY => Err(crate::error::ApiError::new(
+                e.status,
+                e.code,
+                "Nothing was sent: tick “I confirm” to run this action.",
+            )),
+            Err(e) => Err(e),
+        };
     after_checklist(&state, &p, &id, done).await
 }

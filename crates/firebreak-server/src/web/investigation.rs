@@ -6,7 +6,7 @@ use super::incidents::Person;
 use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
 use crate::AppState;
 use crate::app::incidents::{Directory, incident_ref};
-use crate::api::updates::{ComposeBody, ComposedUpdate, UpdatesView, compose, send, updates_view};
+use crate::app::procedures::updates::{ComposeBody, ComposedUpdate, UpdatesView, compose, send, updates_view};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -57,7 +57,7 @@ pub struct Investigation {
 impl Investigation {
     pub async fn load(state: &AppState, incident: &Incident, dir: &Directory) -> WebResult<Investigation> {
         let changes =
-            crate::api::investigation::changes_for(state, incident, crate::api::investigation::CHANGES_BEFORE_MINUTES)
+            crate::app::investigation::changes_for(state, incident, crate::app::investigation::CHANGES_BEFORE_MINUTES)
                 .await?
                 .into_iter()
                 .map(|c| ChangeRow {
@@ -395,7 +395,7 @@ async fn compose_update(
     }
     // Sent from a playbook step: that step is done.
     if let Ok(position) = form.step.trim().parse::<u32>()
-        && let Err(e) = crate::api::updates::finish_step(&state, &incident, position, &p.actor()).await
+        && let Err(e) = crate::app::procedures::updates::finish_step(&state, &incident, position, &p.actor()).await
     {
         tracing::warn!(error = %e.message, "an update was sent but its playbook step could not be checked off");
     }

@@ -15,9 +15,9 @@ mod investigation;
 mod monitoring;
 mod oncall;
 mod procedure_files;
-pub(crate) mod respond;
 mod procedures;
 mod profile;
+pub(crate) mod respond;
 mod triage;
 
 use crate::AppState;

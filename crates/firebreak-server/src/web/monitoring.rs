@@ -8,10 +8,9 @@
 use super::catalog::{or_missing, service_view};
 use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time};
 use crate::AppState;
-use crate::api::checks::NewCheck;
-use crate::api::services::{HeartbeatSettings, MappedEvent, MappingTest};
-use crate::auth::ApiPrincipal;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::app::catalog::{HeartbeatSettings, MappedEvent, MappingTest};
+use crate::app::checks::NewCheck;
+use crate::error::ApiError;
 use crate::ingest::generic::Mapping;
 use askama::Template;
 use axum::Router;
@@ -315,14 +314,7 @@ async fn configure_heartbeat(
         Ok(HeartbeatSettings { interval_seconds, grace_seconds: whole_number("grace_seconds", &form.grace_seconds)? })
     });
     let saved = match settings {
-        Ok(body) => crate::api::services::configure_heartbeat(
-            State(state.clone()),
-            ApiPrincipal(p.clone()),
-            ApiPath(id.clone()),
-            ApiJson(body),
-        )
-        .await
-        .map(|_| ()),
+        Ok(body) => crate::app::catalog::configure_heartbeat(&state, &p, id.clone(), body).await.map(|_| ()),
         Err(e) => Err(e.into()),
     };
     let service = integration.service_id.to_string();
@@ -408,14 +400,7 @@ async fn save_mapping(
     let integration = integration_of(&state, &id).await?;
     generic_only(&integration)?;
     let saved = match parse_mapping(&form.mapping) {
-        Ok(mapping) => crate::api::services::set_mapping(
-            State(state.clone()),
-            ApiPrincipal(p.clone()),
-            ApiPath(id.clone()),
-            ApiJson(mapping),
-        )
-        .await
-        .map(|_| ()),
+        Ok(mapping) => crate::app::catalog::set_mapping(&state, &p, id.clone(), mapping).await.map(|_| ()),
         Err(e) => Err(e),
     };
     match saved {
@@ -455,14 +440,7 @@ async fn test_mapping(
         })?;
         // An empty editor tests the saved mapping.
         let mapping = if form.mapping.trim().is_empty() { None } else { Some(parse_mapping(&form.mapping)?) };
-        crate::api::services::test_mapping(
-            State(state.clone()),
-            ApiPrincipal(p.clone()),
-            ApiPath(id.clone()),
-            ApiJson(MappingTest { sample, mapping }),
-        )
-        .await
-        .map(|j| j.0)
+        crate::app::catalog::test_mapping(&state, &id, MappingTest { sample, mapping }).await
     }
     .await;
     let (status, outcome) = match tested {
@@ -604,14 +582,7 @@ async fn create_check(
     check_form(&p, &form)?;
     p.require_responder()?;
     let created = match form.check() {
-        Ok(check) => crate::api::checks::create_check(
-            State(state.clone()),
-            ApiPrincipal(p.clone()),
-            ApiPath(id.clone()),
-            ApiJson(check),
-        )
-        .await
-        .map(|_| ()),
+        Ok(check) => crate::app::checks::create_check(&state, &p, id.clone(), check).await.map(|_| ()),
         Err(e) => Err(e.into()),
     };
     match created {

@@ -11,9 +11,9 @@
 use super::catalog::{SelectOption, or_missing};
 use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render};
 use crate::AppState;
-use crate::api::schedules::{OnCallView, ScheduleView};
-use crate::auth::{ApiPrincipal, Principal};
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::app::oncall::{OnCallView, ScheduleView};
+use crate::auth::Principal;
+use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -140,7 +140,7 @@ struct SchedulesPage {
 }
 
 async fn list_schedules(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
-    let mut views = crate::api::schedules::list_schedules(State(state), ApiPrincipal(p.clone())).await?.0.items;
+    let mut views = crate::app::oncall::list_schedules(&state).await?;
     views.sort_by_key(|s| s.name.to_lowercase());
     let schedules = views
         .into_iter()
@@ -195,20 +195,11 @@ struct SchedulePage {
 }
 
 async fn schedule_view(state: &AppState, p: &Principal, id: &str) -> WebResult<SchedulePage> {
-    let api = crate::api::schedules::get_schedule(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id.into()))
-        .await
-        .map_err(|e| or_missing(e, no_such_schedule))?
-        .0;
-    let shifts = crate::api::schedules::list_shifts(
-        State(state.clone()),
-        ApiPrincipal(p.clone()),
-        ApiPath(id.into()),
-        ApiQuery(crate::api::schedules::RangeQuery { from: None, to: None }),
-    )
-    .await
-    .map_err(|e| or_missing(e, no_such_schedule))?
-    .0
-    .items;
+    let api = crate::app::oncall::get_schedule(state, id.into()).await.map_err(|e| or_missing(e, no_such_schedule))?;
+    let shifts =
+        crate::app::oncall::list_shifts(state, id.into(), crate::app::oncall::RangeQuery { from: None, to: None })
+            .await
+            .map_err(|e| or_missing(e, no_such_schedule))?;
     let ScheduleView { id, name, description, definition, on_call_now, .. } = api;
     let schedule = OnCallSchedule::parse(definition.clone())?;
     let people = state.store.list_users().await?;
@@ -261,7 +252,7 @@ async fn schedule_view(state: &AppState, p: &Principal, id: &str) -> WebResult<S
         fallback: definition.fallback.map(|f| name_of(&names, &f)).unwrap_or_default(),
         shifts,
         users,
-        days: crate::api::schedules::DEFAULT_SHIFT_DAYS,
+        days: crate::app::oncall::DEFAULT_SHIFT_DAYS,
         error: String::new(),
     })
 }
@@ -331,14 +322,7 @@ async fn create_override(
     let schedule_id: ScheduleId = id.parse().map_err(|_| no_such_schedule())?;
     let stored = state.store.get_schedule(schedule_id).await.map_err(|e| or_missing(e.into(), no_such_schedule))?;
     let created = match stored.on_call().and_then(|s| form.item(&s)) {
-        Ok(item) => crate::api::schedules::create_override(
-            State(state.clone()),
-            ApiPrincipal(p.clone()),
-            ApiPath(id.clone()),
-            ApiJson(item),
-        )
-        .await
-        .map(|_| ()),
+        Ok(item) => crate::app::oncall::create_override(&state, &p, id.clone(), item).await.map(|_| ()),
         Err(e) => Err(ApiError::from(e)),
     };
     match created {

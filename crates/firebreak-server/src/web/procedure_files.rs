@@ -147,7 +147,8 @@ async fn save(
         checked: None,
         error: String::new(),
     };
-    match crate::app::procedures::files::change(&state, &path, form.content, &form.base_hash, dry_run, &p.actor()).await {
+    match crate::app::procedures::files::change(&state, &path, form.content, &form.base_hash, dry_run, &p.actor()).await
+    {
         Ok(outcome) if outcome.saved => {
             Ok(Redirect::to(&format!("/procedures/files?saved={}", urlencode(&outcome.path))).into_response())
         }

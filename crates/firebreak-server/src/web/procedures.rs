@@ -9,7 +9,7 @@
 
 use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, urlencode};
 use crate::AppState;
-use crate::api::procedures::{TriageBody, triage, walk};
+use crate::app::playbooks::{TriageBody, triage, walk};
 use crate::auth::Principal;
 use askama::Template;
 use axum::Router;

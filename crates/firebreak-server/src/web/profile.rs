@@ -9,9 +9,9 @@
 use super::catalog::SelectOption;
 use super::{Chrome, CsrfForm, CsrfOnly, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time};
 use crate::AppState;
-use crate::api::paging::{CodeBody, PasswordBody, RuleBody};
+use crate::app::paging::{CodeBody, PasswordBody, RuleBody};
 use crate::auth::{ApiPrincipal, Principal};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiPath};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -270,7 +270,7 @@ async fn create_contact_method(
     check_form(&p, &form)?;
     let added = match form.kind.parse::<ContactKind>() {
         Ok(kind) => {
-            crate::api::paging::add_contact_method(&state, &p, kind, &form.address, &form.label, &form.current_password)
+            crate::app::paging::add_contact_method(&state, &p, kind, &form.address, &form.label, &form.current_password)
                 .await
         }
         Err(e) => Err(ApiError::from(e)),
@@ -315,14 +315,7 @@ async fn verify_contact_method(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     let body = CodeBody { code: form.code };
-    match crate::api::paging::verify_contact_method(
-        State(state.clone()),
-        ApiPrincipal(p.clone()),
-        ApiPath(id),
-        ApiJson(body),
-    )
-    .await
-    {
+    match crate::app::paging::verify_contact_method(&state, &p, id, body).await {
         Ok(_) => Ok(back("verified")),
         Err(e) => show_error(&state, &p, e, None).await,
     }
@@ -335,7 +328,7 @@ async fn resend_code(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    match crate::api::paging::resend_code(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await {
+    match crate::app::paging::resend_code(&state, &p, id).await {
         Ok(_) => Ok(back("resent")),
         Err(e) => show_error(&state, &p, e, None).await,
     }
@@ -348,7 +341,7 @@ async fn send_test(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    match crate::api::paging::send_test(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await {
+    match crate::app::paging::send_test(&state, &p, id).await {
         Ok(_) => Ok(back("tested")),
         Err(e) => show_error(&state, &p, e, None).await,
     }
@@ -376,14 +369,7 @@ async fn delete_contact_method(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     let body = PasswordBody { current_password: form.current_password };
-    match crate::api::paging::delete_contact_method(
-        State(state.clone()),
-        ApiPrincipal(p.clone()),
-        ApiPath(id),
-        ApiJson(body),
-    )
-    .await
-    {
+    match crate::app::paging::delete_contact_method(&state, &p, id, body).await {
         Ok(_) => Ok(back("deleted")),
         Err(e) => show_error(&state, &p, e, None).await,
     }
@@ -430,11 +416,7 @@ async fn create_rule(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     let created = match form.body() {
-        Ok(body) => {
-            crate::api::paging::create_notification_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(body))
-                .await
-                .map(|_| ())
-        }
+        Ok(body) => crate::app::paging::create_notification_rule(&state, &p, body).await.map(|_| ()),
         Err(e) => Err(ApiError::from(e)),
     };
     match created {
@@ -450,8 +432,7 @@ async fn delete_rule(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
-    match crate::api::paging::delete_notification_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await
-    {
+    match crate::app::paging::delete_notification_rule(&state, &p, id).await {
         Ok(_) => Ok(back("rule-deleted")),
         Err(e) => show_error(&state, &p, e, None).await,
     }

@@ -5,8 +5,8 @@
 //! changes nothing.
 
 use crate::AppState;
-use crate::error::ApiError;
 use crate::app::links::{self, LinkAction, LinkError};
+use crate::error::ApiError;
 use crate::notify::{chat, twilio};
 use crate::web::{Chrome, WebError, WebResult, render};
 use askama::Template;

@@ -10,9 +10,8 @@ use super::{
     Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time,
 };
 use crate::AppState;
-use crate::api::triage::{NewRule, NewWindow};
-use crate::auth::{ApiPrincipal, Principal};
-use crate::error::{ApiJson, ApiPath};
+use crate::app::triage::{NewRule, NewWindow};
+use crate::auth::Principal;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -357,9 +356,7 @@ async fn create_rule(
     check_form(&p, &form)?;
     p.require_responder()?;
     let created = match form.rule() {
-        Ok(rule) => crate::api::triage::create_rule(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(rule))
-            .await
-            .map(|_| ()),
+        Ok(rule) => crate::app::triage::create_rule(&state, &p, rule).await.map(|_| ()),
         Err(e) => Err(e.into()),
     };
     match created {
@@ -382,7 +379,7 @@ async fn delete_rule(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_responder()?;
-    crate::api::triage::delete_rule(State(state), ApiPrincipal(p), ApiPath(id))
+    crate::app::triage::delete_rule(&state, &p, id)
         .await
         .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such rule.")))?;
     Ok(Redirect::to("/rules").into_response())
@@ -597,9 +594,7 @@ async fn create_window(
     check_form(&p, &form)?;
     p.require_responder()?;
     let created = match form.window() {
-        Ok(window) => crate::api::triage::create_window(State(state.clone()), ApiPrincipal(p.clone()), ApiJson(window))
-            .await
-            .map(|_| ()),
+        Ok(window) => crate::app::triage::create_window(&state, &p, window).await.map(|_| ()),
         Err(e) => Err(e.into()),
     };
     match created {
@@ -622,7 +617,7 @@ async fn delete_window(
 ) -> WebResult<Response> {
     check_form(&p, &form)?;
     p.require_responder()?;
-    crate::api::triage::delete_window(State(state), ApiPrincipal(p), ApiPath(id))
+    crate::app::triage::delete_window(&state, &p, id)
         .await
         .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such maintenance window.")))?;
     Ok(Redirect::to("/maintenance-windows").into_response())

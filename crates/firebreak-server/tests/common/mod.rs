@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use firebreak_domain::{Actor, UserRole, Via};
-use firebreak_server::api::users::{create_account, issue_token};
+use firebreak_server::app::access::{create_account, issue_token};
 use firebreak_server::{AppState, ServerConfig};
 use firebreak_store::{DynStore, User};
 use http_body_util::BodyExt;

@@ -39,9 +39,9 @@ pub fn timeline_markdown(incident: &Incident, entries: &[TimelineEntry], dir: &D
         ));
         let quoted = match &e.event {
             TimelineEvent::NoteAdded { body } => Some(body.clone()),
-            TimelineEvent::Triaged { steps, .. } => Some(
-                steps.iter().map(|s| format!("{} → {}", s.question, s.answer)).collect::<Vec<_>>().join("\n"),
-            ),
+            TimelineEvent::Triaged { steps, .. } => {
+                Some(steps.iter().map(|s| format!("{} → {}", s.question, s.answer)).collect::<Vec<_>>().join("\n"))
+            }
             _ => None,
         };
         if let Some(text) = quoted {

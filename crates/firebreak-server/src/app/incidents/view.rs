@@ -353,4 +353,3 @@ pub const TIMELINE_KINDS: &[&str] = &[
     "restriction_changed",
     "participant_added",
 ];
-

@@ -2,10 +2,12 @@
 //! in Git, checked as a whole — see `firebreak_domain::procedures` — with the update
 //! templates' syntax), editing its files, and stakeholder updates.
 //!
-//! This file reads and reloads the directory; `files` edits it; `updates` renders and sends
-//! stakeholder updates.
+//! This file reads and reloads the directory; `files` edits it; `render` renders update
+//! templates in the sandbox; `updates` composes and sends stakeholder updates; `checklist`
+//! attaches playbooks and works their steps; `triage` walks the decision trees.
 
 pub mod files;
+pub mod render;
 pub mod updates;
 
 use firebreak_domain::procedures::ProcedureError;
@@ -66,7 +68,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<ProcedureError>> {
 /// Renders every update template against a made-up incident; problems name the template
 /// file and line.
 pub fn check_templates(procedures: &Procedures, files: &[SourceFile]) -> Vec<ProcedureError> {
-    crate::app::procedures::updates::check_all(procedures, files)
+    crate::app::procedures::render::check_all(procedures, files)
 }
 
 /// A file's name without its folder and extensions.

@@ -1,231 +1,266 @@
-//! Stakeholder updates: templates rendered in a sandbox with the incident's fields, the
-//! composer's preview, and the recipients an update goes to.
-//!
-//! The sandbox: a minijinja environment with no loader (so `include`, `import` and `extends`
-//! find nothing), strict undefined values (a typo is an error, not an empty string), a fuel
-//! limit on the work a template may do and a cap on what it may output. Values are data:
-//! an incident title like `{{ 7*7 }}` or `<script>` is printed as written, never evaluated;
-//! wherever an update becomes HTML it goes through the safe Markdown renderer, which shows raw
-//! HTML as text.
+//! Stakeholder updates of one incident: the templates to write them from, the cadence, a
+//! preview that changes nothing, and sending (recorded on the timeline; emails queued to the
+//! contact lists; customer-facing updates are drafts, recorded but not sent).
 
 use crate::AppState;
+use crate::app::incidents::Directory;
+use crate::app::procedures::render::{Rendered, UpdateContext, parse_message, recipients, render};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use firebreak_domain::procedures::ProcedureError;
-use firebreak_domain::procedures::directory::{ListMember, Procedures};
-use firebreak_domain::procedures::template::UpdateTemplate;
-use firebreak_domain::{Incident, Timestamp};
-use serde::Serialize;
+use axum::http::StatusCode;
+use firebreak_domain::procedures::template::{Audience, UpdateTemplate};
+use firebreak_domain::{DomainError, Incident, TimelineEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-/// Template work allowed per render (minijinja fuel).
-pub const FUEL: u64 = 200_000;
-/// Largest rendered body, in bytes.
-pub const OUTPUT_MAX: usize = 64 * 1024;
-/// Longest message a sender may add, in characters.
-pub const MESSAGE_MAX: usize = 10_000;
-
-/// A sandboxed environment: no loader, strict undefined values, limited fuel and recursion.
-pub fn sandbox(fuel: u64) -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
-    env.set_fuel(Some(fuel));
-    env.set_recursion_limit(20);
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env
+/// A template as the composer offers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateChoice {
+    pub name: String,
+    pub audience: Audience,
+    pub description: String,
+    /// Contact lists it goes to unless the sender picks others.
+    pub to: Vec<String>,
+    /// Customer-facing: recorded as a draft to publish by hand, not sent.
+    pub draft: bool,
 }
 
-/// The incident as templates see it (`incident.…`).
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentFields {
-    pub number: i64,
-    pub label: String,
-    pub title: String,
-    pub summary: String,
-    pub severity: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    pub services: Vec<String>,
-    pub tags: Vec<String>,
-    /// `2026-11-27 09:12 UTC`.
-    pub detected_at: String,
-    /// How long since detection (or until resolution), e.g. `1h 05m`.
-    pub duration: String,
-    pub url: String,
-    pub commander: String,
-    pub communications: String,
+/// When the next update is due.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CadenceView {
+    pub every_minutes: u32,
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: Timestamp,
+    pub late: bool,
+    /// The communications lead was reminded / it was escalated.
+    pub reminded: bool,
+    pub escalated: bool,
 }
 
-/// Everything a template may use.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpdateContext {
-    pub incident: IncidentFields,
-    /// What the sender wrote in the composer.
-    pub message: String,
-    /// When the next update is due (empty when no cadence applies).
-    pub next_update: String,
+/// An update already sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentUpdate {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub by: String,
     pub audience: String,
-    /// `2026-11-27 09:40 UTC`.
-    pub now: String,
-}
-
-fn show(t: Timestamp) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn duration(from: Timestamp, to: Timestamp) -> String {
-    let minutes = (to - from).num_minutes().max(0);
-    if minutes >= 60 { format!("{}h {:02}m", minutes / 60, minutes % 60) } else { format!("{minutes}m") }
-}
-
-impl UpdateContext {
-    /// The context for `incident` now; `names` resolves role holders to names.
-    pub fn new(
-        incident: &Incident,
-        base_url: &str,
-        names: impl Fn(Option<firebreak_domain::UserId>) -> String,
-        message: &str,
-        next_update: Option<Timestamp>,
-        now: Timestamp,
-    ) -> UpdateContext {
-        UpdateContext {
-            incident: IncidentFields {
-                number: incident.number,
-                label: incident.label(),
-                title: incident.title.clone(),
-                summary: incident.summary.clone(),
-                severity: incident.severity.to_string(),
-                kind: incident.kind.to_string(),
-                status: incident.status.to_string(),
-                services: incident.services.clone(),
-                tags: incident.tags.clone(),
-                detected_at: show(incident.detected_at),
-                duration: duration(incident.detected_at, incident.resolved_at.unwrap_or(now)),
-                url: format!("{base_url}/incidents/{}", incident.number),
-                commander: names(incident.commander),
-                communications: names(incident.communications),
-            },
-            message: message.trim().to_owned(),
-            next_update: next_update.map(show).unwrap_or_default(),
-            audience: String::new(),
-            now: show(now),
-        }
-    }
-
-    /// A made-up incident to check templates with.
-    pub fn sample() -> UpdateContext {
-        let now = firebreak_domain::time::now();
-        let new = firebreak_domain::NewIncident::parse(
-            "Checkout is failing",
-            Some("Card payments time out."),
-            firebreak_domain::Severity::Critical,
-            firebreak_domain::IncidentType::Outage,
-            &["checkout".to_owned()],
-            &[],
-        )
-        .unwrap_or_else(|_| unreachable!("the sample incident is valid"));
-        let incident = Incident::declare(firebreak_domain::IncidentId::new(), 1, new, None, now).incident;
-        UpdateContext::new(
-            &incident,
-            "https://firebreak.example",
-            |_| "Alex".into(),
-            "We are failing over.",
-            Some(now),
-            now,
-        )
-    }
-}
-
-/// A rendered update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Rendered {
+    pub template: String,
     pub subject: String,
     pub body: String,
+    pub to: Vec<String>,
 }
 
-/// Renders a template; an error says where (as a file problem).
-pub fn render(t: &UpdateTemplate, ctx: &UpdateContext) -> Result<Rendered, ProcedureError> {
-    let env = sandbox(FUEL);
-    let mut ctx = ctx.clone();
-    ctx.audience = t.audience.to_string();
-    let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
-    let file = format!("templates/{}", t.name);
-    let problem = |line: usize, e: &minijinja::Error| ProcedureError {
-        file: file.clone(),
-        line,
-        message: match e.detail() {
-            Some(d) => format!("{}: {d}", e.kind()),
-            None => e.kind().to_string(),
-        },
-    };
-    let subject = env.render_str(&t.subject, value.clone()).map_err(|e| problem(1, &e))?;
-    let subject: String = subject.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-    let body = env
-        .render_str(&t.body, value)
-        .map_err(|e| problem(e.line().map(|l| l + t.body_line - 1).unwrap_or(t.body_line), &e))?;
-    if body.len() > OUTPUT_MAX {
-        return Err(ProcedureError {
-            file,
-            line: t.body_line,
-            message: format!("the update is longer than {} KiB", OUTPUT_MAX / 1024),
-        });
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpdatesView {
+    pub templates: Vec<TemplateChoice>,
+    /// Contact lists that can be picked.
+    pub lists: Vec<String>,
+    pub cadence: Option<CadenceView>,
+    pub sent: Vec<SentUpdate>,
+}
+
+/// What the composer sends.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeBody {
+    pub template: String,
+    /// The sender's words (Markdown), given to the template as `message`.
+    #[serde(default)]
+    pub message: String,
+    /// Contact lists to send to; the template's own when absent.
+    #[serde(default)]
+    pub to: Option<Vec<String>>,
+    /// The playbook `update` step this update fulfils: checked off once it is sent.
+    #[serde(default)]
+    pub step: Option<u32>,
+}
+
+/// An update rendered for this incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComposedUpdate {
+    pub template: String,
+    pub audience: Audience,
+    pub draft: bool,
+    pub subject: String,
+    pub body: String,
+    /// The body as the page shows it (Markdown rendered safely).
+    pub html: String,
+    pub to: Vec<String>,
+    /// The addresses it goes to (none for a draft).
+    pub recipients: Vec<String>,
+    /// When the next update is due after this one (none without a cadence).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_due: Option<Timestamp>,
+}
+
+fn choice(t: &UpdateTemplate) -> TemplateChoice {
+    TemplateChoice {
+        name: t.name.clone(),
+        audience: t.audience,
+        description: t.description.clone(),
+        to: t.to.clone(),
+        draft: t.is_draft(),
     }
-    Ok(Rendered { subject, body: body.trim().to_owned() })
 }
 
-/// Renders every template against a made-up incident: syntax errors, unknown variables and
-/// runaway templates are reported with the file and line.
-pub fn check_all(
-    procedures: &Procedures,
-    files: &[firebreak_domain::procedures::directory::SourceFile],
-) -> Vec<ProcedureError> {
-    let sample = UpdateContext::sample();
-    let mut errors = Vec::new();
-    for t in procedures.templates.values() {
-        if let Err(mut e) = render(t, &sample) {
-            // Name the real file (its extension included).
-            if let Some(f) =
-                files.iter().find(|f| f.path.starts_with("templates/") && crate::app::procedures::stem(&f.path) == t.name)
-            {
-                e.file = f.path.clone();
-            }
-            errors.push(e);
-        }
+/// The cadence of an incident's severity, in minutes.
+pub fn cadence_minutes(state: &AppState, incident: &Incident) -> Option<u32> {
+    if !incident.status.is_open() {
+        return None;
     }
-    errors
+    state.procedures.current().severities.get(&incident.severity).and_then(|l| l.update_every_minutes)
 }
 
-/// Who an update to these contact lists reaches: email addresses (Firebreak users by their
-/// account's address), each once, in list order.
-pub async fn recipients(state: &AppState, lists: &[String]) -> ApiResult<Vec<String>> {
+/// Everything the updates page and `GET …/updates` show.
+pub async fn updates_view(state: &AppState, incident: &Incident) -> ApiResult<UpdatesView> {
     let procedures = state.procedures.current();
-    let mut out: Vec<String> = Vec::new();
-    for name in lists {
-        let list = procedures.contact_lists.get(name).ok_or_else(|| {
-            ApiError::from(firebreak_domain::DomainError::invalid("to", format!("no contact list is named {name:?}")))
-        })?;
-        for m in &list.members {
-            let address = match m {
-                ListMember::Email(e) | ListMember::User(e) => e.clone(),
-            };
-            if !out.contains(&address) {
-                out.push(address);
+    let now = state.clock.now();
+    let cadence = match (cadence_minutes(state, incident), state.store.update_cadence(incident.id).await?) {
+        (Some(every), stored) => {
+            let due_at = stored
+                .as_ref()
+                .map(|c| c.due_at)
+                .unwrap_or_else(|| incident.detected_at + chrono::TimeDelta::minutes(i64::from(every)));
+            Some(CadenceView {
+                every_minutes: every,
+                due_at,
+                late: due_at <= now,
+                reminded: stored.as_ref().is_some_and(|c| c.reminded_at.is_some()),
+                escalated: stored.as_ref().is_some_and(|c| c.escalated_at.is_some()),
+            })
+        }
+        (None, _) => None,
+    };
+    let sent = state
+        .store
+        .timeline(incident.id)
+        .await?
+        .into_iter()
+        .rev()
+        .filter_map(|e| match e.event {
+            TimelineEvent::UpdateSent { audience, template, subject, body, to } => {
+                Some(SentUpdate { at: e.at, by: e.actor_name, audience, template, subject, body, to })
             }
+            _ => None,
+        })
+        .collect();
+    Ok(UpdatesView {
+        templates: procedures.templates.values().map(choice).collect(),
+        lists: procedures.contact_lists.keys().cloned().collect(),
+        cadence,
+        sent,
+    })
+}
+
+/// Renders what the composer asks for, without sending.
+pub async fn compose(state: &AppState, incident: &Incident, body: &ComposeBody) -> ApiResult<ComposedUpdate> {
+    let procedures = state.procedures.current();
+    let template = procedures.templates.get(body.template.trim()).ok_or_else(|| {
+        ApiError::from(DomainError::invalid(
+            "template",
+            format!(
+                "no update template is named {:?}; the templates are in the procedures' templates/ folder",
+                body.template
+            ),
+        ))
+    })?;
+    let message = parse_message(&body.message)?;
+    let to: Vec<String> = match &body.to {
+        Some(lists) => lists.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect(),
+        None => template.to.clone(),
+    };
+    if to.len() > 20 {
+        return Err(DomainError::invalid("to", "at most 20 contact lists").into());
+    }
+    let addresses = recipients(state, &to).await?;
+    let now = state.clock.now();
+    let next_due = cadence_minutes(state, incident).map(|m| now + chrono::TimeDelta::minutes(i64::from(m)));
+    let dir = Directory::load(&state.store).await?;
+    let names = |u| dir.user_ref(u).map(|r| r.name).unwrap_or_default();
+    let ctx = UpdateContext::new(incident, state.public_base(), names, &message, next_due, now);
+    let Rendered { subject, body } = render(template, &ctx).map_err(|e| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_failed", format!("the template does not render: {e}"))
+    })?;
+    let draft = template.is_draft();
+    Ok(ComposedUpdate {
+        template: template.name.clone(),
+        audience: template.audience,
+        draft,
+        html: crate::views::markdown::render(&body),
+        subject,
+        body,
+        recipients: if draft { Vec::new() } else { addresses },
+        to: if draft { Vec::new() } else { to },
+        next_due,
+    })
+}
+
+/// Sends a composed update: on the timeline, emails queued, the cadence restarted.
+pub async fn send(
+    state: &AppState,
+    incident: &Incident,
+    update: &ComposedUpdate,
+    actor: &firebreak_domain::Actor,
+) -> ApiResult<()> {
+    let mut reached = update.to.clone();
+    if reached.is_empty() && !update.draft {
+        reached.push("the timeline".into());
+    }
+    let event = TimelineEvent::UpdateSent {
+        audience: update.audience.to_string(),
+        template: update.template.clone(),
+        subject: update.subject.clone(),
+        body: update.body.clone(),
+        to: if update.draft { Vec::new() } else { reached },
+    };
+    state
+        .store
+        // A customer-facing draft is not an update anyone received yet: the cadence runs on.
+        .record_update(
+            incident.id,
+            event,
+            &update.subject,
+            &update.body,
+            &update.recipients,
+            if update.draft { None } else { update.next_due },
+            actor,
+        )
+        .await?;
+    state.paging_wake.notify_one();
+    Ok(())
+}
+
+/// Checks off the playbook step an update was sent for (one done already stays done).
+pub async fn finish_step(
+    state: &AppState,
+    incident: &Incident,
+    position: u32,
+    actor: &firebreak_domain::Actor,
+) -> ApiResult<()> {
+    match state.store.set_checklist_item(incident.id, position, "done", actor).await {
+        Ok(_) | Err(firebreak_store::StoreError::Conflict(_)) => Ok(()),
+        Err(firebreak_store::StoreError::NotFound(_)) => {
+            Err(DomainError::invalid("step", "the update was sent, but the incident has no such playbook step").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Composes and sends an update as this caller, checking off the playbook step it fulfils
+/// (`step`) when one is named: the step is checked before anything is sent.
+pub async fn send_update(state: &AppState, p: &Principal, id: &str, body: &ComposeBody) -> ApiResult<ComposedUpdate> {
+    p.require_responder()?;
+    let incident = crate::app::incidents::get(state, id).await?;
+    let update = compose(state, &incident, body).await?;
+    if let Some(position) = body.step {
+        let items = state.store.incident_checklist(incident.id).await?.map(|(_, items)| items).unwrap_or_default();
+        if !items.iter().any(|i| i.position == position) {
+            return Err(DomainError::invalid("step", "the incident has no such playbook step; nothing was sent").into());
         }
     }
-    Ok(out)
-}
-
-/// Checks a sender's message.
-pub fn parse_message(message: &str) -> ApiResult<String> {
-    if message.chars().count() > MESSAGE_MAX {
-        return Err(
-            firebreak_domain::DomainError::invalid("message", format!("at most {MESSAGE_MAX} characters")).into()
-        );
+    send(state, &incident, &update, &p.actor()).await?;
+    if let Some(position) = body.step {
+        finish_step(state, &incident, position, &p.actor()).await?;
     }
-    if message.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(firebreak_domain::DomainError::invalid("message", "must not contain control characters").into());
-    }
-    Ok(message.trim().to_owned())
+    Ok(update)
 }
-
-#[cfg(test)]
-mod tests;

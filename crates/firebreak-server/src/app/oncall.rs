@@ -1,0 +1,263 @@
+//! On-call schedules: create and change them, ask who is on call (now, at an instant, over a
+//! range), and add overrides.
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use axum::http::StatusCode;
+use firebreak_domain::schedule::{LayerDefinition, OnCallSchedule, OnCallSource, Override, ScheduleDefinition, Shift};
+use firebreak_domain::{ScheduleId, Timestamp, UserId};
+use firebreak_store::Schedule;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// Shifts listed when no range is asked for: from now, this many days.
+pub const DEFAULT_SHIFT_DAYS: i64 = 14;
+
+/// A schedule as written: name, time zone, layers (lowest first), overrides and fallback.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    #[serde(default)]
+    pub layers: Vec<LayerDefinition>,
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub fallback: Option<UserId>,
+}
+
+impl ScheduleBody {
+    fn definition(self) -> (String, String, ScheduleDefinition) {
+        let definition = ScheduleDefinition {
+            time_zone: self.time_zone.trim().to_owned(),
+            layers: self.layers,
+            overrides: self.overrides,
+            fallback: self.fallback,
+        };
+        (self.name, self.description, definition)
+    }
+}
+
+/// Who is on call, with their name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OnCallView {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    /// `layer` (with its index, 0 the lowest), `override` (with its index) or `fallback`.
+    pub source: OnCallSource,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: ScheduleId,
+    pub name: String,
+    pub description: String,
+    #[serde(flatten)]
+    pub definition: ScheduleDefinition,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    /// Who is on call right now (`null`: nobody).
+    pub on_call_now: Option<OnCallView>,
+}
+
+/// The names and addresses of every user, to show who is on call.
+pub(crate) async fn directory(state: &AppState) -> ApiResult<HashMap<UserId, (String, String)>> {
+    Ok(state.store.list_users().await?.into_iter().map(|u| (u.id, (u.name, u.email.as_str().to_owned()))).collect())
+}
+
+pub fn named(directory: &HashMap<UserId, (String, String)>, user: UserId, source: OnCallSource) -> OnCallView {
+    let (name, email) = directory.get(&user).cloned().unwrap_or_else(|| ("(deleted user)".into(), String::new()));
+    OnCallView { user_id: user, name, email, source }
+}
+
+pub fn parsed(schedule: &Schedule) -> ApiResult<OnCallSchedule> {
+    schedule.on_call().map_err(|e| {
+        ApiError::new(StatusCode::CONFLICT, "schedule_unusable", format!("the stored schedule cannot be used: {e}"))
+    })
+}
+
+pub fn view(schedule: Schedule, directory: &HashMap<UserId, (String, String)>, now: Timestamp) -> ScheduleView {
+    let on_call_now =
+        schedule.on_call().ok().and_then(|s| s.on_call_at(now)).map(|c| named(directory, c.user, c.source));
+    ScheduleView {
+        id: schedule.id,
+        name: schedule.name,
+        description: schedule.description,
+        definition: schedule.definition,
+        created_at: schedule.created_at,
+        updated_at: schedule.updated_at,
+        on_call_now,
+    }
+}
+
+/// Every person named must be a user.
+pub fn check_people<'a>(
+    named: impl IntoIterator<Item = &'a UserId>,
+    directory: &HashMap<UserId, (String, String)>,
+) -> ApiResult<()> {
+    match named.into_iter().find(|user| !directory.contains_key(user)) {
+        Some(user) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("no user has the id {user}: schedules name existing users"),
+        )),
+        None => Ok(()),
+    }
+}
+
+pub fn schedule_id(id: &str) -> ApiResult<ScheduleId> {
+    id.parse().map_err(|_| ApiError::not_found("schedule"))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AtQuery {
+    /// The instant to ask about (RFC 3339); default now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnCallAnswer {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// `null` when nobody is on call then.
+    pub on_call: Option<OnCallView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// Start of the range (RFC 3339); default now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<Timestamp>,
+    /// End of the range; default 14 days after its start; at most 400 days after it.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShiftView {
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+    /// `null` for a gap nobody covers.
+    pub on_call: Option<OnCallView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleOnCall {
+    #[schema(value_type = String, format = Uuid)]
+    pub schedule_id: ScheduleId,
+    pub schedule_name: String,
+    pub on_call: Option<OnCallView>,
+}
+
+pub async fn create_schedule(state: &AppState, p: &Principal, body: ScheduleBody) -> ApiResult<ScheduleView> {
+    p.require_responder()?;
+    let (name, description, definition) = body.definition();
+    let people = directory(state).await?;
+    check_people(definition.people(), &people)?;
+    let schedule = state.store.create_schedule(&name, &description, &definition, &p.actor()).await?;
+    Ok(view(schedule, &people, state.clock.now()))
+}
+
+pub async fn list_schedules(state: &AppState) -> ApiResult<Vec<ScheduleView>> {
+    let people = directory(state).await?;
+    let now = state.clock.now();
+    let items = state.store.list_schedules().await?.into_iter().map(|s| view(s, &people, now)).collect();
+    Ok(items)
+}
+
+pub async fn get_schedule(state: &AppState, id: String) -> ApiResult<ScheduleView> {
+    let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
+    Ok(view(schedule, &directory(state).await?, state.clock.now()))
+}
+
+pub async fn update_schedule(
+    state: &AppState,
+    p: &Principal,
+    id: String,
+    body: ScheduleBody,
+) -> ApiResult<ScheduleView> {
+    p.require_responder()?;
+    let id = schedule_id(&id)?;
+    let (name, description, definition) = body.definition();
+    let people = directory(state).await?;
+    check_people(definition.people(), &people)?;
+    let schedule = state.store.update_schedule(id, &name, &description, &definition, &p.actor()).await?;
+    Ok(view(schedule, &people, state.clock.now()))
+}
+
+pub async fn delete_schedule(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
+    p.require_responder()?;
+    state.store.delete_schedule(schedule_id(&id)?, &p.actor()).await?;
+    Ok(())
+}
+
+pub async fn get_on_call(state: &AppState, id: String, q: AtQuery) -> ApiResult<OnCallAnswer> {
+    let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
+    let at = q.at.unwrap_or_else(|| state.clock.now());
+    let people = directory(state).await?;
+    let on_call = parsed(&schedule)?.on_call_at(at).map(|c| named(&people, c.user, c.source));
+    Ok(OnCallAnswer { at, on_call })
+}
+
+pub async fn list_shifts(state: &AppState, id: String, q: RangeQuery) -> ApiResult<Vec<ShiftView>> {
+    let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
+    let from = q.from.unwrap_or_else(|| state.clock.now());
+    let to = q.to.unwrap_or(from + chrono::Duration::days(DEFAULT_SHIFT_DAYS));
+    let people = directory(state).await?;
+    let items = parsed(&schedule)?
+        .shifts(from, to)?
+        .into_iter()
+        .map(|Shift { start, end, on_call }| ShiftView {
+            start,
+            end,
+            on_call: on_call.map(|c| named(&people, c.user, c.source)),
+        })
+        .collect();
+    Ok(items)
+}
+
+pub async fn create_override(state: &AppState, p: &Principal, id: String, item: Override) -> ApiResult<ScheduleView> {
+    p.require_responder()?;
+    let id = schedule_id(&id)?;
+    let item = Override {
+        start: firebreak_domain::time::truncate(item.start),
+        end: firebreak_domain::time::truncate(item.end),
+        ..item
+    };
+    let people = directory(state).await?;
+    check_people(item.people(), &people)?;
+    let now = state.clock.now();
+    let schedule = state.store.add_schedule_override(id, &item, now, &p.actor()).await?;
+    Ok(view(schedule, &people, now))
+}
+
+pub async fn list_on_call(state: &AppState, q: AtQuery) -> ApiResult<Vec<ScheduleOnCall>> {
+    let at = q.at.unwrap_or_else(|| state.clock.now());
+    let people = directory(state).await?;
+    let items = (state.store.list_schedules().await?.into_iter())
+        .map(|s| ScheduleOnCall {
+            on_call: s.on_call().ok().and_then(|c| c.on_call_at(at)).map(|c| named(&people, c.user, c.source)),
+            schedule_id: s.id,
+            schedule_name: s.name,
+        })
+        .collect();
+    Ok(items)
+}
