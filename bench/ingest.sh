@@ -27,15 +27,9 @@ ALERTMANAGER=${ALERTMANAGER:-auto}
 PROFILE=${PROFILE:-0}
 CASES=${CASES:-a b c}
 PREFILL=${PREFILL:-1000000}
-READY_DEADLINE_S=10
-
-cd "$(dirname "$0")/.."
-export NO_COLOR=1
-echo "== building (release)" >&2
-cargo build --release -p firebreak --bin firebreak --example ingest_load >&2
-target_dir=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-BIN="$target_dir/release/firebreak"
-LOAD="$target_dir/release/examples/ingest_load"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+build_release ingest_load
 AM_BIN=""
 if [[ $ALERTMANAGER != off ]]; then
     AM_BIN=$(command -v prometheus-alertmanager || true)
@@ -45,74 +39,10 @@ if [[ $PROFILE == 1 ]] && ! command -v perf >/dev/null; then
     exit 1
 fi
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/firebreak-ingest.XXXXXX")
-SERVER_PID=""
 SAMPLER_PID=""
 PERF_PID=""
-cleanup() {
-    local pid
-    for pid in "$PERF_PID" "$SAMPLER_PID" "$SERVER_PID"; do
-        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# A port nobody listens on right now (a connect attempt fails), picked at random.
-free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    echo "no free port found" >&2
-    return 1
-}
-
-# Polls GET PATH on PORT over bash's /dev/tcp until it answers 200, or fails when PID exits or
-# the deadline passes (then prints LOG).
-wait_ready() {
-    local port=$1 path=$2 pid=$3 log=$4 line deadline
-    deadline=$((${EPOCHREALTIME/./} + READY_DEADLINE_S * 1000000))
-    while :; do
-        line=""
-        if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-            printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
-            IFS= read -r -t 5 line <&3 || true
-            exec 3>&-
-        fi
-        [[ $line == "HTTP/1."?" 200"* ]] && return 0
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "the server exited before it was ready; its log:" >&2
-            cat "$log" >&2
-            return 1
-        fi
-        if ((${EPOCHREALTIME/./} > deadline)); then
-            echo "the server was not ready within ${READY_DEADLINE_S}s; its log:" >&2
-            cat "$log" >&2
-            return 1
-        fi
-        sleep 0.02
-    done
-}
-
-# SIGTERM and wait; fails unless the process exits 0.
-stop_server() {
-    local status=0
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || status=$?
-    SERVER_PID=""
-    if ((status != 0)); then
-        echo "   the server exited $status after SIGTERM" >&2
-        return 1
-    fi
-}
+CLEANUP_PIDS=(PERF_PID SAMPLER_PID SERVER_PID)
+make_work_dir ingest
 
 # Samples VmRSS (kB) of PID every 0.5 s into FILE, in the background (SAMPLER_PID).
 start_sampler() {
@@ -120,7 +50,7 @@ start_sampler() {
     : >"$file"
     (
         while kill -0 "$pid" 2>/dev/null; do
-            awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true
+            rss_kb "$pid" 2>/dev/null || true
             sleep 0.5
         done
     ) >>"$file" &
@@ -177,10 +107,6 @@ cpu_delta() {
         sort -k2 -rn | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $2 }'
 }
 
-mb() {
-    awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'
-}
-
 jget() {
     jq -r "$2" "$1"
 }
@@ -191,14 +117,13 @@ api() {
         --data "$body" "$BASE$path"
 }
 
-echo "== machine: $(nproc) cores, $(awk '/^model name/ { sub(/^[^:]*: /, ""); print; exit }' /proc/cpuinfo), $(uname -sr)"
-echo "== firebreak $("$BIN" --version | awk '{ print $2 }'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $(date -u +%Y-%m-%dT%H:%MZ)"
+print_machine
 if [[ -n $AM_BIN ]]; then
     echo "== alertmanager: $("$AM_BIN" --version 2>&1 | head -1)"
 else
     echo "== alertmanager: not run (${ALERTMANAGER}; prometheus-alertmanager $(command -v prometheus-alertmanager >/dev/null && echo installed || echo 'not installed'))"
 fi
-echo "== load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+print_load_average
 echo "== $CONNECTIONS connections, ${DURATION}s per case, load generator with $GEN_THREADS runtime thread(s)"
 
 failed=0
@@ -218,14 +143,10 @@ firebreak_case() {
     else
         echo "== Firebreak, case $label: keys $keys, as fast as answered (load average $(cut -d' ' -f1 /proc/loadavg))"
     fi
-    printf 'benchmark password 1234\n' | "$BIN" admin create-user --database "$db" \
-        --email bench@example.com --name Benchmark --role admin --password-stdin >/dev/null 2>&1
-    TOKEN=$("$BIN" admin create-token --database "$db" --email bench@example.com --name bench)
+    create_admin "$db"
     port=$(free_port)
     BASE="http://127.0.0.1:$port"
-    "$BIN" serve --listen "127.0.0.1:$port" --database "$db" 2>"$dir/serve.log" &
-    SERVER_PID=$!
-    wait_ready "$port" /readyz "$SERVER_PID" "$dir/serve.log"
+    start_server "$port" "$db" "$dir/serve.log"
     service_id=$(api POST /api/v1/services '{"name":"bench"}' | jq -r .id)
     key=$(api POST "/api/v1/services/$service_id/integrations" '{"type":"pagerduty","name":"bench"}' | jq -r .key)
     if ((prefill > 0)); then
@@ -233,7 +154,7 @@ firebreak_case() {
         local fill_started=$EPOCHSECONDS
         FIREBREAK_ROUTING_KEY="$key" "$LOAD" --url "$BASE" --keys unique --connections "$CONNECTIONS" \
             --requests "$prefill" --duration 7200 --json "$dir/prefill.json" >"$dir/prefill.txt" ||
-            { echo "   storing the alerts failed:" >&2; sed 's/^/   /' "$dir/prefill.txt" >&2; failed=1; stop_server || true; return 0; }
+            { echo "   storing the alerts failed:" >&2; sed 's/^/   /' "$dir/prefill.txt" >&2; failed=1; stop_server "   " || true; return 0; }
         echo "   stored $(jget "$dir/prefill.json" .ok) alerts in $((EPOCHSECONDS - fill_started)) s; database $(du -sh "$dir" | cut -f1)"
     fi
     start_sampler "$SERVER_PID" "$dir/rss"
@@ -246,12 +167,12 @@ firebreak_case() {
     peak=$(stop_sampler "$dir/rss")
     echo "   server CPU during the load: $(cpu_delta "$dir/cpu0" "$dir/cpu1") (in ${DURATION} s on $(nproc) cores)"
     stop_profile "$dir/perf.data"
-    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
+    hwm=$(hwm_kb "$SERVER_PID")
     echo "   server RSS: peak $(mb "$peak") MB sampled every 0.5 s (VmHWM $(mb "$hwm") MB)"
     if [[ ! -s $dir/load.json ]]; then
         echo "   the load generator wrote no figures" >&2
         failed=1
-        stop_server || true
+        stop_server "   " || true
         return 0
     fi
     # Every 202 must be a committed event: alerts' counts add up to the 202s; with unique keys
@@ -279,7 +200,7 @@ firebreak_case() {
             'def ms: . * 100 | round / 100; "\(.events_per_s | floor) requests/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, max \(.max_ms | ms) ms"' \
             "$dir/list.json")
     fi
-    stop_server || status=1
+    stop_server "   " || status=1
     if ((status != 0)); then
         failed=1
     fi

@@ -16,105 +16,18 @@ REQUESTS=${REQUESTS:-5000}
 CONCURRENCY=${CONCURRENCY:-16}
 DURATION=${DURATION:-20}
 IDLE_SECONDS=${IDLE_SECONDS:-2}
-READY_DEADLINE_S=10
-
-cd "$(dirname "$0")/.."
-export NO_COLOR=1 # plain server logs, so the script can read them
-echo "== building (release)" >&2
-cargo build --release -p firebreak --bin firebreak --example load >&2
-target_dir=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-BIN="$target_dir/release/firebreak"
-LOAD="$target_dir/release/examples/load"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/firebreak-bench.XXXXXX")
-SERVER_PID=""
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# A port nobody listens on right now (a connect attempt fails), picked at random.
-free_port() {
-    local port
-    for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    echo "no free port found" >&2
-    return 1
-}
-
-# Spawns `firebreak serve` on PORT and DB, then polls GET /readyz over bash's /dev/tcp (no
-# process per attempt) until it answers 200. Sets SERVER_PID and READY_US (spawn → 200).
-start_server() {
-    local port=$1 db=$2 log=$3 t0 t1 line deadline
-    # Microseconds since the epoch, read without forking.
-    t0=${EPOCHREALTIME/./}
-    "$BIN" serve --listen "127.0.0.1:$port" --database "$db" 2>"$log" &
-    SERVER_PID=$!
-    deadline=$((t0 + READY_DEADLINE_S * 1000000))
-    while :; do
-        line=""
-        if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-            printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
-            IFS= read -r -t 5 line <&3 || true
-            exec 3>&-
-        fi
-        t1=${EPOCHREALTIME/./}
-        if [[ $line == "HTTP/1."?" 200"* ]]; then
-            break
-        fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "the server exited before it was ready; its log:" >&2
-            cat "$log" >&2
-            return 1
-        fi
-        if ((t1 > deadline)); then
-            echo "the server was not ready within ${READY_DEADLINE_S}s; its log:" >&2
-            cat "$log" >&2
-            return 1
-        fi
-    done
-    READY_US=$((t1 - t0))
-}
-
-# SIGTERM and wait; fails unless the server exits 0.
-stop_server() {
-    local status=0
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || status=$?
-    SERVER_PID=""
-    if ((status != 0)); then
-        echo "the server exited $status after SIGTERM" >&2
-        return 1
-    fi
-}
-
-rss_kb() {
-    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
-}
-
-hwm_kb() {
-    awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
-}
-
-mb() {
-    awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+# Poll /readyz in a tight loop: the time to ready is what is measured.
+READY_POLL_S=0
+build_release load
+make_work_dir bench
 
 median() {
     sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "== machine: $(nproc) cores, $(awk '/^model name/ { sub(/^[^:]*: /, ""); print; exit }' /proc/cpuinfo), $(uname -sr)"
-echo "== firebreak $("$BIN" --version | awk '{ print $2 }'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $(date -u +%Y-%m-%dT%H:%MZ)"
+print_machine
 
 # 1. Cold start on an empty database, RUNS times.
 echo
@@ -144,15 +57,13 @@ echo "== 2. idle RSS ${IDLE_SECONDS}s after start: $(mb "$idle_rss") MB   (targe
 # 3. Load on a fresh database with an admin and a token made by the admin commands.
 load_failed=0
 load_phase() {
-    local label=$1 db=$2 dir=$3 port token status=0
+    local label=$1 db=$2 dir=$3 port status=0
     echo
     echo "== 3. POST /api/v1/incidents on $label: $REQUESTS requests, concurrency $CONCURRENCY, at most ${DURATION}s"
-    printf 'benchmark password 1234\n' | "$BIN" admin create-user --database "$db" \
-        --email bench@example.com --name Benchmark --role admin --password-stdin 2>/dev/null
-    token=$("$BIN" admin create-token --database "$db" --email bench@example.com --name bench)
+    create_admin "$db"
     port=$(free_port)
     start_server "$port" "$db" "$dir/serve.log"
-    FIREBREAK_TOKEN="$token" "$LOAD" --url "http://127.0.0.1:$port" \
+    FIREBREAK_TOKEN="$TOKEN" "$LOAD" --url "http://127.0.0.1:$port" \
         --requests "$REQUESTS" --concurrency "$CONCURRENCY" --duration "$DURATION" | sed 's/^/   /' || status=$?
     echo "   server RSS after load: $(mb "$(rss_kb "$SERVER_PID")") MB (peak $(mb "$(hwm_kb "$SERVER_PID")") MB)"
     stop_server

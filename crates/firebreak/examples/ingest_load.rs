@@ -25,6 +25,8 @@
 //!     --routing-key KEY --keys 100 --connections 64 --duration 60
 //! ```
 
+mod common;
+
 use clap::{Parser, ValueEnum};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -233,23 +235,7 @@ async fn connection(http: reqwest::Client, plan: Arc<Plan>) -> Tally {
 
 /// Nearest-rank percentile of sorted microsecond samples, in milliseconds.
 fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    f64::from(sorted[rank.clamp(1, sorted.len()) - 1]) / 1000.0
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host_str() {
-        Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
+    common::percentile(sorted, p).map_or(0.0, |us| f64::from(us) / 1000.0)
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -491,7 +477,7 @@ fn main() -> ExitCode {
     if !matches!(url.scheme(), "http" | "https") {
         return fail(format!("--url must be http or https, not {:?}", url.scheme()));
     }
-    if !is_loopback(&url) {
+    if !common::is_loopback(&url) {
         return fail(format!("{} is not on this machine; this benchmark only loads loopback servers", args.url));
     }
     let base = args.url.trim_end_matches('/').to_owned();

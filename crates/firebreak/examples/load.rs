@@ -7,6 +7,8 @@
 //! cargo run --release -p firebreak --example load -- --url http://127.0.0.1:8080 --token TOKEN
 //! ```
 
+mod common;
+
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -96,23 +98,7 @@ async fn worker(
 
 /// Nearest-rank percentile of sorted samples, in milliseconds.
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host_str() {
-        Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
+    common::percentile(sorted, p).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -125,7 +111,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !args.allow_remote && !is_loopback(&base) {
+    if !args.allow_remote && !common::is_loopback(&base) {
         eprintln!("error: {} is not on this machine; pass --allow-remote to load another server", args.url);
         return ExitCode::FAILURE;
     }

@@ -2,7 +2,8 @@
 //! state and their recent results, through a running server's API.
 
 use crate::client::{
-    Api, ClientArgs, Hints, clean_id, one_line, parse_duration, print_json, print_table, printable, s, when,
+    Api, ClientArgs, Hints, ServiceNames, clean_id, one_line, parse_duration, print_json, print_rows, printable, s,
+    when,
 };
 use anyhow::bail;
 use clap::builder::PossibleValuesParser;
@@ -152,43 +153,24 @@ pub async fn run_check(cmd: CheckCommand) -> anyhow::Result<ExitCode> {
             if let Some(service) = &service {
                 path.push_str(&format!("?service_id={}", clean_id(&api.service_id(service).await?)));
             }
-            let value = api.call(Method::GET, &path, None).await.map_err(|e| HINTS.apply(e))?;
-            if api.json {
-                print_json(&value)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let items = value["items"].as_array().cloned().unwrap_or_default();
-            if items.is_empty() {
-                println!("no checks (add one with `firebreak check add`)");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let services = api.call(Method::GET, "/services", None).await.map_err(|e| HINTS.apply(e))?;
-            let name_of = |id: &str| {
-                services["items"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|v| s(v, "id") == id))
-                    .map(|v| s(v, "name").to_owned())
-                    .unwrap_or_else(|| id.to_owned())
-            };
-            let mut rows = vec![
-                ["NAME", "SERVICE", "TARGET", "EVERY", "STATE", "LAST CHECK", "LAST ERROR", "ID"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
-            for c in &items {
+            let value = api.request(Method::GET, &path, None, &HINTS).await?;
+            let none = "no checks (add one with `firebreak check add`)";
+            let Some(items) = api.table_items(&value, none)? else { return Ok(ExitCode::SUCCESS) };
+            let names = ServiceNames::of_listing(&api.request(Method::GET, "/services", None, &HINTS).await?);
+            let headers = ["NAME", "SERVICE", "TARGET", "EVERY", "STATE", "LAST CHECK", "LAST ERROR", "ID"];
+            print_rows(&headers, &items, |c| {
                 let last = if c["last_checked_at"].is_string() { when(c, "last_checked_at") } else { "never".into() };
-                rows.push(vec![
+                vec![
                     s(c, "name").into(),
-                    name_of(s(c, "service_id")),
+                    names.of(s(c, "service_id")),
                     target(c),
                     format!("{}s", c["interval_secs"].as_i64().unwrap_or(0)),
                     state(c),
                     last,
                     one_line(s(c, "last_error"), 60),
                     s(c, "id").into(),
-                ]);
-            }
-            print_table(&rows);
+                ]
+            });
         }
         CheckCommand::Add {
             service,
@@ -231,20 +213,14 @@ pub async fn run_check(cmd: CheckCommand) -> anyhow::Result<ExitCode> {
                 "timeout_ms": timeout.or(interval.map(|i| (i / 2).min(Duration::from_secs(10)))).map(|d| d.as_millis() as u64),
                 "failure_threshold": failures,
             });
-            let created = api
-                .call(Method::POST, &format!("/services/{service_id}/checks"), Some(body))
-                .await
-                .map_err(|e| HINTS.apply(e))?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                print_check(&created, &service);
-            }
+            let path = format!("/services/{service_id}/checks");
+            let created = api.request(Method::POST, &path, Some(body), &HINTS).await?;
+            api.print(&created, |v| print_check(v, &service))?;
         }
         CheckCommand::History { check, limit, client } => {
             let api = Api::new(&client)?;
             // The history of an unknown id is simply empty, so find the check first.
-            let all = api.call(Method::GET, "/checks", None).await.map_err(|e| HINTS.apply(e))?;
+            let all = api.request(Method::GET, "/checks", None, &HINTS).await?;
             let items = all["items"].as_array().cloned().unwrap_or_default();
             let by_id: Vec<&Value> = items.iter().filter(|c| s(c, "id") == check.trim()).collect();
             let found: Vec<&Value> =
@@ -258,8 +234,7 @@ pub async fn run_check(cmd: CheckCommand) -> anyhow::Result<ExitCode> {
                 ),
             };
             let id = clean_id(s(definition, "id"));
-            let value =
-                api.call(Method::GET, &format!("/checks/{id}/history"), None).await.map_err(|e| HINTS.apply(e))?;
+            let value = api.request(Method::GET, &format!("/checks/{id}/history"), None, &HINTS).await?;
             if api.json {
                 print_json(&value)?;
                 return Ok(ExitCode::SUCCESS);
@@ -275,16 +250,15 @@ pub async fn run_check(cmd: CheckCommand) -> anyhow::Result<ExitCode> {
                 println!("no results yet (it runs every {} s)", definition["interval_secs"].as_i64().unwrap_or(0));
                 return Ok(ExitCode::SUCCESS);
             }
-            let mut rows = vec![["AT (UTC)", "RESULT", "LATENCY", "DETAIL"].map(String::from).to_vec()];
-            for r in results.iter().take(limit) {
-                rows.push(vec![
+            let latest = &results[..results.len().min(limit)];
+            print_rows(&["AT (UTC)", "RESULT", "LATENCY", "DETAIL"], latest, |r| {
+                vec![
                     when(r, "at"),
                     if r["ok"].as_bool() == Some(true) { "ok" } else { "FAIL" }.into(),
                     format!("{} ms", r["latency_ms"].as_i64().unwrap_or(0)),
                     one_line(s(r, "detail"), 100),
-                ]);
-            }
-            print_table(&rows);
+                ]
+            });
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -74,35 +74,15 @@ pub enum IncidentCommand {
         client: ClientArgs,
     },
     /// Acknowledge an incident.
-    Ack {
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Ack(IncidentArg),
     /// Mark an incident contained.
-    Contain {
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Contain(IncidentArg),
     /// Resolve an incident.
-    Resolve {
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Resolve(IncidentArg),
     /// Close a resolved incident.
-    Close {
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Close(IncidentArg),
     /// Reopen a resolved incident.
-    Reopen {
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Reopen(IncidentArg),
     /// Add a note to the timeline.
     Note {
         id: String,
@@ -210,6 +190,14 @@ pub enum IncidentCommand {
     },
 }
 
+/// An incident named on the command line, for the commands that change only its status.
+#[derive(Args)]
+pub struct IncidentArg {
+    id: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
 pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
@@ -295,6 +283,65 @@ impl Api {
         }
         Ok(value)
     }
+
+    /// [`Api::call`], with a line saying what to do next when the API answers with an error.
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        hints: &Hints,
+    ) -> anyhow::Result<Value> {
+        self.call(method, path, body).await.map_err(|e| hints.apply(e))
+    }
+
+    /// Prints an answer: its JSON with `--json`, else as `readable` shows it.
+    pub(crate) fn print(&self, v: &Value, readable: impl FnOnce(&Value)) -> anyhow::Result<()> {
+        if self.json {
+            return print_json(v);
+        }
+        readable(v);
+        Ok(())
+    }
+
+    /// The items of a listing to show as a table, or `None` when nothing is left to show:
+    /// `--json` printed the listing, or it has no items and `none` was printed.
+    pub(crate) fn table_items(&self, listing: &Value, none: &str) -> anyhow::Result<Option<Vec<Value>>> {
+        if self.json {
+            print_json(listing)?;
+            return Ok(None);
+        }
+        let items = listing["items"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            println!("{none}");
+            return Ok(None);
+        }
+        Ok(Some(items))
+    }
+
+    /// What a delete command prints: `{"id": …, "deleted": true}` with `--json`, else
+    /// `deleted WHAT`.
+    pub(crate) fn print_deleted(&self, id: &str, what: &str) -> anyhow::Result<()> {
+        if self.json {
+            return print_json(&json!({"id": id, "deleted": true}));
+        }
+        println!("deleted {what}");
+        Ok(())
+    }
+
+    /// An item of the collection at `path` given by id or by exact name (names are unique
+    /// there), as the API shows it; `what` names its kind in the error.
+    pub(crate) async fn find_named(&self, path: &str, given: &str, what: &str, hints: &Hints) -> anyhow::Result<Value> {
+        use reqwest::Method;
+        if uuid::Uuid::parse_str(given.trim()).is_ok() {
+            return self.request(Method::GET, &format!("{path}/{}", clean_id(given.trim())), None, hints).await;
+        }
+        let all = self.request(Method::GET, path, None, hints).await?;
+        match all["items"].as_array().into_iter().flatten().find(|v| s(v, "name") == given) {
+            Some(found) => Ok(found.clone()),
+            None => bail!("no {what} with the id or name {:?}\nhint: {}", printable(given), hints.not_found),
+        }
+    }
 }
 
 /// An incident as the user named it, in the `INC-42` form when they gave only its number.
@@ -303,9 +350,9 @@ fn incident_label(id: &str) -> String {
     if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) { format!("INC-{id}") } else { printable(id) }
 }
 
-fn id_path(id: &str) -> String {
-    let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    format!("/incidents/{id}")
+/// The API path of an incident given as `INC-42`, `42` or its id.
+pub(crate) fn incident_path(id: &str) -> String {
+    format!("/incidents/{}", clean_id(id))
 }
 
 pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -325,6 +372,13 @@ pub(crate) fn printable_lines(text: &str, indent: &str) -> String {
 /// A string field, safe to print.
 pub(crate) fn shown(v: &Value, key: &str) -> String {
     printable(s(v, key))
+}
+
+/// A table: `headers`, then a row for each item.
+pub(crate) fn print_rows<T>(headers: &[impl AsRef<str>], items: &[T], row: impl Fn(&T) -> Vec<String>) {
+    let mut rows = vec![headers.iter().map(|h| h.as_ref().to_owned()).collect::<Vec<_>>()];
+    rows.extend(items.iter().map(row));
+    print_table(&rows);
 }
 
 pub(crate) fn print_table(rows: &[Vec<String>]) {
@@ -451,11 +505,12 @@ fn describe(e: &Value) -> String {
 
 pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
     use reqwest::Method;
-    let (client, result) = match cmd {
+    let (api, result) = match cmd {
         IncidentCommand::Declare { title, severity, kind, summary, services, tags, client } => {
             let api = Api::new(&client)?;
             let body = json!({"title": title, "severity": severity, "type": kind, "summary": summary, "services": services, "tags": tags});
-            (client, api.call(Method::POST, "/incidents", Some(body)).await?)
+            let created = api.call(Method::POST, "/incidents", Some(body)).await?;
+            (api, created)
         }
         IncidentCommand::List { status, severity, kind, limit, client } => {
             let api = Api::new(&client)?;
@@ -467,50 +522,30 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             let value = api.call(Method::GET, &format!("/incidents?{}", q.join("&")), None).await?;
-            if !api.json {
-                let mut rows = vec![vec![
-                    "ID".into(),
-                    "STATUS".into(),
-                    "SEVERITY".into(),
-                    "TYPE".into(),
-                    "DETECTED".into(),
-                    "TITLE".into(),
-                ]];
-                for i in value["items"].as_array().into_iter().flatten() {
-                    let detected = s(i, "detected_at").get(..16).unwrap_or("").replace('T', " ");
-                    rows.push(vec![
+            if let Some(items) = api.table_items(&value, "no incidents")? {
+                print_rows(&["ID", "STATUS", "SEVERITY", "TYPE", "DETECTED", "TITLE"], &items, |i| {
+                    vec![
                         s(i, "label").into(),
                         s(i, "status").into(),
                         s(i, "severity").into(),
                         s(i, "type").into(),
-                        detected,
+                        s(i, "detected_at").get(..16).unwrap_or("").replace('T', " "),
                         s(i, "title").into(),
-                    ]);
-                }
-                if rows.len() == 1 {
-                    println!("no incidents");
-                } else {
-                    print_table(&rows);
-                }
-                return Ok(ExitCode::SUCCESS);
+                    ]
+                });
             }
-            (client, value)
+            return Ok(ExitCode::SUCCESS);
         }
         IncidentCommand::Show { id, kind, client } => {
             let api = Api::new(&client)?;
-            let incident = api.call(Method::GET, &id_path(&id), None).await?;
+            let incident = api.call(Method::GET, &incident_path(&id), None).await?;
             let kinds: Option<String> = kind
                 .map(|k| k.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ',').collect::<String>());
             let query = kinds.as_ref().map(|k| format!("?kind={k}")).unwrap_or_default();
-            let timeline = api
-                .call(Method::GET, &format!("{}/timeline{query}", id_path(&id)), None)
-                .await
-                .map_err(|e| INVESTIGATION_HINTS.apply(e))?;
+            let path = format!("{}/timeline{query}", incident_path(&id));
+            let timeline = api.request(Method::GET, &path, None, &INVESTIGATION_HINTS).await?;
             if api.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"incident": incident, "timeline": timeline["items"]}))?
-                );
+                print_json(&json!({"incident": incident, "timeline": timeline["items"]}))?;
             } else {
                 print_incident(&incident);
                 match &kinds {
@@ -528,11 +563,11 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        IncidentCommand::Ack { id, client } => act(client, &id, "acknowledge").await?,
-        IncidentCommand::Contain { id, client } => act(client, &id, "contain").await?,
-        IncidentCommand::Resolve { id, client } => act(client, &id, "resolve").await?,
-        IncidentCommand::Close { id, client } => act(client, &id, "close").await?,
-        IncidentCommand::Reopen { id, client } => act(client, &id, "reopen").await?,
+        IncidentCommand::Ack(args) => act(args, "acknowledge").await?,
+        IncidentCommand::Contain(args) => act(args, "contain").await?,
+        IncidentCommand::Resolve(args) => act(args, "resolve").await?,
+        IncidentCommand::Close(args) => act(args, "close").await?,
+        IncidentCommand::Reopen(args) => act(args, "reopen").await?,
         IncidentCommand::Checklist(args) => return crate::procedures::checklist(args).await,
         IncidentCommand::Check(args) => return crate::procedures::check(args).await,
         IncidentCommand::Playbook(args) => return crate::procedures::attach(args).await,
@@ -554,21 +589,20 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
         IncidentCommand::Alerts { id, client } => return incident_alerts(&client, &id).await,
         IncidentCommand::Note { id, body, client } => {
             let api = Api::new(&client)?;
-            (client, api.call(Method::POST, &format!("{}/notes", id_path(&id)), Some(json!({"body": body}))).await?)
+            let path = format!("{}/notes", incident_path(&id));
+            let changed = api.call(Method::POST, &path, Some(json!({"body": body}))).await?;
+            (api, changed)
         }
     };
-    if client.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    } else {
-        print_incident(&result);
-    }
+    api.print(&result, print_incident)?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn act(client: ClientArgs, id: &str, action: &str) -> anyhow::Result<(ClientArgs, Value)> {
-    let api = Api::new(&client)?;
-    let v = api.call(reqwest::Method::POST, &format!("{}/{action}", id_path(id)), None).await?;
-    Ok((client, v))
+/// Moves an incident along its lifecycle (`acknowledge`, `resolve`, …).
+async fn act(args: IncidentArg, action: &str) -> anyhow::Result<(Api, Value)> {
+    let api = Api::new(&args.client)?;
+    let v = api.call(reqwest::Method::POST, &format!("{}/{action}", incident_path(&args.id)), None).await?;
+    Ok((api, v))
 }
 
 const INVESTIGATION_HINTS: Hints = Hints {
@@ -580,25 +614,21 @@ const INVESTIGATION_HINTS: Hints = Hints {
 /// `firebreak incident restrict ID [--off]`.
 async fn restrict(client: &ClientArgs, id: &str, off: bool) -> anyhow::Result<ExitCode> {
     let api = Api::new(client)?;
-    let path = format!("{}/restricted", id_path(id));
-    let v = api
-        .call(reqwest::Method::PUT, &path, Some(json!({"restricted": !off})))
-        .await
-        .map_err(|e| INVESTIGATION_HINTS.apply(e))?;
-    if api.json {
-        return print_json(&v).map(|()| ExitCode::SUCCESS);
-    }
-    let label = shown(&v, "label");
-    match (v["restricted"].as_bool() == Some(true), off) {
-        (true, false) => println!(
-            "{label} is restricted: only its participants and admins see it (let someone in with `firebreak incident participants {label} --add EMAIL`)"
-        ),
-        (true, true) => println!(
-            "{label} is no longer marked restricted, but stays restricted: incidents of type {} are restricted whatever the mark says",
-            shown(&v, "type")
-        ),
-        (false, _) => println!("{label} is not restricted: everyone who may read incidents sees it"),
-    }
+    let path = format!("{}/restricted", incident_path(id));
+    let v = api.request(reqwest::Method::PUT, &path, Some(json!({"restricted": !off})), &INVESTIGATION_HINTS).await?;
+    api.print(&v, |v| {
+        let label = shown(v, "label");
+        match (v["restricted"].as_bool() == Some(true), off) {
+            (true, false) => println!(
+                "{label} is restricted: only its participants and admins see it (let someone in with `firebreak incident participants {label} --add EMAIL`)"
+            ),
+            (true, true) => println!(
+                "{label} is no longer marked restricted, but stays restricted: incidents of type {} are restricted whatever the mark says",
+                shown(v, "type")
+            ),
+            (false, _) => println!("{label} is not restricted: everyone who may read incidents sees it"),
+        }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -607,32 +637,29 @@ fn print_participants(items: &[Value]) {
         println!("no participants yet");
         return;
     }
-    let mut rows = vec![vec!["NAME".into(), "SINCE".into(), "USER ID".into()]];
-    for p in items {
-        rows.push(vec![s(p, "name").into(), when(p, "since"), s(p, "user_id").into()]);
-    }
-    print_table(&rows);
+    print_rows(&["NAME", "SINCE", "USER ID"], items, |p| {
+        vec![s(p, "name").into(), when(p, "since"), s(p, "user_id").into()]
+    });
 }
 
 /// `firebreak incident participants ID [--add EMAIL]`.
 async fn participants(client: &ClientArgs, id: &str, add: Option<&str>) -> anyhow::Result<ExitCode> {
     let api = Api::new(client)?;
-    let path = format!("{}/participants", id_path(id));
+    let path = format!("{}/participants", incident_path(id));
     let v = match add.map(str::trim) {
         Some(who) => {
             let body = if uuid::Uuid::parse_str(who).is_ok() { json!({"user_id": who}) } else { json!({"email": who}) };
             let hints = Hints { invalid: "name a Firebreak user by email address or user id", ..INVESTIGATION_HINTS };
-            api.call(reqwest::Method::POST, &path, Some(body)).await.map_err(|e| hints.apply(e))?
+            api.request(reqwest::Method::POST, &path, Some(body), &hints).await?
         }
-        None => api.call(reqwest::Method::GET, &path, None).await.map_err(|e| INVESTIGATION_HINTS.apply(e))?,
+        None => api.request(reqwest::Method::GET, &path, None, &INVESTIGATION_HINTS).await?,
     };
-    if api.json {
-        return print_json(&v).map(|()| ExitCode::SUCCESS);
-    }
-    if let Some(who) = add {
-        println!("added {} to {}", printable(who.trim()), incident_label(id));
-    }
-    print_participants(v["items"].as_array().map(Vec::as_slice).unwrap_or_default());
+    api.print(&v, |v| {
+        if let Some(who) = add {
+            println!("added {} to {}", printable(who.trim()), incident_label(id));
+        }
+        print_participants(v["items"].as_array().map(Vec::as_slice).unwrap_or_default());
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -641,29 +668,39 @@ async fn evidence(client: &ClientArgs, id: &str, url: &str, title: Option<&str>)
     let api = Api::new(client)?;
     let body = json!({"url": url, "title": title.unwrap_or_default()});
     let hints = Hints { invalid: "give an absolute http(s) address and a one-line --title", ..INVESTIGATION_HINTS };
-    let v = api
-        .call(reqwest::Method::POST, &format!("{}/evidence", id_path(id)), Some(body))
-        .await
-        .map_err(|e| hints.apply(e))?;
-    if api.json {
-        return print_json(&v).map(|()| ExitCode::SUCCESS);
-    }
-    match title.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => println!("linked evidence to {}: {} ({})", shown(&v, "label"), printable(url), printable(t)),
-        None => println!("linked evidence to {}: {}", shown(&v, "label"), printable(url)),
-    }
+    let v = api.request(reqwest::Method::POST, &format!("{}/evidence", incident_path(id)), Some(body), &hints).await?;
+    api.print(&v, |v| match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => println!("linked evidence to {}: {} ({})", shown(v, "label"), printable(url), printable(t)),
+        None => println!("linked evidence to {}: {}", shown(v, "label"), printable(url)),
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The names of the catalog's services by id (ids stand in when the list cannot be read).
-async fn service_names(api: &Api) -> std::collections::HashMap<String, String> {
-    let services = api.call(reqwest::Method::GET, "/services", None).await.unwrap_or(Value::Null);
-    services["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| (s(v, "id").to_owned(), s(v, "name").to_owned()))
-        .collect()
+async fn service_names(api: &Api) -> ServiceNames {
+    ServiceNames::of_listing(&api.call(reqwest::Method::GET, "/services", None).await.unwrap_or(Value::Null))
+}
+
+/// Services' names by id, to show services by name.
+#[derive(Default)]
+pub(crate) struct ServiceNames(std::collections::HashMap<String, String>);
+
+impl ServiceNames {
+    /// The names in a listing of services (`{"items": [...]}`).
+    pub(crate) fn of_listing(listing: &Value) -> ServiceNames {
+        let items = listing["items"].as_array().into_iter().flatten();
+        ServiceNames(items.map(|v| (s(v, "id").to_owned(), s(v, "name").to_owned())).collect())
+    }
+
+    /// One service, named as the command line gave it.
+    pub(crate) fn one(id: String, name: String) -> ServiceNames {
+        ServiceNames([(id, name)].into())
+    }
+
+    /// The name of service `id`, or the id when its name is not known.
+    pub(crate) fn of(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| id.to_owned())
+    }
 }
 
 /// `firebreak incident changes ID [--before-minutes M]`.
@@ -671,51 +708,26 @@ async fn changes(client: &ClientArgs, id: &str, before_minutes: Option<u32>) -> 
     let api = Api::new(client)?;
     let query = before_minutes.map(|m| format!("?before_minutes={m}")).unwrap_or_default();
     let hints = Hints { invalid: "--before-minutes is from 1 to 10080 (a week)", ..INVESTIGATION_HINTS };
-    let v = api
-        .call(reqwest::Method::GET, &format!("{}/changes{query}", id_path(id)), None)
-        .await
-        .map_err(|e| hints.apply(e))?;
-    if api.json {
-        return print_json(&v).map(|()| ExitCode::SUCCESS);
-    }
-    let items = v["items"].as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        let before = before_minutes.map_or_else(|| "a day".to_owned(), |m| format!("{m} minutes"));
-        println!(
-            "no changes recorded for the services {} affects, from {before} before it was detected",
-            incident_label(id)
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
+    let v = api.request(reqwest::Method::GET, &format!("{}/changes{query}", incident_path(id)), None, &hints).await?;
+    let before = before_minutes.map_or_else(|| "a day".to_owned(), |m| format!("{m} minutes"));
+    let none = format!(
+        "no changes recorded for the services {} affects, from {before} before it was detected",
+        incident_label(id)
+    );
+    let Some(items) = api.table_items(&v, &none)? else { return Ok(ExitCode::SUCCESS) };
     let names = service_names(&api).await;
-    let mut rows = vec![vec!["OCCURRED".into(), "SERVICE".into(), "SOURCE".into(), "SUMMARY".into()]];
-    for c in &items {
-        let service = s(c, "service_id");
-        rows.push(vec![
-            when(c, "occurred_at"),
-            names.get(service).cloned().unwrap_or_else(|| service.to_owned()),
-            s(c, "source").into(),
-            one_line(s(c, "summary"), 80),
-        ]);
-    }
-    print_table(&rows);
+    print_rows(&["OCCURRED", "SERVICE", "SOURCE", "SUMMARY"], &items, |c| {
+        vec![when(c, "occurred_at"), names.of(s(c, "service_id")), s(c, "source").into(), one_line(s(c, "summary"), 80)]
+    });
     Ok(ExitCode::SUCCESS)
 }
 
 /// `firebreak incident alerts ID`.
 async fn incident_alerts(client: &ClientArgs, id: &str) -> anyhow::Result<ExitCode> {
     let api = Api::new(client)?;
-    let v = api
-        .call(reqwest::Method::GET, &format!("{}/alerts", id_path(id)), None)
-        .await
-        .map_err(|e| INVESTIGATION_HINTS.apply(e))?;
-    if api.json {
-        return print_json(&v).map(|()| ExitCode::SUCCESS);
-    }
-    let items = v["items"].as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        println!("no alerts linked to {}", incident_label(id));
-    } else {
+    let v =
+        api.request(reqwest::Method::GET, &format!("{}/alerts", incident_path(id)), None, &INVESTIGATION_HINTS).await?;
+    if let Some(items) = api.table_items(&v, &format!("no alerts linked to {}", incident_label(id)))? {
         print_alerts(&api, &items).await;
     }
     Ok(ExitCode::SUCCESS)
@@ -825,26 +837,20 @@ pub enum AlertCommand {
         client: ClientArgs,
     },
     /// Show one alert: its fields, events folded in, incident and details.
-    Show {
-        /// Alert id
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Show(AlertArg),
     /// Acknowledge an open alert.
-    Ack {
-        /// Alert id
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Ack(AlertArg),
     /// Resolve an open alert.
-    Resolve {
-        /// Alert id
-        id: String,
-        #[command(flatten)]
-        client: ClientArgs,
-    },
+    Resolve(AlertArg),
+}
+
+/// An alert named on the command line.
+#[derive(Args)]
+pub struct AlertArg {
+    /// Alert id
+    id: String,
+    #[command(flatten)]
+    client: ClientArgs,
 }
 
 /// A length of time from the command line: a number with an optional unit (`ms`, `s`, `m`,
@@ -934,12 +940,10 @@ fn print_integrations(items: &[Value]) {
         println!("no integrations (add one with `firebreak service add-integration`)");
         return;
     }
-    let mut rows = vec![vec!["NAME".into(), "TYPE".into(), "CREATED".into(), "KEY ROTATED".into(), "ID".into()]];
-    for i in items {
+    print_rows(&["NAME", "TYPE", "CREATED", "KEY ROTATED", "ID"], items, |i| {
         let rotated = if i["key_rotated_at"].is_string() { when(i, "key_rotated_at") } else { "never".into() };
-        rows.push(vec![s(i, "name").into(), s(i, "type").into(), when(i, "created_at"), rotated, s(i, "id").into()]);
-    }
-    print_table(&rows);
+        vec![s(i, "name").into(), s(i, "type").into(), when(i, "created_at"), rotated, s(i, "id").into()]
+    });
 }
 
 /// An integration with its one-time key.
@@ -961,28 +965,17 @@ pub async fn run_service(cmd: ServiceCommand) -> anyhow::Result<ExitCode> {
         ServiceCommand::List { client } => {
             let api = Api::new(&client)?;
             let value = api.call(Method::GET, "/services", None).await?;
-            if api.json {
-                print_json(&value)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut items = value["items"].as_array().cloned().unwrap_or_default();
+            let Some(mut items) = api.table_items(&value, "no services")? else { return Ok(ExitCode::SUCCESS) };
             items.sort_by_key(|v| s(v, "name").to_lowercase());
-            let mut rows =
-                vec![vec!["NAME".into(), "OWNER TEAM".into(), "AUTO-RESOLVE".into(), "ID".into(), "TAGS".into()]];
-            for v in &items {
-                rows.push(vec![
+            print_rows(&["NAME", "OWNER TEAM", "AUTO-RESOLVE", "ID", "TAGS"], &items, |v| {
+                vec![
                     s(v, "name").into(),
                     s(v, "owner_team").into(),
                     if v["auto_resolve"].as_bool() == Some(true) { "yes" } else { "no" }.into(),
                     s(v, "id").into(),
                     list_of(v, "tags"),
-                ]);
-            }
-            if items.is_empty() {
-                println!("no services");
-            } else {
-                print_table(&rows);
-            }
+                ]
+            });
         }
         ServiceCommand::Show { service, client } => {
             let api = Api::new(&client)?;
@@ -1007,23 +1000,14 @@ pub async fn run_service(cmd: ServiceCommand) -> anyhow::Result<ExitCode> {
                 "tags": tags,
                 "auto_resolve": !no_auto_resolve,
             });
-            let created = api.call(Method::POST, "/services", Some(body)).await?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                print_service(&created);
-            }
+            api.print(&api.call(Method::POST, "/services", Some(body)).await?, print_service)?;
         }
         ServiceCommand::AddIntegration { service, kind, name, client } => {
             let api = Api::new(&client)?;
             let id = clean_id(&api.service_id(&service).await?);
             let body = json!({"type": kind, "name": name});
             let created = api.call(Method::POST, &format!("/services/{id}/integrations"), Some(body)).await?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                print_key(&created, false);
-            }
+            api.print(&created, |v| print_key(v, false))?;
         }
         ServiceCommand::Heartbeat(args) => return crate::integrations::heartbeat(args).await,
         ServiceCommand::Mapping(args) => return crate::integrations::mapping(args).await,
@@ -1031,12 +1015,7 @@ pub async fn run_service(cmd: ServiceCommand) -> anyhow::Result<ExitCode> {
         ServiceCommand::RotateKey { integration, client } => {
             let api = Api::new(&client)?;
             let path = format!("/integrations/{}/rotate-key", clean_id(&integration));
-            let rotated = api.call(Method::POST, &path, None).await?;
-            if api.json {
-                print_json(&rotated)?;
-            } else {
-                print_key(&rotated, true);
-            }
+            api.print(&api.call(Method::POST, &path, None).await?, |v| print_key(v, true))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1091,28 +1070,17 @@ async fn print_alert(api: &Api, v: &Value) {
 /// A table of alerts, with their services by name.
 async fn print_alerts(api: &Api, items: &[Value]) {
     let names = service_names(api).await;
-    let mut rows = vec![vec![
-        "ID".into(),
-        "STATUS".into(),
-        "SEVERITY".into(),
-        "EVENTS".into(),
-        "LAST SEEN".into(),
-        "SERVICE".into(),
-        "SUMMARY".into(),
-    ]];
-    for a in items {
-        let service = s(a, "service_id");
-        rows.push(vec![
+    print_rows(&["ID", "STATUS", "SEVERITY", "EVENTS", "LAST SEEN", "SERVICE", "SUMMARY"], items, |a| {
+        vec![
             s(a, "id").into(),
             alert_status(a),
             s(a, "severity").into(),
             a["count"].as_i64().unwrap_or(0).to_string(),
             when(a, "last_seen_at"),
-            names.get(service).cloned().unwrap_or_else(|| service.to_owned()),
+            names.of(s(a, "service_id")),
             one_line(s(a, "summary"), 80),
-        ]);
-    }
-    print_table(&rows);
+        ]
+    });
 }
 
 pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
@@ -1131,36 +1099,16 @@ pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
                 q.push(format!("cursor={}", clean_id(&cursor)));
             }
             let value = api.call(Method::GET, &format!("/alerts?{}", q.join("&")), None).await?;
-            if api.json {
-                print_json(&value)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let items = value["items"].as_array().cloned().unwrap_or_default();
-            if items.is_empty() {
-                println!("no alerts");
-                return Ok(ExitCode::SUCCESS);
-            }
+            let Some(items) = api.table_items(&value, "no alerts")? else { return Ok(ExitCode::SUCCESS) };
             print_alerts(&api, &items).await;
             if let Some(next) = value["next_cursor"].as_str() {
                 eprintln!("more alerts: add --cursor {next}");
             }
             return Ok(ExitCode::SUCCESS);
         }
-        AlertCommand::Show { id, client } => {
-            let api = Api::new(&client)?;
-            let alert = api.call(Method::GET, &format!("/alerts/{}", clean_id(&id)), None).await?;
-            (api, alert)
-        }
-        AlertCommand::Ack { id, client } => {
-            let api = Api::new(&client)?;
-            let alert = api.call(Method::POST, &format!("/alerts/{}/acknowledge", clean_id(&id)), None).await?;
-            (api, alert)
-        }
-        AlertCommand::Resolve { id, client } => {
-            let api = Api::new(&client)?;
-            let alert = api.call(Method::POST, &format!("/alerts/{}/resolve", clean_id(&id)), None).await?;
-            (api, alert)
-        }
+        AlertCommand::Show(args) => alert_call(args, Method::GET, "").await?,
+        AlertCommand::Ack(args) => alert_call(args, Method::POST, "/acknowledge").await?,
+        AlertCommand::Resolve(args) => alert_call(args, Method::POST, "/resolve").await?,
     };
     if api.json {
         print_json(&alert)?;
@@ -1168,6 +1116,13 @@ pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
         print_alert(&api, &alert).await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One alert's answer at `/alerts/ID{action}`.
+async fn alert_call(args: AlertArg, method: reqwest::Method, action: &str) -> anyhow::Result<(Api, Value)> {
+    let api = Api::new(&args.client)?;
+    let alert = api.call(method, &format!("/alerts/{}{action}", clean_id(&args.id)), None).await?;
+    Ok((api, alert))
 }
 
 #[cfg(test)]

@@ -66,20 +66,16 @@ fn print_heartbeat(v: &Value) {
 pub async fn heartbeat(args: HeartbeatArgs) -> anyhow::Result<ExitCode> {
     let api = Api::new(&args.client)?;
     let path = format!("/integrations/{}/heartbeat", clean_id(&args.integration));
-    let mut value = api.call(Method::GET, &path, None).await.map_err(|e| HEARTBEAT_HINTS.apply(e))?;
+    let mut value = api.request(Method::GET, &path, None, &HEARTBEAT_HINTS).await?;
     if args.interval.is_some() || args.grace.is_some() {
         // A flag left out keeps its current value.
         let interval =
             args.interval.map(|d| d.as_secs() as i64).unwrap_or(value["interval_seconds"].as_i64().unwrap_or(0));
         let grace = args.grace.map(|d| d.as_secs() as i64).unwrap_or(value["grace_seconds"].as_i64().unwrap_or(0));
         let body = json!({"interval_seconds": interval, "grace_seconds": grace});
-        value = api.call(Method::PUT, &path, Some(body)).await.map_err(|e| HEARTBEAT_HINTS.apply(e))?;
+        value = api.request(Method::PUT, &path, Some(body), &HEARTBEAT_HINTS).await?;
     }
-    if api.json {
-        print_json(&value)?;
-    } else {
-        print_heartbeat(&value);
-    }
+    api.print(&value, print_heartbeat)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -131,12 +127,7 @@ pub async fn mapping(args: MappingArgs) -> anyhow::Result<ExitCode> {
     let new_mapping = args.set.as_deref().map(|p| read_json(p, "mapping file")).transpose()?;
     let sample = args.test.as_deref().map(|p| read_json(p, "sample")).transpose()?;
     if new_mapping.is_none() && sample.is_none() {
-        let current = api.call(Method::GET, &path, None).await.map_err(|e| MAPPING_HINTS.apply(e))?;
-        if api.json {
-            print_json(&current)?;
-        } else {
-            print_mapping(&current);
-        }
+        api.print(&api.request(Method::GET, &path, None, &MAPPING_HINTS).await?, print_mapping)?;
         return Ok(ExitCode::SUCCESS);
     }
     // With both, the new mapping is tried on the sample first and saved only if it maps it.
@@ -152,7 +143,7 @@ pub async fn mapping(args: MappingArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let saved = match &new_mapping {
-        Some(m) => Some(api.call(Method::PUT, &path, Some(m.clone())).await.map_err(|e| MAPPING_HINTS.apply(e))?),
+        Some(m) => Some(api.request(Method::PUT, &path, Some(m.clone()), &MAPPING_HINTS).await?),
         None => None,
     };
     if api.json {

@@ -4,8 +4,11 @@
 //! id or `me` and schedules by name or id; they are resolved to ids and checked as the server
 //! would check them before anything is sent.
 
-use crate::client::{Api, ApiFailure, ClientArgs, Hints, clean_id, print_json, print_table, printable, s, when};
-use crate::schedules::{People, entries, parse_instant, rfc3339};
+use crate::client::{
+    Api, ApiFailure, ClientArgs, Hints, clean_id, incident_path, print_json, print_rows, print_table, printable, s,
+    when,
+};
+use crate::schedules::{People, entries, file_error, named_definition, parse_instant, rfc3339};
 use anyhow::{anyhow, bail};
 use chrono::DateTime;
 use clap::Args;
@@ -158,20 +161,12 @@ const INCIDENT_HINTS: Hints = Hints {
 
 /// A policy given by id or by exact name (names are unique), as the API shows it.
 async fn find_policy(api: &Api, given: &str) -> anyhow::Result<Value> {
-    if uuid::Uuid::parse_str(given.trim()).is_ok() {
-        let path = format!("/escalation-policies/{}", clean_id(given.trim()));
-        return api.call(Method::GET, &path, None).await.map_err(|e| HINTS.apply(e));
-    }
-    let all = api.call(Method::GET, "/escalation-policies", None).await.map_err(|e| HINTS.apply(e))?;
-    match all["items"].as_array().into_iter().flatten().find(|v| s(v, "name") == given) {
-        Some(found) => Ok(found.clone()),
-        None => bail!("no escalation policy with the id or name {:?}\nhint: {}", printable(given), HINTS.not_found),
-    }
+    api.find_named("/escalation-policies", given, "escalation policy", &HINTS).await
 }
 
 /// Every item of a listing.
 async fn items(api: &Api, path: &str) -> anyhow::Result<Vec<Value>> {
-    let value = api.call(Method::GET, path, None).await.map_err(|e| HINTS.apply(e))?;
+    let value = api.request(Method::GET, path, None, &HINTS).await?;
     Ok(value["items"].as_array().cloned().unwrap_or_default())
 }
 
@@ -391,30 +386,21 @@ pub async fn run_policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PolicyCommand::List { client } => {
             let api = Api::new(&client)?;
-            let value = api.call(Method::GET, "/escalation-policies", None).await.map_err(|e| HINTS.apply(e))?;
-            if api.json {
-                print_json(&value)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut policies = value["items"].as_array().cloned().unwrap_or_default();
-            if policies.is_empty() {
-                println!("no escalation policies (create one with `firebreak policy create`)");
-                return Ok(ExitCode::SUCCESS);
-            }
+            let value = api.request(Method::GET, "/escalation-policies", None, &HINTS).await?;
+            let none = "no escalation policies (create one with `firebreak policy create`)";
+            let Some(mut policies) = api.table_items(&value, none)? else { return Ok(ExitCode::SUCCESS) };
             policies.sort_by_key(|v| s(v, "name").to_lowercase());
             let services = items(&api, "/services").await?;
-            let mut rows = vec![["NAME", "LEVELS", "REPEAT", "SERVICES", "ID"].map(String::from).to_vec()];
-            for v in &policies {
+            print_rows(&["NAME", "LEVELS", "REPEAT", "SERVICES", "ID"], &policies, |v| {
                 let used = services_using(&services, s(v, "id"));
-                rows.push(vec![
+                vec![
                     s(v, "name").into(),
                     v["levels"].as_array().map(Vec::len).unwrap_or(0).to_string(),
                     v["repeat"].as_u64().unwrap_or(0).to_string(),
                     if used.is_empty() { "-".into() } else { used.join(", ") },
                     s(v, "id").into(),
-                ]);
-            }
-            print_table(&rows);
+                ]
+            });
         }
         PolicyCommand::Show { policy, client } => {
             let api = Api::new(&client)?;
@@ -428,20 +414,13 @@ pub async fn run_policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
         }
         PolicyCommand::Create { name, file, description, client } => {
             let api = Api::new(&client)?;
-            let bad_file = |e: String| anyhow!("{}: {e}\nhint: {}", file.display(), HINTS.invalid);
+            let bad_file = |e| file_error(&file, e, &HINTS);
             let (name, written) = read_policy(&file, name).map_err(bad_file)?;
             let targets = Targets::fetch(&api).await?;
             let (described, definition) = check_policy(written, &targets).map_err(bad_file)?;
-            let mut body = serde_json::to_value(&definition)?;
-            body["name"] = json!(name);
-            body["description"] = json!(description.unwrap_or(described));
-            let created =
-                api.call(Method::POST, "/escalation-policies", Some(body)).await.map_err(|e| HINTS.apply(e))?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                print_policy(&created, &targets, &[]);
-            }
+            let body = named_definition(&definition, &name, description.unwrap_or(described))?;
+            let created = api.request(Method::POST, "/escalation-policies", Some(body), &HINTS).await?;
+            api.print(&created, |v| print_policy(v, &targets, &[]))?;
         }
         PolicyCommand::Plan { policy, start, client } => {
             let api = Api::new(&client)?;
@@ -450,7 +429,7 @@ pub async fn run_policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
             if let Some(start) = start {
                 path.push_str(&format!("?start={}", rfc3339(start)));
             }
-            let plan = api.call(Method::GET, &path, None).await.map_err(|e| HINTS.apply(e))?;
+            let plan = api.request(Method::GET, &path, None, &HINTS).await?;
             if api.json {
                 print_json(&plan)?;
                 return Ok(ExitCode::SUCCESS);
@@ -481,11 +460,7 @@ pub async fn run_policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => return Err(HINTS.apply(e)),
             }
-            if api.json {
-                print_json(&json!({"id": id, "deleted": true}))?;
-            } else {
-                println!("deleted escalation policy {name} ({id})");
-            }
+            api.print_deleted(&id, &format!("escalation policy {name} ({id})"))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -501,28 +476,22 @@ pub async fn set_policy(args: SetPolicyArgs) -> anyhow::Result<ExitCode> {
     };
     let body = json!({"escalation_policy_id": policy.as_ref().map(|p| s(p, "id"))});
     let hints = Hints { not_found: "see `firebreak service list`", ..HINTS };
-    let changed =
-        api.call(Method::PATCH, &format!("/services/{service}"), Some(body)).await.map_err(|e| hints.apply(e))?;
-    if api.json {
-        print_json(&changed)?;
-    } else {
-        match policy {
-            Some(p) => println!(
-                "service {} now escalates with policy {}",
-                printable(s(&changed, "name")),
-                printable(s(&p, "name"))
-            ),
-            None => println!(
-                "service {} has no escalation policy: its new incidents page nobody",
-                printable(s(&changed, "name"))
-            ),
+    let changed = api.request(Method::PATCH, &format!("/services/{service}"), Some(body), &hints).await?;
+    api.print(&changed, |changed| match policy {
+        Some(p) => {
+            println!("service {} now escalates with policy {}", printable(s(changed, "name")), printable(s(&p, "name")))
         }
-    }
+        None => println!(
+            "service {} has no escalation policy: its new incidents page nobody",
+            printable(s(changed, "name"))
+        ),
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn incident_path(id: &str, action: &str) -> String {
-    format!("/incidents/{}/{action}", clean_id(id))
+/// The API path of an action on an incident.
+fn incident_action(id: &str, action: &str) -> String {
+    format!("{}/{action}", incident_path(id))
 }
 
 /// An incident's escalation state, its levels and steps counted from 1.
@@ -556,10 +525,7 @@ async fn print_escalation(api: &Api, incident: &str, state: &Value) {
 /// `firebreak incident escalate ID`.
 pub async fn escalate(args: IncidentRef) -> anyhow::Result<ExitCode> {
     let api = Api::new(&args.client)?;
-    let state = api
-        .call(Method::POST, &incident_path(&args.id, "escalate"), None)
-        .await
-        .map_err(|e| INCIDENT_HINTS.apply(e))?;
+    let state = api.request(Method::POST, &incident_action(&args.id, "escalate"), None, &INCIDENT_HINTS).await?;
     if api.json {
         print_json(&state)?;
     } else {
@@ -574,9 +540,8 @@ pub async fn reassign(args: ReassignArgs) -> anyhow::Result<ExitCode> {
     let api = Api::new(&args.client)?;
     let people = People::fetch(&api).await?;
     let user = people.id_of(&args.to).map_err(|e| anyhow!("--to: {e}"))?;
-    api.call(Method::POST, &incident_path(&args.id, "reassign"), Some(json!({"user_id": user})))
-        .await
-        .map_err(|e| INCIDENT_HINTS.apply(e))?;
+    let body = json!({"user_id": user});
+    api.request(Method::POST, &incident_action(&args.id, "reassign"), Some(body), &INCIDENT_HINTS).await?;
     if api.json {
         print_json(&json!({"incident": args.id, "user_id": user, "paged": true}))?;
     } else {
@@ -588,10 +553,7 @@ pub async fn reassign(args: ReassignArgs) -> anyhow::Result<ExitCode> {
 /// `firebreak incident paging ID`.
 pub async fn paging(args: IncidentRef) -> anyhow::Result<ExitCode> {
     let api = Api::new(&args.client)?;
-    let value = api
-        .call(Method::GET, &incident_path(&args.id, "escalation"), None)
-        .await
-        .map_err(|e| INCIDENT_HINTS.apply(e))?;
+    let value = api.request(Method::GET, &incident_action(&args.id, "escalation"), None, &INCIDENT_HINTS).await?;
     if api.json {
         print_json(&value)?;
         return Ok(ExitCode::SUCCESS);
@@ -611,10 +573,9 @@ pub async fn paging(args: IncidentRef) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let people = People::fetch(&api).await?;
-    let mut rows =
-        vec![["DUE", "KIND", "TO", "CHANNEL", "STATUS", "ATTEMPTS", "SENT", "ERROR"].map(String::from).to_vec()];
-    for n in &notifications {
-        rows.push(vec![
+    let headers = ["DUE", "KIND", "TO", "CHANNEL", "STATUS", "ATTEMPTS", "SENT", "ERROR"];
+    print_rows(&headers, &notifications, |n| {
+        vec![
             when(n, "due_at"),
             s(n, "kind").into(),
             people.name_of(s(n, "user_id")),
@@ -623,9 +584,8 @@ pub async fn paging(args: IncidentRef) -> anyhow::Result<ExitCode> {
             n["attempts"].as_i64().unwrap_or(0).to_string(),
             if n["sent_at"].is_string() { when(n, "sent_at") } else { "-".into() },
             crate::client::one_line(s(n, "last_error"), 60),
-        ]);
-    }
-    print_table(&rows);
+        ]
+    });
     Ok(ExitCode::SUCCESS)
 }
 

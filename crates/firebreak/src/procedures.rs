@@ -1,6 +1,7 @@
 //! `firebreak procedures`: check a procedures directory (decision trees, playbooks, contact
 //! lists, templates, config) before it is used, in CI or by hand; write the example one.
 
+use crate::client::{Api, ClientArgs, incident_path, print_rows, printable, s, shown};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -144,16 +145,14 @@ pub struct TriageArgs {
     #[arg(long)]
     pub tree: Option<String>,
     #[command(flatten)]
-    pub client: crate::client::ClientArgs,
+    pub client: ClientArgs,
 }
 
 /// Asks each question, sending the answers so far to the server, until the outcome is applied.
 pub async fn run_triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
-    use crate::client::{Api, printable, s};
     use std::io::{BufRead, IsTerminal, Write};
     let api = Api::new(&args.client)?;
-    let id: String = args.incident.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    let path = format!("/incidents/{id}/triage");
+    let path = format!("{}/triage", incident_path(&args.incident));
     let mut given: Vec<Value> = Vec::new();
     let mut scripted = args.answers.iter();
     let stdin = std::io::stdin();
@@ -162,9 +161,7 @@ pub async fn run_triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
         let body = json!({ "answers": given, "tree": args.tree });
         let v = api.call(reqwest::Method::POST, &path, Some(body)).await?;
         if s(&v, "state") == "done" {
-            if args.client.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
+            api.print(&v, |v| {
                 let o = &v["outcome"];
                 println!(
                     "INC-{} triaged: {} ({} {}){}",
@@ -174,7 +171,7 @@ pub async fn run_triage(args: TriageArgs) -> anyhow::Result<ExitCode> {
                     s(o, "type"),
                     o["playbook"].as_str().map(|p| format!("; playbook {}", printable(p))).unwrap_or_default()
                 );
-            }
+            })?;
             return Ok(ExitCode::SUCCESS);
         }
         let q = &v["question"];
@@ -240,7 +237,7 @@ pub struct ChecklistArgs {
     /// The incident: INC-42, 42 or its id.
     pub incident: String,
     #[command(flatten)]
-    pub client: crate::client::ClientArgs,
+    pub client: ClientArgs,
 }
 
 /// `firebreak incident check INC-42 3 [--skip|--reopen]`.
@@ -259,7 +256,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub reopen: bool,
     #[command(flatten)]
-    pub client: crate::client::ClientArgs,
+    pub client: ClientArgs,
 }
 
 /// `firebreak incident run INC-42 3 --confirm`.
@@ -277,12 +274,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub confirm: bool,
     #[command(flatten)]
-    pub client: crate::client::ClientArgs,
+    pub client: ClientArgs,
 }
 
 /// Runs an action or notify step once a person confirms.
 pub async fn run_step(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let api = crate::client::Api::new(&args.client)?;
+    let api = Api::new(&args.client)?;
     if args.item == 0 {
         anyhow::bail!("items are numbered from 1, as `firebreak incident checklist` shows them");
     }
@@ -293,17 +290,15 @@ pub async fn run_step(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let path = format!("{}/checklist/{}/run", incident_path(&args.incident), args.item - 1);
     let v = api.call(reqwest::Method::POST, &path, Some(json!({ "confirm": true }))).await?;
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
+    api.print(&v, |v| {
         let item = &v["item"];
         let how = match v["status"].as_u64() {
             Some(status) => format!("HTTP {status}"),
-            None => crate::client::shown(&v, "response"),
+            None => shown(v, "response"),
         };
         let verdict = if v["succeeded"].as_bool() == Some(true) { "done" } else { "failed (the step stays open)" };
-        println!("{} {verdict}: {} — {how}", args.item, crate::client::shown(item, "title"));
-    }
+        println!("{} {verdict}: {} — {how}", args.item, shown(item, "title"));
+    })?;
     Ok(if v["succeeded"].as_bool() == Some(true) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -325,12 +320,12 @@ pub struct RoleArgs {
     #[arg(long, conflicts_with = "email")]
     pub clear: bool,
     #[command(flatten)]
-    pub client: crate::client::ClientArgs,
+    pub client: ClientArgs,
 }
 
 /// Gives a role to someone (a handover when someone held it), or clears it.
 pub async fn role(args: RoleArgs) -> anyhow::Result<ExitCode> {
-    let api = crate::client::Api::new(&args.client)?;
+    let api = Api::new(&args.client)?;
     let role: String = args.role.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
     let body = match &args.email {
         Some(email) => json!({ "email": email }),
@@ -338,21 +333,14 @@ pub async fn role(args: RoleArgs) -> anyhow::Result<ExitCode> {
     };
     let path = format!("{}/roles/{role}", incident_path(&args.incident));
     let v = api.call(reqwest::Method::PUT, &path, Some(body)).await?;
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
+    api.print(&v, |v| {
         let roles = &v["roles"];
         let holder = roles.get(&role).or_else(|| roles["other"].get(&role)).and_then(|h| h["name"].as_str());
         match holder {
-            Some(name) => println!(
-                "{}: {} is {}",
-                crate::client::shown(&v, "label"),
-                crate::client::printable(name),
-                role.replace('_', " ")
-            ),
-            None => println!("{}: nobody is {}", crate::client::shown(&v, "label"), role.replace('_', " ")),
+            Some(name) => println!("{}: {} is {}", shown(v, "label"), printable(name), role.replace('_', " ")),
+            None => println!("{}: nobody is {}", shown(v, "label"), role.replace('_', " ")),
         }
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -365,49 +353,38 @@ pub struct PlaybookArgs {
     /// The playbook's name (see GET /api/v1/procedures or `firebreak procedures validate`).
     pub name: String,
     #[command(flatten)]
-    pub client: crate::client::ClientArgs,
-}
-
-fn incident_path(id: &str) -> String {
-    let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    format!("/incidents/{id}")
+    pub client: ClientArgs,
 }
 
 fn print_checklist(v: &Value) {
-    use crate::client::{print_table, s};
     if v["playbook"].is_null() {
         println!("no playbook attached (triage the incident, or: firebreak incident playbook ID NAME)");
         return;
     }
     let p = &v["playbook"];
     println!("{} ({}), version {}", s(p, "title"), s(p, "name"), s(p, "version").get(..12).unwrap_or(""));
-    let mut rows = vec![vec!["#".into(), "state".into(), "phase".into(), "step".into(), "role".into(), "due".into()]];
-    for i in v["items"].as_array().into_iter().flatten() {
-        rows.push(vec![
+    let items = v["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+    print_rows(&["#", "state", "phase", "step", "role", "due"], items, |i| {
+        vec![
             (i["position"].as_u64().unwrap_or(0) + 1).to_string(),
             s(i, "state").to_owned(),
             s(i, "phase").to_owned(),
             s(i, "title").to_owned(),
             s(i, "role").to_owned(),
             s(i, "due_at").get(..16).unwrap_or("").replace('T', " "),
-        ]);
-    }
-    print_table(&rows);
+        ]
+    });
 }
 
 pub async fn checklist(args: ChecklistArgs) -> anyhow::Result<ExitCode> {
-    let api = crate::client::Api::new(&args.client)?;
+    let api = Api::new(&args.client)?;
     let v = api.call(reqwest::Method::GET, &format!("{}/checklist", incident_path(&args.incident)), None).await?;
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print_checklist(&v);
-    }
+    api.print(&v, print_checklist)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let api = crate::client::Api::new(&args.client)?;
+    let api = Api::new(&args.client)?;
     if args.item == 0 {
         anyhow::bail!("items are numbered from 1, as `firebreak incident checklist` shows them");
     }
@@ -420,22 +397,14 @@ pub async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let path = format!("{}/checklist/{}", incident_path(&args.incident), args.item - 1);
     let v = api.call(reqwest::Method::POST, &path, Some(json!({ "state": state }))).await?;
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        println!("{} {}: {}", args.item, crate::client::s(&v, "state"), crate::client::shown(&v, "title"));
-    }
+    api.print(&v, |v| println!("{} {}: {}", args.item, s(v, "state"), shown(v, "title")))?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn attach(args: PlaybookArgs) -> anyhow::Result<ExitCode> {
-    let api = crate::client::Api::new(&args.client)?;
+    let api = Api::new(&args.client)?;
     let path = format!("{}/playbook", incident_path(&args.incident));
     let v = api.call(reqwest::Method::POST, &path, Some(json!({ "name": args.name }))).await?;
-    if args.client.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print_checklist(&v);
-    }
+    api.print(&v, print_checklist)?;
     Ok(ExitCode::SUCCESS)
 }

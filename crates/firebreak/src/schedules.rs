@@ -4,7 +4,7 @@
 //! before anything is sent; times are shown in each schedule's own time zone.
 
 use crate::client::{
-    Api, ApiFailure, ClientArgs, Hints, clean_id, parse_duration, print_json, print_table, printable, s,
+    Api, ApiFailure, ClientArgs, Hints, clean_id, parse_duration, print_json, print_rows, print_table, printable, s,
 };
 use anyhow::bail;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -215,15 +215,7 @@ const SHIFT_HINTS: Hints = Hints {
 
 /// A schedule given by id or by exact name (names are unique), as the API shows it.
 pub(crate) async fn find_schedule(api: &Api, given: &str) -> anyhow::Result<Value> {
-    if uuid::Uuid::parse_str(given.trim()).is_ok() {
-        let path = format!("/schedules/{}", clean_id(given.trim()));
-        return api.call(Method::GET, &path, None).await.map_err(|e| HINTS.apply(e));
-    }
-    let all = api.call(Method::GET, "/schedules", None).await.map_err(|e| HINTS.apply(e))?;
-    match all["items"].as_array().into_iter().flatten().find(|v| s(v, "name") == given) {
-        Some(found) => Ok(found.clone()),
-        None => bail!("no schedule with the id or name {:?}\nhint: {}", printable(given), HINTS.not_found),
-    }
+    api.find_named("/schedules", given, "schedule", &HINTS).await
 }
 
 /// The users the command line can name: every user when the token may list them (an admin's),
@@ -236,7 +228,7 @@ pub(crate) struct People {
 
 impl People {
     pub(crate) async fn fetch(api: &Api) -> anyhow::Result<People> {
-        let me = api.call(Method::GET, "/me", None).await.map_err(|e| HINTS.apply(e))?;
+        let me = api.request(Method::GET, "/me", None, &HINTS).await?;
         let my_id = s(&me, "id").to_owned();
         match api.call(Method::GET, "/users", None).await {
             Ok(all) => {
@@ -420,12 +412,10 @@ fn print_schedule(v: &Value, people: &People, clock: &WallClock) {
     let overrides = v["overrides"].as_array().cloned().unwrap_or_default();
     if !overrides.is_empty() {
         println!("\noverrides (the one added last wins):");
-        let mut rows = vec![clock.headers(&["ON CALL", "REPLACES"])];
-        for o in &overrides {
+        print_rows(&clock.headers(&["ON CALL", "REPLACES"]), &overrides, |o| {
             let replaces = o["replaces"].as_str().map(|id| people.name_of(id)).unwrap_or_else(|| "anyone".into());
-            rows.push(vec![clock.show(s(o, "start")), clock.show(s(o, "end")), people.name_of(s(o, "user")), replaces]);
-        }
-        print_table(&rows);
+            vec![clock.show(s(o, "start")), clock.show(s(o, "end")), people.name_of(s(o, "user")), replaces]
+        });
     }
 }
 
@@ -434,12 +424,10 @@ fn print_shifts(items: &[Value], clock: &WallClock) {
         println!("no shifts");
         return;
     }
-    let mut rows = vec![clock.headers(&["ON CALL", "WHY"])];
-    for shift in items {
+    print_rows(&clock.headers(&["ON CALL", "WHY"]), items, |shift| {
         let on_call = &shift["on_call"];
-        rows.push(vec![clock.show(s(shift, "start")), clock.show(s(shift, "end")), person(on_call), why(on_call)]);
-    }
-    print_table(&rows);
+        vec![clock.show(s(shift, "start")), clock.show(s(shift, "end")), person(on_call), why(on_call)]
+    });
 }
 
 async fn shifts(api: &Api, id: &str, from: Option<Timestamp>, to: Option<Timestamp>) -> anyhow::Result<Value> {
@@ -451,7 +439,7 @@ async fn shifts(api: &Api, id: &str, from: Option<Timestamp>, to: Option<Timesta
         query.push(format!("to={}", rfc3339(to)));
     }
     let path = format!("/schedules/{}/shifts?{}", clean_id(id), query.join("&"));
-    api.call(Method::GET, &path, None).await.map_err(|e| SHIFT_HINTS.apply(e))
+    api.request(Method::GET, &path, None, &SHIFT_HINTS).await
 }
 
 /// The keys a definition file may have.
@@ -502,6 +490,23 @@ fn check_definition(mut file: Value, people: &People) -> Result<(String, Schedul
     Ok((description, definition))
 }
 
+/// A definition file's problem, with where it is and what to read.
+pub(crate) fn file_error(file: &Path, problem: String, hints: &Hints) -> anyhow::Error {
+    anyhow::anyhow!("{}: {problem}\nhint: {}", file.display(), hints.invalid)
+}
+
+/// The body that creates a definition read from a file, under `name` with `description`.
+pub(crate) fn named_definition(
+    definition: &impl serde::Serialize,
+    name: &str,
+    description: String,
+) -> anyhow::Result<Value> {
+    let mut body = serde_json::to_value(definition)?;
+    body["name"] = json!(name);
+    body["description"] = json!(description);
+    Ok(body)
+}
+
 /// The entries of the list at `key`, each parsed on its own so that an error says which.
 pub(crate) fn entries<T: DeserializeOwned>(file: &Value, key: &str) -> Result<Vec<T>, String> {
     let entries = match &file[key] {
@@ -546,16 +551,9 @@ fn name_people(file: &mut Value, people: &People) -> Result<(), String> {
 /// The items at `path` (one per schedule) sorted by `name_key`, for a table; `None` when
 /// nothing is left to print (`--json` printed the answer, or there are no schedules).
 async fn listing(api: &Api, path: &str, name_key: &str) -> anyhow::Result<Option<Vec<Value>>> {
-    let value = api.call(Method::GET, path, None).await.map_err(|e| HINTS.apply(e))?;
-    if api.json {
-        print_json(&value)?;
-        return Ok(None);
-    }
-    let mut items = value["items"].as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        println!("no schedules (create one with `firebreak schedule create`)");
-        return Ok(None);
-    }
+    let value = api.request(Method::GET, path, None, &HINTS).await?;
+    let none = "no schedules (create one with `firebreak schedule create`)";
+    let Some(mut items) = api.table_items(&value, none)? else { return Ok(None) };
     items.sort_by_key(|v| s(v, name_key).to_lowercase());
     Ok(Some(items))
 }
@@ -567,11 +565,9 @@ pub async fn run_oncall(args: OncallArgs) -> anyhow::Result<ExitCode> {
         None => "/oncall".into(),
     };
     let Some(items) = listing(&api, &path, "schedule_name").await? else { return Ok(ExitCode::SUCCESS) };
-    let mut rows = vec![["SCHEDULE", "ON CALL", "WHY"].map(String::from).to_vec()];
-    for item in &items {
-        rows.push(vec![s(item, "schedule_name").into(), person(&item["on_call"]), why(&item["on_call"])]);
-    }
-    print_table(&rows);
+    print_rows(&["SCHEDULE", "ON CALL", "WHY"], &items, |item| {
+        vec![s(item, "schedule_name").into(), person(&item["on_call"]), why(&item["on_call"])]
+    });
     Ok(ExitCode::SUCCESS)
 }
 
@@ -580,17 +576,15 @@ pub async fn run_schedule(cmd: ScheduleCommand) -> anyhow::Result<ExitCode> {
         ScheduleCommand::List { client } => {
             let api = Api::new(&client)?;
             let Some(items) = listing(&api, "/schedules", "name").await? else { return Ok(ExitCode::SUCCESS) };
-            let mut rows = vec![["NAME", "TIME ZONE", "LAYERS", "ON CALL NOW", "ID"].map(String::from).to_vec()];
-            for v in &items {
-                rows.push(vec![
+            print_rows(&["NAME", "TIME ZONE", "LAYERS", "ON CALL NOW", "ID"], &items, |v| {
+                vec![
                     s(v, "name").into(),
                     s(v, "time_zone").into(),
                     v["layers"].as_array().map(Vec::len).unwrap_or(0).to_string(),
                     person(&v["on_call_now"]),
                     s(v, "id").into(),
-                ]);
-            }
-            print_table(&rows);
+                ]
+            });
         }
         ScheduleCommand::Show { schedule, client } => {
             let api = Api::new(&client)?;
@@ -609,29 +603,21 @@ pub async fn run_schedule(cmd: ScheduleCommand) -> anyhow::Result<ExitCode> {
         }
         ScheduleCommand::Create { name, file, description, client } => {
             let api = Api::new(&client)?;
-            let bad_file = |e: String| anyhow::anyhow!("{}: {e}\nhint: {}", file.display(), HINTS.invalid);
+            let bad_file = |e| file_error(&file, e, &HINTS);
             let written = read_definition(&file, &name).map_err(bad_file)?;
             let people = People::fetch(&api).await?;
             let (described, definition) = check_definition(written, &people).map_err(bad_file)?;
-            let mut body = serde_json::to_value(&definition)?;
-            body["name"] = json!(name);
-            body["description"] = json!(description.unwrap_or(described));
-            let created = api.call(Method::POST, "/schedules", Some(body)).await.map_err(|e| HINTS.apply(e))?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                print_schedule(&created, &people, &WallClock::of(&created));
-            }
+            let body = named_definition(&definition, &name, description.unwrap_or(described))?;
+            let created = api.request(Method::POST, "/schedules", Some(body), &HINTS).await?;
+            api.print(&created, |v| print_schedule(v, &people, &WallClock::of(v)))?;
         }
         ScheduleCommand::Shifts { schedule, from, to, client } => {
             let api = Api::new(&client)?;
             let view = find_schedule(&api, &schedule).await?;
             let value = shifts(&api, s(&view, "id"), from, to).await?;
-            if api.json {
-                print_json(&value)?;
-            } else {
-                print_shifts(value["items"].as_array().map(Vec::as_slice).unwrap_or_default(), &WallClock::of(&view));
-            }
+            api.print(&value, |v| {
+                print_shifts(v["items"].as_array().map(Vec::as_slice).unwrap_or_default(), &WallClock::of(&view));
+            })?;
         }
         ScheduleCommand::Override { schedule, user, replaces, start, end, length, client } => {
             let api = Api::new(&client)?;
@@ -650,8 +636,7 @@ pub async fn run_schedule(cmd: ScheduleCommand) -> anyhow::Result<ExitCode> {
             };
             let body = json!({"user": user, "replaces": replaces, "start": rfc3339(start), "end": rfc3339(end)});
             let path = format!("/schedules/{}/overrides", clean_id(s(&view, "id")));
-            let changed =
-                api.call(Method::POST, &path, Some(body.clone())).await.map_err(|e| OVERRIDE_HINTS.apply(e))?;
+            let changed = api.request(Method::POST, &path, Some(body.clone()), &OVERRIDE_HINTS).await?;
             if api.json {
                 print_json(&changed)?;
                 return Ok(ExitCode::SUCCESS);
@@ -668,12 +653,8 @@ pub async fn run_schedule(cmd: ScheduleCommand) -> anyhow::Result<ExitCode> {
             let api = Api::new(&client)?;
             let view = find_schedule(&api, &schedule).await?;
             let id = clean_id(s(&view, "id"));
-            api.call(Method::DELETE, &format!("/schedules/{id}"), None).await.map_err(|e| HINTS.apply(e))?;
-            if api.json {
-                print_json(&json!({"id": id, "deleted": true}))?;
-            } else {
-                println!("deleted schedule {} ({id})", printable(s(&view, "name")));
-            }
+            api.request(Method::DELETE, &format!("/schedules/{id}"), None, &HINTS).await?;
+            api.print_deleted(&id, &format!("schedule {} ({id})", printable(s(&view, "name"))))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 //! through a running server's API. Both select alerts with `--match` conditions, parsed and
 //! checked (field names, regular expressions) before anything is sent.
 
-use crate::client::{Api, ClientArgs, Hints, clean_id, parse_duration, print_json, print_table, printable, s, when};
+use crate::client::{Api, ClientArgs, Hints, ServiceNames, clean_id, parse_duration, print_rows, printable, s, when};
 use anyhow::bail;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::builder::PossibleValuesParser;
@@ -224,21 +224,51 @@ fn show_actions(a: &Value) -> String {
 }
 
 /// Service names by id, to show a rule's or window's scope.
-async fn service_names(api: &Api) -> anyhow::Result<Vec<(String, String)>> {
-    let all = api.call(Method::GET, "/services", None).await?;
-    Ok(all["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| (s(v, "id").to_owned(), s(v, "name").to_owned()))
-        .collect())
+async fn service_names(api: &Api) -> anyhow::Result<ServiceNames> {
+    Ok(ServiceNames::of_listing(&api.call(Method::GET, "/services", None).await?))
 }
 
-fn scope(v: &Value, names: &[(String, String)]) -> String {
+fn scope(v: &Value, names: &ServiceNames) -> String {
     match v["service_id"].as_str() {
         None => "all services".into(),
-        Some(id) => names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or_else(|| id.to_owned()),
+        Some(id) => names.of(id),
     }
+}
+
+/// The items of the rules or windows listing at `path` for a table (`None`: nothing is left to
+/// print), with the names of the services they are limited to.
+async fn listing(
+    api: &Api,
+    path: &str,
+    none: &str,
+    hints: &Hints,
+) -> anyhow::Result<Option<(Vec<Value>, ServiceNames)>> {
+    let value = api.request(Method::GET, path, None, hints).await?;
+    let Some(items) = api.table_items(&value, none)? else { return Ok(None) };
+    Ok(Some((items, service_names(api).await?)))
+}
+
+/// The service a new rule or window is limited to, given by id or name (none: every service):
+/// its id, and its name as given to show it.
+async fn limited_to(
+    api: &Api,
+    service: Option<String>,
+    hints: &Hints,
+) -> anyhow::Result<(Option<String>, ServiceNames)> {
+    match service {
+        Some(name) => {
+            let id = api.service_id(&name).await.map_err(|e| hints.apply(e))?;
+            Ok((Some(id.clone()), ServiceNames::one(id, name)))
+        }
+        None => Ok((None, ServiceNames::default())),
+    }
+}
+
+/// Deletes the rule or window given by id or exact name from the collection at `path`.
+async fn delete(api: &Api, path: &str, given: &str, what: &str, hints: &Hints) -> anyhow::Result<()> {
+    let id = resolve(api, path, given, what, hints).await?;
+    api.request(Method::DELETE, &format!("{path}/{id}"), None, hints).await?;
+    api.print_deleted(&id, &format!("{what} {id}"))
 }
 
 const RULE_HINTS: Hints = Hints {
@@ -258,7 +288,7 @@ async fn resolve(api: &Api, path: &str, given: &str, what: &str, hints: &Hints) 
     if uuid::Uuid::parse_str(given.trim()).is_ok() {
         return Ok(clean_id(given.trim()));
     }
-    let all = api.call(Method::GET, path, None).await.map_err(|e| hints.apply(e))?;
+    let all = api.request(Method::GET, path, None, hints).await?;
     let named: Vec<&Value> = all["items"].as_array().into_iter().flatten().filter(|v| s(v, "name") == given).collect();
     match named.as_slice() {
         [one] => Ok(clean_id(s(one, "id"))),
@@ -267,7 +297,7 @@ async fn resolve(api: &Api, path: &str, given: &str, what: &str, hints: &Hints) 
     }
 }
 
-fn print_rule(v: &Value, names: &[(String, String)]) {
+fn print_rule(v: &Value, names: &ServiceNames) {
     println!("rule {}", printable(s(v, "name")));
     println!("  id:          {}", printable(s(v, "id")));
     println!("  scope:       {}", printable(&scope(v, names)));
@@ -280,36 +310,24 @@ pub async fn run_rule(cmd: RuleCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         RuleCommand::List { client } => {
             let api = Api::new(&client)?;
-            let value = api.call(Method::GET, "/rules", None).await.map_err(|e| RULE_HINTS.apply(e))?;
-            if api.json {
-                print_json(&value)?;
+            let none = "no rules (add one with `firebreak rule add`)";
+            let Some((items, names)) = listing(&api, "/rules", none, &RULE_HINTS).await? else {
                 return Ok(ExitCode::SUCCESS);
-            }
-            let items = value["items"].as_array().cloned().unwrap_or_default();
-            if items.is_empty() {
-                println!("no rules (add one with `firebreak rule add`)");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let names = service_names(&api).await?;
-            let mut rows = vec![["POS", "NAME", "SCOPE", "CONDITIONS", "ACTIONS", "ID"].map(String::from).to_vec()];
-            for r in &items {
-                rows.push(vec![
+            };
+            print_rows(&["POS", "NAME", "SCOPE", "CONDITIONS", "ACTIONS", "ID"], &items, |r| {
+                vec![
                     r["position"].as_i64().unwrap_or_default().to_string(),
                     s(r, "name").into(),
                     scope(r, &names),
                     show_conditions(r),
                     show_actions(&r["actions"]),
                     s(r, "id").into(),
-                ]);
-            }
-            print_table(&rows);
+                ]
+            });
         }
         RuleCommand::Add { name, service, conditions, position, set_type, set_severity, tags, drop, client } => {
             let api = Api::new(&client)?;
-            let service_id = match &service {
-                Some(s) => Some(api.service_id(s).await.map_err(|e| RULE_HINTS.apply(e))?),
-                None => None,
-            };
+            let (service_id, names) = limited_to(&api, service, &RULE_HINTS).await?;
             let body = json!({
                 "name": name,
                 "service_id": service_id,
@@ -317,32 +335,17 @@ pub async fn run_rule(cmd: RuleCommand) -> anyhow::Result<ExitCode> {
                 "conditions": conditions,
                 "actions": {"severity": set_severity, "type": set_type, "tags": tags, "drop": drop},
             });
-            let created = api.call(Method::POST, "/rules", Some(body)).await.map_err(|e| RULE_HINTS.apply(e))?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                let names = match &service_id {
-                    Some(id) => vec![(id.clone(), service.unwrap_or_default())],
-                    None => Vec::new(),
-                };
-                print_rule(&created, &names);
-            }
+            let created = api.request(Method::POST, "/rules", Some(body), &RULE_HINTS).await?;
+            api.print(&created, |v| print_rule(v, &names))?;
         }
         RuleCommand::Delete { rule, client } => {
-            let api = Api::new(&client)?;
-            let id = resolve(&api, "/rules", &rule, "rule", &RULE_HINTS).await?;
-            api.call(Method::DELETE, &format!("/rules/{id}"), None).await.map_err(|e| RULE_HINTS.apply(e))?;
-            if api.json {
-                print_json(&json!({"id": id, "deleted": true}))?;
-            } else {
-                println!("deleted rule {id}");
-            }
+            delete(&Api::new(&client)?, "/rules", &rule, "rule", &RULE_HINTS).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_window(v: &Value, names: &[(String, String)]) {
+fn print_window(v: &Value, names: &ServiceNames) {
     println!("window {}", printable(s(v, "name")));
     println!("  id:          {}", printable(s(v, "id")));
     println!("  scope:       {}", printable(&scope(v, names)));
@@ -357,24 +360,13 @@ pub async fn run_window(cmd: WindowCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         WindowCommand::List { client } => {
             let api = Api::new(&client)?;
-            let value = api.call(Method::GET, "/maintenance-windows", None).await.map_err(|e| WINDOW_HINTS.apply(e))?;
-            if api.json {
-                print_json(&value)?;
+            let none = "no maintenance windows (add one with `firebreak window add`)";
+            let Some((items, names)) = listing(&api, "/maintenance-windows", none, &WINDOW_HINTS).await? else {
                 return Ok(ExitCode::SUCCESS);
-            }
-            let items = value["items"].as_array().cloned().unwrap_or_default();
-            if items.is_empty() {
-                println!("no maintenance windows (add one with `firebreak window add`)");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let names = service_names(&api).await?;
-            let mut rows = vec![
-                ["NAME", "SCOPE", "STARTS (UTC)", "ENDS (UTC)", "REPEATS", "ACTIVE", "CONDITIONS", "ID"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
-            for w in &items {
-                rows.push(vec![
+            };
+            let headers = ["NAME", "SCOPE", "STARTS (UTC)", "ENDS (UTC)", "REPEATS", "ACTIVE", "CONDITIONS", "ID"];
+            print_rows(&headers, &items, |w| {
+                vec![
                     s(w, "name").into(),
                     scope(w, &names),
                     when(w, "starts_at"),
@@ -383,9 +375,8 @@ pub async fn run_window(cmd: WindowCommand) -> anyhow::Result<ExitCode> {
                     if w["active"].as_bool() == Some(true) { "yes" } else { "no" }.into(),
                     show_conditions(w),
                     s(w, "id").into(),
-                ]);
-            }
-            print_table(&rows);
+                ]
+            });
         }
         WindowCommand::Add { name, service, conditions, from, until, length, repeat, client } => {
             let api = Api::new(&client)?;
@@ -395,10 +386,7 @@ pub async fn run_window(cmd: WindowCommand) -> anyhow::Result<ExitCode> {
                 (None, Some(d)) => starts + chrono::TimeDelta::from_std(d)?,
                 (None, None) => bail!("give --until TIME or --for DURATION"),
             };
-            let service_id = match &service {
-                Some(s) => Some(api.service_id(s).await.map_err(|e| WINDOW_HINTS.apply(e))?),
-                None => None,
-            };
+            let (service_id, names) = limited_to(&api, service, &WINDOW_HINTS).await?;
             let body = json!({
                 "name": name,
                 "service_id": service_id,
@@ -407,29 +395,12 @@ pub async fn run_window(cmd: WindowCommand) -> anyhow::Result<ExitCode> {
                 "ends_at": ends.to_rfc3339_opts(SecondsFormat::Secs, true),
                 "recurrence": repeat,
             });
-            let created =
-                api.call(Method::POST, "/maintenance-windows", Some(body)).await.map_err(|e| WINDOW_HINTS.apply(e))?;
-            if api.json {
-                print_json(&created)?;
-            } else {
-                let names = match &service_id {
-                    Some(id) => vec![(id.clone(), service.unwrap_or_default())],
-                    None => Vec::new(),
-                };
-                print_window(&created, &names);
-            }
+            let created = api.request(Method::POST, "/maintenance-windows", Some(body), &WINDOW_HINTS).await?;
+            api.print(&created, |v| print_window(v, &names))?;
         }
         WindowCommand::Delete { window, client } => {
             let api = Api::new(&client)?;
-            let id = resolve(&api, "/maintenance-windows", &window, "maintenance window", &WINDOW_HINTS).await?;
-            api.call(Method::DELETE, &format!("/maintenance-windows/{id}"), None)
-                .await
-                .map_err(|e| WINDOW_HINTS.apply(e))?;
-            if api.json {
-                print_json(&json!({"id": id, "deleted": true}))?;
-            } else {
-                println!("deleted maintenance window {id}");
-            }
+            delete(&api, "/maintenance-windows", &window, "maintenance window", &WINDOW_HINTS).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 //! procedures' templates — previewed (nothing changes), sent to contact lists, or recorded as
 //! customer-facing drafts — and the cadence they are due on.
 
-use crate::client::{Api, ClientArgs, Hints, clean_id, print_json, print_table, printable, s, shown, when};
+use crate::client::{Api, ClientArgs, Hints, incident_path, print_json, print_rows, printable, s, shown, when};
 use anyhow::Context;
 use clap::Args;
 use reqwest::Method;
@@ -62,7 +62,7 @@ const HINTS: Hints = Hints {
 };
 
 fn updates_path(incident: &str) -> String {
-    format!("/incidents/{}/updates", clean_id(incident))
+    format!("{}/updates", incident_path(incident))
 }
 
 fn message(args: &UpdateArgs) -> anyhow::Result<String> {
@@ -150,14 +150,8 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<ExitCode> {
     }
     let path =
         if args.preview { format!("{}/preview", updates_path(&args.incident)) } else { updates_path(&args.incident) };
-    let v = api.call(Method::POST, &path, Some(body)).await.map_err(|e| HINTS.apply(e))?;
-    if api.json {
-        print_json(&v)?;
-    } else if args.preview {
-        print_preview(&v);
-    } else {
-        print_sent(&v);
-    }
+    let v = api.request(Method::POST, &path, Some(body), &HINTS).await?;
+    api.print(&v, if args.preview { print_preview } else { print_sent })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -184,7 +178,7 @@ fn print_cadence(c: &Value) {
 /// Lists the templates, the cadence and the updates sent.
 pub async fn updates(args: UpdatesArgs) -> anyhow::Result<ExitCode> {
     let api = Api::new(&args.client)?;
-    let v = api.call(Method::GET, &updates_path(&args.incident), None).await.map_err(|e| HINTS.apply(e))?;
+    let v = api.request(Method::GET, &updates_path(&args.incident), None, &HINTS).await?;
     if api.json {
         print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
@@ -195,17 +189,15 @@ pub async fn updates(args: UpdatesArgs) -> anyhow::Result<ExitCode> {
     if templates.is_empty() {
         println!("none (add them to the procedures' templates/ folder)");
     } else {
-        let mut rows = vec![vec!["NAME".into(), "AUDIENCE".into(), "TO".into(), "DESCRIPTION".into()]];
-        for t in &templates {
+        print_rows(&["NAME", "AUDIENCE", "TO", "DESCRIPTION"], &templates, |t| {
             let to = if t["draft"].as_bool() == Some(true) {
                 "(draft, not sent)".to_owned()
             } else {
                 let lists = strings(t, "to");
                 if lists.is_empty() { "-".to_owned() } else { lists.join(", ") }
             };
-            rows.push(vec![s(t, "name").into(), s(t, "audience").into(), to, s(t, "description").into()]);
-        }
-        print_table(&rows);
+            vec![s(t, "name").into(), s(t, "audience").into(), to, s(t, "description").into()]
+        });
     }
     let lists = strings(&v, "lists");
     println!("\ncontact lists: {}", if lists.is_empty() { "none".to_owned() } else { lists.join(", ") });
@@ -214,21 +206,18 @@ pub async fn updates(args: UpdatesArgs) -> anyhow::Result<ExitCode> {
     if sent.is_empty() {
         println!("no updates yet");
     } else {
-        let mut rows =
-            vec![vec!["AT".into(), "BY".into(), "AUDIENCE".into(), "TEMPLATE".into(), "TO".into(), "SUBJECT".into()]];
-        for u in &sent {
+        print_rows(&["AT", "BY", "AUDIENCE", "TEMPLATE", "TO", "SUBJECT"], &sent, |u| {
             let to = strings(u, "to");
             let to = if to.is_empty() { "(draft)".to_owned() } else { to.join(", ") };
-            rows.push(vec![
+            vec![
                 when(u, "at"),
                 s(u, "by").into(),
                 s(u, "audience").into(),
                 s(u, "template").into(),
                 to,
                 s(u, "subject").into(),
-            ]);
-        }
-        print_table(&rows);
+            ]
+        });
     }
     Ok(ExitCode::SUCCESS)
 }
