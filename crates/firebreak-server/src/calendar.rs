@@ -4,10 +4,10 @@
 //! and only its SHA-256 is stored; deleting the feed revokes it.
 
 use crate::AppState;
-use crate::api::ItemsBody;
 use crate::app::catalog::public_base;
 use crate::auth::{ApiPrincipal, random_secret, secret_hash};
 use crate::error::{ApiError, ApiPath, ApiResult, ErrorBody};
+use crate::views::ItemsBody;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

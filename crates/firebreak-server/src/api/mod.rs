@@ -182,17 +182,4 @@ async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }
 
-/// Cursor-paginated list envelope.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ListBody<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-/// Plain items envelope.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ItemsBody<T> {
-    pub items: Vec<T>,
-}
+pub use crate::views::{ItemsBody, ListBody};

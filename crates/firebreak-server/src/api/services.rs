@@ -4,9 +4,9 @@
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::catalog::{self, *};
+use crate::app::mapping::Mapping;
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiJson, ApiPath, ApiResult, ErrorBody};
-use crate::ingest::generic::Mapping;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};

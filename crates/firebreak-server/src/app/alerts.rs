@@ -162,7 +162,7 @@ pub async fn act_on_alert(state: &AppState, p: &Principal, id: String, action: S
     Ok(state.store.act_on_alert(id, action, &p.actor()).await?.into())
 }
 
-pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<crate::api::ItemsBody<ChangeView>> {
+pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<crate::views::ItemsBody<ChangeView>> {
     let service = q
         .service_id
         .as_deref()
@@ -170,7 +170,7 @@ pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<crate::
         .map(|s| s.parse::<ServiceId>().map_err(|_| bad("service_id")))
         .transpose()?;
     let changes = state.store.list_changes(service.as_slice(), None, q.limit.unwrap_or(50)).await?;
-    Ok(crate::api::ItemsBody { items: changes.into_iter().map(Into::into).collect() })
+    Ok(crate::views::ItemsBody { items: changes.into_iter().map(Into::into).collect() })
 }
 
 /// One page of the alerts this caller may see (alerts of restricted incidents left out).

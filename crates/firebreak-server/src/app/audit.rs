@@ -1,9 +1,9 @@
 //! The audit log, for admins, newest first.
 
 use crate::AppState;
-use crate::api::ListBody;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::views::ListBody;
 use firebreak_domain::AuditEntry;
 use serde::Deserialize;
 use utoipa::IntoParams;

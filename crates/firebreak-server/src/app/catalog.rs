@@ -2,9 +2,9 @@
 //! or rotated, with the URL to send alerts to.
 
 use crate::AppState;
+use crate::app::mapping::Mapping;
 use crate::auth::{self, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::ingest::generic::Mapping;
 use axum::http::{HeaderMap, StatusCode};
 use firebreak_domain::alert::IntegrationKind;
 use firebreak_domain::incident::{parse_labels, parse_summary};

@@ -13,6 +13,7 @@ pub mod escalation;
 pub mod incidents;
 pub mod investigation;
 pub mod links;
+pub mod mapping;
 pub mod oncall;
 pub mod paging;
 pub mod playbooks;

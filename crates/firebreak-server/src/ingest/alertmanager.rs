@@ -6,6 +6,7 @@
 
 use super::{Ingestor, Refusal};
 use crate::AppState;
+pub use crate::app::mapping::severity_of;
 use crate::auth::secret_hash;
 use crate::error::ApiError;
 use axum::body::Bytes;
@@ -42,16 +43,6 @@ async fn grafana(state: State<AppState>, key: Path<String>, body: Result<Bytes, 
 
 fn label_text(map: Option<&Map<String, Value>>, key: &str) -> Option<String> {
     map.and_then(|m| m.get(key)).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-/// Maps the `severity` label's common spellings onto alert severities (default: warning).
-pub fn severity_of(label: Option<&str>) -> AlertSeverity {
-    match label.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        Some("critical" | "crit" | "page" | "p1" | "fatal" | "emergency" | "disaster") => AlertSeverity::Critical,
-        Some("error" | "err" | "high" | "major" | "p2") => AlertSeverity::Error,
-        Some("info" | "informational" | "low" | "minor" | "none" | "ok" | "p4" | "p5") => AlertSeverity::Info,
-        _ => AlertSeverity::Warning,
-    }
 }
 
 /// A stable key for a label set: SHA-256 of the labels sorted by name.

@@ -10,8 +10,8 @@ use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_
 use crate::AppState;
 use crate::app::catalog::{HeartbeatSettings, MappedEvent, MappingTest};
 use crate::app::checks::NewCheck;
+use crate::app::mapping::Mapping;
 use crate::error::ApiError;
-use crate::ingest::generic::Mapping;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
