@@ -68,11 +68,8 @@ pub async fn delete_policy(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let v = escalation::delete_policy(&state, &p, id).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    escalation::delete_policy(&state, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/escalation-policies/{id}/plan", tag = "on-call",

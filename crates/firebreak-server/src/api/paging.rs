@@ -61,11 +61,8 @@ pub async fn delete_contact_method(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<StatusCode> {
-    let v = paging::delete_contact_method(&state, &p, id, body).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    paging::delete_contact_method(&state, &p, id, body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/me/contact-methods/{id}/verify", tag = "paging", request_body = CodeBody,
@@ -88,11 +85,8 @@ pub async fn resend_code(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let v = paging::resend_code(&state, &p, id).await?;
-    {
-        let () = v;
-        Ok(StatusCode::ACCEPTED)
-    }
+    paging::resend_code(&state, &p, id).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[utoipa::path(post, path = "/api/v1/me/contact-methods/{id}/test", tag = "paging", params(("id" = String, Path)),
@@ -134,11 +128,8 @@ pub async fn delete_notification_rule(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let v = paging::delete_notification_rule(&state, &p, id).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    paging::delete_notification_rule(&state, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(put, path = "/api/v1/me/handoff-notifications", tag = "paging", request_body = HandoffBody,
@@ -194,11 +185,8 @@ pub async fn reassign_incident(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ReassignBody>,
 ) -> ApiResult<StatusCode> {
-    let v = paging::reassign_incident(&state, &p, id, body).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    paging::reassign_incident(&state, &p, id, body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications", tag = "paging", params(("id" = String, Path)),

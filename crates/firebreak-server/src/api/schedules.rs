@@ -73,11 +73,8 @@ pub async fn delete_schedule(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let v = oncall::delete_schedule(&state, &p, id).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    oncall::delete_schedule(&state, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/schedules/{id}/on-call", tag = "on-call",

@@ -46,11 +46,8 @@ pub async fn delete_rule(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let v = triage::delete_rule(&state, &p, id).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    triage::delete_rule(&state, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/maintenance-windows", tag = "triage", request_body = NewWindow,
@@ -80,9 +77,6 @@ pub async fn delete_window(
     ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let v = triage::delete_window(&state, &p, id).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    triage::delete_window(&state, &p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

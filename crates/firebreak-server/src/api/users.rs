@@ -32,11 +32,8 @@ pub async fn change_my_password(
     ApiPrincipal(p): ApiPrincipal,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    let v = access::change_my_password(&state, &p, body).await?;
-    {
-        let () = v;
-        Ok(StatusCode::NO_CONTENT)
-    }
+    access::change_my_password(&state, &p, body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = ItemsBody<UserView>), (status = 403, body = ErrorBody)))]

@@ -255,11 +255,11 @@ pub async fn get_tree(state: &AppState, name: String) -> ApiResult<DecisionTree>
 }
 
 pub async fn start_triage(state: &AppState, p: &Principal, id: String) -> ApiResult<TriageView> {
-    Ok(triage(state, p, incident_ref(&id)?, TriageBody::default()).await?)
+    triage(state, p, incident_ref(&id)?, TriageBody::default()).await
 }
 
 pub async fn triage_incident(state: &AppState, p: &Principal, id: String, body: TriageBody) -> ApiResult<TriageView> {
-    Ok(triage(state, p, incident_ref(&id)?, body).await?)
+    triage(state, p, incident_ref(&id)?, body).await
 }
 
 pub async fn run_action(

@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use firebreak_domain::alert::{AlertAction, AlertEvent, AlertSeverity, DedupKey, IntegrationKind, SUMMARY_MAX};
+use firebreak_domain::alert::{AlertAction, AlertEvent, DedupKey, IntegrationKind, SUMMARY_MAX};
 use firebreak_store::{IngestItem, IngestOutcome};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -221,6 +221,7 @@ async fn receive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use firebreak_domain::alert::AlertSeverity;
 
     #[test]
     fn label_sets_hash_the_same_in_any_order() {

@@ -16,8 +16,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use firebreak_domain::alert::{AlertAction, AlertEvent, DedupKey, IntegrationKind, SUMMARY_MAX};
-use serde::{Deserialize, Serialize};
+use firebreak_domain::alert::IntegrationKind;
 use serde_json::Value;
 
 /// Largest accepted payload.
