@@ -62,6 +62,5 @@ pub async fn list_changes(
     ApiPrincipal(_p): ApiPrincipal,
     ApiQuery(q): ApiQuery<ChangeQuery>,
 ) -> ApiResult<Json<crate::api::ItemsBody<ChangeView>>> {
-    let v = alerts::list_changes(&state, q).await?;
-    Ok(Json(v))
+    Ok(Json(crate::api::ItemsBody { items: alerts::list_changes(&state, q).await? }))
 }

@@ -162,7 +162,8 @@ pub async fn act_on_alert(state: &AppState, p: &Principal, id: String, action: S
     Ok(state.store.act_on_alert(id, action, &p.actor()).await?.into())
 }
 
-pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<crate::views::ItemsBody<ChangeView>> {
+/// Recent changes (deploys and the like), newest first, of one service or all.
+pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<Vec<ChangeView>> {
     let service = q
         .service_id
         .as_deref()
@@ -170,7 +171,7 @@ pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<crate::
         .map(|s| s.parse::<ServiceId>().map_err(|_| bad("service_id")))
         .transpose()?;
     let changes = state.store.list_changes(service.as_slice(), None, q.limit.unwrap_or(50)).await?;
-    Ok(crate::views::ItemsBody { items: changes.into_iter().map(Into::into).collect() })
+    Ok(changes.into_iter().map(Into::into).collect())
 }
 
 /// One page of the alerts this caller may see (alerts of restricted incidents left out).
