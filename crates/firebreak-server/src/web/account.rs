@@ -1,8 +1,9 @@
 //! Signing in and out, and the account page (password change).
 
-use super::{Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render};
+use super::{Chrome, CsrfOnly, Submitted, WebForm, WebPrincipal, WebResult, answer, render};
 use crate::AppState;
 use crate::auth::{self, Credential};
+use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -156,10 +157,8 @@ fn clear_session(headers: &HeaderMap, state: &AppState, to: &str) -> Response {
 async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     if let Credential::Session { secret_hash, .. } = &p.credential {
         state.store.delete_session(secret_hash, &p.actor()).await?;
     }
@@ -187,42 +186,30 @@ async fn account_page(WebPrincipal(p): WebPrincipal) -> Response {
 
 #[derive(Deserialize)]
 struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     confirm_password: String,
 }
 
-impl CsrfForm for PasswordForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<PasswordForm>,
+    Submitted(p, form): Submitted<PasswordForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let fail = |status: StatusCode, error: String| {
+    let again = async |error: String| {
         let page = AccountPage {
             chrome: Chrome::for_user(&p, "account"),
             email: p.user.email.to_string(),
             role: p.user.role.to_string(),
             error,
         };
-        (status, render(&page)).into_response()
+        Ok(render(&page))
     };
-    if form.new_password != form.confirm_password {
-        return Ok(fail(StatusCode::UNPROCESSABLE_ENTITY, "The new passwords do not match.".into()));
-    }
-    match crate::app::access::change_password(&state, &p.user, &p.actor(), &form.current_password, &form.new_password)
-        .await
-    {
-        Ok(()) => Ok(clear_session(&headers, &state, "/login?changed=1")),
-        Err(e) if e.status.is_client_error() => Ok(fail(e.status, e.message)),
-        Err(e) => Err(WebError::from(e)),
-    }
+    let outcome = if form.new_password != form.confirm_password {
+        Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "The new passwords do not match."))
+    } else {
+        crate::app::access::change_password(&state, &p.user, &p.actor(), &form.current_password, &form.new_password)
+            .await
+    };
+    answer(outcome, async |()| Ok(clear_session(&headers, &state, "/login?changed=1")), again).await
 }

@@ -2,7 +2,7 @@
 //! Secrets (generated passwords, token secrets) are shown once, on the page that answers the
 //! form that created them.
 
-use super::{Chrome, CsrfForm, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
+use super::{Chrome, Submitted, WebPrincipal, WebResult, answer, render, show_time};
 use crate::AppState;
 use crate::app::access::{UpdateUser, apply_user_update, create_account, issue_token};
 use askama::Template;
@@ -73,7 +73,6 @@ async fn users_page(State(state): State<AppState>, WebPrincipal(p): WebPrincipal
 
 #[derive(Deserialize)]
 struct CreateUserForm {
-    csrf: String,
     email: String,
     name: String,
     role: String,
@@ -81,58 +80,38 @@ struct CreateUserForm {
     password: String,
 }
 
-impl CsrfForm for CreateUserForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn create_user(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<CreateUserForm>,
+    Submitted(p, form): Submitted<CreateUserForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_admin()?;
     let role: UserRole = form.role.parse()?;
     let password = Some(form.password.clone()).filter(|s| !s.is_empty());
-    match create_account(&state.store, &p.actor(), &form.email, &form.name, role, password).await {
-        Ok((user, generated)) => {
-            let mut page = users_view(&state, &p).await?;
-            page.created_email = user.email.to_string();
-            page.generated_password = generated.unwrap_or_default();
-            Ok((StatusCode::CREATED, render(&page)).into_response())
-        }
-        Err(e) if e.status.is_client_error() => {
-            let mut page = users_view(&state, &p).await?;
-            page.error = e.message;
-            Ok((e.status, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = create_account(&state.store, &p.actor(), &form.email, &form.name, role, password).await;
+    let done = async |(user, generated): (firebreak_store::User, Option<String>)| {
+        let page = users_view(&state, &p).await?;
+        let page = UsersPage {
+            created_email: user.email.to_string(),
+            generated_password: generated.unwrap_or_default(),
+            ..page
+        };
+        Ok((StatusCode::CREATED, render(&page)).into_response())
+    };
+    answer(outcome, done, async |error| Ok(render(&UsersPage { error, ..users_view(&state, &p).await? }))).await
 }
 
 #[derive(Deserialize)]
 struct UpdateUserForm {
-    csrf: String,
     role: String,
     #[serde(default)]
     disabled: Option<String>,
 }
 
-impl CsrfForm for UpdateUserForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn update_user(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<UpdateUserForm>,
+    Submitted(p, form): Submitted<UpdateUserForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_admin()?;
     let id: UserId = id.parse().map_err(|_| super::WebError::new(StatusCode::NOT_FOUND, "There is no such user."))?;
     let update = UpdateUser { name: None, role: Some(form.role.parse()?), disabled: Some(form.disabled.is_some()) };
@@ -191,54 +170,34 @@ async fn tokens_page(State(state): State<AppState>, WebPrincipal(p): WebPrincipa
 
 #[derive(Deserialize)]
 struct CreateTokenForm {
-    csrf: String,
     name: String,
     user_id: String,
 }
 
-impl CsrfForm for CreateTokenForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn create_token(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<CreateTokenForm>,
+    Submitted(p, form): Submitted<CreateTokenForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_admin()?;
     let user_id: UserId = form
         .user_id
         .parse()
         .map_err(|_| super::WebError::new(StatusCode::UNPROCESSABLE_ENTITY, "Pick a user from the list."))?;
-    match issue_token(&state.store, &p.actor(), user_id, &form.name).await {
-        Ok((token, secret)) => {
-            let mut page = tokens_view(&state, &p).await?;
-            page.new_secret = secret;
-            page.new_name = token.name;
-            let mut res = (StatusCode::CREATED, render(&page)).into_response();
-            res.headers_mut()
-                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            Ok(res)
-        }
-        Err(e) if e.status.is_client_error() => {
-            let mut page = tokens_view(&state, &p).await?;
-            page.error = e.message;
-            Ok((e.status, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = issue_token(&state.store, &p.actor(), user_id, &form.name).await;
+    let done = async |(token, new_secret): (firebreak_store::ApiToken, String)| {
+        let page = TokensPage { new_secret, new_name: token.name, ..tokens_view(&state, &p).await? };
+        let mut res = (StatusCode::CREATED, render(&page)).into_response();
+        res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        Ok(res)
+    };
+    answer(outcome, done, async |error| Ok(render(&TokensPage { error, ..tokens_view(&state, &p).await? }))).await
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<super::CsrfOnly>,
+    Submitted(p, _): Submitted<super::CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_admin()?;
     let id: TokenId = id.parse().map_err(|_| super::WebError::new(StatusCode::NOT_FOUND, "There is no such token."))?;
     state.store.revoke_token(id, &p.actor()).await?;

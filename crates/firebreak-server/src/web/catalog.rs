@@ -7,7 +7,8 @@
 //! signed-in user, so the UI and the API cannot disagree about what is valid.
 
 use super::{
-    Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
+    Chrome, CsrfOnly, Submitted, WebError, WebPrincipal, WebResult, answer, render, see, show_time, unless_missing,
+    urlencode,
 };
 use crate::AppState;
 use crate::app::alerts::{AlertQuery, AlertView};
@@ -39,8 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/actions/{action}", post(act_on_alert))
 }
 
+const NO_SUCH_SERVICE: &str = "There is no such service.";
+
 fn no_such_service() -> WebError {
-    WebError::new(StatusCode::NOT_FOUND, "There is no such service.")
+    WebError::new(StatusCode::NOT_FOUND, NO_SUCH_SERVICE)
 }
 
 fn no_such_alert() -> WebError {
@@ -148,7 +151,6 @@ async fn list_services(State(state): State<AppState>, WebPrincipal(p): WebPrinci
 /// The create and edit forms; the edit form has no name.
 #[derive(Deserialize)]
 struct ServiceForm {
-    csrf: String,
     name: Option<String>,
     #[serde(default)]
     description: String,
@@ -165,14 +167,10 @@ struct ServiceForm {
     escalation_policy: Option<String>,
 }
 
-impl CsrfForm for ServiceForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 impl ServiceForm {
-    fn body(&self) -> Result<ServiceBody, ApiError> {
+    /// The body of a create (`named`: the name, empty when missing) or an update (the name is
+    /// not the edit form's to change).
+    fn body(&self, named: bool) -> Result<ServiceBody, ApiError> {
         let escalation_policy_id = match self.escalation_policy.as_deref().map(str::trim) {
             None => None,
             Some("") => Some(None),
@@ -184,7 +182,7 @@ impl ServiceForm {
             })?)),
         };
         Ok(ServiceBody {
-            name: self.name.clone(),
+            name: named.then(|| self.name.clone().unwrap_or_default()),
             description: Some(self.description.clone()),
             owner_team: Some(self.owner_team.clone()),
             runbook_url: Some(self.runbook_url.clone()),
@@ -210,28 +208,16 @@ impl ServiceForm {
 
 async fn create_service(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<ServiceForm>,
+    Submitted(p, form): Submitted<ServiceForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
-    let created = match form.body() {
-        Ok(mut body) => {
-            body.name = Some(body.name.unwrap_or_default());
-            crate::app::catalog::create_service(&state, &p, body).await
-        }
-        Err(e) => Err(e),
-    };
-    match created {
-        Ok(service) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
-        Err(e) if e.status.is_client_error() => {
-            let mut page = services_view(&state, &p).await?;
-            page.error = e.message;
-            page.form = form.values();
-            Ok((e.status, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = async { crate::app::catalog::create_service(&state, &p, form.body(true)?).await }.await;
+    answer(
+        outcome,
+        async |service| Ok(see(&format!("/services/{}", service.id))),
+        async |error| Ok(render(&ServicesPage { error, form: form.values(), ..services_view(&state, &p).await? })),
+    )
+    .await
 }
 
 /// One integration of a service, as its page lists it. The key itself is never here.
@@ -346,44 +332,27 @@ async fn service_page(
 async fn update_service(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<ServiceForm>,
+    Submitted(p, form): Submitted<ServiceForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
-    let updated = match form.body() {
-        Ok(mut body) => {
-            body.name = None;
-            crate::app::catalog::update_service(&state, &p, id.clone(), body).await
-        }
-        Err(e) => Err(e),
-    };
-    match updated {
-        Ok(service) => Ok(Redirect::to(&format!("/services/{}", service.id)).into_response()),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_such_service()),
-        Err(e) if e.status.is_client_error() => {
-            let mut page = service_view(&state, &p, &headers, &id).await?;
-            page.error = e.message;
-            page.edit = form.values();
-            Ok((e.status, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = async { crate::app::catalog::update_service(&state, &p, id.clone(), form.body(false)?).await }.await;
+    let outcome = unless_missing(outcome, NO_SUCH_SERVICE)?;
+    answer(
+        outcome,
+        async |service| Ok(see(&format!("/services/{}", service.id))),
+        async |error| {
+            Ok(render(&ServicePage { error, edit: form.values(), ..service_view(&state, &p, &headers, &id).await? }))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 struct IntegrationForm {
-    csrf: String,
     #[serde(rename = "type")]
     kind: String,
     name: String,
-}
-
-impl CsrfForm for IntegrationForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 fn reveal(created: IntegrationWithKey, base: &str, rotated: bool) -> RevealedKey {
@@ -401,45 +370,35 @@ fn reveal(created: IntegrationWithKey, base: &str, rotated: bool) -> RevealedKey
 async fn create_integration(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<IntegrationForm>,
+    Submitted(p, form): Submitted<IntegrationForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
-    let created = match form.kind.parse::<IntegrationKind>() {
-        Ok(kind) => {
-            let body = CreateIntegration { kind, name: form.name.clone() };
-            crate::app::catalog::create_integration(&state, &p, &public_base(&state, &headers), &id, body).await
-        }
-        Err(e) => Err(ApiError::from(e)),
-    };
-    match created {
-        Ok(created) => {
-            let mut page = service_view(&state, &p, &headers, &id).await?;
-            page.revealed = Some(reveal(created, &public_base(&state, &headers), false));
-            Ok(no_store((StatusCode::CREATED, render(&page)).into_response()))
-        }
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(no_such_service()),
-        Err(e) if e.status.is_client_error() => {
-            let mut page = service_view(&state, &p, &headers, &id).await?;
-            page.error = e.message;
-            page.new_integration_name = form.name;
-            page.new_integration_kind = form.kind;
-            Ok((e.status, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
+    let base = public_base(&state, &headers);
+    let outcome = async {
+        let body = CreateIntegration { kind: form.kind.parse()?, name: form.name.clone() };
+        crate::app::catalog::create_integration(&state, &p, &base, &id, body).await
     }
+    .await;
+    let outcome = unless_missing(outcome, NO_SUCH_SERVICE)?;
+    let done = async |created| {
+        let page = service_view(&state, &p, &headers, &id).await?;
+        let page = ServicePage { revealed: Some(reveal(created, &base, false)), ..page };
+        Ok(no_store((StatusCode::CREATED, render(&page)).into_response()))
+    };
+    answer(outcome, done, async |error| {
+        let page = service_view(&state, &p, &headers, &id).await?;
+        Ok(render(&ServicePage { error, new_integration_name: form.name, new_integration_kind: form.kind, ..page }))
+    })
+    .await
 }
 
 async fn rotate_integration_key(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
     let rotated = crate::app::catalog::rotate_integration_key(&state, &p, &public_base(&state, &headers), &id)
         .await
@@ -757,11 +716,9 @@ async fn alert_page(
 
 async fn act_on_alert(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path((id, action)): Path<(String, String)>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let action = match action.as_str() {
         "acknowledge" => AlertAction::Acknowledge,
         "resolve" => AlertAction::Resolve,

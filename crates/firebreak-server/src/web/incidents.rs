@@ -4,7 +4,8 @@
 //! live over Server-Sent Events.
 
 use super::{
-    Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time, urlencode,
+    Chrome, CsrfOnly, Submitted, WebError, WebPrincipal, WebResult, answer, render, see, show_time, unless_missing,
+    urlencode,
 };
 use crate::AppState;
 use crate::app::incidents::{self, CreateIncident, Directory, IncidentView, ListQuery};
@@ -167,7 +168,6 @@ async fn new_page(WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
 
 #[derive(Deserialize)]
 struct DeclareForm {
-    csrf: String,
     title: String,
     #[serde(default)]
     summary: String,
@@ -178,25 +178,14 @@ struct DeclareForm {
     services: String,
 }
 
-impl CsrfForm for DeclareForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 fn split_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-async fn declare(
-    State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<DeclareForm>,
-) -> WebResult<Response> {
-    check_form(&p, &form)?;
+async fn declare(State(state): State<AppState>, Submitted(p, form): Submitted<DeclareForm>) -> WebResult<Response> {
     p.require_responder()?;
-    let parsed = (|| {
-        Ok::<_, firebreak_domain::DomainError>(CreateIncident {
+    let outcome = async {
+        let new = CreateIncident {
             title: form.title.clone(),
             severity: form.severity.parse()?,
             kind: form.kind.parse()?,
@@ -204,27 +193,26 @@ async fn declare(
             services: split_list(&form.services),
             tags: Vec::new(),
             service_id: None,
-        })
-    })();
-    let declared = match parsed {
-        Ok(new) => incidents::declare(&state, &p, new).await,
-        Err(e) => Err(e.into()),
-    };
-    let incident = match declared {
-        Ok(incident) => incident,
-        Err(e) => {
-            let e = super::form_error(e)?;
-            let mut page = NewPage::blank(Chrome::for_user(&p, "new"));
-            page.error = e.message;
-            page.title = form.title;
-            page.summary = form.summary;
-            page.severities = choices(Severity::ALL, Severity::as_str, &form.severity);
-            page.kinds = choices(IncidentType::ALL, IncidentType::as_str, &form.kind);
-            page.services = form.services;
-            return Ok((e.status, render(&page)).into_response());
-        }
-    };
-    Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
+        };
+        incidents::declare(&state, &p, new).await
+    }
+    .await;
+    answer(
+        outcome,
+        async |incident| Ok(see(&format!("/incidents/{}", incident.label()))),
+        async |error| {
+            Ok(render(&NewPage {
+                error,
+                severities: choices(Severity::ALL, Severity::as_str, &form.severity),
+                kinds: choices(IncidentType::ALL, IncidentType::as_str, &form.kind),
+                title: form.title,
+                summary: form.summary,
+                services: form.services,
+                ..NewPage::blank(Chrome::for_user(&p, "new"))
+            }))
+        },
+    )
+    .await
 }
 
 /// One timeline entry, as the page shows it.
@@ -698,11 +686,9 @@ async fn apply(state: &AppState, p: &crate::auth::Principal, id: &str, change: I
 
 async fn act(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path((id, action)): Path<(String, String)>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let action: IncidentAction =
         action.parse().map_err(|_| WebError::new(StatusCode::NOT_FOUND, "There is no such action."))?;
     apply(&state, &p, &id, IncidentChange::Transition(action)).await
@@ -710,47 +696,29 @@ async fn act(
 
 #[derive(Deserialize)]
 struct NoteForm {
-    csrf: String,
     body: String,
-}
-
-impl CsrfForm for NoteForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn add_note(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<NoteForm>,
+    Submitted(p, form): Submitted<NoteForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     apply(&state, &p, &id, IncidentChange::Note { body: form.body }).await
 }
 
 #[derive(Deserialize)]
 struct RoleForm {
-    csrf: String,
     role: String,
     #[serde(default)]
     user_id: String,
 }
 
-impl CsrfForm for RoleForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn assign_role(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<RoleForm>,
+    Submitted(p, form): Submitted<RoleForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let user = match form.user_id.trim() {
         "" => None,
         s => Some(
@@ -764,26 +732,17 @@ async fn assign_role(
 
 #[derive(Deserialize)]
 struct EditForm {
-    csrf: String,
     severity: String,
     #[serde(rename = "type")]
     kind: String,
     title: Option<String>,
 }
 
-impl CsrfForm for EditForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn edit(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<EditForm>,
+    Submitted(p, form): Submitted<EditForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let edit = IncidentEdit {
         severity: Some(form.severity.parse()?),
         kind: Some(form.kind.parse()?),
@@ -793,91 +752,60 @@ async fn edit(
     apply(&state, &p, &id, IncidentChange::Edit(edit)).await
 }
 
-/// After a paging action: back to the incident, or the incident again with the client error
-/// on it (no policy, every level paged, a closed incident).
-async fn after_paging(
+/// After an action on the incident page: on to the address the action came to (the incident
+/// page), or the incident page again with the client error on it (no policy, every level
+/// paged, a closed incident, a playbook already attached, an action not confirmed, no such
+/// checklist item).
+async fn after_action(
     state: &AppState,
     p: &crate::auth::Principal,
     id: &str,
-    done: Result<(), crate::error::ApiError>,
+    outcome: Result<String, crate::error::ApiError>,
 ) -> WebResult<Response> {
-    match done {
-        Ok(()) => {
-            let incident = incidents::get(state, id).await.map_err(no_such_incident)?;
-            Ok(Redirect::to(&format!("/incidents/{}", incident.label())).into_response())
-        }
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            Err(WebError::new(StatusCode::NOT_FOUND, "There is no such incident."))
-        }
-        Err(e) => {
-            let e = super::form_error(e)?;
-            let mut page = incident_view(state, p, id).await?;
-            page.error = e.message;
-            Ok((e.status, render(&page)).into_response())
-        }
-    }
+    answer(
+        outcome,
+        async |to| Ok(see(&to)),
+        async |error| Ok(render(&IncidentPage { error, ..incident_view(state, p, id).await? })),
+    )
+    .await
 }
 
 async fn escalate(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let done = crate::app::paging::escalate_incident(&state, &p, id.clone()).await.map(|_| ());
-    after_paging(&state, &p, &id, done).await
+    let outcome = async {
+        crate::app::paging::escalate_incident(&state, &p, id.clone()).await?;
+        page_of(&state, &id).await
+    }
+    .await;
+    after_action(&state, &p, &id, unless_missing(outcome, "There is no such incident.")?).await
 }
 
 #[derive(Deserialize)]
 struct ReassignForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     user_id: String,
-}
-
-impl CsrfForm for ReassignForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn reassign(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<ReassignForm>,
+    Submitted(p, form): Submitted<ReassignForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let done = match form.user_id.trim().parse::<UserId>() {
-        Ok(user_id) => {
-            crate::app::paging::reassign_incident(&state, &p, id.clone(), crate::app::paging::ReassignBody { user_id })
-                .await
-                .map(|_| ())
-        }
-        Err(_) => Err(firebreak_domain::DomainError::invalid("user_id", "pick a person from the list").into()),
-    };
-    after_paging(&state, &p, &id, done).await
-}
-
-/// After a checklist action: on to `to` (the incident page), or the incident page again with
-/// the client error on it (already attached, not confirmed, no such item or playbook).
-async fn after_checklist(
-    state: &AppState,
-    p: &crate::auth::Principal,
-    id: &str,
-    done: Result<String, crate::error::ApiError>,
-) -> WebResult<Response> {
-    match done {
-        Ok(to) => Ok(Redirect::to(&to).into_response()),
-        Err(e) => {
-            let e = super::form_error(e)?;
-            let mut page = incident_view(state, p, id).await?;
-            page.error = e.message;
-            Ok((e.status, render(&page)).into_response())
-        }
+    let outcome = async {
+        let user_id = form
+            .user_id
+            .trim()
+            .parse::<UserId>()
+            .map_err(|_| firebreak_domain::DomainError::invalid("user_id", "pick a person from the list"))?;
+        crate::app::paging::reassign_incident(&state, &p, id.clone(), crate::app::paging::ReassignBody { user_id })
+            .await?;
+        page_of(&state, &id).await
     }
+    .await;
+    after_action(&state, &p, &id, unless_missing(outcome, "There is no such incident.")?).await
 }
 
 /// Where the incident page of `id` is.
@@ -889,109 +817,64 @@ async fn page_of(state: &AppState, id: &str) -> Result<String, crate::error::Api
 #[derive(Deserialize)]
 struct AttachForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
-}
-
-impl CsrfForm for AttachForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn attach_playbook(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<AttachForm>,
+    Submitted(p, form): Submitted<AttachForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let done = match crate::app::playbooks::attach_playbook(
-        &state,
-        &p,
-        &id,
-        crate::app::playbooks::AttachBody { name: form.name.trim().to_owned() },
-    )
-    .await
-    {
-        Ok(_) => page_of(&state, &id).await,
-        Err(e) => Err(e),
-    };
-    after_checklist(&state, &p, &id, done).await
+    let body = crate::app::playbooks::AttachBody { name: form.name.trim().to_owned() };
+    let outcome = async {
+        crate::app::playbooks::attach_playbook(&state, &p, &id, body).await?;
+        page_of(&state, &id).await
+    }
+    .await;
+    after_action(&state, &p, &id, outcome).await
 }
 
 #[derive(Deserialize)]
 struct ItemForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     state: String,
-}
-
-impl CsrfForm for ItemForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn set_checklist_item(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path((id, position)): Path<(String, String)>,
-    WebForm(form): WebForm<ItemForm>,
+    Submitted(p, form): Submitted<ItemForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let done = match crate::app::playbooks::set_checklist_item(
-        &state,
-        &p,
-        id.clone(),
-        position,
-        crate::app::playbooks::ItemBody { state: form.state },
-    )
-    .await
-    {
-        Ok(_) => page_of(&state, &id).await,
-        Err(e) => Err(e),
-    };
-    after_checklist(&state, &p, &id, done).await
+    let body = crate::app::playbooks::ItemBody { state: form.state };
+    let outcome = async {
+        crate::app::playbooks::set_checklist_item(&state, &p, id.clone(), position, body).await?;
+        page_of(&state, &id).await
+    }
+    .await;
+    after_action(&state, &p, &id, outcome).await
 }
 
 #[derive(Deserialize)]
 struct RunForm {
-    #[serde(default)]
-    csrf: String,
     /// The "I confirm" checkbox: `on` when ticked, absent otherwise.
     #[serde(default)]
     confirm: String,
 }
 
-impl CsrfForm for RunForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn run_action(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path((id, position)): Path<(String, String)>,
-    WebForm(form): WebForm<RunForm>,
+    Submitted(p, form): Submitted<RunForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let confirm = matches!(form.confirm.trim(), "on" | "true" | "yes" | "1");
-    let done =
-        match crate::app::playbooks::run_action(&state, &p, &id, &position, crate::app::playbooks::RunBody { confirm })
-            .await
-        {
-            Ok(result) => page_of(&state, &id).await.map(|to| format!("{to}?ran={}", result.item.position)),
-            // The API's message speaks JSON; say it in terms of the form.
-            Err(e) if !confirm && e.status == StatusCode::UNPROCESSABLE_ENTITY => Err(crate::error::ApiError::new(
-                e.status,
-                e.code,
-                "Nothing was sent: tick “I confirm” to run this action.",
-            )),
-            Err(e) => Err(e),
-        };
-    after_checklist(&state, &p, &id, done).await
+    let body = crate::app::playbooks::RunBody { confirm };
+    let outcome = match crate::app::playbooks::run_action(&state, &p, &id, &position, body).await {
+        Ok(result) => page_of(&state, &id).await.map(|to| format!("{to}?ran={}", result.item.position)),
+        // The API's message speaks JSON; say it in terms of the form.
+        Err(e) if !confirm && e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            Err(crate::error::ApiError::new(e.status, e.code, "Nothing was sent: tick “I confirm” to run this action."))
+        }
+        Err(e) => Err(e),
+    };
+    after_action(&state, &p, &id, outcome).await
 }

@@ -3,7 +3,7 @@
 //! stakeholder update composer (`/incidents/{id}/updates`: preview, then send).
 
 use super::incidents::Person;
-use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, show_time};
+use super::{Chrome, Submitted, WebError, WebPrincipal, WebResult, render, show_time};
 use crate::AppState;
 use crate::app::incidents::{Directory, incident_ref};
 use crate::app::procedures::updates::{ComposeBody, ComposedUpdate, UpdatesView, compose, send, updates_view};
@@ -105,43 +105,22 @@ impl Investigation {
 
 #[derive(Deserialize)]
 struct ParticipantForm {
-    csrf: String,
     #[serde(default)]
     user_id: String,
 }
 
-impl CsrfForm for ParticipantForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Deserialize)]
 struct RestrictedForm {
-    csrf: String,
     #[serde(default)]
     restricted: String,
 }
 
-impl CsrfForm for RestrictedForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Deserialize)]
 struct EvidenceForm {
-    csrf: String,
     #[serde(default)]
     url: String,
     #[serde(default)]
     title: String,
-}
-
-impl CsrfForm for EvidenceForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// Applies a change from a form of the incident page and goes back to it.
@@ -153,11 +132,9 @@ async fn change(state: &AppState, p: &crate::auth::Principal, id: &str, change: 
 
 async fn add_participant(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<ParticipantForm>,
+    Submitted(p, form): Submitted<ParticipantForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let user = form
         .user_id
         .trim()
@@ -168,11 +145,9 @@ async fn add_participant(
 
 async fn set_restricted(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<RestrictedForm>,
+    Submitted(p, form): Submitted<RestrictedForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let restricted = match form.restricted.as_str() {
         "true" => true,
         "false" => false,
@@ -183,11 +158,9 @@ async fn set_restricted(
 
 async fn add_evidence(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<EvidenceForm>,
+    Submitted(p, form): Submitted<EvidenceForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     change(&state, &p, &id, IncidentChange::AddEvidence { url: form.url, title: form.title }).await
 }
 
@@ -306,7 +279,6 @@ async fn updates_page(
 
 /// The composer's form, read as pairs (the lists are repeated `to` fields).
 struct ComposerForm {
-    csrf: String,
     template: String,
     lists_for: String,
     message: String,
@@ -315,16 +287,9 @@ struct ComposerForm {
     send: bool,
 }
 
-impl CsrfForm for ComposerForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 impl ComposerForm {
     fn from_pairs(pairs: Vec<(String, String)>) -> ComposerForm {
         let mut f = ComposerForm {
-            csrf: String::new(),
             template: String::new(),
             lists_for: String::new(),
             message: String::new(),
@@ -334,7 +299,6 @@ impl ComposerForm {
         };
         for (k, v) in pairs {
             match k.as_str() {
-                "csrf" => f.csrf = v,
                 "template" => f.template = v,
                 "lists_for" => f.lists_for = v,
                 "message" => f.message = v,
@@ -350,12 +314,10 @@ impl ComposerForm {
 
 async fn compose_update(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(pairs): WebForm<Vec<(String, String)>>,
+    Submitted(p, pairs): Submitted<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let form = ComposerForm::from_pairs(pairs);
-    check_form(&p, &form)?;
     let incident = find(&state, &id).await?;
     // Another template was picked: show its own lists first, send nothing yet.
     let switched = form.template != form.lists_for;

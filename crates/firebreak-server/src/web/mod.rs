@@ -9,6 +9,7 @@
 mod account;
 mod admin;
 mod catalog;
+mod form;
 pub(crate) mod incidents;
 mod investigation;
 
@@ -25,13 +26,12 @@ use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use firebreak_domain::Timestamp;
-use serde::de::DeserializeOwned;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -153,6 +153,8 @@ impl IntoResponse for WebError {
 
 pub type WebResult<T> = Result<T, WebError>;
 
+pub use form::{CsrfOnly, Submitted, WebForm, answer, form_error, see, unless_missing};
+
 /// Renders a template; a template failure is a server error (logged by the middleware).
 pub fn render<T: Template>(t: &T) -> Response {
     match t.render() {
@@ -197,59 +199,5 @@ impl FromRequestParts<AppState> for WebPrincipal {
                 Err(WebError::SignIn { next })
             }
         }
-    }
-}
-
-/// A submitted form whose `csrf` field must match the session's token.
-pub trait CsrfForm {
-    fn csrf(&self) -> &str;
-}
-
-/// A form with nothing but its CSRF token (plain buttons).
-#[derive(serde::Deserialize)]
-pub struct CsrfOnly {
-    pub csrf: String,
-}
-
-impl CsrfForm for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-/// `axum::Form`, with bad bodies shown as an error page.
-pub struct WebForm<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for WebForm<T> {
-    type Rejection = WebError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Form::<T>::from_request(req, state)
-            .await
-            .map(|f| WebForm(f.0))
-            .map_err(|r| WebError::new(r.status(), format!("The form could not be read: {}", r.body_text())))
-    }
-}
-
-/// A client error is shown on the form's own page, with what was typed; anything else
-/// becomes an error page.
-pub fn form_error(e: ApiError) -> Result<ApiError, WebError> {
-    if e.status.is_client_error() { Ok(e) } else { Err(e.into()) }
-}
-
-/// Checks a form's CSRF token against the principal's session, and refuses viewers when
-/// `respond` is set.
-pub fn check_form(p: &Principal, form: &impl CsrfForm) -> WebResult<()> {
-    let ok = match &p.credential {
-        auth::Credential::Session { csrf, .. } => auth::tokens_match(csrf, form.csrf()),
-        auth::Credential::Token(_) => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(WebError::new(
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from Firebreak. Go back, reload the page and try again.",
-        ))
     }
 }

@@ -6,7 +6,9 @@
 //! mapping changes nothing, so viewers may do it, as the API lets them.
 
 use super::catalog::{or_missing, service_view};
-use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time};
+use super::{
+    Chrome, Submitted, WebError, WebPrincipal, WebResult, answer, form_error, render, see, show_time, unless_missing,
+};
 use crate::AppState;
 use crate::app::catalog::{HeartbeatSettings, MappedEvent, MappingTest};
 use crate::app::checks::NewCheck;
@@ -16,7 +18,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use firebreak_domain::alert::IntegrationKind;
 use firebreak_domain::rules::Probe;
@@ -284,56 +286,50 @@ async fn integration_of(state: &AppState, raw: &str) -> WebResult<Integration> {
 
 #[derive(Deserialize)]
 struct HeartbeatForm {
-    csrf: String,
     #[serde(default)]
     interval_seconds: String,
     #[serde(default)]
     grace_seconds: String,
 }
 
-impl CsrfForm for HeartbeatForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn configure_heartbeat(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<HeartbeatForm>,
+    Submitted(p, form): Submitted<HeartbeatForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
     let integration = integration_of(&state, &id).await?;
     if integration.kind != IntegrationKind::Heartbeat {
         return Err(WebError::new(StatusCode::NOT_FOUND, "This integration is not a heartbeat."));
     }
-    let settings = whole_number("interval_seconds", &form.interval_seconds).and_then(|interval_seconds| {
-        Ok(HeartbeatSettings { interval_seconds, grace_seconds: whole_number("grace_seconds", &form.grace_seconds)? })
-    });
-    let saved = match settings {
-        Ok(body) => crate::app::catalog::configure_heartbeat(&state, &p, id.clone(), body).await.map(|_| ()),
-        Err(e) => Err(e.into()),
-    };
+    let outcome = async {
+        let interval_seconds = whole_number("interval_seconds", &form.interval_seconds)?;
+        let grace_seconds = whole_number("grace_seconds", &form.grace_seconds)?;
+        crate::app::catalog::configure_heartbeat(
+            &state,
+            &p,
+            id.clone(),
+            HeartbeatSettings { interval_seconds, grace_seconds },
+        )
+        .await
+    }
+    .await;
+    let outcome = unless_missing(outcome, "This heartbeat has no schedule.")?;
     let service = integration.service_id.to_string();
-    match saved {
-        Ok(()) => Ok(Redirect::to(&format!("/services/{service}#heartbeat-{}", integration.id)).into_response()),
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            Err(WebError::new(StatusCode::NOT_FOUND, "This heartbeat has no schedule."))
-        }
-        Err(e) => {
-            let e = form_error(e)?;
+    let done = format!("/services/{service}#heartbeat-{}", integration.id);
+    answer(
+        outcome,
+        async |_| Ok(see(&done)),
+        async |error| {
             let mut page = service_view(&state, &p, &headers, &service).await?;
             if let Some(row) = page.monitoring.heartbeats.iter_mut().find(|h| h.id == integration.id.to_string()) {
-                row.error = e.message;
-                row.form_interval = form.interval_seconds;
-                row.form_grace = form.grace_seconds;
+                (row.error, row.form_interval, row.form_grace) = (error, form.interval_seconds, form.grace_seconds);
             }
-            Ok((e.status, render(&page)).into_response())
-        }
-    }
+            Ok(render(&page))
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- webhook mappings
@@ -341,17 +337,10 @@ async fn configure_heartbeat(
 /// The mapping editor: one form, two buttons (save, test).
 #[derive(Deserialize)]
 struct MappingForm {
-    csrf: String,
     #[serde(default)]
     mapping: String,
     #[serde(default)]
     sample: String,
-}
-
-impl CsrfForm for MappingForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 fn parse_mapping(raw: &str) -> Result<Mapping, ApiError> {
@@ -391,43 +380,34 @@ async fn editor_page(
 async fn save_mapping(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<MappingForm>,
+    Submitted(p, form): Submitted<MappingForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
     let integration = integration_of(&state, &id).await?;
     generic_only(&integration)?;
-    let saved = match parse_mapping(&form.mapping) {
-        Ok(mapping) => crate::app::catalog::set_mapping(&state, &p, id.clone(), mapping).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    match saved {
-        Ok(()) => {
-            Ok(Redirect::to(&format!("/services/{}#mapping-{}", integration.service_id, integration.id))
-                .into_response())
-        }
-        Err(e) => {
-            let e = form_error(e)?;
-            editor_page(&state, &p, &headers, &integration, e.status, |m| {
-                m.error = e.message;
-                m.mapping = form.mapping;
-                m.sample = form.sample;
+    let outcome =
+        async { crate::app::catalog::set_mapping(&state, &p, id.clone(), parse_mapping(&form.mapping)?).await }.await;
+    let done = format!("/services/{}#mapping-{}", integration.service_id, integration.id);
+    answer(
+        outcome,
+        async |_| Ok(see(&done)),
+        async |error| {
+            editor_page(&state, &p, &headers, &integration, StatusCode::OK, |m| {
+                (m.error, m.mapping, m.sample) = (error, form.mapping, form.sample);
             })
             .await
-        }
-    }
+        },
+    )
+    .await
 }
 
 async fn test_mapping(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<MappingForm>,
+    Submitted(p, form): Submitted<MappingForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let integration = integration_of(&state, &id).await?;
     generic_only(&integration)?;
     let tested = async {
@@ -467,7 +447,6 @@ async fn test_mapping(
 
 #[derive(Deserialize)]
 struct CheckForm {
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -490,12 +469,6 @@ struct CheckForm {
     interval_secs: String,
     #[serde(default)]
     failure_threshold: String,
-}
-
-impl CsrfForm for CheckForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl CheckForm {
@@ -575,28 +548,22 @@ impl CheckForm {
 async fn create_check(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CheckForm>,
+    Submitted(p, form): Submitted<CheckForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
-    let created = match form.check() {
-        Ok(check) => crate::app::checks::create_check(&state, &p, id.clone(), check).await.map(|_| ()),
-        Err(e) => Err(e.into()),
-    };
-    match created {
-        Ok(()) => Ok(Redirect::to(&format!("/services/{id}#checks")).into_response()),
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            Err(WebError::new(StatusCode::NOT_FOUND, "There is no such service."))
-        }
-        Err(e) => {
-            let e = form_error(e)?;
+    let outcome = async { crate::app::checks::create_check(&state, &p, id.clone(), form.check()?).await }.await;
+    let outcome = unless_missing(outcome, "There is no such service.")?;
+    answer(
+        outcome,
+        async |_| Ok(see(&format!("/services/{id}#checks"))),
+        async |error| {
             let mut page = service_view(&state, &p, &headers, &id).await?;
-            page.monitoring.check_form = form.values(e.message);
-            Ok((e.status, render(&page)).into_response())
-        }
-    }
+            page.monitoring.check_form = form.values(error);
+            Ok(render(&page))
+        },
+    )
+    .await
 }
 
 /// One probe outcome as the history lists it.

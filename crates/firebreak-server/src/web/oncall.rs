@@ -9,16 +9,15 @@
 //! disagree about what is valid.
 
 use super::catalog::{SelectOption, or_missing};
-use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render};
+use super::{Chrome, Submitted, WebError, WebPrincipal, WebResult, answer, render, see};
 use crate::AppState;
 use crate::app::oncall::{OnCallView, ScheduleView};
 use crate::auth::Principal;
-use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use firebreak_domain::schedule::{
     LayerDefinition, OnCallSchedule, OnCallSource, Override, Restriction, RotationUnit, ScheduleDefinition,
@@ -269,7 +268,6 @@ async fn show_schedule(
 
 #[derive(Deserialize)]
 struct OverrideForm {
-    csrf: String,
     #[serde(default)]
     user: String,
     /// The shift's instants (RFC 3339).
@@ -282,12 +280,6 @@ struct OverrideForm {
     from_local: String,
     #[serde(default)]
     until_local: String,
-}
-
-impl CsrfForm for OverrideForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl OverrideForm {
@@ -313,27 +305,21 @@ impl OverrideForm {
 
 async fn create_override(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<OverrideForm>,
+    Submitted(p, form): Submitted<OverrideForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
     let schedule_id: ScheduleId = id.parse().map_err(|_| no_such_schedule())?;
     let stored = state.store.get_schedule(schedule_id).await.map_err(|e| or_missing(e.into(), no_such_schedule))?;
-    let created = match stored.on_call().and_then(|s| form.item(&s)) {
-        Ok(item) => crate::app::oncall::create_override(&state, &p, id.clone(), item).await.map(|_| ()),
-        Err(e) => Err(ApiError::from(e)),
-    };
-    match created {
-        Ok(()) => Ok(Redirect::to(&format!("/schedules/{schedule_id}")).into_response()),
-        Err(e) => {
-            let e = form_error(e)?;
-            let mut page = schedule_view(&state, &p, &id).await?;
-            page.error = e.message;
-            Ok((e.status, render(&page)).into_response())
-        }
-    }
+    let outcome =
+        async { crate::app::oncall::create_override(&state, &p, id.clone(), form.item(&stored.on_call()?)?).await }
+            .await;
+    answer(
+        outcome,
+        async |_| Ok(see(&format!("/schedules/{schedule_id}"))),
+        async |error| Ok(render(&SchedulePage { error, ..schedule_view(&state, &p, &id).await? })),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- my on-call

@@ -2,7 +2,7 @@
 //! shows the diff and the whole directory's problems before anything is saved
 //! (`crate::app::procedures::files`).
 
-use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, urlencode};
+use super::{Chrome, Submitted, WebError, WebPrincipal, WebResult, render, urlencode};
 use crate::AppState;
 use crate::app::procedures::files::{ChangeOutcome, FileInfo};
 use askama::Template;
@@ -114,7 +114,6 @@ async fn edit_page(
 
 #[derive(Deserialize)]
 struct EditForm {
-    csrf: String,
     path: String,
     content: String,
     #[serde(default)]
@@ -123,18 +122,7 @@ struct EditForm {
     action: String,
 }
 
-impl CsrfForm for EditForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-async fn save(
-    State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<EditForm>,
-) -> WebResult<Response> {
-    check_form(&p, &form)?;
+async fn save(State(state): State<AppState>, Submitted(p, form): Submitted<EditForm>) -> WebResult<Response> {
     admin_only(&p)?;
     let dry_run = form.action != "save";
     let path = form.path.trim().to_owned();

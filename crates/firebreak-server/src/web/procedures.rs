@@ -7,7 +7,7 @@
 //! indexes separated by commas) and the chosen one. The forms call the API's `triage`, so the
 //! walk and the applied outcome are the API's; the incident changes only at the last answer.
 
-use super::{Chrome, CsrfForm, WebError, WebForm, WebPrincipal, WebResult, check_form, render, urlencode};
+use super::{Chrome, Submitted, WebError, WebPrincipal, WebResult, render, urlencode};
 use crate::AppState;
 use crate::app::playbooks::{TriageBody, triage, walk};
 use crate::auth::Principal;
@@ -182,27 +182,17 @@ async fn triage_page(
 struct AnswerForm {
     /// Missing is refused like a wrong one (403), not as an unreadable form.
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     path: String,
     /// The answer chosen now (absent: apply the outcome `path` already reaches).
     #[serde(default)]
     choice: Option<String>,
 }
 
-impl CsrfForm for AnswerForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn answer_triage(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<AnswerForm>,
+    Submitted(p, form): Submitted<AnswerForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let incident = find_incident(&state, &id).await?;
     let mut answers = parse_path(&form.path)?;
     if let Some(choice) = form.choice.as_deref().filter(|c| !c.trim().is_empty()) {

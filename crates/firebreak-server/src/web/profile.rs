@@ -7,7 +7,7 @@
 //! the API cannot disagree about what is valid.
 
 use super::catalog::SelectOption;
-use super::{Chrome, CsrfForm, CsrfOnly, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time};
+use super::{Chrome, CsrfOnly, Submitted, WebPrincipal, WebResult, answer, render, show_time};
 use crate::AppState;
 use crate::app::paging::{CodeBody, PasswordBody, RuleBody};
 use crate::auth::{ApiPrincipal, Principal};
@@ -225,27 +225,33 @@ async fn profile_page(
     Ok(no_store(render(&page)))
 }
 
-/// The profile again with a client error on it (what was typed in the add form kept); other
-/// errors become an error page.
-async fn show_error(state: &AppState, p: &Principal, e: ApiError, add: Option<AddValues>) -> WebResult<Response> {
-    let e = form_error(e)?;
+/// The profile again, with a form's error on it (and, for the add form, what was typed).
+async fn again(state: &AppState, p: &Principal, error: String, add: Option<AddValues>) -> WebResult<Response> {
     let mut page = profile_view(state, p).await?;
-    page.error = e.message;
+    page.error = error;
     if let Some(add) = add {
         for k in &mut page.kinds {
             k.selected = k.value == add.kind;
         }
         page.add = add;
     }
-    Ok(no_store((e.status, render(&page)).into_response()))
+    Ok(no_store(render(&page)))
+}
+
+/// Answers a profile form that goes back to the profile with the notice `done`.
+async fn back_or_again<T>(
+    state: &AppState,
+    p: &Principal,
+    outcome: Result<T, ApiError>,
+    done: &str,
+) -> WebResult<Response> {
+    answer(outcome, async |_| Ok(back(done)), async |error| again(state, p, error, None).await).await
 }
 
 // ---------------------------------------------------------------- contact methods
 
 #[derive(Deserialize)]
 struct AddMethodForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -256,123 +262,77 @@ struct AddMethodForm {
     current_password: String,
 }
 
-impl CsrfForm for AddMethodForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 async fn create_contact_method(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<AddMethodForm>,
+    Submitted(p, form): Submitted<AddMethodForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let added = match form.kind.parse::<ContactKind>() {
-        Ok(kind) => {
-            crate::app::paging::add_contact_method(&state, &p, kind, &form.address, &form.label, &form.current_password)
-                .await
-        }
-        Err(e) => Err(ApiError::from(e)),
-    };
-    match added {
-        Ok(created) => {
-            let mut page = profile_view(&state, &p).await?;
-            page.notice = format!(
-                "Added. A code is on its way to {}: enter it below to start receiving pages there.",
-                created.method.address
-            );
-            page.secret =
-                created.secret.map(|secret| RevealedSecret { label: describe_method(&created.method), secret });
-            Ok(no_store(render(&page)))
-        }
-        Err(e) => {
-            let add = AddValues { kind: form.kind, label: form.label, address: form.address };
-            show_error(&state, &p, e, Some(add)).await
-        }
+    let AddMethodForm { kind, label, address, current_password } = form;
+    let outcome = async {
+        let kind = kind.parse::<ContactKind>()?;
+        crate::app::paging::add_contact_method(&state, &p, kind, &address, &label, &current_password).await
     }
+    .await;
+    let add = AddValues { kind, label, address };
+    let done = async |created: crate::app::paging::CreatedContactMethod| {
+        let mut page = profile_view(&state, &p).await?;
+        page.notice = format!(
+            "Added. A code is on its way to {}: enter it below to start receiving pages there.",
+            created.method.address
+        );
+        page.secret = created.secret.map(|secret| RevealedSecret { label: describe_method(&created.method), secret });
+        Ok(no_store(render(&page)))
+    };
+    answer(outcome, done, async |error| again(&state, &p, error, Some(add)).await).await
 }
 
 #[derive(Deserialize)]
 struct VerifyForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     code: String,
-}
-
-impl CsrfForm for VerifyForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn verify_contact_method(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<VerifyForm>,
+    Submitted(p, form): Submitted<VerifyForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let body = CodeBody { code: form.code };
-    match crate::app::paging::verify_contact_method(&state, &p, id, body).await {
-        Ok(_) => Ok(back("verified")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = crate::app::paging::verify_contact_method(&state, &p, id, body).await;
+    back_or_again(&state, &p, outcome, "verified").await
 }
 
 async fn resend_code(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    match crate::app::paging::resend_code(&state, &p, id).await {
-        Ok(_) => Ok(back("resent")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = crate::app::paging::resend_code(&state, &p, id).await;
+    back_or_again(&state, &p, outcome, "resent").await
 }
 
 async fn send_test(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    match crate::app::paging::send_test(&state, &p, id).await {
-        Ok(_) => Ok(back("tested")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = crate::app::paging::send_test(&state, &p, id).await;
+    back_or_again(&state, &p, outcome, "tested").await
 }
 
 #[derive(Deserialize)]
 struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current_password: String,
-}
-
-impl CsrfForm for PasswordForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn delete_contact_method(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<PasswordForm>,
+    Submitted(p, form): Submitted<PasswordForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     let body = PasswordBody { current_password: form.current_password };
-    match crate::app::paging::delete_contact_method(&state, &p, id, body).await {
-        Ok(_) => Ok(back("deleted")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = crate::app::paging::delete_contact_method(&state, &p, id, body).await;
+    back_or_again(&state, &p, outcome, "deleted").await
 }
 
 // ---------------------------------------------------------------- rules and hand-off
@@ -380,17 +340,9 @@ async fn delete_contact_method(
 #[derive(Deserialize)]
 struct RuleForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     contact_method_id: String,
     #[serde(default)]
     delay_minutes: String,
-}
-
-impl CsrfForm for RuleForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl RuleForm {
@@ -409,55 +361,27 @@ impl RuleForm {
     }
 }
 
-async fn create_rule(
-    State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<RuleForm>,
-) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    let created = match form.body() {
-        Ok(body) => crate::app::paging::create_notification_rule(&state, &p, body).await.map(|_| ()),
-        Err(e) => Err(ApiError::from(e)),
-    };
-    match created {
-        Ok(()) => Ok(back("rule-added")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+async fn create_rule(State(state): State<AppState>, Submitted(p, form): Submitted<RuleForm>) -> WebResult<Response> {
+    let outcome = async { crate::app::paging::create_notification_rule(&state, &p, form.body()?).await }.await;
+    back_or_again(&state, &p, outcome, "rule-added").await
 }
 
 async fn delete_rule(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    match crate::app::paging::delete_notification_rule(&state, &p, id).await {
-        Ok(_) => Ok(back("rule-deleted")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = crate::app::paging::delete_notification_rule(&state, &p, id).await;
+    back_or_again(&state, &p, outcome, "rule-deleted").await
 }
 
 #[derive(Deserialize)]
 struct HandoffForm {
-    #[serde(default)]
-    csrf: String,
     /// A checkbox: present when ticked.
     enabled: Option<String>,
 }
 
-impl CsrfForm for HandoffForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-async fn set_handoff(
-    State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<HandoffForm>,
-) -> WebResult<Response> {
-    check_form(&p, &form)?;
+async fn set_handoff(State(state): State<AppState>, Submitted(p, form): Submitted<HandoffForm>) -> WebResult<Response> {
     state.store.set_handoff_notifications(p.user.id, form.enabled.is_some(), &p.actor()).await?;
     Ok(back("handoff"))
 }
@@ -467,37 +391,31 @@ async fn set_handoff(
 async fn create_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
-    match crate::calendar::create_my_feed(State(state.clone()), headers, ApiPrincipal(p.clone())).await {
-        Ok((_, axum::Json(created))) => {
-            let mut page = profile_view(&state, &p).await?;
-            page.notice = "Your calendar feed was created. Copy its address now: it is not shown again.".into();
-            page.feed_url = created.url;
-            Ok(no_store(render(&page)))
-        }
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = crate::calendar::create_my_feed(State(state.clone()), headers, ApiPrincipal(p.clone())).await;
+    let done = async |(_, axum::Json(created)): (_, axum::Json<crate::calendar::CreatedFeed>)| {
+        let mut page = profile_view(&state, &p).await?;
+        page.notice = "Your calendar feed was created. Copy its address now: it is not shown again.".into();
+        page.feed_url = created.url;
+        Ok(no_store(render(&page)))
+    };
+    answer(outcome, done, async |error| again(&state, &p, error, None).await).await
 }
 
 async fn delete_feed(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     // Only one's own feeds, here (admins delete others' through the API).
     let own = state.store.list_calendar_feeds(Some(p.user.id)).await?;
-    if !own.iter().any(|f| f.id.to_string() == id) {
-        return show_error(&state, &p, ApiError::not_found("calendar feed"), None).await;
-    }
-    match crate::calendar::delete_feed(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await {
-        Ok(_) => Ok(back("feed-deleted")),
-        Err(e) => show_error(&state, &p, e, None).await,
-    }
+    let outcome = if own.iter().any(|f| f.id.to_string() == id) {
+        crate::calendar::delete_feed(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await
+    } else {
+        Err(ApiError::not_found("calendar feed"))
+    };
+    back_or_again(&state, &p, outcome, "feed-deleted").await
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@
 //! disagree about what is valid; the form only turns rows of fields into conditions.
 
 use super::catalog::{SelectOption, clip, or_missing, split_list};
-use super::{
-    Chrome, CsrfForm, CsrfOnly, WebError, WebForm, WebPrincipal, WebResult, check_form, form_error, render, show_time,
-};
+use super::{Chrome, CsrfOnly, Submitted, WebError, WebPrincipal, WebResult, answer, render, see, show_time};
 use crate::AppState;
 use crate::app::triage::{NewRule, NewWindow};
 use crate::auth::Principal;
@@ -16,7 +14,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use firebreak_domain::alert::AlertStatus;
 use firebreak_domain::incident::{IncidentType, Severity};
@@ -282,7 +280,6 @@ async fn list_rules(State(state): State<AppState>, WebPrincipal(p): WebPrincipal
 
 #[derive(Deserialize)]
 struct RuleForm {
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -299,12 +296,6 @@ struct RuleForm {
     tags: String,
     /// A checkbox: present when ticked.
     drop: Option<String>,
-}
-
-impl CsrfForm for RuleForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl RuleForm {
@@ -348,41 +339,30 @@ impl RuleForm {
     }
 }
 
-async fn create_rule(
-    State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<RuleForm>,
-) -> WebResult<Response> {
-    check_form(&p, &form)?;
+async fn create_rule(State(state): State<AppState>, Submitted(p, form): Submitted<RuleForm>) -> WebResult<Response> {
     p.require_responder()?;
-    let created = match form.rule() {
-        Ok(rule) => crate::app::triage::create_rule(&state, &p, rule).await.map(|_| ()),
-        Err(e) => Err(e.into()),
-    };
-    match created {
-        Ok(()) => Ok(Redirect::to("/rules").into_response()),
-        Err(e) => {
-            let e = form_error(e)?;
-            let mut page = rules_view(&state, &p, form.service.trim()).await?;
-            page.error = e.message;
-            page.form = form.values();
-            Ok((e.status, render(&page)).into_response())
-        }
-    }
+    let outcome = async { crate::app::triage::create_rule(&state, &p, form.rule()?).await }.await;
+    answer(
+        outcome,
+        async |_| Ok(see("/rules")),
+        async |error| {
+            let page = rules_view(&state, &p, form.service.trim()).await?;
+            Ok(render(&RulesPage { error, form: form.values(), ..page }))
+        },
+    )
+    .await
 }
 
 async fn delete_rule(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
     crate::app::triage::delete_rule(&state, &p, id)
         .await
         .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such rule.")))?;
-    Ok(Redirect::to("/rules").into_response())
+    Ok(see("/rules"))
 }
 
 // ---------------------------------------------------------------- maintenance windows
@@ -536,7 +516,6 @@ async fn list_windows(State(state): State<AppState>, WebPrincipal(p): WebPrincip
 
 #[derive(Deserialize)]
 struct WindowForm {
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -549,12 +528,6 @@ struct WindowForm {
     recurrence: String,
     #[serde(flatten)]
     conditions: ConditionFields,
-}
-
-impl CsrfForm for WindowForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl WindowForm {
@@ -588,37 +561,29 @@ impl WindowForm {
 
 async fn create_window(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
-    WebForm(form): WebForm<WindowForm>,
+    Submitted(p, form): Submitted<WindowForm>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
-    let created = match form.window() {
-        Ok(window) => crate::app::triage::create_window(&state, &p, window).await.map(|_| ()),
-        Err(e) => Err(e.into()),
-    };
-    match created {
-        Ok(()) => Ok(Redirect::to("/maintenance-windows").into_response()),
-        Err(e) => {
-            let e = form_error(e)?;
-            let mut page = windows_view(&state, &p, form.service.trim()).await?;
-            page.error = e.message;
-            page.form = form.values();
-            Ok((e.status, render(&page)).into_response())
-        }
-    }
+    let outcome = async { crate::app::triage::create_window(&state, &p, form.window()?).await }.await;
+    answer(
+        outcome,
+        async |_| Ok(see("/maintenance-windows")),
+        async |error| {
+            let page = windows_view(&state, &p, form.service.trim()).await?;
+            Ok(render(&WindowsPage { error, form: form.values(), ..page }))
+        },
+    )
+    .await
 }
 
 async fn delete_window(
     State(state): State<AppState>,
-    WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
-    WebForm(form): WebForm<CsrfOnly>,
+    Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    check_form(&p, &form)?;
     p.require_responder()?;
     crate::app::triage::delete_window(&state, &p, id)
         .await
         .map_err(|e| or_missing(e, || WebError::new(StatusCode::NOT_FOUND, "There is no such maintenance window.")))?;
-    Ok(Redirect::to("/maintenance-windows").into_response())
+    Ok(see("/maintenance-windows"))
 }
