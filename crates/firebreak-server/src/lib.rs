@@ -5,7 +5,6 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod calendar;
 pub mod engine;
 pub mod error;
 mod guard;
@@ -229,7 +228,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/", axum::routing::any(api::route_not_found))
         .merge(web::router())
         .merge(web::respond::router())
-        .merge(calendar::router())
+        .merge(api::calendar::feeds_router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

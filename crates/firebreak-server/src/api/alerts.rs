@@ -1,6 +1,7 @@
 //! Alerts: list with filters (newest first, cursor-paginated) and detail with the payload
 //! details and the number of events folded into each.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ListBody;
 use crate::app::alerts::{self, *};
@@ -21,8 +22,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertQuery),
     responses((status = 200, body = ListBody<AlertView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_alerts(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<ListBody<AlertView>>> {
     let page = alerts::list(&state, &p, &q).await?;
@@ -34,32 +34,24 @@ pub async fn list_alerts(
 
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = AlertView), (status = 404, body = ErrorBody)))]
-pub async fn get_alert(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<AlertView>> {
-    let v = alerts::get_alert(&state, id).await?;
-    Ok(Json(v))
+pub async fn get_alert(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<AlertView>> {
+    Ok(Json(alerts::get_alert(&state, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/{action}", tag = "alerts",
     params(("id" = String, Path, format = Uuid), ("action" = String, Path, description = "acknowledge or resolve")),
     responses((status = 200, body = AlertView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn act_on_alert(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath((id, action)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<AlertView>> {
-    let v = alerts::act_on_alert(&state, &p, id, action).await?;
-    Ok(Json(v))
+    Ok(Json(alerts::act_on_alert(&state, &p, id, action).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/changes", tag = "alerts", params(ChangeQuery),
     responses((status = 200, body = crate::api::ItemsBody<ChangeView>), (status = 400, body = ErrorBody)))]
 pub async fn list_changes(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiQuery(q): ApiQuery<ChangeQuery>,
 ) -> ApiResult<Json<crate::api::ItemsBody<ChangeView>>> {
     Ok(Json(crate::api::ItemsBody { items: alerts::list_changes(&state, q).await? }))

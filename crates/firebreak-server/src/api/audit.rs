@@ -1,11 +1,10 @@
 //! The audit log, for admins, newest first.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ListBody;
 use crate::app::audit::{self, *};
-use crate::auth::ApiPrincipal;
 use crate::error::{ApiQuery, ApiResult, ErrorBody};
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use firebreak_domain::AuditEntry;
@@ -17,10 +16,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = ListBody<AuditEntry>), (status = 403, body = ErrorBody)))]
 pub async fn list_audit(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<ListBody<AuditEntry>>> {
-    let v = audit::list_audit(&state, &p, q).await?;
-    Ok(Json(v))
+    Ok(Json(audit::list_audit(&state, &p, q).await?))
 }

@@ -1,5 +1,6 @@
 //! Built-in HTTP(S) and TCP checks of a service, with their state and history.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::checks::{self, *};
@@ -20,32 +21,26 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/services/{id}/checks", tag = "services", request_body = NewCheck, params(("id" = String, Path, format = Uuid)),
     responses((status = 201, body = CheckView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_check(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewCheck>,
 ) -> ApiResult<(StatusCode, Json<CheckView>)> {
-    let v = checks::create_check(&state, &p, id, body).await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(checks::create_check(&state, &p, id, body).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/checks", tag = "services", params(CheckQuery), responses((status = 200, body = ItemsBody<CheckView>)))]
 pub async fn list_checks(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiQuery(q): ApiQuery<CheckQuery>,
 ) -> ApiResult<Json<ItemsBody<CheckView>>> {
-    let v = checks::list_checks(&state, q).await?;
-    Ok(Json(ItemsBody { items: v }))
+    Ok(Json(ItemsBody { items: checks::list_checks(&state, q).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/checks/{id}/history", tag = "services", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = ItemsBody<CheckResultView>), (status = 404, body = ErrorBody)))]
 pub async fn check_history(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemsBody<CheckResultView>>> {
-    let v = checks::check_history(&state, id).await?;
-    Ok(Json(ItemsBody { items: v }))
+    Ok(Json(ItemsBody { items: checks::check_history(&state, id).await? }))
 }

@@ -1,6 +1,7 @@
 //! Incident routes: declare, list, read, edit, act (acknowledge, contain, resolve, close,
 //! reopen), notes, roles and the timeline. The work is `app::incidents`'s; these shape JSON.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::{ItemsBody, ListBody};
 use crate::app::incidents::{
@@ -37,8 +38,7 @@ async fn shown(state: &AppState, incident: firebreak_domain::Incident) -> ApiRes
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,
     responses((status = 201, body = IncidentView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_incident(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiJson(body): ApiJson<CreateIncident>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
     let incident = incidents::declare(&state, &p, body).await?;
@@ -48,8 +48,7 @@ pub async fn create_incident(
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
     responses((status = 200, body = ListBody<IncidentView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_incidents(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<ListBody<IncidentView>>> {
     let page = incidents::list(&state, &p, &q).await?;
@@ -62,11 +61,7 @@ pub async fn list_incidents(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody)))]
-pub async fn get_incident(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<IncidentView>> {
+pub async fn get_incident(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<IncidentView>> {
     let incident = incidents::get(&state, &id).await?;
     shown(&state, incident).await
 }
@@ -75,8 +70,7 @@ pub async fn get_incident(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_incident(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateIncident>,
 ) -> ApiResult<Json<IncidentView>> {
@@ -89,8 +83,7 @@ pub async fn update_incident(
            ("action" = IncidentAction, Path, description = "acknowledge, contain, resolve, close or reopen")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, description = "invalid_transition", body = ErrorBody)))]
 pub async fn act_on_incident(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath((id, action)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
     let action: IncidentAction = action.parse().map_err(|_| ApiError::not_found("route"))?;
@@ -102,8 +95,7 @@ pub async fn act_on_incident(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 201, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_note(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
@@ -116,8 +108,7 @@ pub async fn add_note(
            ("role" = String, Path, description = "commander, communications, scribe, operations_lead or a role declared in the procedures")),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign_role(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath((id, role)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RoleAssignment>,
 ) -> ApiResult<Json<IncidentView>> {
@@ -139,8 +130,7 @@ pub struct TimelineQuery {
     params(("id" = String, Path, description = "UUID, number or INC-number"), TimelineQuery),
     responses((status = 200, body = ItemsBody<TimelineEntryView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_timeline(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<ItemsBody<TimelineEntryView>>> {
@@ -165,8 +155,7 @@ pub struct ExportQuery {
     params(("id" = String, Path, description = "UUID, number or INC-number"), ExportQuery),
     responses((status = 200, description = "text/markdown or application/json, as an attachment"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export_timeline(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {

@@ -2,6 +2,7 @@
 //! them), evidence links, and what investigation needs next to the timeline — the recent
 //! changes of the affected services and the alerts the incident collects.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::alerts::{AlertView, ChangeView};
@@ -29,8 +30,7 @@ pub fn router() -> Router<AppState> {
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = ItemsBody<ParticipantView>), (status = 404, body = ErrorBody)))]
 pub async fn list_participants(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemsBody<ParticipantView>>> {
     let incident = incidents::get(&state, &id).await?;
@@ -41,8 +41,7 @@ pub async fn list_participants(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 201, body = ItemsBody<ParticipantView>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_participant(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RoleAssignment>,
 ) -> ApiResult<(StatusCode, Json<ItemsBody<ParticipantView>>)> {
@@ -54,8 +53,7 @@ pub async fn add_participant(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_restricted(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RestrictedBody>,
 ) -> ApiResult<Json<IncidentView>> {
@@ -67,8 +65,7 @@ pub async fn set_restricted(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 201, body = IncidentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_evidence(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<EvidenceBody>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
@@ -80,8 +77,7 @@ pub async fn add_evidence(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/changes", tag = "incidents", params(("id" = String, Path, description = "UUID, number or INC-number"), ChangesQuery),
     responses((status = 200, body = ItemsBody<ChangeView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn recent_changes(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> ApiResult<Json<ItemsBody<ChangeView>>> {
@@ -93,8 +89,7 @@ pub async fn recent_changes(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = ItemsBody<AlertView>), (status = 404, body = ErrorBody)))]
 pub async fn incident_alerts(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemsBody<AlertView>>> {
     let incident = incidents::get(&state, &id).await?;

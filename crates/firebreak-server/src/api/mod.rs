@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod calendar;
 pub mod checks;
 pub mod escalation;
 pub mod incidents;
@@ -17,7 +18,10 @@ pub mod updates;
 pub mod users;
 
 use crate::AppState;
+use crate::auth::{ApiPrincipal, Principal};
 use crate::error::{ApiError, ErrorBody};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -121,10 +125,10 @@ use utoipa::{Modify, OpenApi};
         procedure_files::list_files,
         procedure_files::get_file,
         procedure_files::put_file,
-        crate::calendar::create_schedule_feed,
-        crate::calendar::create_my_feed,
-        crate::calendar::list_my_feeds,
-        crate::calendar::delete_feed,
+        calendar::create_schedule_feed,
+        calendar::create_my_feed,
+        calendar::list_my_feeds,
+        calendar::delete_feed,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -162,7 +166,7 @@ pub fn router() -> Router<AppState> {
         .merge(paging::router())
         .merge(procedures::router())
         .merge(procedure_files::router())
-        .merge(crate::calendar::api_router())
+        .merge(calendar::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -183,3 +187,19 @@ async fn openapi() -> impl IntoResponse {
 }
 
 pub use crate::views::{ItemsBody, ListBody};
+
+/// What nearly every handler starts from: the application's state and the caller, signed in
+/// with a bearer token (401 otherwise).
+pub struct Ctx {
+    pub state: AppState,
+    pub p: Principal,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ApiPrincipal(p) = ApiPrincipal::from_request_parts(parts, state).await?;
+        Ok(Ctx { state: state.clone(), p })
+    }
+}

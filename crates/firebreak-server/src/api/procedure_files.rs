@@ -1,12 +1,11 @@
 //! The procedures directory's files over the API (admins): list, read, and change with a
 //! check of the whole directory and a diff first (`dry_run`), then save.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::procedures::files::{ChangeOutcome, FileInfo};
-use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, ErrorBody};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -27,10 +26,7 @@ fn dir(state: &AppState) -> ApiResult<std::path::PathBuf> {
 
 #[utoipa::path(get, path = "/api/v1/procedures/files", tag = "procedures",
     responses((status = 200, body = ItemsBody<FileInfo>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn list_files(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-) -> ApiResult<Json<ItemsBody<FileInfo>>> {
+pub async fn list_files(Ctx { state, p }: Ctx) -> ApiResult<Json<ItemsBody<FileInfo>>> {
     p.require_admin()?;
     let dir = dir(&state)?;
     let items = tokio::task::spawn_blocking(move || crate::app::procedures::files::list(&dir))
@@ -54,11 +50,7 @@ pub struct FileBody {
 #[utoipa::path(get, path = "/api/v1/procedures/files/{path}", tag = "procedures",
     params(("path" = String, Path, description = "e.g. playbooks/major-outage.md")),
     responses((status = 200, body = FileBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn get_file(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(path): ApiPath<String>,
-) -> ApiResult<Json<FileBody>> {
+pub async fn get_file(Ctx { state, p }: Ctx, ApiPath(path): ApiPath<String>) -> ApiResult<Json<FileBody>> {
     p.require_admin()?;
     let dir = dir(&state)?;
     crate::app::procedures::files::check_path(&path).map_err(|m| firebreak_domain::DomainError::invalid("path", m))?;
@@ -90,8 +82,7 @@ pub struct PutFile {
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "changed on disk since, or no directory"),
         (status = 422, body = ErrorBody, description = "a bad path, or the change has problems (nothing written)")))]
 pub async fn put_file(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(path): ApiPath<String>,
     ApiJson(body): ApiJson<PutFile>,
 ) -> ApiResult<Json<ChangeOutcome>> {

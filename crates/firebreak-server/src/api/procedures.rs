@@ -1,6 +1,7 @@
 //! Procedures through the API: what is in force (and any problems in the directory), the
 //! decision trees, and triaging an incident by walking its tree.
 
+use super::Ctx;
 use crate::AppState;
 use crate::app::playbooks::{self, *};
 use crate::auth::ApiPrincipal;
@@ -29,16 +30,14 @@ pub async fn get_checklist(
     ApiPrincipal(_): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ChecklistView>> {
-    let v = playbooks::get_checklist(&state, id).await?;
-    Ok(Json(v))
+    Ok(Json(playbooks::get_checklist(&state, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/playbook", tag = "procedures", params(("id" = String, Path)), request_body = AttachBody,
     responses((status = 201, body = ChecklistView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "it already runs a playbook, or is closed")))]
 pub async fn attach_playbook(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AttachBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<ChecklistView>)> {
@@ -49,13 +48,11 @@ pub async fn attach_playbook(
     params(("id" = String, Path), ("position" = u32, Path)), request_body = ItemBody,
     responses((status = 200, body = ChecklistEntry), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_checklist_item(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath((id, position)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ItemBody>,
 ) -> ApiResult<Json<ChecklistEntry>> {
-    let v = playbooks::set_checklist_item(&state, &p, id, position, body).await?;
-    Ok(Json(v))
+    Ok(Json(playbooks::set_checklist_item(&state, &p, id, position, body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures",
@@ -90,32 +87,24 @@ pub async fn get_tree(
     ApiPrincipal(_): ApiPrincipal,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<DecisionTree>> {
-    let v = playbooks::get_tree(&state, name).await?;
-    Ok(Json(v))
+    Ok(Json(playbooks::get_tree(&state, name).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/triage", tag = "procedures", params(("id" = String, Path)),
     responses((status = 200, body = TriageView, description = "the first question"), (status = 404, body = ErrorBody)))]
-pub async fn start_triage(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<TriageView>> {
-    let v = playbooks::start_triage(&state, &p, id).await?;
-    Ok(Json(v))
+pub async fn start_triage(Ctx { state, p }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<TriageView>> {
+    Ok(Json(playbooks::start_triage(&state, &p, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/triage", tag = "procedures", params(("id" = String, Path)), request_body = TriageBody,
     responses((status = 200, body = TriageView, description = "the next question (nothing changed), or the outcome applied"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn triage_incident(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TriageBody>,
 ) -> ApiResult<Json<TriageView>> {
-    let v = playbooks::triage_incident(&state, &p, id, body).await?;
-    Ok(Json(v))
+    Ok(Json(playbooks::triage_incident(&state, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/checklist/{position}/run", tag = "procedures",
@@ -124,8 +113,7 @@ pub async fn triage_incident(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not an action, or done already"),
         (status = 422, body = ErrorBody, description = "not confirmed, or a secret is missing")))]
 pub async fn run_action(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath((id, position)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RunBody>,
 ) -> ApiResult<Json<ActionResult>> {

@@ -1,6 +1,7 @@
 //! On-call schedules: create and change them, ask who is on call (now, at an instant, over a
 //! range), and add overrides.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::oncall::{self, *};
@@ -25,54 +26,37 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/schedules", tag = "on-call", request_body = ScheduleBody,
     responses((status = 201, body = ScheduleView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_schedule(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
-    let v = oncall::create_schedule(&state, &p, body).await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(oncall::create_schedule(&state, &p, body).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/schedules", tag = "on-call", responses((status = 200, body = ItemsBody<ScheduleView>)))]
-pub async fn list_schedules(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-) -> ApiResult<Json<ItemsBody<ScheduleView>>> {
-    let v = oncall::list_schedules(&state).await?;
-    Ok(Json(ItemsBody { items: v }))
+pub async fn list_schedules(Ctx { state, .. }: Ctx) -> ApiResult<Json<ItemsBody<ScheduleView>>> {
+    Ok(Json(ItemsBody { items: oncall::list_schedules(&state).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/schedules/{id}", tag = "on-call", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)))]
-pub async fn get_schedule(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<ScheduleView>> {
-    let v = oncall::get_schedule(&state, id).await?;
-    Ok(Json(v))
+pub async fn get_schedule(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<ScheduleView>> {
+    Ok(Json(oncall::get_schedule(&state, id).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/schedules/{id}", tag = "on-call", params(("id" = String, Path, format = Uuid)),
     request_body = ScheduleBody,
     responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_schedule(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> ApiResult<Json<ScheduleView>> {
-    let v = oncall::update_schedule(&state, &p, id, body).await?;
-    Ok(Json(v))
+    Ok(Json(oncall::update_schedule(&state, &p, id, body).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/schedules/{id}", tag = "on-call", params(("id" = String, Path, format = Uuid)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_schedule(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_schedule(Ctx { state, p }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     oncall::delete_schedule(&state, &p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,48 +65,40 @@ pub async fn delete_schedule(
     params(("id" = String, Path, format = Uuid), AtQuery),
     responses((status = 200, body = OnCallAnswer), (status = 404, body = ErrorBody)))]
 pub async fn get_on_call(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<OnCallAnswer>> {
-    let v = oncall::get_on_call(&state, id, q).await?;
-    Ok(Json(v))
+    Ok(Json(oncall::get_on_call(&state, id, q).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/schedules/{id}/shifts", tag = "on-call",
     params(("id" = String, Path, format = Uuid), RangeQuery),
     responses((status = 200, body = ItemsBody<ShiftView>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_shifts(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<ItemsBody<ShiftView>>> {
-    let v = oncall::list_shifts(&state, id, q).await?;
-    Ok(Json(ItemsBody { items: v }))
+    Ok(Json(ItemsBody { items: oncall::list_shifts(&state, id, q).await? }))
 }
 
 #[utoipa::path(post, path = "/api/v1/schedules/{id}/overrides", tag = "on-call",
     params(("id" = String, Path, format = Uuid)), request_body = Override,
     responses((status = 201, body = ScheduleView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_override(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(item): ApiJson<Override>,
 ) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
-    let v = oncall::create_override(&state, &p, id, item).await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(oncall::create_override(&state, &p, id, item).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/oncall", tag = "on-call", params(AtQuery),
     responses((status = 200, body = ItemsBody<ScheduleOnCall>)))]
 pub async fn list_on_call(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<ItemsBody<ScheduleOnCall>>> {
-    let v = oncall::list_on_call(&state, q).await?;
-    Ok(Json(ItemsBody { items: v }))
+    Ok(Json(ItemsBody { items: oncall::list_on_call(&state, q).await? }))
 }

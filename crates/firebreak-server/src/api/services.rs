@@ -1,6 +1,7 @@
 //! The service catalog and its integrations. Integration keys are shown once, when created
 //! or rotated, with the URL to send alerts to.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::catalog::{self, *};
@@ -26,53 +27,39 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/services", tag = "services", request_body = ServiceBody,
     responses((status = 201, body = ServiceView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_service(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiJson(body): ApiJson<ServiceBody>,
 ) -> ApiResult<(StatusCode, Json<ServiceView>)> {
-    let v = catalog::create_service(&state, &p, body).await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(catalog::create_service(&state, &p, body).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/services", tag = "services", responses((status = 200, body = ItemsBody<ServiceView>)))]
-pub async fn list_services(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-) -> ApiResult<Json<ItemsBody<ServiceView>>> {
-    let v = catalog::list_services(&state).await?;
-    Ok(Json(ItemsBody { items: v }))
+pub async fn list_services(Ctx { state, .. }: Ctx) -> ApiResult<Json<ItemsBody<ServiceView>>> {
+    Ok(Json(ItemsBody { items: catalog::list_services(&state).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/services/{id}", tag = "services", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = ServiceView), (status = 404, body = ErrorBody)))]
-pub async fn get_service(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<ServiceView>> {
-    let v = catalog::get_service(&state, id).await?;
-    Ok(Json(v))
+pub async fn get_service(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<ServiceView>> {
+    Ok(Json(catalog::get_service(&state, id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/services/{id}", tag = "services", request_body = ServiceBody, params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = ServiceView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_service(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ServiceBody>,
 ) -> ApiResult<Json<ServiceView>> {
-    let v = catalog::update_service(&state, &p, id, body).await?;
-    Ok(Json(v))
+    Ok(Json(catalog::update_service(&state, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/services/{id}/integrations", tag = "services", request_body = CreateIntegration,
     params(("id" = String, Path, format = Uuid)),
     responses((status = 201, body = IntegrationWithKey), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_integration(
-    State(state): State<AppState>,
+    Ctx { state, p }: Ctx,
     headers: HeaderMap,
-    ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateIntegration>,
 ) -> ApiResult<(StatusCode, Json<IntegrationWithKey>)> {
@@ -83,8 +70,7 @@ pub async fn create_integration(
 #[utoipa::path(get, path = "/api/v1/services/{id}/integrations", tag = "services", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = ItemsBody<IntegrationView>), (status = 404, body = ErrorBody)))]
 pub async fn list_integrations(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemsBody<IntegrationView>>> {
     Ok(Json(ItemsBody { items: catalog::list_integrations(&state, &id).await? }))
@@ -93,9 +79,8 @@ pub async fn list_integrations(
 #[utoipa::path(post, path = "/api/v1/integrations/{id}/rotate-key", tag = "services", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = IntegrationWithKey), (status = 404, body = ErrorBody)))]
 pub async fn rotate_integration_key(
-    State(state): State<AppState>,
+    Ctx { state, p }: Ctx,
     headers: HeaderMap,
-    ApiPrincipal(p): ApiPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<IntegrationWithKey>> {
     Ok(Json(catalog::rotate_integration_key(&state, &p, &public_base(&state, &headers), &id).await?))
@@ -103,56 +88,41 @@ pub async fn rotate_integration_key(
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/heartbeat", tag = "services", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = HeartbeatView), (status = 404, body = ErrorBody)))]
-pub async fn get_heartbeat(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<HeartbeatView>> {
-    let v = catalog::get_heartbeat(&state, id).await?;
-    Ok(Json(v))
+pub async fn get_heartbeat(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<HeartbeatView>> {
+    Ok(Json(catalog::get_heartbeat(&state, id).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/integrations/{id}/heartbeat", tag = "services", request_body = HeartbeatSettings,
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = HeartbeatView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn configure_heartbeat(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<HeartbeatSettings>,
 ) -> ApiResult<Json<HeartbeatView>> {
-    let v = catalog::configure_heartbeat(&state, &p, id, body).await?;
-    Ok(Json(v))
+    Ok(Json(catalog::configure_heartbeat(&state, &p, id, body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/mapping", tag = "services", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Mapping), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn get_mapping(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Mapping>> {
-    let v = catalog::get_mapping(&state, id).await?;
-    Ok(Json(v))
+pub async fn get_mapping(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Mapping>> {
+    Ok(Json(catalog::get_mapping(&state, id).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/integrations/{id}/mapping", tag = "services", request_body = Mapping, params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Mapping), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_mapping(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(mapping): ApiJson<Mapping>,
 ) -> ApiResult<Json<Mapping>> {
-    let v = catalog::set_mapping(&state, &p, id, mapping).await?;
-    Ok(Json(v))
+    Ok(Json(catalog::set_mapping(&state, &p, id, mapping).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/integrations/{id}/mapping/test", tag = "services", request_body = MappingTest, params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = MappedEvent), (status = 422, body = ErrorBody)))]
 pub async fn test_mapping(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<MappingTest>,
 ) -> ApiResult<Json<MappedEvent>> {

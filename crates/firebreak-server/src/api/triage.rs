@@ -1,5 +1,6 @@
 //! Classification rules and maintenance windows.
 
+use super::Ctx;
 use crate::AppState;
 use crate::api::ItemsBody;
 use crate::app::triage::{self, NewRule, NewWindow, WindowView};
@@ -22,30 +23,20 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/v1/rules", tag = "triage", request_body = NewRule,
     responses((status = 201, body = Rule), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_rule(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiJson(body): ApiJson<NewRule>,
 ) -> ApiResult<(StatusCode, Json<Rule>)> {
-    let v = triage::create_rule(&state, &p, body).await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(triage::create_rule(&state, &p, body).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/rules", tag = "triage", responses((status = 200, body = ItemsBody<Rule>)))]
-pub async fn list_rules(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-) -> ApiResult<Json<ItemsBody<Rule>>> {
-    let v = triage::list_rules(&state).await?;
-    Ok(Json(ItemsBody { items: v }))
+pub async fn list_rules(Ctx { state, .. }: Ctx) -> ApiResult<Json<ItemsBody<Rule>>> {
+    Ok(Json(ItemsBody { items: triage::list_rules(&state).await? }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "triage", params(("id" = String, Path, format = Uuid)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_rule(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_rule(Ctx { state, p }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     triage::delete_rule(&state, &p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -53,30 +44,20 @@ pub async fn delete_rule(
 #[utoipa::path(post, path = "/api/v1/maintenance-windows", tag = "triage", request_body = NewWindow,
     responses((status = 201, body = WindowView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_window(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiJson(body): ApiJson<NewWindow>,
 ) -> ApiResult<(StatusCode, Json<WindowView>)> {
-    let v = triage::create_window(&state, &p, body).await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(triage::create_window(&state, &p, body).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/maintenance-windows", tag = "triage", responses((status = 200, body = ItemsBody<WindowView>)))]
-pub async fn list_windows(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-) -> ApiResult<Json<ItemsBody<WindowView>>> {
-    let v = triage::list_windows(&state).await?;
-    Ok(Json(ItemsBody { items: v }))
+pub async fn list_windows(Ctx { state, .. }: Ctx) -> ApiResult<Json<ItemsBody<WindowView>>> {
+    Ok(Json(ItemsBody { items: triage::list_windows(&state).await? }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/maintenance-windows/{id}", tag = "triage", params(("id" = String, Path, format = Uuid)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_window(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_window(Ctx { state, p }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     triage::delete_window(&state, &p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

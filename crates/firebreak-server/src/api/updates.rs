@@ -2,6 +2,7 @@
 //! preview that changes nothing, and sending (recorded on the timeline; emails queued to the
 //! contact lists; customer-facing updates are drafts, recorded but not sent).
 
+use super::Ctx;
 use crate::AppState;
 use crate::app::incidents;
 use crate::app::procedures::updates::{self, ComposeBody, ComposedUpdate, UpdatesView, compose, updates_view};
@@ -21,11 +22,7 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/updates", tag = "incidents",
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = UpdatesView), (status = 404, body = ErrorBody)))]
-pub async fn get_updates(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<UpdatesView>> {
+pub async fn get_updates(Ctx { state, .. }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<UpdatesView>> {
     let incident = incidents::get(&state, &id).await?;
     Ok(Json(updates_view(&state, &incident).await?))
 }
@@ -34,8 +31,7 @@ pub async fn get_updates(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 200, body = ComposedUpdate), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn preview_update(
-    State(state): State<AppState>,
-    ApiPrincipal(_p): ApiPrincipal,
+    Ctx { state, .. }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ComposeBody>,
 ) -> ApiResult<Json<ComposedUpdate>> {
@@ -47,8 +43,7 @@ pub async fn preview_update(
     params(("id" = String, Path, description = "UUID, number or INC-number")),
     responses((status = 201, body = ComposedUpdate), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn send_update(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
+    Ctx { state, p }: Ctx,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ComposeBody>,
 ) -> ApiResult<(StatusCode, Json<ComposedUpdate>)> {

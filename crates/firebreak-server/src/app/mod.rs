@@ -7,6 +7,7 @@
 pub mod access;
 pub mod alerts;
 pub mod audit;
+pub mod calendar;
 pub mod catalog;
 pub mod checks;
 pub mod escalation;

@@ -10,8 +10,8 @@ use super::catalog::SelectOption;
 use super::{Chrome, CsrfOnly, Submitted, WebPrincipal, WebResult, answer, render, show_time};
 use crate::AppState;
 use crate::app::paging::{CodeBody, PasswordBody, RuleBody};
-use crate::auth::{ApiPrincipal, Principal};
-use crate::error::{ApiError, ApiPath};
+use crate::auth::Principal;
+use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -393,8 +393,9 @@ async fn create_feed(
     headers: HeaderMap,
     Submitted(p, _): Submitted<CsrfOnly>,
 ) -> WebResult<Response> {
-    let outcome = crate::calendar::create_my_feed(State(state.clone()), headers, ApiPrincipal(p.clone())).await;
-    let done = async |(_, axum::Json(created)): (_, axum::Json<crate::calendar::CreatedFeed>)| {
+    let base = crate::app::catalog::public_base(&state, &headers);
+    let outcome = crate::app::calendar::create_my_feed(&state, &p, &base).await;
+    let done = async |created: crate::app::calendar::CreatedFeed| {
         let mut page = profile_view(&state, &p).await?;
         page.notice = "Your calendar feed was created. Copy its address now: it is not shown again.".into();
         page.feed_url = created.url;
@@ -411,7 +412,7 @@ async fn delete_feed(
     // Only one's own feeds, here (admins delete others' through the API).
     let own = state.store.list_calendar_feeds(Some(p.user.id)).await?;
     let outcome = if own.iter().any(|f| f.id.to_string() == id) {
-        crate::calendar::delete_feed(State(state.clone()), ApiPrincipal(p.clone()), ApiPath(id)).await
+        crate::app::calendar::delete_feed(&state, &p, &id).await
     } else {
         Err(ApiError::not_found("calendar feed"))
     };

@@ -4,15 +4,8 @@
 //! and only its SHA-256 is stored; deleting the feed revokes it.
 
 use crate::AppState;
-use crate::app::catalog::public_base;
-use crate::auth::{ApiPrincipal, random_secret, secret_hash};
-use crate::error::{ApiError, ApiPath, ApiResult, ErrorBody};
-use crate::views::ItemsBody;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use crate::auth::{Principal, random_secret, secret_hash};
+use crate::error::{ApiError, ApiResult};
 use chrono::TimeDelta;
 use firebreak_domain::schedule::{OnCallSource, Shift};
 use firebreak_domain::{ScheduleId, Timestamp, UserId};
@@ -30,19 +23,6 @@ pub const FEED_FUTURE_DAYS: i64 = 90;
 /// running when the window opens keeps its real start (and so its UID) from day to day.
 const LOOKBACK_DAYS: i64 = 35;
 
-/// The feed files, outside `/api/v1`: no login, the secret URL is the credential.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/calendar/{file}", get(get_calendar))
-}
-
-/// The JSON API that creates, lists and deletes feeds (nested under `/api/v1`).
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/schedules/{id}/calendar-feeds", post(create_schedule_feed))
-        .route("/me/calendar-feeds", get(list_my_feeds).post(create_my_feed))
-        .route("/calendar-feeds/{id}", delete(delete_feed))
-}
-
 /// A new feed: its URL and token, shown only this once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedFeed {
@@ -53,106 +33,57 @@ pub struct CreatedFeed {
     pub token: String,
 }
 
+/// Makes a feed of `schedule` or of `user`'s shifts; its URL starts with `base`, the server's
+/// public address.
 async fn create_feed(
     state: &AppState,
-    headers: &HeaderMap,
-    p: &crate::auth::Principal,
+    p: &Principal,
+    base: &str,
     schedule: Option<ScheduleId>,
     user: Option<UserId>,
-) -> ApiResult<(StatusCode, Json<CreatedFeed>)> {
+) -> ApiResult<CreatedFeed> {
     let token = random_secret();
     let feed = state.store.create_calendar_feed(schedule, user, &secret_hash(&token), &p.actor()).await?;
-    let base = public_base(state, headers);
     let url = format!("{}/calendar/{token}.ics", base.trim_end_matches('/'));
-    Ok((StatusCode::CREATED, Json(CreatedFeed { id: feed.id, url, token })))
+    Ok(CreatedFeed { id: feed.id, url, token })
 }
 
-#[utoipa::path(post, path = "/api/v1/schedules/{id}/calendar-feeds", tag = "on-call",
-    params(("id" = String, Path, format = Uuid)),
-    responses((status = 201, body = CreatedFeed), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn create_schedule_feed(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<(StatusCode, Json<CreatedFeed>)> {
+/// A feed of every shift of schedule `id`. Everyone may read every schedule, so everyone may
+/// subscribe to one.
+pub async fn create_schedule_feed(state: &AppState, p: &Principal, base: &str, id: &str) -> ApiResult<CreatedFeed> {
     let id: ScheduleId =
         id.parse().map_err(|_| ApiError::bad_request("invalid_id", "the schedule id is not a UUID"))?;
-    // Everyone may read every schedule, so everyone may subscribe to one.
     state.store.get_schedule(id).await?;
-    create_feed(&state, &headers, &p, Some(id), None).await
+    create_feed(state, p, base, Some(id), None).await
 }
 
-#[utoipa::path(post, path = "/api/v1/me/calendar-feeds", tag = "on-call",
-    responses((status = 201, body = CreatedFeed)))]
-pub async fn create_my_feed(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPrincipal(p): ApiPrincipal,
-) -> ApiResult<(StatusCode, Json<CreatedFeed>)> {
-    let me = p.user.id;
-    create_feed(&state, &headers, &p, None, Some(me)).await
+/// A feed of the caller's own shifts, on every schedule.
+pub async fn create_my_feed(state: &AppState, p: &Principal, base: &str) -> ApiResult<CreatedFeed> {
+    create_feed(state, p, base, None, Some(p.user.id)).await
 }
 
-#[utoipa::path(get, path = "/api/v1/me/calendar-feeds", tag = "on-call",
-    responses((status = 200, body = ItemsBody<CalendarFeed>)))]
-pub async fn list_my_feeds(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-) -> ApiResult<Json<ItemsBody<CalendarFeed>>> {
-    Ok(Json(ItemsBody { items: state.store.list_calendar_feeds(Some(p.user.id)).await? }))
+/// The caller's feeds.
+pub async fn list_my_feeds(state: &AppState, p: &Principal) -> ApiResult<Vec<CalendarFeed>> {
+    Ok(state.store.list_calendar_feeds(Some(p.user.id)).await?)
 }
 
-#[utoipa::path(delete, path = "/api/v1/calendar-feeds/{id}", tag = "on-call",
-    params(("id" = String, Path, format = Uuid)),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_feed(
-    State(state): State<AppState>,
-    ApiPrincipal(p): ApiPrincipal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+/// Deletes feed `id`: the caller's own, or any feed for an administrator. Someone else's feed
+/// is answered like a missing one: its existence is not theirs to know.
+pub async fn delete_feed(state: &AppState, p: &Principal, id: &str) -> ApiResult<()> {
     let id: uuid::Uuid =
         id.parse().map_err(|_| ApiError::bad_request("invalid_id", "the calendar feed id is not a UUID"))?;
-    // Someone else's feed is answered like a missing one: its existence is not theirs to know.
     let owner = if p.role().can_administer() { None } else { Some(p.user.id) };
     let feeds = state.store.list_calendar_feeds(owner).await?;
     if !feeds.iter().any(|f| f.id == id) {
         return Err(ApiError::not_found("calendar feed"));
     }
     state.store.delete_calendar_feed(id, &p.actor()).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-fn feed_not_found() -> Response {
-    (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "calendar feed not found\n").into_response()
-}
-
-/// `GET /calendar/{token}.ics`. The token is looked up by its SHA-256, so the database
-/// comparison never sees (nor leaks timing about) the secret itself.
-pub async fn get_calendar(State(state): State<AppState>, Path(file): Path<String>) -> Response {
-    let Some(token) = file.strip_suffix(".ics").filter(|t| {
-        !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }) else {
-        return feed_not_found();
-    };
-    match render_feed(&state, token).await {
-        Ok(Some(body)) => (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8")),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                (header::HeaderName::from_static("x-robots-tag"), HeaderValue::from_static("noindex")),
-            ],
-            body,
-        )
-            .into_response(),
-        Ok(None) => feed_not_found(),
-        Err(e) => e.into_response(),
-    }
+    Ok(())
 }
 
 /// The feed's iCalendar text, or `None` when the token names no feed (or its owner can no
 /// longer sign in).
-async fn render_feed(state: &AppState, token: &str) -> ApiResult<Option<String>> {
+pub async fn render_feed(state: &AppState, token: &str) -> ApiResult<Option<String>> {
     let Some(feed) = state.store.calendar_feed(&secret_hash(token)).await? else { return Ok(None) };
     let people: HashMap<UserId, firebreak_store::User> =
         state.store.list_users().await?.into_iter().map(|u| (u.id, u)).collect();
