@@ -5,9 +5,7 @@ use super::Ctx;
 use crate::AppState;
 use crate::api::ListBody;
 use crate::app::alerts::{self, *};
-use crate::auth::ApiPrincipal;
 use crate::error::{ApiPath, ApiQuery, ApiResult, ErrorBody};
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 

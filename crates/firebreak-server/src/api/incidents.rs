@@ -8,9 +8,7 @@ use crate::app::incidents::{
     self, CreateIncident, Directory, IncidentView, ListQuery, NoteBody, RoleAssignment, TimelineEntryView,
     UpdateIncident,
 };
-use crate::auth::ApiPrincipal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
