@@ -50,6 +50,13 @@ fn the_application_layer_names_no_transport() {
 }
 
 #[test]
+fn the_application_layer_does_not_call_the_engine() {
+    // The engine calls the application layer; operations wake it through the `AppState`.
+    let found = crossings("app", &["engine"]);
+    assert!(found.is_empty(), "app/ must not import engine/:\n{}", found.join("\n"));
+}
+
+#[test]
 fn the_api_does_not_use_the_web_ui() {
     let found = crossings("api", &["web"]);
     assert!(found.is_empty(), "api/ must not import web/:\n{}", found.join("\n"));

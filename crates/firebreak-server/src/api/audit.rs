@@ -3,7 +3,7 @@
 use super::Ctx;
 use crate::AppState;
 use crate::api::ListBody;
-use crate::app::audit::{self, *};
+use crate::app::access::{self, AuditQuery};
 use crate::error::{ApiQuery, ApiResult, ErrorBody};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,5 +19,5 @@ pub async fn list_audit(
     Ctx { state, p }: Ctx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<ListBody<AuditEntry>>> {
-    Ok(Json(audit::list_audit(&state, &p, q).await?))
+    Ok(Json(access::list_audit(&state, &p, q).await?))
 }

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::AppState;
-use crate::app::playbooks::{self, *};
+use crate::app::procedures::playbooks::{self, *};
 use crate::auth::ApiPrincipal;
 use crate::error::{ApiJson, ApiPath, ApiResult, ErrorBody};
 use axum::extract::State;

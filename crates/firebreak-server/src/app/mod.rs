@@ -6,7 +6,6 @@
 
 pub mod access;
 pub mod alerts;
-pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod checks;
@@ -17,7 +16,7 @@ pub mod links;
 pub mod mapping;
 pub mod oncall;
 pub mod paging;
-pub mod playbooks;
 pub mod procedures;
+pub mod respond;
 pub mod triage;
 pub mod visibility;

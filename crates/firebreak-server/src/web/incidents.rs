@@ -825,9 +825,9 @@ async fn attach_playbook(
     Path(id): Path<String>,
     Submitted(p, form): Submitted<AttachForm>,
 ) -> WebResult<Response> {
-    let body = crate::app::playbooks::AttachBody { name: form.name.trim().to_owned() };
+    let body = crate::app::procedures::playbooks::AttachBody { name: form.name.trim().to_owned() };
     let outcome = async {
-        crate::app::playbooks::attach_playbook(&state, &p, &id, body).await?;
+        crate::app::procedures::playbooks::attach_playbook(&state, &p, &id, body).await?;
         page_of(&state, &id).await
     }
     .await;
@@ -845,9 +845,9 @@ async fn set_checklist_item(
     Path((id, position)): Path<(String, String)>,
     Submitted(p, form): Submitted<ItemForm>,
 ) -> WebResult<Response> {
-    let body = crate::app::playbooks::ItemBody { state: form.state };
+    let body = crate::app::procedures::playbooks::ItemBody { state: form.state };
     let outcome = async {
-        crate::app::playbooks::set_checklist_item(&state, &p, id.clone(), position, body).await?;
+        crate::app::procedures::playbooks::set_checklist_item(&state, &p, id.clone(), position, body).await?;
         page_of(&state, &id).await
     }
     .await;
@@ -867,8 +867,8 @@ async fn run_action(
     Submitted(p, form): Submitted<RunForm>,
 ) -> WebResult<Response> {
     let confirm = matches!(form.confirm.trim(), "on" | "true" | "yes" | "1");
-    let body = crate::app::playbooks::RunBody { confirm };
-    let outcome = match crate::app::playbooks::run_action(&state, &p, &id, &position, body).await {
+    let body = crate::app::procedures::playbooks::RunBody { confirm };
+    let outcome = match crate::app::procedures::playbooks::run_action(&state, &p, &id, &position, body).await {
         Ok(result) => page_of(&state, &id).await.map(|to| format!("{to}?ran={}", result.item.position)),
         // The API's message speaks JSON; say it in terms of the form.
         Err(e) if !confirm && e.status == StatusCode::UNPROCESSABLE_ENTITY => {

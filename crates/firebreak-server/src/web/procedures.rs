@@ -9,7 +9,7 @@
 
 use super::{Chrome, Submitted, WebError, WebPrincipal, WebResult, render, urlencode};
 use crate::AppState;
-use crate::app::playbooks::{TriageBody, triage, walk};
+use crate::app::procedures::playbooks::{TriageBody, triage, walk};
 use crate::auth::Principal;
 use askama::Template;
 use axum::Router;

@@ -6,6 +6,7 @@
 
 use crate::AppState;
 use crate::app::links::{self, LinkAction, LinkError};
+use crate::app::respond::{act_as, act_on_numbers, parse_reply};
 use crate::error::ApiError;
 use crate::notify::{chat, twilio};
 use crate::web::{Chrome, WebError, WebResult, render};
@@ -17,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use firebreak_domain::contact::ContactKind;
-use firebreak_domain::{Actor, Incident, IncidentAction, IncidentChange, IncidentRef, UserId, Via};
+use firebreak_domain::{IncidentRef, Via};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,33 +31,6 @@ pub fn router() -> Router<AppState> {
 /// Why a callback was refused: said plainly to the caller, nothing changed.
 fn refuse(status: StatusCode, why: &'static str) -> Response {
     (status, why).into_response()
-}
-
-/// `ACK 42`, `res 42 43`, `A 42`: the action and incident numbers in an SMS reply.
-pub fn parse_reply(text: &str) -> Option<(LinkAction, Vec<i64>)> {
-    let mut words = text.split_whitespace();
-    let action = match words.next()?.to_ascii_lowercase().as_str() {
-        "ack" | "a" | "acknowledge" => LinkAction::Acknowledge,
-        "res" | "r" | "resolve" => LinkAction::Resolve,
-        _ => return None,
-    };
-    let numbers: Option<Vec<i64>> = words
-        .map(|w| w.trim_start_matches(['#']).trim_start_matches("INC-").trim_start_matches("inc-").parse().ok())
-        .collect();
-    numbers.filter(|n| !n.is_empty() && n.len() <= 20).map(|n| (action, n))
-}
-
-/// Acts on each incident for the person and says how it went, one line each.
-async fn act_on_numbers(state: &AppState, user: UserId, action: LinkAction, numbers: &[i64], via: Via) -> String {
-    let mut lines = Vec::new();
-    for n in numbers {
-        let line = match act_as(state, user, IncidentRef::Number(*n), action, via).await {
-            Ok(i) => format!("INC-{} is {}.", i.number, i.status),
-            Err(e) => format!("INC-{n}: {}", e.message),
-        };
-        lines.push(line);
-    }
-    lines.join(" ")
 }
 
 /// The URL a provider called, as it signed it.
@@ -210,29 +184,6 @@ struct LinkPage {
     user_name: String,
     message: String,
     done: bool,
-}
-
-/// Acknowledges or resolves an incident as `user`, who must be an enabled responder.
-/// Acting on an incident already past that point changes nothing and says so.
-pub async fn act_as(
-    state: &AppState,
-    user: UserId,
-    incident: IncidentRef,
-    action: LinkAction,
-    via: Via,
-) -> Result<Incident, ApiError> {
-    let person = state.store.get_user(user).await?;
-    if person.disabled || !person.role.can_respond() {
-        return Err(ApiError::forbidden("only enabled responders can act on incidents"));
-    }
-    let act = match action {
-        LinkAction::Acknowledge => IncidentAction::Acknowledge,
-        LinkAction::Resolve => IncidentAction::Resolve,
-    };
-    let actor = Actor::user(person.id, person.name.clone(), via);
-    let incident = state.store.change_incident(incident, IncidentChange::Transition(act), &actor).await?;
-    state.paging_wake.notify_one();
-    Ok(incident)
 }
 
 async fn page_for(state: &AppState, token: &str) -> WebResult<(links::ActionLink, LinkPage)> {

@@ -7,6 +7,8 @@
 //! attaches playbooks and works their steps; `triage` walks the decision trees.
 
 pub mod files;
+pub mod notices;
+pub mod playbooks;
 pub mod render;
 pub mod updates;
 

@@ -303,7 +303,7 @@ pub async fn run_action(
         firebreak_domain::procedures::playbook::StepKind::Notify { list } => {
             let procedures = state.procedures.current();
             let key = format!("step:{position}:group:{list}");
-            let told = crate::engine::comms::notify_group(
+            let told = crate::app::procedures::notices::notify_group(
                 state,
                 &procedures,
                 &incident,
