@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::views::ListBody;
 use axum::http::StatusCode;
 use firebreak_domain::user::{check_new_password, parse_name};
-use firebreak_domain::{AuditEntry, DomainError, Email, Timestamp, TokenId, UserId, UserRole};
+use firebreak_domain::{Actor, AuditEntry, DomainError, Email, Timestamp, TokenId, UserId, UserRole, Via};
 use firebreak_store::{ApiToken, NewUser, User, UserUpdate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -79,6 +79,70 @@ pub async fn confirm_password(state: &AppState, user: &User, current: &str) -> A
     let ok =
         tokio::task::spawn_blocking(move || auth::verify_password(&current, stored.as_deref())).await.unwrap_or(false);
     if ok { Ok(()) } else { Err(ApiError::forbidden("the current password is wrong")) }
+}
+
+/// Why a sign-in was refused. Wrong email and wrong password read the same, so the form does
+/// not tell who has an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefusal {
+    WrongCredentials,
+    /// Too many failures lately: try again after this many seconds.
+    Throttled {
+        seconds: i64,
+    },
+}
+
+impl SignInRefusal {
+    pub fn status(self) -> StatusCode {
+        match self {
+            SignInRefusal::WrongCredentials => StatusCode::UNAUTHORIZED,
+            SignInRefusal::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+}
+
+impl std::fmt::Display for SignInRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignInRefusal::WrongCredentials => f.write_str("Wrong email or password."),
+            SignInRefusal::Throttled { seconds } => {
+                write!(f, "Too many failed sign-ins. Try again in {seconds} seconds.")
+            }
+        }
+    }
+}
+
+/// Signs a person in with their email and password: a new session's secret (for the cookie;
+/// only its hash is stored) and the user, or why not. A wrong password counts towards the
+/// throttle; while throttled, not even the right one is tried.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> ApiResult<Result<(String, User), SignInRefusal>> {
+    let Ok(email) = email.parse::<Email>() else { return Ok(Err(SignInRefusal::WrongCredentials)) };
+    let creds = state.store.credentials(&email).await?;
+    let now = state.clock.now();
+    if let Some(wait) = creds.as_ref().and_then(|c| auth::throttle_remaining(c, now)) {
+        return Ok(Err(SignInRefusal::Throttled { seconds: wait.num_seconds().max(1) }));
+    }
+    let stored = creds.as_ref().and_then(|c| c.password_hash.clone());
+    let password = password.to_owned();
+    let ok =
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref())).await.unwrap_or(false);
+    let user = match (creds, ok) {
+        (Some(c), true) if !c.user.disabled => c.user,
+        (Some(c), _) => {
+            let actor = Actor::system(format!("sign-in attempt as {}", c.user.email), Via::Web);
+            state.store.record_login_failure(c.user.id, now, &actor).await?;
+            return Ok(Err(SignInRefusal::WrongCredentials));
+        }
+        (None, _) => return Ok(Err(SignInRefusal::WrongCredentials)),
+    };
+    let secret = auth::random_secret();
+    let actor = Actor::user(user.id, user.name.clone(), Via::Web);
+    state.store.create_session(&auth::secret_hash(&secret), user.id, now + state.config.session_ttl, &actor).await?;
+    Ok(Ok((secret, user)))
 }
 
 /// Checks the current password, sets the new one, and ends every session of the user.

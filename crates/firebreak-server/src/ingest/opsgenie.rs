@@ -29,8 +29,8 @@ pub const DESCRIPTION_MAX: usize = 15_000;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/alerts", post(create))
-        .route("/v2/alerts/{identifier}/close", post(close))
-        .route("/v2/alerts/{identifier}/acknowledge", post(acknowledge))
+        .route("/v2/alerts/{identifier}/close", post(act::<Close>))
+        .route("/v2/alerts/{identifier}/acknowledge", post(act::<Acknowledge>))
         .layer(DefaultBodyLimit::max(512 * 1024))
 }
 
@@ -190,33 +190,57 @@ struct IdentifierQuery {
     identifier_type: Option<String>,
 }
 
-async fn close(
-    state: State<AppState>,
-    headers: HeaderMap,
-    identifier: Path<String>,
-    query: Result<Query<IdentifierQuery>, axum::extract::rejection::QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    act(state, headers, identifier, query, body, AlertAction::Resolve).await
+/// Which action a route of the alert API takes: `close` resolves, `acknowledge` acknowledges.
+trait RouteAction {
+    const ACTION: AlertAction;
 }
 
-async fn acknowledge(
-    state: State<AppState>,
-    headers: HeaderMap,
-    identifier: Path<String>,
-    query: Result<Query<IdentifierQuery>, axum::extract::rejection::QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    act(state, headers, identifier, query, body, AlertAction::Acknowledge).await
+struct Close;
+impl RouteAction for Close {
+    const ACTION: AlertAction = AlertAction::Resolve;
 }
 
-async fn act(
+struct Acknowledge;
+impl RouteAction for Acknowledge {
+    const ACTION: AlertAction = AlertAction::Acknowledge;
+}
+
+/// The optional body of close and acknowledge (user, source, note): nothing, or a JSON object.
+fn read_note(body: &[u8]) -> Result<Map<String, Value>, (StatusCode, &'static str)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) if !super::pagerduty::has_nul(&Value::Object(m.clone())) => Ok(m),
+        _ => Err((StatusCode::UNPROCESSABLE_ENTITY, "Request body is not processible")),
+    }
+}
+
+/// The dedup key of the alert `identifier` names, by its `identifierType`: an alias is the
+/// key, an id is looked up (an id of another integration's alert finds no open alert for this
+/// key), a tiny id names nothing Firebreak keeps.
+async fn dedup_key_of(
+    state: &AppState,
+    identifier: &str,
+    kind: Option<&str>,
+) -> Result<Option<DedupKey>, (StatusCode, &'static str)> {
+    match kind.unwrap_or("id") {
+        "alias" => Ok(DedupKey::parse(identifier).ok()),
+        "id" => match identifier.parse::<AlertId>() {
+            Ok(id) => Ok(state.store.get_alert(id).await.ok().map(|a| a.dedup_key)),
+            Err(_) => Ok(None),
+        },
+        "tiny" => Ok(None),
+        _ => Err((StatusCode::UNPROCESSABLE_ENTITY, "identifierType should be one of id, alias or tiny")),
+    }
+}
+
+async fn act<A: RouteAction>(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(identifier): Path<String>,
     query: Result<Query<IdentifierQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-    action: AlertAction,
 ) -> Response {
     let started = Instant::now();
     let Some(key) = genie_key(&headers) else {
@@ -225,56 +249,31 @@ async fn act(
     let Ok(Query(q)) = query else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "Query parameters are not valid", started);
     };
-    let body = match read_body(body) {
-        Ok(b) => b,
+    let parsed = match read_body(body) {
+        Ok(b) => read_note(&b),
+        Err(e) => Err(e),
+    };
+    let (note, dedup_key) = match parsed {
+        Ok(note) => match dedup_key_of(&state, &identifier, q.identifier_type.as_deref()).await {
+            Ok(k) => (note, k),
+            Err((status, message)) => return error(status, message, started),
+        },
         Err((status, message)) => return error(status, message, started),
     };
-    // The body (user, source, note) is optional; when present it must be a JSON object.
-    let note = if body.iter().all(u8::is_ascii_whitespace) {
-        Map::new()
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) if !super::pagerduty::has_nul(&Value::Object(m.clone())) => m,
-            _ => return error(StatusCode::UNPROCESSABLE_ENTITY, "Request body is not processible", started),
-        }
-    };
-    let dedup_key = match q.identifier_type.as_deref().unwrap_or("id") {
-        "alias" => DedupKey::parse(&identifier).ok(),
-        "id" => match identifier.parse::<AlertId>() {
-            // An id of an alert of another integration finds no open alert for this key.
-            Ok(id) => state.store.get_alert(id).await.ok().map(|a| a.dedup_key),
-            Err(_) => None,
-        },
-        "tiny" => None,
-        _ => {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "identifierType should be one of id, alias or tiny",
-                started,
-            );
-        }
-    };
-    let Some(dedup_key) = dedup_key else {
-        // Opsgenie accepts the request and processes it asynchronously; an unknown alert
-        // changes nothing. Still check the key so a wrong key is refused.
-        let probe = AlertEvent {
-            action,
-            dedup_key: Some(DedupKey::generate()),
-            summary: String::new(),
-            source: String::new(),
-            severity: AlertSeverity::Info,
-            details: Value::Null,
-            occurred_at: None,
-        };
-        return run(&state.ingestor, &key, probe, started).await;
-    };
+    // Opsgenie accepts the request and processes it asynchronously; an unknown alert changes
+    // nothing. Still check the key (with a key that matches no alert) so a wrong key is refused.
+    let found = dedup_key.is_some();
     let event = AlertEvent {
-        action,
-        dedup_key: Some(dedup_key),
+        action: A::ACTION,
+        dedup_key: Some(dedup_key.unwrap_or_else(DedupKey::generate)),
         summary: String::new(),
-        source: note.get("source").and_then(Value::as_str).unwrap_or("opsgenie").to_owned(),
+        source: if found {
+            note.get("source").and_then(Value::as_str).unwrap_or("opsgenie").to_owned()
+        } else {
+            String::new()
+        },
         severity: AlertSeverity::Info,
-        details: Value::Object(note),
+        details: if found { Value::Object(note) } else { Value::Null },
         occurred_at: None,
     };
     run(&state.ingestor, &key, event, started).await

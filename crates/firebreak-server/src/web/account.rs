@@ -10,7 +10,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use firebreak_domain::{Actor, Email, Via};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -102,35 +101,10 @@ async fn sign_in(
     if cookie_csrf.is_empty() || !auth::tokens_match(cookie_csrf, &form.csrf) {
         return Ok(again(StatusCode::FORBIDDEN, "The sign-in form expired. Please try again."));
     }
-    let Ok(email) = form.email.parse::<Email>() else {
-        return Ok(again(StatusCode::UNAUTHORIZED, "Wrong email or password."));
+    let (secret, _) = match crate::app::access::sign_in(&state, &form.email, &form.password).await? {
+        Ok(session) => session,
+        Err(refusal) => return Ok(again(refusal.status(), &refusal.to_string())),
     };
-    let creds = state.store.credentials(&email).await?;
-    let now = state.clock.now();
-    if let Some(wait) = creds.as_ref().and_then(|c| auth::throttle_remaining(c, now)) {
-        let secs = wait.num_seconds().max(1);
-        return Ok(again(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many failed sign-ins. Try again in {secs} seconds."),
-        ));
-    }
-    let stored = creds.as_ref().and_then(|c| c.password_hash.clone());
-    let password = form.password.clone();
-    let ok =
-        tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref())).await.unwrap_or(false);
-    let user = match (creds, ok) {
-        (Some(c), true) if !c.user.disabled => c.user,
-        (Some(c), _) => {
-            let actor = Actor::system(format!("sign-in attempt as {}", c.user.email), Via::Web);
-            state.store.record_login_failure(c.user.id, now, &actor).await?;
-            return Ok(again(StatusCode::UNAUTHORIZED, "Wrong email or password."));
-        }
-        (None, _) => return Ok(again(StatusCode::UNAUTHORIZED, "Wrong email or password.")),
-    };
-    let secret = auth::random_secret();
-    let expires = now + state.config.session_ttl;
-    let actor = Actor::user(user.id, user.name.clone(), Via::Web);
-    state.store.create_session(&auth::secret_hash(&secret), user.id, expires, &actor).await?;
     let secure = auth::is_https(&headers, &state);
     let mut res = Redirect::to(&next).into_response();
     let cookies = [

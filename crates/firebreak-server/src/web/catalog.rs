@@ -23,8 +23,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use firebreak_domain::alert::Alert;
 use firebreak_domain::alert::{AlertAction, AlertStatus, IntegrationKind};
-use firebreak_domain::{AlertId, IncidentRef, ServiceId};
+use firebreak_domain::{AlertId, IncidentId, IncidentRef, ServiceId};
+use firebreak_store::Service;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -538,6 +540,24 @@ pub struct SelectOption {
     pub selected: bool,
 }
 
+/// The service choices of a form: every service, by name; `selected` is the chosen id.
+pub(super) fn service_options(services: &[Service], selected: &str) -> Vec<SelectOption> {
+    services
+        .iter()
+        .map(|s| {
+            let value = s.id.to_string();
+            SelectOption { selected: value == selected, value, label: s.name.clone() }
+        })
+        .collect()
+}
+
+/// Every service, sorted by name as the forms and filters list them.
+pub(super) async fn services_by_name(state: &AppState) -> WebResult<Vec<Service>> {
+    let mut services = state.store.list_services().await?;
+    services.sort_by_key(|s| s.name.to_lowercase());
+    Ok(services)
+}
+
 #[derive(Template)]
 #[template(path = "alerts.html")]
 struct AlertsPage {
@@ -559,6 +579,34 @@ struct AlertListParams {
     cursor: Option<String>,
 }
 
+/// The incident filter of the alert list, as people type and link it (INC-42, 42 or the id):
+/// its id, label and title. A restricted incident an outsider may not see does not exist for
+/// them.
+async fn incident_filter(state: &AppState, p: &Principal, raw: &str) -> WebResult<(IncidentId, String, String)> {
+    let missing = || WebError::new(StatusCode::NOT_FOUND, "There is no such incident.");
+    let r = crate::app::incidents::incident_ref(raw).map_err(|_| missing())?;
+    let i = state.store.get_incident(r).await.map_err(|e| or_missing(e.into(), missing))?;
+    if !crate::app::visibility::can_see(state, p, &i).await? {
+        return Err(missing());
+    }
+    Ok((i.id, i.label(), i.title))
+}
+
+fn alert_row(a: Alert, services: &[Service]) -> AlertRow {
+    AlertRow {
+        id: a.id.to_string(),
+        summary: clip(&a.summary, 200),
+        status: a.status.as_str(),
+        acknowledged: a.status == AlertStatus::Open && a.acknowledged_at.is_some(),
+        severity: a.severity.as_str(),
+        service_id: a.service_id.to_string(),
+        service: services.iter().find(|s| s.id == a.service_id).map(|s| s.name.clone()).unwrap_or_default(),
+        count: a.count,
+        last_seen: show_time(&a.last_seen_at),
+        source: a.source,
+    }
+}
+
 async fn list_alerts(
     State(state): State<AppState>,
     WebPrincipal(p): WebPrincipal,
@@ -566,80 +614,34 @@ async fn list_alerts(
 ) -> WebResult<Response> {
     let keep = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let (status, service) = (keep(&q.status), keep(&q.service));
-    // The incident filter takes what people type and link: INC-42, 42 or the id.
     let incident = match keep(&q.incident) {
-        Some(raw) => {
-            let missing = || WebError::new(StatusCode::NOT_FOUND, "There is no such incident.");
-            let r = crate::app::incidents::incident_ref(&raw).map_err(|_| missing())?;
-            let i = state.store.get_incident(r).await.map_err(|e| or_missing(e.into(), missing))?;
-            // A restricted incident an outsider may not see does not exist for them.
-            if !crate::app::visibility::can_see(&state, &p, &i).await? {
-                return Err(missing());
-            }
-            Some((i.id, i.label(), i.title))
-        }
+        Some(raw) => Some(incident_filter(&state, &p, &raw).await?),
         None => None,
     };
+    let incident_id = incident.as_ref().map(|i| i.0.to_string());
     let query = AlertQuery {
         status: status.clone(),
         service_id: service.clone(),
-        incident_id: incident.as_ref().map(|i| i.0.to_string()),
+        incident_id,
         cursor: keep(&q.cursor),
         limit: Some(50),
     };
     let page = crate::app::alerts::list(&state, &p, &query).await?;
-    let mut services = state.store.list_services().await?;
-    services.sort_by_key(|s| s.name.to_lowercase());
-    let service_name = |id: ServiceId| services.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_default();
-    let rows = page
-        .items
-        .into_iter()
-        .map(|a| AlertRow {
-            id: a.id.to_string(),
-            summary: clip(&a.summary, 200),
-            source: a.source,
-            status: a.status.as_str(),
-            acknowledged: a.status == AlertStatus::Open && a.acknowledged_at.is_some(),
-            severity: a.severity.as_str(),
-            service_id: a.service_id.to_string(),
-            service: service_name(a.service_id),
-            count: a.count,
-            last_seen: show_time(&a.last_seen_at),
-        })
-        .collect();
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    let next_href = page
-        .next_before
-        .map(|c| {
-            let c = c.to_string();
-            let mut href = format!("/alerts?status={}&service={}", urlencode(&s(&status)), urlencode(&s(&service)));
-            if let Some((_, label, _)) = &incident {
-                href.push_str(&format!("&incident={}", urlencode(label)));
-            }
-            href.push_str(&format!("&cursor={}", urlencode(&c)));
-            href
-        })
-        .unwrap_or_default();
+    let services = services_by_name(&state).await?;
+    let next_href = page.next_before.map(|c| {
+        let (st, sv) = (status.as_deref().unwrap_or_default(), service.as_deref().unwrap_or_default());
+        let inc = incident.as_ref().map(|(_, label, _)| format!("&incident={}", urlencode(label))).unwrap_or_default();
+        format!("/alerts?status={}&service={}{inc}&cursor={}", urlencode(st), urlencode(sv), urlencode(&c.to_string()))
+    });
+    let statuses = AlertStatus::ALL.iter().map(|st| st.as_str());
     let page = AlertsPage {
         chrome: Chrome::for_user(&p, "alerts"),
-        rows,
-        statuses: AlertStatus::ALL
-            .iter()
-            .map(|st| SelectOption {
-                value: st.as_str().into(),
-                label: st.as_str().into(),
-                selected: status.as_deref() == Some(st.as_str()),
-            })
+        rows: page.items.into_iter().map(|a| alert_row(a, &services)).collect(),
+        statuses: statuses
+            .map(|st| SelectOption { value: st.into(), label: st.into(), selected: status.as_deref() == Some(st) })
             .collect(),
-        services: services
-            .iter()
-            .map(|sv| SelectOption {
-                value: sv.id.to_string(),
-                label: sv.name.clone(),
-                selected: service.as_deref() == Some(sv.id.to_string().as_str()),
-            })
-            .collect(),
-        next_href,
+        services: service_options(&services, service.as_deref().unwrap_or_default()),
+        next_href: next_href.unwrap_or_default(),
         filtered: status.is_some() || service.is_some() || incident.is_some(),
         incident: incident.map(|(_, label, title)| (label, title)),
     };

@@ -346,8 +346,21 @@ async fn compose_update(
         page.preview = Some(composed);
         return Ok(render(&page));
     }
+    send_composed(&state, &p, &incident, page, composed, &form.step).await
+}
+
+/// Sends a composed update (a responder's), then, when it came from a playbook step, checks
+/// that step off; a refused send shows the composer again with the preview.
+async fn send_composed(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    incident: &Incident,
+    mut page: UpdatesPage,
+    composed: ComposedUpdate,
+    step: &str,
+) -> WebResult<Response> {
     p.require_responder()?;
-    if let Err(e) = send(&state, &incident, &composed, &p.actor()).await {
+    if let Err(e) = send(state, incident, &composed, &p.actor()).await {
         if !e.status.is_client_error() {
             return Err(e.into());
         }
@@ -355,13 +368,11 @@ async fn compose_update(
         page.preview = Some(composed);
         return Ok((StatusCode::CONFLICT, render(&page)).into_response());
     }
-    // Sent from a playbook step: that step is done.
-    if let Ok(position) = form.step.trim().parse::<u32>()
-        && let Err(e) = crate::app::procedures::updates::finish_step(&state, &incident, position, &p.actor()).await
+    if let Ok(position) = step.trim().parse::<u32>()
+        && let Err(e) = crate::app::procedures::updates::finish_step(state, incident, position, &p.actor()).await
     {
         tracing::warn!(error = %e.message, "an update was sent but its playbook step could not be checked off");
     }
-    let r = IncidentRef::Id(incident.id);
-    let label = state.store.get_incident(r).await?.label();
+    let label = state.store.get_incident(IncidentRef::Id(incident.id)).await?.label();
     Ok(Redirect::to(&format!("/incidents/{label}/updates?sent=1")).into_response())
 }

@@ -364,12 +364,12 @@ struct MyOnCallPage {
     incidents: Vec<PagedIncidentRow>,
 }
 
-async fn my_on_call(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
-    let me = p.user.id;
+/// The person's schedules now (where they are on call and until when) and their shifts over
+/// the next `MY_SHIFT_DAYS`, each in its schedule's zone.
+async fn my_shifts(state: &AppState, me: UserId) -> WebResult<(Vec<OnCallNowRow>, Vec<MyShiftRow>)> {
     let now = state.clock.now();
     let until = now + chrono::TimeDelta::days(MY_SHIFT_DAYS);
-    let mut on_call_now = Vec::new();
-    let mut shifts = Vec::new();
+    let (mut on_call_now, mut shifts) = (Vec::new(), Vec::new());
     for stored in state.store.list_schedules().await? {
         // A schedule that no longer parses is shown on its own page; here it is skipped.
         let Ok(schedule) = stored.on_call() else { continue };
@@ -397,15 +397,16 @@ async fn my_on_call(State(state): State<AppState>, WebPrincipal(p): WebPrincipal
     }
     on_call_now.sort_by_key(|r| r.schedule.to_lowercase());
     shifts.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.schedule.cmp(&b.schedule)));
+    Ok((on_call_now, shifts))
+}
 
+/// The open incidents the person was paged for, newest page first, each once.
+async fn paged_incidents(state: &AppState, me: UserId) -> WebResult<Vec<PagedIncidentRow>> {
     let mut incidents = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let pages = state.store.list_notifications(None, Some(me), 200).await?;
     for n in pages.into_iter().filter(|n| n.kind == "page") {
-        let Some(id) = n.incident_id else { continue };
-        if !seen.insert(id) {
-            continue;
-        }
+        let Some(id) = n.incident_id.filter(|id| seen.insert(*id)) else { continue };
         let incident = match state.store.get_incident(firebreak_domain::IncidentRef::Id(id)).await {
             Ok(i) => i,
             Err(firebreak_store::StoreError::NotFound(_)) => continue,
@@ -421,12 +422,12 @@ async fn my_on_call(State(state): State<AppState>, WebPrincipal(p): WebPrincipal
             });
         }
     }
-    let page = MyOnCallPage {
-        chrome: Chrome::for_user(&p, "schedules"),
-        now: on_call_now,
-        shifts,
-        days: MY_SHIFT_DAYS,
-        incidents,
-    };
+    Ok(incidents)
+}
+
+async fn my_on_call(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
+    let (now, shifts) = my_shifts(&state, p.user.id).await?;
+    let incidents = paged_incidents(&state, p.user.id).await?;
+    let page = MyOnCallPage { chrome: Chrome::for_user(&p, "schedules"), now, shifts, days: MY_SHIFT_DAYS, incidents };
     Ok(render(&page))
 }

@@ -5,7 +5,7 @@
 //! The forms call the API handlers with the signed-in user, so the UI and the API cannot
 //! disagree about what is valid; the form only turns rows of fields into conditions.
 
-use super::catalog::{SelectOption, clip, or_missing, split_list};
+use super::catalog::{SelectOption, clip, or_missing, service_options, services_by_name, split_list};
 use super::{Chrome, CsrfOnly, Submitted, WebError, WebPrincipal, WebResult, answer, render, see, show_time};
 use crate::AppState;
 use crate::app::triage::{NewRule, NewWindow};
@@ -145,23 +145,6 @@ fn parse_service(raw: &str) -> Result<Option<ServiceId>, DomainError> {
         return Ok(None);
     }
     raw.parse().map(Some).map_err(|_| DomainError::invalid("service", "no such service"))
-}
-
-/// The service choices of a form: every service, by name.
-fn service_options(services: &[Service], selected: &str) -> Vec<SelectOption> {
-    services
-        .iter()
-        .map(|s| {
-            let value = s.id.to_string();
-            SelectOption { selected: value == selected, value, label: s.name.clone() }
-        })
-        .collect()
-}
-
-async fn services_by_name(state: &AppState) -> WebResult<Vec<Service>> {
-    let mut services = state.store.list_services().await?;
-    services.sort_by_key(|s| s.name.to_lowercase());
-    Ok(services)
 }
 
 /// The name of a service for a rule or window: `None` → every service.
