@@ -280,16 +280,19 @@ pub async fn issue_token(
     Ok((token, secret))
 }
 
+/// Changes the caller's own password (the current one is required) and ends all their sessions.
 pub async fn change_my_password(state: &AppState, p: &Principal, body: PasswordChange) -> ApiResult<()> {
     change_password(state, &p.user, &p.actor(), &body.current_password, &body.new_password).await?;
     Ok(())
 }
 
+/// Every user account; admins only.
 pub async fn list_users(state: &AppState, p: &Principal) -> ApiResult<Vec<UserView>> {
     p.require_admin()?;
     Ok(state.store.list_users().await?.into_iter().map(Into::into).collect())
 }
 
+/// Creates an account, with its generated password shown once when none was given; admins only.
 pub async fn create_user(state: &AppState, p: &Principal, body: CreateUser) -> ApiResult<CreatedUser> {
     p.require_admin()?;
     let (user, generated_password) =
@@ -297,12 +300,15 @@ pub async fn create_user(state: &AppState, p: &Principal, body: CreateUser) -> A
     Ok(CreatedUser { user: user.into(), generated_password })
 }
 
+/// Renames, changes the role of, or disables the user `id`; admins only. Demoting or disabling
+/// oneself is refused (409).
 pub async fn update_user(state: &AppState, p: &Principal, id: String, body: UpdateUser) -> ApiResult<UserView> {
     p.require_admin()?;
     let id: UserId = id.parse().map_err(|_| ApiError::not_found("user"))?;
     Ok(apply_user_update(state, &p.user, &p.actor(), id, body).await?.into())
 }
 
+/// The API tokens of one user (`user_id`) or of everyone; admins only.
 pub async fn list_tokens(state: &AppState, p: &Principal, q: TokenQuery) -> ApiResult<Vec<TokenView>> {
     p.require_admin()?;
     let user = q
@@ -313,12 +319,14 @@ pub async fn list_tokens(state: &AppState, p: &Principal, q: TokenQuery) -> ApiR
     Ok(state.store.list_tokens(user).await?.into_iter().map(Into::into).collect())
 }
 
+/// Issues an API token for the user named (default the caller), its secret shown once; admins only.
 pub async fn create_token(state: &AppState, p: &Principal, body: CreateToken) -> ApiResult<CreatedToken> {
     p.require_admin()?;
     let (token, secret) = issue_token(&state.store, &p.actor(), body.user_id.unwrap_or(p.user.id), &body.name).await?;
     Ok(CreatedToken { token: token.into(), secret })
 }
 
+/// Revokes the API token `id`, which stops working at once; admins only.
 pub async fn revoke_token(state: &AppState, p: &Principal, id: String) -> ApiResult<TokenView> {
     p.require_admin()?;
     let id: TokenId = id.parse().map_err(|_| ApiError::not_found("token"))?;

@@ -75,6 +75,7 @@ pub struct AlertQuery {
     pub limit: Option<u32>,
 }
 
+/// A 400 for a query parameter `field` that is not a valid id.
 pub fn bad(field: &str) -> ApiError {
     ApiError::bad_request("invalid_query", format!("{field}: not a valid id"))
 }
@@ -145,11 +146,13 @@ pub struct ChangeQuery {
     pub limit: Option<u32>,
 }
 
+/// The alert `id`, with its payload details and the number of events folded into it.
 pub async fn get_alert(state: &AppState, id: String) -> ApiResult<AlertView> {
     let id: AlertId = id.parse().map_err(|_| ApiError::not_found("alert"))?;
     Ok(state.store.get_alert(id).await?.into())
 }
 
+/// Acknowledges or resolves (`action`) the alert `id` as a person; responders only.
 pub async fn act_on_alert(state: &AppState, p: &Principal, id: String, action: String) -> ApiResult<AlertView> {
     use firebreak_domain::alert::AlertAction;
     let action = match action.as_str() {

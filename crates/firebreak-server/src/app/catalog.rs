@@ -77,6 +77,7 @@ pub struct ServiceBody {
     pub escalation_policy_id: Option<Option<EscalationPolicyId>>,
 }
 
+/// Validates a runbook URL: empty, or http(s) of at most 2000 characters.
 pub fn parse_url(value: &str) -> Result<String, DomainError> {
     let v = value.trim();
     if v.is_empty() {
@@ -138,6 +139,7 @@ pub async fn check_policy(state: &AppState, fields: &ServiceFields) -> ApiResult
     Ok(())
 }
 
+/// Parses a service id path segment (a malformed one is not found).
 pub fn service_id(raw: &str) -> ApiResult<ServiceId> {
     raw.parse().map_err(|_| ApiError::not_found("service"))
 }
@@ -251,10 +253,12 @@ pub struct HeartbeatSettings {
     pub grace_seconds: i64,
 }
 
+/// Parses an integration id path segment (a malformed one is not found).
 pub fn integration_id(raw: &str) -> ApiResult<IntegrationId> {
     raw.parse().map_err(|_| ApiError::not_found("integration"))
 }
 
+/// The integration `raw`, which must be a generic webhook, the only kind with a mapping (else 409).
 pub async fn generic_integration(state: &AppState, raw: &str) -> ApiResult<Integration> {
     let integration = state.store.get_integration(integration_id(raw)?).await?;
     if integration.kind != IntegrationKind::Generic {
@@ -267,6 +271,7 @@ pub async fn generic_integration(state: &AppState, raw: &str) -> ApiResult<Integ
     Ok(integration)
 }
 
+/// The payload mapping saved on an integration, or the default one.
 pub fn mapping_of(integration: &Integration) -> Mapping {
     integration.config.get("mapping").cloned().and_then(|m| serde_json::from_value(m).ok()).unwrap_or_default()
 }
@@ -292,6 +297,7 @@ pub struct MappedEvent {
     pub details: serde_json::Value,
 }
 
+/// Adds a service to the catalog (`name` required, its escalation policy must exist); responders only.
 pub async fn create_service(state: &AppState, p: &Principal, body: ServiceBody) -> ApiResult<ServiceView> {
     p.require_responder()?;
     if body.name.is_none() {
@@ -303,14 +309,17 @@ pub async fn create_service(state: &AppState, p: &Principal, body: ServiceBody) 
     Ok(service.into())
 }
 
+/// Every service in the catalog.
 pub async fn list_services(state: &AppState) -> ApiResult<Vec<ServiceView>> {
     Ok(state.store.list_services().await?.into_iter().map(Into::into).collect())
 }
 
+/// The service `id`.
 pub async fn get_service(state: &AppState, id: String) -> ApiResult<ServiceView> {
     Ok(state.store.get_service(service_id(&id)?).await?.into())
 }
 
+/// Changes the service `id` (omitted fields stay; a policy named must exist); responders only.
 pub async fn update_service(state: &AppState, p: &Principal, id: String, body: ServiceBody) -> ApiResult<ServiceView> {
     p.require_responder()?;
     let id = service_id(&id)?;
@@ -319,10 +328,13 @@ pub async fn update_service(state: &AppState, p: &Principal, id: String, body: S
     Ok(state.store.update_service(id, fields, &p.actor()).await?.into())
 }
 
+/// The heartbeat of the integration `id`: interval, grace, last beat and next deadline.
 pub async fn get_heartbeat(state: &AppState, id: String) -> ApiResult<HeartbeatView> {
     Ok(state.store.get_heartbeat(integration_id(&id)?).await?.into())
 }
 
+/// Sets the heartbeat interval (10 s to 30 days) and grace (up to a day) of the integration `id`;
+/// the next deadline counts from now. Responders only.
 pub async fn configure_heartbeat(
     state: &AppState,
     p: &Principal,
@@ -349,10 +361,12 @@ pub async fn configure_heartbeat(
     Ok(hb.into())
 }
 
+/// The payload mapping of the generic webhook integration `id`.
 pub async fn get_mapping(state: &AppState, id: String) -> ApiResult<Mapping> {
     Ok(mapping_of(&generic_integration(state, &id).await?))
 }
 
+/// Validates and saves the payload mapping of the generic webhook integration `id`; responders only.
 pub async fn set_mapping(state: &AppState, p: &Principal, id: String, mapping: Mapping) -> ApiResult<Mapping> {
     p.require_responder()?;
     let integration = generic_integration(state, &id).await?;

@@ -73,6 +73,8 @@ impl From<CheckResult> for CheckResultView {
     }
 }
 
+/// Adds an HTTP(S) or TCP check to the service `id`, first run due now (defaults: every 60 s,
+/// 10 s timeout, alert after 3 failures); responders only.
 pub async fn create_check(state: &AppState, p: &Principal, id: String, body: NewCheck) -> ApiResult<CheckView> {
     p.require_responder()?;
     let service_id: ServiceId = id.parse().map_err(|_| ApiError::not_found("service"))?;
@@ -90,6 +92,7 @@ pub async fn create_check(state: &AppState, p: &Principal, id: String, body: New
     Ok(created.into())
 }
 
+/// The checks of one service (`service_id`) or of all, with their current state.
 pub async fn list_checks(state: &AppState, q: CheckQuery) -> ApiResult<Vec<CheckView>> {
     let service = q
         .service_id
@@ -102,6 +105,7 @@ pub async fn list_checks(state: &AppState, q: CheckQuery) -> ApiResult<Vec<Check
     Ok(state.store.list_checks(service).await?.into_iter().map(Into::into).collect())
 }
 
+/// The newest results (at most 100) of the check `id`.
 pub async fn check_history(state: &AppState, id: String) -> ApiResult<Vec<CheckResultView>> {
     let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found("check"))?;
     Ok(state.store.check_history(id, 100).await?.into_iter().map(Into::into).collect())

@@ -52,10 +52,12 @@ impl From<EscalationPolicyRecord> for PolicyView {
     }
 }
 
+/// Parses an escalation policy id path segment (a malformed one is not found).
 pub fn policy_id(id: &str) -> ApiResult<EscalationPolicyId> {
     id.parse().map_err(|_| ApiError::not_found("escalation policy"))
 }
 
+/// A 422 for a policy level naming a `what` (user or schedule) that does not exist.
 pub fn unknown(what: &str, id: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -117,6 +119,7 @@ pub struct PlannedStep {
     pub pages: Vec<PlannedPage>,
 }
 
+/// Creates an escalation policy (every user and schedule it names must exist); responders only.
 pub async fn create_policy(state: &AppState, p: &Principal, body: PolicyBody) -> ApiResult<PolicyView> {
     p.require_responder()?;
     let (name, description, definition) = body.parts();
@@ -125,14 +128,17 @@ pub async fn create_policy(state: &AppState, p: &Principal, body: PolicyBody) ->
     Ok(policy.into())
 }
 
+/// Every escalation policy, by name.
 pub async fn list_policies(state: &AppState) -> ApiResult<Vec<PolicyView>> {
     Ok(state.store.list_policies().await?.into_iter().map(Into::into).collect())
 }
 
+/// The escalation policy `id`.
 pub async fn get_policy(state: &AppState, id: String) -> ApiResult<PolicyView> {
     Ok(state.store.get_policy(policy_id(&id)?).await?.into())
 }
 
+/// Replaces the escalation policy `id` (every user and schedule it names must exist); responders only.
 pub async fn update_policy(state: &AppState, p: &Principal, id: String, body: PolicyBody) -> ApiResult<PolicyView> {
     p.require_responder()?;
     let id = policy_id(&id)?;
@@ -141,12 +147,15 @@ pub async fn update_policy(state: &AppState, p: &Principal, id: String, body: Po
     Ok(state.store.update_policy(id, &name, &description, &definition, &p.actor()).await?.into())
 }
 
+/// Deletes the escalation policy `id`; refused (409) while a service pages through it. Responders only.
 pub async fn delete_policy(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
     p.require_responder()?;
     state.store.delete_policy(policy_id(&id)?, &p.actor()).await?;
     Ok(())
 }
 
+/// Whom each step of the policy `id` would page from `start` (default now), schedules resolved to
+/// who is on call at the step's time; a stored policy that no longer parses is a 409.
 pub async fn plan_policy(state: &AppState, id: String, q: PlanQuery) -> ApiResult<Vec<PlannedStep>> {
     let record = state.store.get_policy(policy_id(&id)?).await?;
     let policy = record.policy().map_err(|e| {

@@ -23,6 +23,7 @@ pub struct ParticipantView {
     pub since: Timestamp,
 }
 
+/// Who takes part in the incident, in the order they joined.
 pub async fn participants(store: &DynStore, incident: &Incident) -> ApiResult<Vec<ParticipantView>> {
     Ok(store
         .participants(incident.id)

@@ -76,17 +76,20 @@ pub(crate) async fn directory(state: &AppState) -> ApiResult<HashMap<UserId, (St
     Ok(state.store.list_users().await?.into_iter().map(|u| (u.id, (u.name, u.email.as_str().to_owned()))).collect())
 }
 
+/// Who is on call as shown: the user's name and email from `directory` (or "(deleted user)").
 pub fn named(directory: &HashMap<UserId, (String, String)>, user: UserId, source: OnCallSource) -> OnCallView {
     let (name, email) = directory.get(&user).cloned().unwrap_or_else(|| ("(deleted user)".into(), String::new()));
     OnCallView { user_id: user, name, email, source }
 }
 
+/// The stored schedule, ready to say who is on call; one that no longer parses is a 409.
 pub fn parsed(schedule: &Schedule) -> ApiResult<OnCallSchedule> {
     schedule.on_call().map_err(|e| {
         ApiError::new(StatusCode::CONFLICT, "schedule_unusable", format!("the stored schedule cannot be used: {e}"))
     })
 }
 
+/// The view of a schedule, with who is on call at `now`.
 pub fn view(schedule: Schedule, directory: &HashMap<UserId, (String, String)>, now: Timestamp) -> ScheduleView {
     let on_call_now =
         schedule.on_call().ok().and_then(|s| s.on_call_at(now)).map(|c| named(directory, c.user, c.source));
@@ -116,6 +119,7 @@ pub fn check_people<'a>(
     }
 }
 
+/// Parses a schedule id path segment (a malformed one is not found).
 pub fn schedule_id(id: &str) -> ApiResult<ScheduleId> {
     id.parse().map_err(|_| ApiError::not_found("schedule"))
 }
@@ -167,6 +171,7 @@ pub struct ScheduleOnCall {
     pub on_call: Option<OnCallView>,
 }
 
+/// Creates an on-call schedule (everyone it names must be a user); responders only.
 pub async fn create_schedule(state: &AppState, p: &Principal, body: ScheduleBody) -> ApiResult<ScheduleView> {
     p.require_responder()?;
     let (name, description, definition) = body.definition();
@@ -176,6 +181,7 @@ pub async fn create_schedule(state: &AppState, p: &Principal, body: ScheduleBody
     Ok(view(schedule, &people, state.clock.now()))
 }
 
+/// Every schedule, by name, each with who is on call now.
 pub async fn list_schedules(state: &AppState) -> ApiResult<Vec<ScheduleView>> {
     let people = directory(state).await?;
     let now = state.clock.now();
@@ -183,11 +189,13 @@ pub async fn list_schedules(state: &AppState) -> ApiResult<Vec<ScheduleView>> {
     Ok(items)
 }
 
+/// The schedule `id`, with who is on call now.
 pub async fn get_schedule(state: &AppState, id: String) -> ApiResult<ScheduleView> {
     let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
     Ok(view(schedule, &directory(state).await?, state.clock.now()))
 }
 
+/// Replaces the schedule `id` (everyone it names must be a user); responders only.
 pub async fn update_schedule(
     state: &AppState,
     p: &Principal,
@@ -203,12 +211,14 @@ pub async fn update_schedule(
     Ok(view(schedule, &people, state.clock.now()))
 }
 
+/// Deletes the schedule `id`, with its calendar feeds; responders only.
 pub async fn delete_schedule(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
     p.require_responder()?;
     state.store.delete_schedule(schedule_id(&id)?, &p.actor()).await?;
     Ok(())
 }
 
+/// Who the schedule `id` has on call at `at` (default now).
 pub async fn get_on_call(state: &AppState, id: String, q: AtQuery) -> ApiResult<OnCallAnswer> {
     let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
     let at = q.at.unwrap_or_else(|| state.clock.now());
@@ -217,6 +227,8 @@ pub async fn get_on_call(state: &AppState, id: String, q: AtQuery) -> ApiResult<
     Ok(OnCallAnswer { at, on_call })
 }
 
+/// The shifts of the schedule `id` from `from` (default now) to `to` (default 14 days on), gaps
+/// included.
 pub async fn list_shifts(state: &AppState, id: String, q: RangeQuery) -> ApiResult<Vec<ShiftView>> {
     let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
     let from = q.from.unwrap_or_else(|| state.clock.now());
@@ -234,6 +246,7 @@ pub async fn list_shifts(state: &AppState, id: String, q: RangeQuery) -> ApiResu
     Ok(items)
 }
 
+/// Adds an override to the schedule `id` (its people must be users); responders only.
 pub async fn create_override(state: &AppState, p: &Principal, id: String, item: Override) -> ApiResult<ScheduleView> {
     p.require_responder()?;
     let id = schedule_id(&id)?;
@@ -249,6 +262,7 @@ pub async fn create_override(state: &AppState, p: &Principal, id: String, item: 
     Ok(view(schedule, &people, now))
 }
 
+/// Who each schedule has on call at `at` (default now).
 pub async fn list_on_call(state: &AppState, q: AtQuery) -> ApiResult<Vec<ScheduleOnCall>> {
     let at = q.at.unwrap_or_else(|| state.clock.now());
     let people = directory(state).await?;

@@ -156,10 +156,12 @@ pub async fn add_contact_method(
     Ok(CreatedContactMethod { method, secret })
 }
 
+/// The caller's own contact methods.
 pub async fn list_contact_methods(state: &AppState, p: &Principal) -> ApiResult<Vec<ContactMethod>> {
     Ok(state.store.list_contact_methods(p.user.id).await?)
 }
 
+/// Adds a contact method for the caller (current password required) and queues its verification code.
 pub async fn create_contact_method(
     state: &AppState,
     p: &Principal,
@@ -169,6 +171,8 @@ pub async fn create_contact_method(
     Ok(created)
 }
 
+/// Deletes one of the caller's contact methods with its notification rules; the current password
+/// is required.
 pub async fn delete_contact_method(state: &AppState, p: &Principal, id: String, body: PasswordBody) -> ApiResult<()> {
     let m = own_method(state, p.user.id, &id).await?;
     confirm_password(state, &p.user, &body.current_password).await?;
@@ -176,6 +180,7 @@ pub async fn delete_contact_method(state: &AppState, p: &Principal, id: String, 
     Ok(())
 }
 
+/// Verifies one of the caller's contact methods with the six-digit code sent to it.
 pub async fn verify_contact_method(
     state: &AppState,
     p: &Principal,
@@ -192,6 +197,7 @@ pub async fn verify_contact_method(
     Ok(verified)
 }
 
+/// Sends a new verification code to one of the caller's contact methods.
 pub async fn resend_code(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
     let m = own_method(state, p.user.id, &id).await?;
     let now = state.clock.now();
@@ -201,6 +207,7 @@ pub async fn resend_code(state: &AppState, p: &Principal, id: String) -> ApiResu
     Ok(())
 }
 
+/// Queues a test notification to one of the caller's contact methods.
 pub async fn send_test(state: &AppState, p: &Principal, id: String) -> ApiResult<QueuedView> {
     let m = own_method(state, p.user.id, &id).await?;
     let payload = test_payload(&p.user.name, m.kind);
@@ -209,31 +216,38 @@ pub async fn send_test(state: &AppState, p: &Principal, id: String) -> ApiResult
     Ok(QueuedView { notification_id })
 }
 
+/// The caller's notification rules.
 pub async fn list_notification_rules(state: &AppState, p: &Principal) -> ApiResult<Vec<NotificationRule>> {
     Ok(state.store.list_notification_rules(p.user.id).await?)
 }
 
+/// Adds a notification rule for the caller: a contact method, `delay_minutes` (0 to 240) after the page.
 pub async fn create_notification_rule(state: &AppState, p: &Principal, body: RuleBody) -> ApiResult<NotificationRule> {
     let delay = firebreak_domain::contact::parse_rule_delay(body.delay_minutes)?;
     let rule = state.store.create_notification_rule(p.user.id, body.contact_method_id, delay, &p.actor()).await?;
     Ok(rule)
 }
 
+/// Deletes one of the caller's notification rules.
 pub async fn delete_notification_rule(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
     let id: NotificationRuleId = id.parse().map_err(|_| ApiError::not_found("notification rule"))?;
     state.store.delete_notification_rule(p.user.id, id, &p.actor()).await?;
     Ok(())
 }
 
+/// Turns the caller's hand-off messages (when their on-call shift starts) on or off.
 pub async fn set_handoff(state: &AppState, p: &Principal, body: HandoffBody) -> ApiResult<HandoffView> {
     state.store.set_handoff_notifications(p.user.id, body.enabled, &p.actor()).await?;
     Ok(HandoffView { enabled: body.enabled })
 }
 
+/// The caller's newest 100 notifications.
 pub async fn list_my_notifications(state: &AppState, p: &Principal) -> ApiResult<Vec<NotificationRecord>> {
     Ok(state.store.list_notifications(None, Some(p.user.id), 100).await?)
 }
 
+/// The escalation of incident `id` (absent when its service has no policy) and its newest 200
+/// notifications.
 pub async fn get_escalation(state: &AppState, id: String) -> ApiResult<EscalationView> {
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     let escalation = state.store.get_escalation(incident.id).await?;
@@ -241,6 +255,7 @@ pub async fn get_escalation(state: &AppState, id: String) -> ApiResult<Escalatio
     Ok(EscalationView { escalation, notifications })
 }
 
+/// "Escalate now": fires the next escalation step of incident `id` at once; responders only.
 pub async fn escalate_incident(state: &AppState, p: &Principal, id: String) -> ApiResult<EscalationState> {
     p.require_responder()?;
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
@@ -249,6 +264,7 @@ pub async fn escalate_incident(state: &AppState, p: &Principal, id: String) -> A
     Ok(esc)
 }
 
+/// Pages `user_id` now for incident `id` (escalation goes on as planned); responders only.
 pub async fn reassign_incident(state: &AppState, p: &Principal, id: String, body: ReassignBody) -> ApiResult<()> {
     p.require_responder()?;
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
@@ -257,6 +273,7 @@ pub async fn reassign_incident(state: &AppState, p: &Principal, id: String, body
     Ok(())
 }
 
+/// The newest 200 notifications sent for incident `id`.
 pub async fn list_incident_notifications(state: &AppState, id: String) -> ApiResult<Vec<NotificationRecord>> {
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     Ok(state.store.list_notifications(Some(incident.id), None, 200).await?)

@@ -23,6 +23,7 @@ pub struct NewRule {
     pub actions: RuleActions,
 }
 
+/// The service a rule or window is limited to must exist.
 pub async fn check_service(state: &AppState, service: Option<ServiceId>) -> ApiResult<()> {
     if let Some(s) = service {
         state.store.get_service(s).await.map_err(|_| {
@@ -56,6 +57,7 @@ pub struct WindowView {
     pub active: bool,
 }
 
+/// Creates a classification rule (default position 100); responders only.
 pub async fn create_rule(state: &AppState, p: &Principal, body: NewRule) -> ApiResult<Rule> {
     p.require_responder()?;
     let rule = Rule {
@@ -72,10 +74,12 @@ pub async fn create_rule(state: &AppState, p: &Principal, body: NewRule) -> ApiR
     Ok(rule)
 }
 
+/// Every classification rule.
 pub async fn list_rules(state: &AppState) -> ApiResult<Vec<Rule>> {
     Ok(state.store.list_rules().await?)
 }
 
+/// Deletes the classification rule `id`; responders only.
 pub async fn delete_rule(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
     p.require_responder()?;
     let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found("rule"))?;
@@ -83,6 +87,7 @@ pub async fn delete_rule(state: &AppState, p: &Principal, id: String) -> ApiResu
     Ok(())
 }
 
+/// Creates a maintenance window that suppresses matching alerts; responders only.
 pub async fn create_window(state: &AppState, p: &Principal, body: NewWindow) -> ApiResult<WindowView> {
     p.require_responder()?;
     let window = MaintenanceWindow {
@@ -101,6 +106,7 @@ pub async fn create_window(state: &AppState, p: &Principal, body: NewWindow) -> 
     Ok(WindowView { window, active })
 }
 
+/// Every maintenance window, with whether it is active now.
 pub async fn list_windows(state: &AppState) -> ApiResult<Vec<WindowView>> {
     let now = state.clock.now();
     let items = state
@@ -113,6 +119,7 @@ pub async fn list_windows(state: &AppState) -> ApiResult<Vec<WindowView>> {
     Ok(items)
 }
 
+/// Deletes the maintenance window `id`; responders only.
 pub async fn delete_window(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
     p.require_responder()?;
     let id: uuid::Uuid = id.parse().map_err(|_| ApiError::not_found("maintenance window"))?;

@@ -137,6 +137,7 @@ pub fn walk(tree: &DecisionTree, answers: &[serde_json::Value]) -> Result<Walk, 
     Err(DomainError::invalid("answers", "give every answer as its text, or every answer as its index from 0"))
 }
 
+/// The decision tree `name` in force, or the configured triage tree (none such: not found).
 pub fn tree_for(state: &AppState, name: Option<&str>) -> ApiResult<DecisionTree> {
     let p = state.procedures.current();
     let name = name.unwrap_or(&p.triage_tree);
@@ -227,6 +228,7 @@ pub fn fill_secrets(
     Ok(out)
 }
 
+/// The playbook attached to incident `id` and its checklist.
 pub async fn get_checklist(state: &AppState, id: String) -> ApiResult<ChecklistView> {
     let incident = state.store.get_incident(incident_ref(&id)?).await?;
     let (playbook, items) = match state.store.incident_checklist(incident.id).await? {
@@ -236,6 +238,7 @@ pub async fn get_checklist(state: &AppState, id: String) -> ApiResult<ChecklistV
     Ok(ChecklistView { playbook, items })
 }
 
+/// Marks a checklist step of incident `id` done, skipped or open; responders only.
 pub async fn set_checklist_item(
     state: &AppState,
     p: &Principal,
@@ -249,19 +252,24 @@ pub async fn set_checklist_item(
     Ok(state.store.set_checklist_item(incident.id, position, body.state.trim(), &p.actor()).await?)
 }
 
+/// The decision tree `name` in force.
 pub async fn get_tree(state: &AppState, name: String) -> ApiResult<DecisionTree> {
     let p = state.procedures.current();
     p.trees.get(&name).cloned().ok_or_else(|| ApiError::not_found("decision tree"))
 }
 
+/// Starts triaging incident `id`: the triage tree's first question.
 pub async fn start_triage(state: &AppState, p: &Principal, id: String) -> ApiResult<TriageView> {
     triage(state, p, incident_ref(&id)?, TriageBody::default()).await
 }
 
+/// Walks incident `id`'s triage with the answers given; applying the outcome is for responders only.
 pub async fn triage_incident(state: &AppState, p: &Principal, id: String, body: TriageBody) -> ApiResult<TriageView> {
     triage(state, p, incident_ref(&id)?, body).await
 }
 
+/// Runs the action or notify step at `position` of incident `id`'s checklist once a person
+/// confirms it, and records how it went; other steps and done ones are refused (409). Responders only.
 pub async fn run_action(
     state: &AppState,
     p: &Principal,
