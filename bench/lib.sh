@@ -106,7 +106,7 @@ start_server() {
 # admin commands; sets TOKEN.
 create_admin() {
     local db=$1
-    printf '%s\n' "$BENCH_PASSWORD" | "$BIN" admin create-user --database "$db" \
+    printf '%s\n' "$BENCH_PASSWORD" | "$BIN" admin create-user --create --database "$db" \
         --email "$BENCH_EMAIL" --name Benchmark --role admin --password-stdin >/dev/null 2>&1
     TOKEN=$("$BIN" admin create-token --database "$db" --email "$BENCH_EMAIL" --name bench)
 }

@@ -20,7 +20,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
 "$bin" procedures init "$work/procedures" >/dev/null
-echo 'correct horse battery staple' | "$bin" admin create-user --database "$db" --email ines@example.com --name "Ines (commander)" --role admin --password-stdin >/dev/null
+echo 'correct horse battery staple' | "$bin" admin create-user --create --database "$db" --email ines@example.com --name "Ines (commander)" --role admin --password-stdin >/dev/null
 echo 'correct horse battery staple' | "$bin" admin create-user --database "$db" --email sam@example.com --name "Sam (comms)" --role responder --password-stdin >/dev/null
 export FIREBREAK_TOKEN=$("$bin" admin create-token --database "$db" --email ines@example.com)
 export FIREBREAK_URL="http://127.0.0.1:$port"

@@ -1,7 +1,7 @@
 //! `firebreak admin`: offline commands that work on the database directly, for bootstrapping
 //! and for auditors. Every change they make is audited like any other.
 
-use crate::config::{DbArgs, load, open_store, redact};
+use crate::config::{DbArgs, load, open_store, redact, sqlite_path};
 use anyhow::Context;
 use clap::Subcommand;
 use firebreak_domain::{Actor, AuditVerification, Email, UserRole, Via};
@@ -24,7 +24,7 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
-        db: DbArgs,
+        db: AdminDb,
     },
     /// Create an API token for a user and print only the token (shown once; stored hashed).
     CreateToken {
@@ -34,12 +34,12 @@ pub enum AdminCommand {
         #[arg(long, default_value = "cli")]
         name: String,
         #[command(flatten)]
-        db: DbArgs,
+        db: AdminDb,
     },
     /// Check the audit log's hash chain. Exits 0 when intact, 1 naming the first bad entry.
     VerifyAudit {
         #[command(flatten)]
-        db: DbArgs,
+        db: AdminDb,
     },
     /// Write a consistent copy of a SQLite database to a new file while the server runs.
     /// (PostgreSQL: use pg_dump.)
@@ -48,8 +48,21 @@ pub enum AdminCommand {
         #[arg(long, value_name = "FILE")]
         to: std::path::PathBuf,
         #[command(flatten)]
-        db: DbArgs,
+        db: AdminDb,
     },
+}
+
+/// Which database an admin command works on: the one `serve` would use (`--database`,
+/// `FIREBREAK_DATABASE_URL`, the config file, the default), which must exist.
+#[derive(clap::Args)]
+pub struct AdminDb {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Create the database when there is none at that address yet. Without it a missing
+    /// SQLite file is an error, so a command run from the wrong folder does not start an
+    /// empty database.
+    #[arg(long)]
+    create: bool,
 }
 
 fn operator() -> Actor {
@@ -57,8 +70,25 @@ fn operator() -> Actor {
     Actor::system(format!("firebreak admin ({who})"), Via::Admin)
 }
 
-async fn store_for(db: &DbArgs) -> anyhow::Result<firebreak_store::DynStore> {
-    let settings = load(db.config.as_ref(), db)?;
+/// Opens the database of `args`, saying on stderr which one it is.
+async fn store_for(args: &AdminDb) -> anyhow::Result<firebreak_store::DynStore> {
+    let settings = load(args.db.config.as_ref(), &args.db)?;
+    match sqlite_path(&settings.database_url) {
+        Some(path) => {
+            let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+            if !path.exists() && !args.create {
+                anyhow::bail!(
+                    "there is no database at {}\n\
+                     run this where `firebreak serve` runs, point at the database with --database sqlite://PATH \
+                     (or FIREBREAK_DATABASE_URL, or database_url in the --config file), \
+                     or add --create to start a new one there",
+                    shown.display()
+                );
+            }
+            eprintln!("database: {}", shown.display());
+        }
+        None => eprintln!("database: {}", redact(&settings.database_url)),
+    }
     open_store(&settings.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))

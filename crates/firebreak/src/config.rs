@@ -135,15 +135,21 @@ fn action_secrets(settings: &Settings) -> std::collections::BTreeMap<String, fir
     secrets
 }
 
+/// The file of a SQLite database URL (`sqlite://PATH`, `sqlite:PATH`, options after `?` left
+/// out); `None` for PostgreSQL or an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
 /// Where procedures are read from: the setting, or `procedures` next to a SQLite file.
 pub fn procedures_dir(settings: &Settings) -> Option<PathBuf> {
     if let Some(dir) = &settings.procedures {
         return Some(dir.clone());
     }
-    let path =
-        settings.database_url.strip_prefix("sqlite://").or_else(|| settings.database_url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next().unwrap_or(path);
-    Some(std::path::Path::new(path).parent().unwrap_or(std::path::Path::new(".")).join("procedures"))
+    let path = sqlite_path(&settings.database_url)?;
+    Some(path.parent().unwrap_or(std::path::Path::new(".")).join("procedures"))
 }
 
 /// Merges defaults, the file and the command line (flags and their env vars).

@@ -288,7 +288,8 @@ pub(crate) fn person(v: &Value) -> String {
 fn why(on_call: &Value) -> String {
     let source = &on_call["source"];
     match (s(source, "kind"), source["index"].as_u64()) {
-        ("layer", Some(i)) => format!("layer {i}"),
+        // Counted from 1, as the web pages count them (the API's index is from 0).
+        ("layer", Some(i)) => format!("layer {}", i + 1),
         ("", _) => "-".into(),
         (kind, _) => kind.to_owned(),
     }

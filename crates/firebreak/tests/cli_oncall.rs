@@ -143,11 +143,11 @@ async fn schedules_from_the_command_line(backend: Backend) {
     let out = cli.ok(&["schedule", "show", "edge"]);
     assert_eq!(field(&out, "description:"), "CDN and DNS");
     assert_eq!(field(&out, "fallback:"), "none (gaps have nobody on call)");
-    assert_eq!(field(&out, "on call now:"), format!("{VIC} (layer 0)"));
+    assert_eq!(field(&out, "on call now:"), format!("{VIC} (layer 1)"));
     let week = section(&out, "next 7 days:");
     assert_eq!(week.len(), 2, "{out}");
     assert_eq!(week[0], "FROM (UTC) TO (UTC) ON CALL WHY");
-    assert!(week[1].ends_with(&format!("{VIC} layer 0")), "{out}");
+    assert!(week[1].ends_with(&format!("{VIC} layer 1")), "{out}");
     let out = cli.ok(&["schedule", "show", &databases_id]);
     assert_eq!(section(&out, "next 7 days:")[0], "FROM (America/New_York) TO (America/New_York) ON CALL WHY");
     assert!(!out.contains("overrides"), "no overrides yet: {out}");
@@ -155,10 +155,10 @@ async fn schedules_from_the_command_line(backend: Backend) {
     // Who is on call at fixed instants. 09:00 EDT on Monday 9 March (after the change) is 13:00 UTC.
     assert_eq!(
         on_call_at(&cli, "2026-03-09T09:00:00-04:00"),
-        ["SCHEDULE ON CALL WHY".to_owned(), format!("databases {VIC} layer 0"), format!("edge {VIC} layer 0")]
+        ["SCHEDULE ON CALL WHY".to_owned(), format!("databases {VIC} layer 1"), format!("edge {VIC} layer 1")]
     );
-    assert_eq!(on_call_at(&cli, "2026-03-09T12:59:59Z")[1], format!("databases {RITA} layer 0"));
-    assert_eq!(on_call_at(&cli, "2026-03-03T17:30:00Z")[1], format!("databases {ADA} layer 1"), "the noon desk");
+    assert_eq!(on_call_at(&cli, "2026-03-09T12:59:59Z")[1], format!("databases {RITA} layer 1"));
+    assert_eq!(on_call_at(&cli, "2026-03-03T17:30:00Z")[1], format!("databases {ADA} layer 2"), "the noon desk");
     assert_eq!(
         on_call_at(&cli, "2019-06-01T00:00:00Z")[1..],
         [format!("databases {ADA} fallback"), "edge nobody -".into()]
@@ -184,14 +184,14 @@ async fn schedules_from_the_command_line(backend: Backend) {
     ]));
     let expected = [
         "FROM (America/New_York) TO (America/New_York) ON CALL WHY".to_owned(),
-        format!("Fri 2026-03-06 19:00 Sat 2026-03-07 12:00 {RITA} layer 0"),
-        format!("Sat 2026-03-07 12:00 Sat 2026-03-07 13:00 {ADA} layer 1"),
-        format!("Sat 2026-03-07 13:00 Sun 2026-03-08 12:00 {RITA} layer 0"),
-        format!("Sun 2026-03-08 12:00 Sun 2026-03-08 13:00 {ADA} layer 1"),
-        format!("Sun 2026-03-08 13:00 Mon 2026-03-09 09:00 {RITA} layer 0"),
-        format!("Mon 2026-03-09 09:00 Mon 2026-03-09 12:00 {VIC} layer 0"),
-        format!("Mon 2026-03-09 12:00 Mon 2026-03-09 13:00 {ADA} layer 1"),
-        format!("Mon 2026-03-09 13:00 Mon 2026-03-09 20:00 {VIC} layer 0"),
+        format!("Fri 2026-03-06 19:00 Sat 2026-03-07 12:00 {RITA} layer 1"),
+        format!("Sat 2026-03-07 12:00 Sat 2026-03-07 13:00 {ADA} layer 2"),
+        format!("Sat 2026-03-07 13:00 Sun 2026-03-08 12:00 {RITA} layer 1"),
+        format!("Sun 2026-03-08 12:00 Sun 2026-03-08 13:00 {ADA} layer 2"),
+        format!("Sun 2026-03-08 13:00 Mon 2026-03-09 09:00 {RITA} layer 1"),
+        format!("Mon 2026-03-09 09:00 Mon 2026-03-09 12:00 {VIC} layer 1"),
+        format!("Mon 2026-03-09 12:00 Mon 2026-03-09 13:00 {ADA} layer 2"),
+        format!("Mon 2026-03-09 13:00 Mon 2026-03-09 20:00 {VIC} layer 1"),
     ];
     assert_eq!(shifts, expected);
     let listed = cli.json(&[
@@ -227,8 +227,8 @@ async fn schedules_from_the_command_line(backend: Backend) {
     assert_eq!(field(&out, "from:"), "Wed 2027-03-03 13:00 (America/New_York)");
     assert_eq!(field(&out, "to:"), "Wed 2027-03-03 17:00 (America/New_York)");
     assert_eq!(on_call_at(&cli, "2027-03-03T19:00:00Z")[1], format!("databases {VIC} override"));
-    assert_eq!(on_call_at(&cli, "2027-03-03T17:30:00Z")[1], format!("databases {ADA} layer 1"), "not Rita's hour");
-    assert_eq!(on_call_at(&cli, "2027-03-03T22:00:00Z")[1], format!("databases {RITA} layer 0"), "it has ended");
+    assert_eq!(on_call_at(&cli, "2027-03-03T17:30:00Z")[1], format!("databases {ADA} layer 2"), "not Rita's hour");
+    assert_eq!(on_call_at(&cli, "2027-03-03T22:00:00Z")[1], format!("databases {RITA} layer 1"), "it has ended");
     let out = cli.ok(&["schedule", "show", "databases"]);
     assert_eq!(
         section(&out, "overrides (the one added last wins):"),
@@ -244,8 +244,8 @@ async fn schedules_from_the_command_line(backend: Backend) {
     assert_eq!(changed["overrides"][0]["user"], rita.as_str(), "{changed}");
     assert_eq!(changed["on_call_now"]["user_id"], rita.as_str(), "{changed}");
     assert_eq!(rows(&cli.ok(&["oncall"]))[2], format!("edge {RITA} override"));
-    assert_eq!(on_call_at(&cli, "+3h")[2], format!("edge {VIC} layer 0"), "the override is over by then");
-    assert_eq!(on_call_at(&cli, "-1h")[2], format!("edge {VIC} layer 0"), "it had not begun");
+    assert_eq!(on_call_at(&cli, "+3h")[2], format!("edge {VIC} layer 1"), "the override is over by then");
+    assert_eq!(on_call_at(&cli, "-1h")[2], format!("edge {VIC} layer 1"), "it had not begun");
     let err = responder.fails(1, &["schedule", "override", "edge", "--user", "admin@example.com", "--for", "1h"]);
     assert!(err.contains("cannot look up admin@example.com") && err.contains("give the user's id"), "{err}");
 

@@ -103,6 +103,40 @@ fn a_taken_port_is_refused_with_a_hint() {
     assert!(err.contains(&format!("cannot listen on {addr}")) && err.contains("--listen"), "{err}");
 }
 
+#[test]
+fn admin_commands_do_not_start_a_new_database_unless_asked() {
+    // Run from a folder with no database: the default (firebreak-data/firebreak.db) is not there.
+    let dir = tempdir();
+    let default_db = dir.path().join("firebreak-data").join("firebreak.db");
+    let mut cmd = common::firebreak();
+    cmd.current_dir(dir.path()).args(["admin", "create-token", "--email", "ada@example.com"]);
+    let out = common::run_with(&mut cmd, None);
+    assert_failure(&out, "create-token with no database");
+    let err = stderr(&out);
+    assert!(err.contains("there is no database at") && err.contains("firebreak.db"), "names the path: {err}");
+    assert!(err.contains("--create") && err.contains("--database"), "says what to do: {err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(!default_db.exists(), "nothing was created");
+
+    // With --create it starts one there and says which file it uses.
+    let mut cmd = common::firebreak();
+    cmd.current_dir(dir.path())
+        .args(["admin", "create-user", "--create", "--email", "ada@example.com", "--name", "Ada", "--role", "admin"])
+        .arg("--password-stdin");
+    let out = common::run_with(&mut cmd, Some("a long enough password\n"));
+    assert_success(&out, "create-user --create");
+    assert!(default_db.exists(), "the database was created");
+    let err = stderr(&out);
+    assert!(err.contains(&format!("database: {}", default_db.display())), "the absolute path it used: {err}");
+
+    // Now it exists, the next command finds it without --create; stdout is only the token.
+    let mut cmd = common::firebreak();
+    cmd.current_dir(dir.path()).args(["admin", "create-token", "--email", "ada@example.com"]);
+    let out = common::run_with(&mut cmd, None);
+    assert_success(&out, "create-token on the existing database");
+    assert!(!stdout(&out).trim().is_empty() && !stdout(&out).contains("database:"), "{}", stdout(&out));
+}
+
 #[tokio::test]
 async fn environment_variables_are_honoured() {
     let dir = tempdir();
@@ -113,6 +147,7 @@ async fn environment_variables_are_honoured() {
     cmd.args([
         "admin",
         "create-user",
+        "--create",
         "--email",
         "env@example.com",
         "--name",

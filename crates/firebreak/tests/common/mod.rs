@@ -59,7 +59,17 @@ impl Database {
     /// Creates an admin with `--password-stdin` and returns a fresh API token for them.
     pub fn bootstrap_admin(&self) -> String {
         let out = self.admin(
-            &["create-user", "--email", ADMIN_EMAIL, "--name", "Ada Admin", "--role", "admin", "--password-stdin"],
+            &[
+                "create-user",
+                "--create",
+                "--email",
+                ADMIN_EMAIL,
+                "--name",
+                "Ada Admin",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
             Some(&format!("{PASSWORD}\n")),
         );
         assert_success(&out, "admin create-user");
