@@ -362,7 +362,53 @@ async fn live_stream_announces_changes(app: TestApp) {
     assert!(res.url().path().starts_with("/login"));
 }
 
+async fn the_incident_list_starts_with_what_is_open(app: TestApp) {
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let csrf = csrf_of(&app.send(page("/incidents/new", &cookie)).await.text);
+    for (title, services) in [("Checkout is down", "checkout"), ("Old disk alarm", "storage")] {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("title", title),
+            ("severity", "high"),
+            ("type", "outage"),
+            ("services", services),
+        ];
+        let r = app.send(form(Method::POST, "/incidents", &cookie, &fields)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let commander = [("csrf", csrf.as_str()), ("role", "commander"), ("user_id", &app.admin.user.id.to_string())];
+    let r = app.send(form(Method::POST, "/incidents/INC-1/roles", &cookie, &commander)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.send(form(Method::POST, "/incidents/INC-2/actions/resolve", &cookie, &[("csrf", &csrf)])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+
+    // By default: open incidents only, with service, commander, age and last change.
+    let list = app.send(page("/incidents", &cookie)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("Checkout is down") && !list.text.contains("Old disk alarm"), "{}", list.text);
+    for column in ["Service", "Commander", "Age", "Last change"] {
+        assert!(list.text.contains(&format!("<th scope=\"col\">{column}</th>")), "{column}: {}", list.text);
+    }
+    assert!(list.text.contains("<td data-label=\"Service\">checkout</td>"), "{}", list.text);
+    assert!(list.text.contains(&format!("<td data-label=\"Commander\">{}</td>", app.admin.user.name)), "{}", list.text);
+    assert!(list.text.contains("<option value=\"open\" selected>open (not resolved)</option>"), "{}", list.text);
+
+    // The filter is in the address: every incident, or one status.
+    let all = app.send(page("/incidents?status=any", &cookie)).await;
+    assert!(all.text.contains("Checkout is down") && all.text.contains("Old disk alarm"), "{}", all.text);
+    assert!(all.text.contains("<option value=\"any\" selected>any</option>"), "{}", all.text);
+    let resolved = app.send(page("/incidents?status=resolved", &cookie)).await;
+    assert!(
+        !resolved.text.contains("Checkout is down") && resolved.text.contains("Old disk alarm"),
+        "{}",
+        resolved.text
+    );
+    let bad = app.send(page("/incidents?status=nonsense", &cookie)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+}
+
 on_both_backends!(
+    the_incident_list_starts_with_what_is_open,
     sign_in_sets_a_safe_cookie,
     signed_out_visitors_are_sent_to_sign_in,
     wrong_passwords_are_refused_then_throttled,

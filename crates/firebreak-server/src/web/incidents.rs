@@ -53,10 +53,24 @@ pub struct Row {
     pub severity: String,
     pub kind: String,
     pub detected: String,
+    /// The catalog service, else the services as typed; empty when none.
+    pub service: String,
+    pub commander: String,
+    /// How long since detection, e.g. `3 h 12 min`.
+    pub age: String,
+    /// How long since the incident last changed.
+    pub updated: String,
+    pub updated_at: String,
 }
 
-impl From<&Incident> for Row {
-    fn from(i: &Incident) -> Self {
+impl Row {
+    fn new(
+        i: &Incident,
+        services: &[firebreak_store::Service],
+        people: &Directory,
+        now: firebreak_domain::Timestamp,
+    ) -> Self {
+        let catalog = i.service_id.and_then(|id| services.iter().find(|s| s.id == id)).map(|s| s.name.clone());
         Row {
             label: i.label(),
             title: i.title.clone(),
@@ -64,6 +78,11 @@ impl From<&Incident> for Row {
             severity: i.severity.to_string(),
             kind: i.kind.to_string(),
             detected: show_time(&i.detected_at),
+            service: catalog.unwrap_or_else(|| i.services.join(", ")),
+            commander: people.user_ref(i.commander).map(|u| u.name).unwrap_or_default(),
+            age: super::show_age(now - i.detected_at),
+            updated: super::show_age(now - i.updated_at),
+            updated_at: show_time(&i.updated_at),
         }
     }
 }
@@ -89,6 +108,24 @@ fn choices<T: Copy>(all: &[T], f: fn(T) -> &'static str, current: &str) -> Vec<C
     all.iter().map(|v| f(*v)).map(|value| Choice { value, selected: value == current }).collect()
 }
 
+/// The status filter a list starts with: every status before resolved.
+const OPEN: &str = "open";
+/// The status filter that lists every incident.
+const ANY: &str = "any";
+
+/// The statuses a status filter of the list names: `open` (the default) is every status before
+/// resolved, `any` none (no filter), anything else is passed on as it is.
+fn status_filter(status: Option<&str>) -> Option<String> {
+    match status.map(str::trim) {
+        None | Some("") | Some(OPEN) => {
+            let open = IncidentStatus::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str());
+            Some(open.collect::<Vec<_>>().join(","))
+        }
+        Some(ANY) => None,
+        Some(s) => Some(s.to_owned()),
+    }
+}
+
 #[derive(Deserialize)]
 struct ListParams {
     status: Option<String>,
@@ -104,33 +141,33 @@ async fn list_page(
     Query(q): Query<ListParams>,
 ) -> WebResult<Response> {
     let keep = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let chosen = keep(&q.status).unwrap_or_else(|| OPEN.to_owned());
     let query = ListQuery {
-        status: keep(&q.status),
+        status: status_filter(Some(&chosen)),
         severity: keep(&q.severity),
         kind: keep(&q.kind),
         cursor: keep(&q.cursor),
         limit: Some(50),
     };
     let page = incidents::list(&state, &p, &query).await?;
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    let next_href = page
-        .next_before
-        .map(|n| {
-            format!(
-                "/incidents?status={}&severity={}&type={}&cursor={n}",
-                urlencode(&s(&query.status)),
-                urlencode(&s(&query.severity)),
-                urlencode(&s(&query.kind))
-            )
-        })
-        .unwrap_or_default();
+    let (services, people) = (state.store.list_services().await?, Directory::load(&state.store).await?);
+    let (severity, kind) = (query.severity.clone().unwrap_or_default(), query.kind.clone().unwrap_or_default());
+    let next_href = page.next_before.map(|n| {
+        let filters = [("status", &chosen), ("severity", &severity), ("type", &kind)];
+        let filters: String = filters.iter().map(|(k, v)| format!("{k}={}&", urlencode(v))).collect();
+        format!("/incidents?{filters}cursor={n}")
+    });
+    let now = state.clock.now();
+    let mut statuses =
+        vec![Choice { value: OPEN, selected: chosen == OPEN }, Choice { value: ANY, selected: chosen == ANY }];
+    statuses.extend(choices(IncidentStatus::ALL, IncidentStatus::as_str, &chosen));
     let list = ListPage {
         chrome: Chrome::for_user(&p, "incidents"),
-        rows: page.items.iter().map(Row::from).collect(),
-        next_href,
-        statuses: choices(IncidentStatus::ALL, IncidentStatus::as_str, &s(&query.status)),
-        severities: choices(Severity::ALL, Severity::as_str, &s(&query.severity)),
-        kinds: choices(IncidentType::ALL, IncidentType::as_str, &s(&query.kind)),
+        rows: page.items.iter().map(|i| Row::new(i, &services, &people, now)).collect(),
+        next_href: next_href.unwrap_or_default(),
+        statuses,
+        severities: choices(Severity::ALL, Severity::as_str, &severity),
+        kinds: choices(IncidentType::ALL, IncidentType::as_str, &kind),
     };
     Ok(render(&list))
 }

@@ -181,6 +181,19 @@ pub fn show_time(t: &Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// A duration as lists show an age: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h` (negative
+/// durations, from clocks apart, count as none).
+pub fn show_age(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    let (days, hours, minutes) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// The signed-in user of a page; signed-out visitors are sent to the sign-in page.
 pub struct WebPrincipal(pub Principal);
 
@@ -199,5 +212,20 @@ impl FromRequestParts<AppState> for WebPrincipal {
                 Err(WebError::SignIn { next })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::show_age;
+    use chrono::TimeDelta;
+
+    #[test]
+    fn ages_read_at_a_glance() {
+        assert_eq!(show_age(TimeDelta::seconds(45)), "45 s");
+        assert_eq!(show_age(TimeDelta::seconds(12 * 60 + 59)), "12 min");
+        assert_eq!(show_age(TimeDelta::minutes(3 * 60 + 5)), "3 h 5 min");
+        assert_eq!(show_age(TimeDelta::hours(52)), "2 d 4 h");
+        assert_eq!(show_age(TimeDelta::seconds(-30)), "0 s", "a clock ahead counts as none");
     }
 }
