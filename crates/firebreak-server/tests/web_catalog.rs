@@ -468,6 +468,23 @@ async fn alert_list_pages_with_a_cursor(app: TestApp) {
     }
 }
 
+async fn alerts_link_to_their_incident(app: TestApp) {
+    let (_, key) = service_with_key(&app, "checkout").await;
+    let r = trigger(&app, &key, "cpu", "CPU high on checkout-1", "critical", json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let r = trigger(&app, &key, "noise", "a warning that opens nothing", "info", json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let cookie = sign_in(&app, "viewer@example.com").await;
+    let list = app.send(page("/alerts", &cookie)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("<th scope=\"col\">Incident</th>"), "{}", list.text);
+    assert!(
+        list.text.contains("<td data-label=\"Incident\"><a href=\"/incidents/INC-1\">INC-1</a></td>"),
+        "the alert that opened INC-1 links to it: {}",
+        list.text
+    );
+}
+
 async fn alert_buttons_need_csrf_and_a_responder(app: TestApp) {
     let (_, key) = service_with_key(&app, "checkout").await;
     assert_eq!(trigger(&app, &key, "disk", "Disk full", "error", json!({})).await.status, StatusCode::ACCEPTED);
@@ -650,6 +667,7 @@ on_both_backends!(
     services_and_integrations_through_forms,
     alert_pages_show_what_was_sent,
     alert_list_pages_with_a_cursor,
+    alerts_link_to_their_incident,
     alert_buttons_need_csrf_and_a_responder,
     viewers_see_the_catalog_read_only,
 );

@@ -29,6 +29,7 @@ use firebreak_domain::{AlertId, IncidentId, IncidentRef, ServiceId};
 use firebreak_store::Service;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -531,6 +532,8 @@ pub struct AlertRow {
     pub service: String,
     pub count: i64,
     pub last_seen: String,
+    /// The incident it belongs to (`INC-42`), empty when none.
+    pub incident: String,
 }
 
 /// One option of a select whose value and label differ.
@@ -592,8 +595,26 @@ async fn incident_filter(state: &AppState, p: &Principal, raw: &str) -> WebResul
     Ok((i.id, i.label(), i.title))
 }
 
-fn alert_row(a: Alert, services: &[Service]) -> AlertRow {
+/// The labels (`INC-42`) of the incidents these alerts belong to.
+async fn incident_labels(state: &AppState, alerts: &[Alert]) -> WebResult<HashMap<IncidentId, String>> {
+    let mut labels = HashMap::new();
+    for id in alerts.iter().filter_map(|a| a.incident_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry(id) {
+            match state.store.get_incident(IncidentRef::Id(id)).await {
+                Ok(i) => {
+                    slot.insert(i.label());
+                }
+                Err(firebreak_store::StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(labels)
+}
+
+fn alert_row(a: Alert, services: &[Service], incidents: &HashMap<IncidentId, String>) -> AlertRow {
     AlertRow {
+        incident: a.incident_id.and_then(|i| incidents.get(&i).cloned()).unwrap_or_default(),
         id: a.id.to_string(),
         summary: clip(&a.summary, 200),
         status: a.status.as_str(),
@@ -628,6 +649,7 @@ async fn list_alerts(
     };
     let page = crate::app::alerts::list(&state, &p, &query).await?;
     let services = services_by_name(&state).await?;
+    let incidents = incident_labels(&state, &page.items).await?;
     let next_href = page.next_before.map(|c| {
         let (st, sv) = (status.as_deref().unwrap_or_default(), service.as_deref().unwrap_or_default());
         let inc = incident.as_ref().map(|(_, label, _)| format!("&incident={}", urlencode(label))).unwrap_or_default();
@@ -636,7 +658,7 @@ async fn list_alerts(
     let statuses = AlertStatus::ALL.iter().map(|st| st.as_str());
     let page = AlertsPage {
         chrome: Chrome::for_user(&p, "alerts"),
-        rows: page.items.into_iter().map(|a| alert_row(a, &services)).collect(),
+        rows: page.items.into_iter().map(|a| alert_row(a, &services, &incidents)).collect(),
         statuses: statuses
             .map(|st| SelectOption { value: st.into(), label: st.into(), selected: status.as_deref() == Some(st) })
             .collect(),
