@@ -40,3 +40,17 @@
     if (question && !window.confirm(question)) e.preventDefault();
   });
 })();
+
+// Top-bar menus: one open at a time; a click elsewhere or Escape closes them.
+document.addEventListener("click", (e) => {
+  for (const menu of document.querySelectorAll("details.menu[open]")) {
+    if (!menu.contains(e.target)) menu.removeAttribute("open");
+  }
+});
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape") return;
+  for (const menu of document.querySelectorAll("details.menu[open]")) {
+    menu.removeAttribute("open");
+    menu.querySelector("summary")?.focus();
+  }
+});

@@ -407,7 +407,30 @@ async fn the_incident_list_starts_with_what_is_open(app: TestApp) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 }
 
+async fn the_navigation_is_grouped(app: TestApp) {
+    for (email, admin) in [("admin@example.com", true), ("viewer@example.com", false)] {
+        let cookie = sign_in(&app, email).await;
+        let r = app.send(page("/rules", &cookie)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let start = r.text.find("<nav aria-label=\"Main\">").unwrap_or_else(|| panic!("no nav: {}", r.text));
+        let nav = &r.text[start..start + r.text[start..].find("</nav>").unwrap_or_default()];
+        // Top items are the nav's own links and menus; menu entries sit one level deeper.
+        let top: Vec<&str> =
+            nav.lines().filter(|l| l.starts_with("    <a ") || l.starts_with("    <details")).collect();
+        assert!(top.len() <= 7, "{email}: at most 7 top items, got {}: {top:#?}", top.len());
+        assert_eq!(nav.contains("<summary>Admin</summary>"), admin, "{email}: the admin menu is for admins");
+        assert!(nav.contains("href=\"/rules\" aria-current=\"page\">Classification rules</a>"), "{nav}");
+        assert!(nav.contains("<details class=\"menu current\">\n      <summary>Alerts</summary>"), "{nav}");
+        // The user menu, beside the nav, holds the profile and signing out.
+        let user = &r.text[r.text.find("user-menu").unwrap_or_default()..];
+        let user = &user[..user.find("</details>").unwrap_or_default()];
+        assert!(user.contains("href=\"/profile\"") && user.contains("Sign out"), "{user}");
+        assert!(!nav.contains("href=\"/profile\""), "the profile is not a top item");
+    }
+}
+
 on_both_backends!(
+    the_navigation_is_grouped,
     the_incident_list_starts_with_what_is_open,
     sign_in_sets_a_safe_cookie,
     signed_out_visitors_are_sent_to_sign_in,
