@@ -794,7 +794,73 @@ async fn a_severity_names_the_escalation_policy_that_pages(backend: Backend) {
     assert!(admin.got().is_empty());
 }
 
+async fn people_on_call_whom_pages_would_not_reach_are_named(backend: Backend) {
+    let Some(app) = app(backend, 0).await else { return };
+    // Daily shifts in UTC: the responder now, the viewer tomorrow.
+    let start = (chrono::Utc::now() - TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M").to_string();
+    let layers = json!([{"name": "daily", "members": [app.responder.user.id, app.viewer.user.id],
+        "rotation_length": 1, "rotation_unit": "days", "starts_at": start}]);
+    let r = app
+        .post("/api/v1/schedules", &app.admin.token, json!({"name": "desk", "time_zone": "UTC", "layers": layers}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let schedule = r.body["id"].as_str().unwrap_or_default().to_owned();
+
+    let unreachable =
+        async |query: &str| app.get(&format!("/api/v1/oncall/unreachable{query}"), &app.viewer.token).await;
+    let r = unreachable("").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let names: Vec<&str> =
+        r.body["items"].as_array().into_iter().flatten().filter_map(|u| u["email"].as_str()).collect();
+    assert_eq!(
+        names,
+        [app.responder.user.email.as_str(), app.viewer.user.email.as_str()],
+        "earliest first: {}",
+        r.text
+    );
+    assert_eq!(r.body["items"][0]["no_verified_contact_method"], true);
+    assert_eq!(r.body["items"][0]["no_notification_rule"], true);
+    assert_eq!(r.body["items"][0]["schedules"], json!(["desk"]));
+
+    // A verified method with a rule makes the responder reachable; the viewer stays named.
+    let _pager = pager(&app, &app.responder).await;
+    let r = unreachable(&format!("?schedule={schedule}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let names: Vec<&str> =
+        r.body["items"].as_array().into_iter().flatten().filter_map(|u| u["email"].as_str()).collect();
+    assert_eq!(names, [app.viewer.user.email.as_str()], "{}", r.text);
+    for bad in ["?schedule=0196b3c4-0000-7000-8000-000000000000", "?schedule=nope"] {
+        let r = unreachable(bad).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{bad}: {}", r.text);
+    }
+    let r = unreachable("?who=me").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "unknown parameters are refused: {}", r.text);
+
+    // The schedule page warns; the admin page lists them; it is for admins.
+    let cookie = common::sign_in(&app, "viewer@example.com").await;
+    let page = app.send(common::page(&format!("/schedules/{schedule}"), &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("data-testid=\"unreachable\""), "{}", page.text);
+    assert!(page.text.contains(&format!("<strong>{}</strong>", app.viewer.user.name)), "{}", page.text);
+    assert!(page.text.contains("no verified contact method and no notification rule"), "{}", page.text);
+    assert_eq!(app.send(common::page("/admin/reachability", &cookie)).await.status, StatusCode::FORBIDDEN);
+    let admin = common::sign_in(&app, "admin@example.com").await;
+    let page = app.send(common::page("/admin/reachability", &admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains(&format!("<strong>{}</strong>", app.viewer.user.name)), "{}", page.text);
+    assert!(!page.text.contains(&format!("<strong>{}</strong>", app.responder.user.name)), "{}", page.text);
+
+    // The profile says which channels this server cannot send, and what turns them on.
+    let page = app.send(common::page("/profile", &cookie)).await;
+    let start = page.text.find("data-testid=\"unavailable-channels\"").unwrap_or_else(|| panic!("{}", page.text));
+    let unavailable = &page.text[start..start + page.text[start..].find("</div>").unwrap_or_default()];
+    assert!(unavailable.contains("<strong>email</strong>") && unavailable.contains("[notify.smtp]"), "{unavailable}");
+    assert!(unavailable.contains("<strong>sms</strong>") && unavailable.contains("[notify.twilio]"), "{unavailable}");
+    assert!(!unavailable.contains("<strong>webhook</strong>"), "webhooks need no setup: {unavailable}");
+}
+
 for_each_backend!(
+    people_on_call_whom_pages_would_not_reach_are_named,
     a_severity_names_the_escalation_policy_that_pages,
     late_playbook_steps_remind_their_owner_then_escalate,
     levels_fire_on_time_and_acknowledging_stops_them,

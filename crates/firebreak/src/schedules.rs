@@ -565,11 +565,38 @@ pub async fn run_oncall(args: OncallArgs) -> anyhow::Result<ExitCode> {
         Some(at) => format!("/oncall?at={}", rfc3339(at)),
         None => "/oncall".into(),
     };
-    let Some(items) = listing(&api, &path, "schedule_name").await? else { return Ok(ExitCode::SUCCESS) };
-    print_rows(&["SCHEDULE", "ON CALL", "WHY"], &items, |item| {
-        vec![s(item, "schedule_name").into(), person(&item["on_call"]), why(&item["on_call"])]
-    });
+    if let Some(items) = listing(&api, &path, "schedule_name").await? {
+        print_rows(&["SCHEDULE", "ON CALL", "WHY"], &items, |item| {
+            vec![s(item, "schedule_name").into(), person(&item["on_call"]), why(&item["on_call"])]
+        });
+    }
+    warn_unreachable(&api).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns, on stderr, of the people on call now or in the next 7 days whom a page would not
+/// reach (no verified contact method, or no notification rule).
+async fn warn_unreachable(api: &Api) -> anyhow::Result<()> {
+    let found = api.request(Method::GET, "/oncall/unreachable", None, &HINTS).await?;
+    for u in found["items"].as_array().into_iter().flatten() {
+        let missing = match (u["no_verified_contact_method"].as_bool(), u["no_notification_rule"].as_bool()) {
+            (Some(true), Some(true)) => "no verified contact method and no notification rule",
+            (Some(true), _) => "no verified contact method",
+            _ => "no notification rule",
+        };
+        let schedules: Vec<&str> = u["schedules"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let from = chrono::DateTime::parse_from_rfc3339(s(u, "from"))
+            .map(|t| t.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|_| s(u, "from").to_owned());
+        eprintln!(
+            "warning: {} is on call from {} ({}) but has {missing}: pages would not reach them \
+             (each adds them on their profile page)",
+            person(u),
+            from,
+            schedules.join(", "),
+        );
+    }
+    Ok(())
 }
 
 pub async fn run_schedule(cmd: ScheduleCommand) -> anyhow::Result<ExitCode> {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Backend, Cli, Database, PASSWORD, assert_success, field, stdout};
+use common::{Backend, Cli, Database, PASSWORD, assert_success, field, stderr, stdout};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -244,6 +244,13 @@ async fn schedules_from_the_command_line(backend: Backend) {
     assert_eq!(changed["overrides"][0]["user"], rita.as_str(), "{changed}");
     assert_eq!(changed["on_call_now"]["user_id"], rita.as_str(), "{changed}");
     assert_eq!(rows(&cli.ok(&["oncall"]))[2], format!("edge {RITA} override"));
+    // Nobody here has a contact method: `oncall` warns of whoever is on call soon, on stderr.
+    let out = cli.run(&["oncall"]);
+    assert_success(&out, "oncall");
+    let err = stderr(&out);
+    assert!(err.contains(&format!("warning: {RITA} is on call from")), "{err}");
+    assert!(err.contains("no verified contact method and no notification rule") && err.contains("edge)"), "{err}");
+    assert!(!stdout(&out).contains("warning"), "the table stays clean: {}", stdout(&out));
     assert_eq!(on_call_at(&cli, "+3h")[2], format!("edge {VIC} layer 1"), "the override is over by then");
     assert_eq!(on_call_at(&cli, "-1h")[2], format!("edge {VIC} layer 1"), "it had not begun");
     let err = responder.fails(1, &["schedule", "override", "edge", "--user", "admin@example.com", "--for", "1h"]);

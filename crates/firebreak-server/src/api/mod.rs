@@ -83,6 +83,7 @@ use utoipa::{Modify, OpenApi};
         schedules::list_shifts,
         schedules::create_override,
         schedules::list_on_call,
+        schedules::list_unreachable,
         escalation::create_policy,
         escalation::list_policies,
         escalation::get_policy,

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/schedules/{id}/shifts", get(list_shifts))
         .route("/schedules/{id}/overrides", post(create_override))
         .route("/oncall", get(list_on_call))
+        .route("/oncall/unreachable", get(list_unreachable))
 }
 
 #[utoipa::path(post, path = "/api/v1/schedules", tag = "on-call", request_body = ScheduleBody,
@@ -99,4 +100,24 @@ pub async fn list_on_call(
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<ItemsBody<ScheduleOnCall>>> {
     Ok(Json(ItemsBody { items: oncall::list_on_call(&state, q).await? }))
+}
+
+/// Which schedule the reachability check looks at.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UnreachableQuery {
+    /// One schedule's id; every schedule when omitted.
+    pub schedule: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/oncall/unreachable", tag = "on-call", params(UnreachableQuery),
+    responses((status = 200, body = ItemsBody<Unreachable>, description = "people on call now or in the next 7 days whom a page would not reach"),
+        (status = 404, body = ErrorBody)))]
+pub async fn list_unreachable(
+    Ctx { state, .. }: Ctx,
+    ApiQuery(q): ApiQuery<UnreachableQuery>,
+) -> ApiResult<Json<ItemsBody<Unreachable>>> {
+    let schedule = q.schedule.as_deref().map(oncall::schedule_id).transpose()?;
+    Ok(Json(ItemsBody { items: oncall::unreachable(&state, schedule).await? }))
 }

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
+/// How far ahead reachability is checked: people on call now or within this many days.
+pub const REACH_DAYS: i64 = 7;
+
 /// Shifts listed when no range is asked for: from now, this many days.
 pub const DEFAULT_SHIFT_DAYS: i64 = 14;
 
@@ -274,4 +277,71 @@ pub async fn list_on_call(state: &AppState, q: AtQuery) -> ApiResult<Vec<Schedul
         })
         .collect();
     Ok(items)
+}
+
+/// Someone on call now or within `REACH_DAYS` whom a page would not reach.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Unreachable {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    /// The schedules they are on call on in that time, by name.
+    pub schedules: Vec<String>,
+    /// When their first shift in that time starts (now when on call already).
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Timestamp,
+    /// They have no verified contact method: no page can reach them.
+    pub no_verified_contact_method: bool,
+    /// They have no notification rule: pages are sent nowhere.
+    pub no_notification_rule: bool,
+}
+
+/// The people on call now or within `REACH_DAYS` (on every schedule, or on `schedule`) whom a
+/// page would not reach: no verified contact method, or no notification rule. Earliest first.
+pub async fn unreachable(state: &AppState, schedule: Option<ScheduleId>) -> ApiResult<Vec<Unreachable>> {
+    if let Some(id) = schedule {
+        state.store.get_schedule(id).await?;
+    }
+    let now = state.clock.now();
+    let until = now + chrono::TimeDelta::days(REACH_DAYS);
+    let mut on_call: HashMap<UserId, (Timestamp, Vec<String>)> = HashMap::new();
+    for stored in state.store.list_schedules().await? {
+        if schedule.is_some_and(|id| id != stored.id) {
+            continue;
+        }
+        // A schedule that no longer parses pages nobody; its own page says so.
+        let Ok(parsed) = stored.on_call() else { continue };
+        for shift in parsed.shifts(now, until)? {
+            let Some(c) = shift.on_call else { continue };
+            let entry = on_call.entry(c.user).or_insert_with(|| (shift.start.max(now), Vec::new()));
+            entry.0 = entry.0.min(shift.start.max(now));
+            if !entry.1.contains(&stored.name) {
+                entry.1.push(stored.name.clone());
+            }
+        }
+    }
+    let people = directory(state).await?;
+    let mut out = Vec::new();
+    for (user, (from, mut schedules)) in on_call {
+        let verified = state.store.list_contact_methods(user).await?.iter().any(|m| m.verified_at.is_some());
+        let ruled = !state.store.list_notification_rules(user).await?.is_empty();
+        if verified && ruled {
+            continue;
+        }
+        schedules.sort();
+        let (name, email) = people.get(&user).cloned().unwrap_or_else(|| ("(deleted user)".into(), String::new()));
+        let (no_verified_contact_method, no_notification_rule) = (!verified, !ruled);
+        out.push(Unreachable {
+            user_id: user,
+            name,
+            email,
+            schedules,
+            from,
+            no_verified_contact_method,
+            no_notification_rule,
+        });
+    }
+    out.sort_by(|a, b| a.from.cmp(&b.from).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
 }

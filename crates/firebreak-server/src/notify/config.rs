@@ -192,6 +192,17 @@ pub enum NotifyConfigError {
     Invalid { section: &'static str, message: String },
 }
 
+/// How an admin turns on a channel the server cannot send yet: the configuration section it
+/// needs. `None` for the channels that are always on.
+pub fn enable_hint(kind: ContactKind) -> Option<&'static str> {
+    match kind {
+        ContactKind::Email => Some("[notify.smtp] (an SMTP server)"),
+        ContactKind::Sms | ContactKind::Voice => Some("[notify.twilio] (a Twilio account)"),
+        ContactKind::Telegram => Some("[notify.telegram] (a bot token)"),
+        _ => None,
+    }
+}
+
 /// Builds the channels the configuration describes. Chat channels that need no credentials
 /// (webhook URLs) are always on; email, SMS and voice only when configured.
 pub fn notifier_from_config(cfg: &NotifyConfig) -> Result<Notifier, NotifyConfigError> {

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/schedules", get(list_schedules))
         .route("/oncall/me", get(my_on_call))
+        .route("/admin/reachability", get(reachability))
         .route("/schedules/{id}", get(show_schedule))
         .route("/schedules/{id}/overrides", post(create_override))
 }
@@ -191,6 +192,56 @@ struct SchedulePage {
     users: Vec<SelectOption>,
     days: i64,
     error: String,
+    unreachable: Vec<UnreachableRow>,
+    reach_days: i64,
+}
+
+/// Someone on call soon whom a page would not reach, as the pages warn of them.
+pub struct UnreachableRow {
+    pub name: String,
+    pub email: String,
+    pub schedules: String,
+    pub from: String,
+    pub why: &'static str,
+}
+
+impl From<crate::app::oncall::Unreachable> for UnreachableRow {
+    fn from(u: crate::app::oncall::Unreachable) -> Self {
+        UnreachableRow {
+            why: match (u.no_verified_contact_method, u.no_notification_rule) {
+                (true, true) => "no verified contact method and no notification rule",
+                (true, false) => "no verified contact method",
+                _ => "no notification rule",
+            },
+            from: super::show_time(&u.from),
+            schedules: u.schedules.join(", "),
+            name: u.name,
+            email: u.email,
+        }
+    }
+}
+
+async fn unreachable_rows(state: &AppState, schedule: Option<ScheduleId>) -> WebResult<Vec<UnreachableRow>> {
+    Ok(crate::app::oncall::unreachable(state, schedule).await?.into_iter().map(UnreachableRow::from).collect())
+}
+
+#[derive(Template)]
+#[template(path = "reachability.html")]
+struct ReachabilityPage {
+    chrome: Chrome,
+    unreachable: Vec<UnreachableRow>,
+    reach_days: i64,
+}
+
+async fn reachability(State(state): State<AppState>, WebPrincipal(p): WebPrincipal) -> WebResult<Response> {
+    p.require_admin()?;
+    let unreachable = unreachable_rows(&state, None).await?;
+    let page = ReachabilityPage {
+        chrome: Chrome::for_user(&p, "reachability"),
+        unreachable,
+        reach_days: crate::app::oncall::REACH_DAYS,
+    };
+    Ok(render(&page))
 }
 
 async fn schedule_view(state: &AppState, p: &Principal, id: &str) -> WebResult<SchedulePage> {
@@ -253,6 +304,8 @@ async fn schedule_view(state: &AppState, p: &Principal, id: &str) -> WebResult<S
         users,
         days: crate::app::oncall::DEFAULT_SHIFT_DAYS,
         error: String::new(),
+        unreachable: unreachable_rows(state, Some(id)).await?,
+        reach_days: crate::app::oncall::REACH_DAYS,
     })
 }
 

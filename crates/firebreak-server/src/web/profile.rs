@@ -115,6 +115,8 @@ struct ProfilePage {
     chrome: Chrome,
     methods: Vec<MethodRow>,
     kinds: Vec<KindOption>,
+    /// The channels this server cannot send yet, with the configuration an admin adds.
+    unavailable: Vec<(&'static str, &'static str)>,
     add: AddValues,
     rules: Vec<RuleRow>,
     verified_methods: Vec<SelectOption>,
@@ -162,7 +164,13 @@ async fn profile_view(state: &AppState, p: &Principal) -> WebResult<ProfilePage>
         .filter(|k| state.notifier.supports(*k))
         .map(|k| KindOption { value: k.as_str(), hint: k.address_hint(), selected: false })
         .collect();
+    let unavailable = ContactKind::ALL
+        .iter()
+        .filter(|k| !state.notifier.supports(**k))
+        .filter_map(|k| crate::notify::config::enable_hint(*k).map(|how| (k.as_str(), how)))
+        .collect();
     Ok(ProfilePage {
+        unavailable,
         chrome: Chrome::for_user(p, "profile"),
         methods: methods
             .into_iter()
