@@ -926,6 +926,7 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/schedules/{id}/shifts", set(&["get"])),
         ("/api/v1/schedules/{id}/overrides", set(&["post"])),
         ("/api/v1/oncall", set(&["get"])),
+        ("/api/v1/oncall/unreachable", set(&["get"])),
         ("/api/v1/escalation-policies", set(&["get", "post"])),
         ("/api/v1/escalation-policies/{id}", set(&["get", "put", "delete"])),
         ("/api/v1/escalation-policies/{id}/plan", set(&["get"])),

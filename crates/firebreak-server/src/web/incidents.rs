@@ -506,7 +506,7 @@ async fn incident_view_of(
         .map(|role| {
             let holder = inc.roles.holder(&role).and_then(|r| r.id);
             RolePicker {
-                label: role.replace(['_', '-'], " "),
+                label: super::sentence(&role.replace(['_', '-'], " ")),
                 description: procedures.roles.get(&role).cloned().unwrap_or_default(),
                 role,
                 options: users

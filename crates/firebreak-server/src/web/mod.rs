@@ -181,6 +181,12 @@ pub fn show_time(t: &Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// `operations lead` → `Operations lead`: labels are in sentence case.
+pub fn sentence(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// A duration as lists show an age: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h` (negative
 /// durations, from clocks apart, count as none).
 pub fn show_age(d: chrono::TimeDelta) -> String {
@@ -219,6 +225,13 @@ impl FromRequestParts<AppState> for WebPrincipal {
 mod tests {
     use super::show_age;
     use chrono::TimeDelta;
+
+    #[test]
+    fn labels_are_in_sentence_case() {
+        assert_eq!(super::sentence("operations lead"), "Operations lead");
+        assert_eq!(super::sentence("élan"), "Élan");
+        assert_eq!(super::sentence(""), "");
+    }
 
     #[test]
     fn ages_read_at_a_glance() {
