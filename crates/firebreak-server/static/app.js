@@ -1,25 +1,29 @@
 // Firebreak progressive enhancement. Pages work without this file; with it, an incident
-// page refreshes its live region (status, roles, timeline) when anyone changes the incident.
+// page refreshes its live parts (status, roles, timeline) when anyone changes the incident.
 (function () {
   "use strict";
   var live = document.getElementById("live");
   if (!live || !window.EventSource) return;
+  // Every live part of the page (the head, the timeline) is fetched again on each change.
+  var parts = document.querySelectorAll("[data-live]");
   var source = null;
   var pending = false;
-  function refresh() {
-    if (pending) return;
-    pending = true;
-    fetch(live.getAttribute("data-live"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+  function fetchPart(el) {
+    return fetch(el.getAttribute("data-live"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.text();
       })
       .then(function (html) {
-        live.innerHTML = html;
-        live.setAttribute("data-updated", String(Date.now()));
+        el.innerHTML = html;
+        el.setAttribute("data-updated", String(Date.now()));
       })
-      .catch(function () { /* keep the current view; the next event retries */ })
-      .then(function () { pending = false; });
+      .catch(function () { /* keep the current view; the next event retries */ });
+  }
+  function refresh() {
+    if (pending) return;
+    pending = true;
+    Promise.all(Array.prototype.map.call(parts, fetchPart)).then(function () { pending = false; });
   }
   function connect() {
     source = new EventSource(live.getAttribute("data-events"));
@@ -28,6 +32,25 @@
   }
   connect();
   window.addEventListener("pagehide", function () { if (source) source.close(); });
+})();
+
+// Keyboard: `n` focuses the note box (outside other fields), Ctrl+Enter (or Cmd+Enter) posts it.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (e) {
+    var target = e.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (!typing && e.key === "n" && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      var form = document.querySelector("form[data-shortcut='n']");
+      var box = form && form.querySelector("textarea");
+      if (box) { e.preventDefault(); box.focus(); }
+      return;
+    }
+    if (typing && target.getAttribute("data-submit-on") === "ctrl-enter" && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      if (target.value.trim() !== "" && target.form) target.form.requestSubmit();
+    }
+  });
 })();
 
 // Forms with data-confirm ask before they submit (rotating a key, say). Without this

@@ -429,7 +429,52 @@ async fn the_navigation_is_grouped(app: TestApp) {
     }
 }
 
+async fn the_incident_page_says_what_now(app: TestApp) {
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let csrf = csrf_of(&app.send(page("/incidents/new", &cookie)).await.text);
+    let fields = [("csrf", csrf.as_str()), ("title", "Checkout is down"), ("severity", "critical"), ("type", "outage")];
+    let r = app.send(form(Method::POST, "/incidents", &cookie, &fields)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.send(page("/incidents/INC-1", &cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The head: how long it has been open, and whether anyone is being paged.
+    assert!(r.text.contains("<strong>Open for "), "{}", r.text);
+    assert!(r.text.contains("data-testid=\"paging-now\">no escalation policy pages for it"), "{}", r.text);
+    // One primary action, the next lifecycle step, in sentence case.
+    assert!(r.text.contains("class=\"action-acknowledge primary\">Acknowledge</button>"), "{}", r.text);
+    assert!(r.text.contains("class=\"action-resolve\">Resolve</button>"), "{}", r.text);
+    // The note box sits at the top of the timeline, before its entries, with its shortcut.
+    let (note, entries) = (r.text.find("id=\"note-body\""), r.text.find("data-testid=\"timeline\""));
+    assert!(note.is_some() && entries.is_some() && note < entries, "{}", r.text);
+    assert!(r.text.contains("data-shortcut=\"n\"") && r.text.contains("data-submit-on=\"ctrl-enter\""));
+    // The title comes before the timeline filter.
+    assert!(r.text.find("Checkout is down</h1>") < r.text.find("data-testid=\"timeline-filter\""), "{}", r.text);
+
+    // The live parts: the head alone, the timeline alone, both; anything else is not a part.
+    let head = app.send(page("/incidents/INC-1/live?part=head", &cookie)).await;
+    assert!(head.text.contains("data-testid=\"status\"") && !head.text.contains("data-testid=\"timeline\""));
+    let timeline = app.send(page("/incidents/INC-1/live?part=timeline", &cookie)).await;
+    assert!(timeline.text.contains("data-testid=\"timeline\"") && !timeline.text.contains("data-testid=\"status\""));
+    let both = app.send(page("/incidents/INC-1/live", &cookie)).await;
+    assert!(both.text.contains("data-testid=\"timeline\"") && both.text.contains("data-testid=\"status\""));
+    let bad = app.send(page("/incidents/INC-1/live?part=everything", &cookie)).await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+
+    // Resolved, the head says how long it took.
+    for action in ["acknowledge", "resolve"] {
+        let r = app
+            .send(form(Method::POST, &format!("/incidents/INC-1/actions/{action}"), &cookie, &[("csrf", &csrf)]))
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let head = app.send(page("/incidents/INC-1/live?part=head", &cookie)).await;
+    assert!(head.text.contains("<strong>Resolved after "), "{}", head.text);
+    assert!(!head.text.contains("paging-now"), "a resolved incident pages nobody: {}", head.text);
+    assert!(head.text.contains("class=\"action-close primary\">Close</button>"), "{}", head.text);
+}
+
 on_both_backends!(
+    the_incident_page_says_what_now,
     the_navigation_is_grouped,
     the_incident_list_starts_with_what_is_open,
     sign_in_sets_a_safe_cookie,

@@ -201,7 +201,10 @@ async fn investigate_restrict_and_filter(backend: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let (r, _) = get_page(&app, &format!("{inc}?kind=note_added"), &cookie).await;
     assert!(r.text.contains("Rolled back v42") && !r.text.contains("linked evidence"), "{}", r.text);
-    assert!(r.text.contains("data-live=\"/incidents/INC-1/live?kind=note_added\""), "the live view keeps the filter");
+    assert!(
+        r.text.contains("data-live=\"/incidents/INC-1/live?part=timeline&amp;kind=note_added\""),
+        "the live timeline keeps the filter"
+    );
     let live = app.send(page(&format!("{inc}/live?kind=evidence_added"), &cookie)).await;
     assert!(live.text.contains("linked evidence") && !live.text.contains("Rolled back"), "{}", live.text);
     let r = app.send(page(&format!("{inc}?kind=bogus"), &cookie)).await;

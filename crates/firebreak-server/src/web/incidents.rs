@@ -326,6 +326,8 @@ struct IncidentPage {
     severities: Vec<Choice>,
     kinds: Vec<Choice>,
     escalation: Option<EscalationRow>,
+    /// "Open for 2 h 5 min" (or "Resolved after …") and how long since the last change.
+    clock: (String, String),
     /// People who can be paged by "reassign".
     people: Vec<Person>,
     playbook: Option<PlaybookRow>,
@@ -452,11 +454,46 @@ pub struct EscalationRow {
     pub next_due: String,
 }
 
+async fn escalation_of(state: &AppState, id: firebreak_domain::IncidentId) -> WebResult<Option<EscalationRow>> {
+    Ok(state.store.get_escalation(id).await?.map(|e| EscalationRow {
+        state: e.state,
+        last_step: e.last_step.map(|s| (s + 1).to_string()).unwrap_or_default(),
+        next_due: e.due_at.map(|t| show_time(&t)).unwrap_or_default(),
+    }))
+}
+
+/// How long the incident has been open (or took, once resolved) and since it last changed.
+fn clock_of(inc: &IncidentView, now: firebreak_domain::Timestamp) -> (String, String) {
+    let open = match inc.resolved_at {
+        Some(at) => format!("Resolved after {}", super::show_age(at - inc.detected_at)),
+        None => format!("Open for {}", super::show_age(now - inc.detected_at)),
+    };
+    (open, super::show_age(now - inc.updated_at))
+}
+
+/// The live parts of an incident page: both (`/live`), or the head or the timeline alone.
 #[derive(Template)]
 #[template(path = "incident_live.html")]
 struct IncidentLive {
     chrome: Chrome,
     inc: IncidentView,
+    timeline: Vec<TimelineRow>,
+    escalation: Option<EscalationRow>,
+    clock: (String, String),
+}
+
+#[derive(Template)]
+#[template(path = "incident_head.html")]
+struct IncidentHead {
+    chrome: Chrome,
+    inc: IncidentView,
+    escalation: Option<EscalationRow>,
+    clock: (String, String),
+}
+
+#[derive(Template)]
+#[template(path = "incident_timeline.html")]
+struct IncidentTimeline {
     timeline: Vec<TimelineRow>,
 }
 
@@ -516,11 +553,7 @@ async fn incident_view_of(
             }
         })
         .collect();
-    let escalation = state.store.get_escalation(inc.id).await?.map(|e| EscalationRow {
-        state: e.state,
-        last_step: e.last_step.map(|s| (s + 1).to_string()).unwrap_or_default(),
-        next_due: e.due_at.map(|t| show_time(&t)).unwrap_or_default(),
-    });
+    let escalation = escalation_of(state, inc.id).await?;
     let people = users.iter().map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: false }).collect();
     let (playbook, phases) = match state.store.incident_checklist(inc.id).await? {
         Some((attached, items)) => {
@@ -545,6 +578,7 @@ async fn incident_view_of(
         Vec::new()
     };
     Ok(IncidentPage {
+        clock: clock_of(&inc, state.clock.now()),
         chrome: Chrome::for_user(p, "incidents"),
         severities: choices(Severity::ALL, Severity::as_str, inc.severity.as_str()),
         kinds: choices(IncidentType::ALL, IncidentType::as_str, inc.kind.as_str()),
@@ -617,6 +651,9 @@ struct IncidentQuery {
     /// Show only timeline entries of this kind.
     #[serde(default)]
     kind: String,
+    /// Of the live fragment: `head` or `timeline` alone; both when absent.
+    #[serde(default)]
+    part: String,
 }
 
 async fn incident_page(
@@ -674,7 +711,13 @@ async fn live_fragment(
     Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
     let (_, inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
-    let mut res = render(&IncidentLive { chrome: Chrome::for_user(&p, "incidents"), inc, timeline });
+    let (chrome, clock) = (Chrome::for_user(&p, "incidents"), clock_of(&inc, state.clock.now()));
+    let mut res = match q.part.as_str() {
+        "head" => render(&IncidentHead { escalation: escalation_of(&state, inc.id).await?, chrome, inc, clock }),
+        "timeline" => render(&IncidentTimeline { timeline }),
+        "" => render(&IncidentLive { escalation: escalation_of(&state, inc.id).await?, chrome, inc, timeline, clock }),
+        _ => return Err(WebError::new(StatusCode::NOT_FOUND, "There is no such part of an incident page.")),
+    };
     res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)
 }
