@@ -200,15 +200,29 @@ async fn declare_work_and_watch_an_incident_live() {
     wait_for_status(&responder, "acknowledged").await;
     wait_for_status(&watcher, "acknowledged").await;
 
+    // The 3 a.m. note, by keyboard: `n` to the note box, Ctrl+Enter to post.
+    let body = responder.find(Locator::Css("body")).await.unwrap_or_else(|e| panic!("{e}"));
+    body.send_keys("n").await.unwrap_or_else(|e| panic!("{e}"));
+    let focused = responder
+        .execute("return document.activeElement && document.activeElement.id", vec![])
+        .await
+        .unwrap_or_default();
+    assert_eq!(focused, serde_json::json!("note-body"), "n focuses the note box");
     let note =
         responder.wait().at_most(WAIT).for_element(Locator::Id("note-body")).await.unwrap_or_else(|e| panic!("{e}"));
     note.send_keys("Rolled back deploy 1234; error rate falling").await.unwrap_or_else(|e| panic!("{e}"));
-    click(&responder, "form[action$='/notes'] button[type=submit]").await;
+    // Control held (WebDriver's U+E009), Enter (U+E007), then every key released (U+E000).
+    note.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap_or_else(|e| panic!("{e}"));
     let deadline = tokio::time::Instant::now() + WAIT;
     while !timeline_text(&watcher).await.contains("Rolled back deploy 1234") {
         assert!(tokio::time::Instant::now() < deadline, "the note never reached the watcher's timeline");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    click(&responder, "button.action-contain").await;
+    wait_for_status(&responder, "contained").await;
+    wait_for_status(&watcher, "contained").await;
+    screenshots(&watcher, "incident").await;
 
     click(&responder, "button.action-resolve").await;
     wait_for_status(&responder, "resolved").await;
@@ -216,7 +230,8 @@ async fn declare_work_and_watch_an_incident_live() {
     let still_same_page = watcher.execute("return window.__notReloaded === true", vec![]).await.unwrap_or_default();
     assert_eq!(still_same_page, serde_json::json!(true), "the watcher's page was reloaded instead of updated live");
     let timeline = timeline_text(&watcher).await;
-    assert!(timeline.contains("changed status from acknowledged to resolved"), "{timeline}");
+    assert!(timeline.contains("changed status from acknowledged to contained"), "{timeline}");
+    assert!(timeline.contains("changed status from contained to resolved"), "{timeline}");
 
     if let Ok(png) = watcher.screenshot().await {
         let _ = std::fs::write(std::env::temp_dir().join("firebreak-watcher.png"), png);
@@ -226,6 +241,25 @@ async fn declare_work_and_watch_an_incident_live() {
     }
     let _ = responder.close().await;
     let _ = watcher.close().await;
+}
+
+/// Screenshots of the page at 1,400 and 390 px wide, kept as test artefacts in
+/// `target/tmp/browser/NAME-WIDTH.png`; at either width nothing runs off the side.
+async fn screenshots(c: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for width in [1400u32, 390] {
+        c.set_window_size(width, 1000).await.unwrap_or_else(|e| panic!("{e}"));
+        let overflow = c
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+            .await
+            .unwrap_or_default();
+        assert!(overflow.as_i64().is_some_and(|o| o <= 1), "{name} at {width} px runs off the side by {overflow} px");
+        let png = c.screenshot().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap_or_else(|e| panic!("{e}"));
+    }
+    c.set_window_size(1400, 1000).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Runs the paging engine until the receiver gets a message: the browser's form post may
