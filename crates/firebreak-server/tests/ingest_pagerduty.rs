@@ -390,6 +390,27 @@ async fn alerts_join_their_services_open_incident(app: TestApp) {
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(1), "{}", r.text);
 }
 
+/// An incident declared by hand for a catalog service (typed by its name) is that service's
+/// open incident: the service's alerts join it instead of opening another.
+async fn alerts_join_an_incident_declared_for_their_service(app: TestApp) {
+    let checkout = pd_service(&app, "checkout").await;
+    let declared = json!({"title": "Checkout is slow", "severity": "high", "type": "degradation", "services": ["Checkout", "payments"]});
+    let r = app.post("/api/v1/incidents", &app.responder.token, declared).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["service_id"], checkout.service_id.as_str(), "the typed name is the catalog service: {}", r.text);
+    let declared_id = r.body["id"].as_str().unwrap_or_default().to_owned();
+    // A name the catalog does not know stays free text and links no service.
+    let other = json!({"title": "Payments flaky", "severity": "low", "type": "other", "services": ["payments"]});
+    let r = app.post("/api/v1/incidents", &app.responder.token, other).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.body["service_id"].is_null(), "{}", r.text);
+
+    assert_accepted(&enqueue(&app, &trigger(&checkout.key, Some("cko-5xx"), "checkout 5xx", "error")).await, "trigger");
+    assert_eq!(open_alert(&app, "cko-5xx").await["incident_id"], declared_id.as_str(), "the alert joined INC-1");
+    assert_eq!(incidents(&app).await.len(), 2, "no third incident was opened");
+    assert_eq!(timeline(&app, &declared_id).await, ["created", "alert:opened"]);
+}
+
 /// Alert severities open incidents of the mapped severity.
 async fn severities_map_onto_incidents(app: TestApp) {
     for (severity, expected) in [("critical", "critical"), ("error", "high"), ("warning", "medium"), ("info", "low")] {
@@ -945,6 +966,7 @@ on_both_backends!(
     documented_examples_are_accepted,
     dedup_follows_pagerduty,
     alerts_join_their_services_open_incident,
+    alerts_join_an_incident_declared_for_their_service,
     severities_map_onto_incidents,
     auto_resolve_can_be_turned_off,
     integrations_keep_their_own_keys,

@@ -151,10 +151,24 @@ pub async fn declare(state: &AppState, p: &Principal, body: CreateIncident) -> A
             }
             Err(e) => return Err(e.into()),
         }
+    } else {
+        // A service typed by its catalog name is that service: its alerts join this incident
+        // (by the service's grouping) and its escalation policy pages for it.
+        new.service_id = catalog_service(state, &new.services).await?;
     }
     let incident = state.store.create_incident(new, &p.actor()).await?;
     state.paging_wake.notify_one();
     Ok(incident)
+}
+
+/// The first of `typed` that names a catalog service (by name, case aside).
+async fn catalog_service(state: &AppState, typed: &[String]) -> ApiResult<Option<firebreak_domain::ServiceId>> {
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let catalog = state.store.list_services().await?;
+    let found = typed.iter().find_map(|name| catalog.iter().find(|s| s.name.eq_ignore_ascii_case(name.trim())));
+    Ok(found.map(|s| s.id))
 }
 
 /// One page of the incidents this caller may see, newest first.

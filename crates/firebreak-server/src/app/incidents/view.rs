@@ -66,6 +66,10 @@ pub struct IncidentView {
     pub restricted: bool,
     /// Marked restricted by a person (a restricted type stays restricted without the mark).
     pub marked_restricted: bool,
+    /// The catalog service it belongs to (its alerts join it, its escalation policy pages for
+    /// it); `null` when none of its services is in the catalog.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub service_id: Option<firebreak_domain::ServiceId>,
     pub created_by: Option<UserRef>,
     #[schema(value_type = String, format = DateTime)]
     pub detected_at: Timestamp,
@@ -126,6 +130,7 @@ impl IncidentView {
             },
             restricted,
             marked_restricted: i.restricted,
+            service_id: i.service_id,
             created_by: dir.user_ref(i.created_by),
             allowed_actions: i.status.allowed_actions(),
             title: i.title,
