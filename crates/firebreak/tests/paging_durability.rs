@@ -206,6 +206,9 @@ async fn check_pages(api: &Api, hook: &Hook, incidents: &BTreeSet<i64>, late: ch
     repeats
 }
 
+/// Incidents declared per round before its SIGKILL; each pages one person at once.
+const PER_ROUND: usize = 4;
+
 async fn sigkill_during_escalations_loses_and_repeats_no_page(backend: Backend) {
     let Some(db) = Database::fresh(backend).await else { return };
     let token = db.bootstrap_admin();
@@ -223,7 +226,7 @@ async fn sigkill_during_escalations_loses_and_repeats_no_page(backend: Backend) 
     for round in 0..5 {
         let server = serve(&db, &config).await;
         let api = Api::new(&server, &token);
-        for i in 0..4 {
+        for i in 0..PER_ROUND {
             if let Some(n) = declare(&api, &service, &format!("round {round} incident {i}")).await {
                 incidents.insert(n);
             }
@@ -242,7 +245,13 @@ async fn sigkill_during_escalations_loses_and_repeats_no_page(backend: Backend) 
     tokio::time::sleep(Duration::from_secs(4)).await;
     let repeats = check_pages(&api, &hook, &incidents, chrono::TimeDelta::milliseconds(1500)).await;
     eprintln!("{kills} kills, {repeats} repeated deliveries");
-    assert!(repeats <= kills, "{repeats} repeated deliveries after {kills} kills: more than one in flight per kill");
+    // The engine sends several messages at once, so a kill can catch each of a round's first
+    // pages in flight (delivered, not yet recorded): at most PER_ROUND repeats per kill, never
+    // a page sent again that had been recorded as sent.
+    assert!(
+        repeats <= kills * PER_ROUND,
+        "{repeats} repeated deliveries after {kills} kills: more than the {PER_ROUND} pages a kill can catch in flight"
+    );
     assert!(server.logs().contains("ready on"), "the last server kept running");
 }
 
