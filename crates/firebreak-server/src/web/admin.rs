@@ -186,9 +186,7 @@ async fn create_token(
     let outcome = issue_token(&state.store, &p.actor(), user_id, &form.name).await;
     let done = async |(token, new_secret): (firebreak_store::ApiToken, String)| {
         let page = TokensPage { new_secret, new_name: token.name, ..tokens_view(&state, &p).await? };
-        let mut res = (StatusCode::CREATED, render(&page)).into_response();
-        res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-        Ok(res)
+        Ok(super::no_store((StatusCode::CREATED, render(&page)).into_response()))
     };
     answer(outcome, done, async |error| Ok(render(&TokensPage { error, ..tokens_view(&state, &p).await? }))).await
 }

@@ -7,8 +7,8 @@
 //! signed-in user, so the UI and the API cannot disagree about what is valid.
 
 use super::{
-    Chrome, CsrfOnly, Submitted, WebError, WebPrincipal, WebResult, answer, render, see, show_time, unless_missing,
-    urlencode,
+    Chrome, CsrfOnly, Submitted, WebError, WebPrincipal, WebResult, answer, no_store, render, see, show_time,
+    unless_missing, urlencode,
 };
 use crate::AppState;
 use crate::app::alerts::{AlertQuery, AlertView};
@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use firebreak_domain::alert::Alert;
@@ -56,11 +56,6 @@ fn no_such_alert() -> WebError {
 /// Store "not found" as this page's own message; everything else as it comes.
 pub(super) fn or_missing(e: ApiError, missing: fn() -> WebError) -> WebError {
     if e.status == StatusCode::NOT_FOUND { missing() } else { e.into() }
-}
-
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 pub(super) fn split_list(s: &str) -> Vec<String> {

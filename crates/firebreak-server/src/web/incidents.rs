@@ -712,14 +712,13 @@ async fn live_fragment(
 ) -> WebResult<Response> {
     let (_, inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
     let (chrome, clock) = (Chrome::for_user(&p, "incidents"), clock_of(&inc, state.clock.now()));
-    let mut res = match q.part.as_str() {
+    let res = match q.part.as_str() {
         "head" => render(&IncidentHead { escalation: escalation_of(&state, inc.id).await?, chrome, inc, clock }),
         "timeline" => render(&IncidentTimeline { timeline }),
         "" => render(&IncidentLive { escalation: escalation_of(&state, inc.id).await?, chrome, inc, timeline, clock }),
         _ => return Err(WebError::new(StatusCode::NOT_FOUND, "There is no such part of an incident page.")),
     };
-    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(super::no_store(res))
 }
 
 /// Announces `changed` whenever this incident changes, here or on another replica; ends when

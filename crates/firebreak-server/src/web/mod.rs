@@ -166,6 +166,12 @@ pub fn render<T: Template>(t: &T) -> Response {
     }
 }
 
+/// A page with a secret, an address or live state on it is not to be kept by caches.
+pub fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     s.bytes()

@@ -7,7 +7,7 @@
 //! the API cannot disagree about what is valid.
 
 use super::catalog::SelectOption;
-use super::{Chrome, CsrfOnly, Submitted, WebPrincipal, WebResult, answer, render, show_time};
+use super::{Chrome, CsrfOnly, Submitted, WebPrincipal, WebResult, answer, no_store, render, show_time};
 use crate::AppState;
 use crate::app::paging::{CodeBody, PasswordBody, RuleBody};
 use crate::auth::Principal;
@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use firebreak_domain::contact::{ContactKind, ContactMethod, MAX_RULE_DELAY_MINUTES};
@@ -210,12 +210,6 @@ async fn profile_view(state: &AppState, p: &Principal) -> WebResult<ProfilePage>
         secret: None,
         feed_url: String::new(),
     })
-}
-
-/// The page with a secret or address on it is not to be kept by caches.
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 #[derive(Deserialize)]
