@@ -397,6 +397,9 @@ pub struct Incident {
     pub created_by: Option<UserId>,
     pub service_id: Option<crate::ids::ServiceId>,
     pub group_key: Option<String>,
+    /// Set when this incident was merged into another: it is resolved, its alerts and a copy
+    /// of its timeline are there, and it cannot be reopened.
+    pub merged_into: Option<IncidentId>,
     pub detected_at: Timestamp,
     pub acknowledged_at: Option<Timestamp>,
     pub contained_at: Option<Timestamp>,
@@ -578,6 +581,36 @@ pub enum TimelineEvent {
         subject: String,
         reason: String,
     },
+    /// A person moved an alert to this incident (`from_number`: the incident it was on).
+    AlertAttached {
+        #[schema(value_type = String, format = Uuid)]
+        alert_id: crate::ids::AlertId,
+        dedup_key: String,
+        summary: String,
+        from_number: Option<i64>,
+    },
+    /// A person took an alert off this incident (`to_number`: the incident it went to, or
+    /// none: it stands alone).
+    AlertDetached {
+        #[schema(value_type = String, format = Uuid)]
+        alert_id: crate::ids::AlertId,
+        dedup_key: String,
+        summary: String,
+        to_number: Option<i64>,
+    },
+    /// This incident was merged into another (it is resolved; the work goes on there).
+    MergedInto {
+        number: i64,
+        title: String,
+    },
+    /// Another incident was merged into this one: its `alerts` moved here and its timeline's
+    /// `entries` were copied here (each marked with the number it came from).
+    MergedFrom {
+        number: i64,
+        title: String,
+        alerts: u32,
+        entries: u32,
+    },
     /// An alert of this incident opened, repeated, was acknowledged or resolved.
     Alert {
         change: crate::alert::AlertChange,
@@ -707,6 +740,10 @@ impl TimelineEvent {
             TimelineEvent::StakeholderMessageFailed { .. } => "stakeholder_message_failed",
             TimelineEvent::EscalationPolicyChosen { .. } => "escalation_policy_chosen",
             TimelineEvent::Alert { .. } => "alert",
+            TimelineEvent::AlertAttached { .. } => "alert_attached",
+            TimelineEvent::AlertDetached { .. } => "alert_detached",
+            TimelineEvent::MergedInto { .. } => "merged_into",
+            TimelineEvent::MergedFrom { .. } => "merged_from",
             TimelineEvent::Triaged { .. } => "triaged",
             TimelineEvent::PlaybookAttached { .. } => "playbook_attached",
             TimelineEvent::ChecklistItemChanged { .. } => "checklist_item_changed",
@@ -749,6 +786,7 @@ impl Incident {
             created_by: by,
             service_id: new.service_id,
             group_key: new.group_key,
+            merged_into: None,
             detected_at: at,
             acknowledged_at: None,
             contained_at: None,
@@ -815,6 +853,58 @@ impl Incident {
         self.restricted || restricted_kind(self.kind)
     }
 
+    /// Whether alerts may be moved onto this incident and others merged into it: it is still
+    /// being worked (not resolved or closed) and not itself merged away.
+    pub fn accepts_work(&self) -> Result<(), DomainError> {
+        if self.merged_into.is_some() {
+            return Err(DomainError::invalid("incident", format!("{} was merged into another incident", self.label())));
+        }
+        if !self.status.is_open() {
+            return Err(DomainError::invalid(
+                "incident",
+                format!("{} is {}; reopen it first or choose an open incident", self.label(), self.status),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Merges this incident into `into` at `at`: this one is resolved (if it was not) and
+    /// marked merged; the outcome holds it and its events, and the event for `into`'s
+    /// timeline (given the number of alerts moved and entries copied).
+    pub fn merge_into(
+        &self,
+        into: &Incident,
+        alerts: u32,
+        entries: u32,
+        at: Timestamp,
+    ) -> Result<(ApplyOutcome, TimelineEvent), DomainError> {
+        if self.id == into.id {
+            return Err(DomainError::invalid("into", "an incident cannot be merged into itself"));
+        }
+        if self.merged_into.is_some() {
+            return Err(DomainError::invalid("incident", format!("{} was already merged", self.label())));
+        }
+        if self.status == IncidentStatus::Closed {
+            return Err(DomainError::invalid("incident", format!("{} is closed and cannot be merged", self.label())));
+        }
+        into.accepts_work().map_err(|e| match e {
+            DomainError::Invalid { message, .. } => DomainError::Invalid { field: "into", message },
+            other => other,
+        })?;
+        let mut next = self.clone();
+        let mut events = Vec::new();
+        if self.status.is_open() {
+            next.status = IncidentStatus::Resolved;
+            next.resolved_at = Some(at);
+            events.push(TimelineEvent::StatusChanged { from: self.status, to: IncidentStatus::Resolved });
+        }
+        next.merged_into = Some(into.id);
+        next.updated_at = at;
+        events.push(TimelineEvent::MergedInto { number: into.number, title: into.title.clone() });
+        let absorbed = TimelineEvent::MergedFrom { number: self.number, title: self.title.clone(), alerts, entries };
+        Ok((ApplyOutcome { incident: next, events }, absorbed))
+    }
+
     /// Applies one change at `at`, returning the new state and its timeline events, or why
     /// the change is refused. A change that changes nothing (an edit to the same values, a
     /// role given to its holder) yields no events.
@@ -825,6 +915,12 @@ impl Incident {
             IncidentChange::Transition(action) => {
                 if self.status == IncidentStatus::Closed {
                     return Err(DomainError::InvalidTransition { action: *action, from: self.status });
+                }
+                if *action == IncidentAction::Reopen && self.merged_into.is_some() {
+                    return Err(DomainError::invalid(
+                        "status",
+                        "this incident was merged into another; reopen that one instead",
+                    ));
                 }
                 let to = self.status.after(*action)?;
                 next.status = to;

@@ -96,6 +96,19 @@ pub struct TimelineEntry {
     pub actor_name: String,
     pub via: Via,
     pub event: TimelineEvent,
+    /// Set on an entry copied from an incident merged into this one: that incident's number.
+    pub from_number: Option<i64>,
+}
+
+/// Two incidents after a merge, with what moved.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub from: Incident,
+    pub into: Incident,
+    /// Alerts moved from `from` to `into`.
+    pub alerts: u32,
+    /// Timeline entries copied from `from` to `into`.
+    pub entries: u32,
 }
 
 /// Which incidents to list. Results are newest first (by number).
@@ -292,6 +305,11 @@ pub trait IncidentStore: Send + Sync {
     async fn change_incident(&self, r: IncidentRef, change: IncidentChange, actor: &Actor) -> StoreResult<Incident>;
     /// The timeline of one incident, oldest first.
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<TimelineEntry>>;
+    /// Merges incident `from` into `into` in one transaction: `from` is resolved and marked
+    /// merged (its paging stops), its alerts move to `into`, its timeline is copied there
+    /// (each entry marked with `from`'s number), its participants take part in `into`, and
+    /// both incidents get a timeline entry and an audit entry.
+    async fn merge_incidents(&self, from: IncidentId, into: IncidentId, actor: &Actor) -> StoreResult<Merged>;
     /// How many incidents are in each status.
     async fn count_incidents_by_status(&self) -> StoreResult<Vec<(IncidentStatus, i64)>>;
     /// Who takes part in an incident, in the order they joined.
@@ -394,6 +412,10 @@ pub trait AlertStore: Send + Sync {
         actor: &Actor,
     ) -> StoreResult<Alert>;
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Page<Alert, AlertId>>;
+    /// Moves an alert onto incident `to` (which must be open and not merged away), or off
+    /// its incident (`None`: it stands alone; later events of the same alert stay with it).
+    /// Both incidents get a timeline entry; audited as `alert.attach` / `alert.detach`.
+    async fn move_alert(&self, id: AlertId, to: Option<IncidentId>, actor: &Actor) -> StoreResult<Alert>;
     /// Records a change sent with an integration key of `kind`; `None` when no such
     /// integration has the key.
     async fn record_change(

@@ -403,7 +403,9 @@ macro_rules! store_suite {
             auto_resolve_takes_effect_within_a_batch,
             suppressed_alerts_are_counted_per_window,
             schedules_are_stored_and_overrides_accumulate,
-            escalation_policies_are_stored_and_kept_while_in_use
+            escalation_policies_are_stored_and_kept_while_in_use,
+            merging_moves_alerts_and_copies_the_timeline,
+            alerts_move_between_incidents_and_stand_alone
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,
@@ -708,4 +710,142 @@ pub async fn escalation_policies_are_stored_and_kept_while_in_use(store: DynStor
     assert_eq!(store.list_policies().await.unwrap_or_else(|e| panic!("{e}")).len(), 0);
     // create, update, service create, service update, delete
     assert_eq!(audit_count(&store).await, audited + 5);
+}
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn audit_actions(store: &DynStore) -> Vec<(String, String)> {
+    ok(store.list_audit(0, 10_000).await).into_iter().map(|e| (e.content.action, e.content.target)).collect()
+}
+
+/// Merging: the merged incident is resolved and marked, cannot be reopened or merged again;
+/// its alerts move; its timeline is copied (in time order, marked with its number) ahead of
+/// the entry saying it was merged in; both incidents are audited. Merging into itself, into a
+/// resolved incident or from a closed one is refused and changes nothing.
+pub async fn merging_moves_alerts_and_copies_the_timeline(store: DynStore) {
+    use AlertAction::Trigger;
+    let service = service_with_key(&store, "checkout", "hash-merge", false).await;
+    ok(store.ingest(&[item("hash-merge", Trigger, "cpu", "CPU high")], None).await);
+    let alert = alerts_of(&store, &service).await.remove(0);
+    let from_id = alert.incident_id.unwrap_or_else(|| panic!("the alert opened an incident"));
+    let from = ok(store.get_incident(IncidentRef::Id(from_id)).await);
+    ok(store
+        .change_incident(IncidentRef::Id(from_id), IncidentChange::Note { body: "looking".into() }, &actor())
+        .await);
+    let into =
+        ok(store.create_incident(new_incident("Checkout slow", Severity::High, IncidentType::Outage), &actor()).await);
+    let before_from = ok(store.timeline(from_id).await);
+    let before_into = ok(store.timeline(into.id).await);
+
+    let merged = ok(store.merge_incidents(from_id, into.id, &actor()).await);
+    assert_eq!((merged.alerts, merged.entries as usize), (1, before_from.len()));
+    assert_eq!(merged.from.status, IncidentStatus::Resolved);
+    assert_eq!(merged.from.merged_into, Some(into.id));
+    assert!(merged.from.resolved_at.is_some());
+    let stored = ok(store.get_incident(IncidentRef::Id(from_id)).await);
+    assert_eq!((stored.status, stored.merged_into), (IncidentStatus::Resolved, Some(into.id)));
+    assert_eq!(ok(store.get_alert(alert.id).await).incident_id, Some(into.id), "the alert moved");
+
+    let timeline = ok(store.timeline(into.id).await);
+    assert_eq!(timeline.len(), before_into.len() + before_from.len() + 1);
+    let copied: Vec<_> = timeline.iter().filter(|e| e.from_number == Some(from.number)).collect();
+    assert_eq!(copied.len(), before_from.len(), "every entry of the merged incident is copied and marked");
+    for (copy, original) in copied.iter().zip(&before_from) {
+        assert_eq!((copy.at, &copy.event, &copy.actor_name), (original.at, &original.event, &original.actor_name));
+    }
+    assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at), "the timeline is in time order");
+    assert!(matches!(
+        &timeline.last().map(|e| &e.event),
+        Some(TimelineEvent::MergedFrom { number, alerts: 1, .. }) if *number == from.number
+    ));
+    let source_timeline = ok(store.timeline(from_id).await);
+    assert!(source_timeline.iter().all(|e| e.from_number.is_none()));
+    assert!(matches!(
+        &source_timeline.last().map(|e| &e.event),
+        Some(TimelineEvent::MergedInto { number, .. }) if *number == into.number
+    ));
+    let audit = audit_actions(&store).await;
+    assert!(audit.contains(&("incident.merge".into(), format!("incident:{from_id}"))));
+    assert!(audit.contains(&("incident.merge_in".into(), format!("incident:{}", into.id))));
+
+    // Refusals change nothing.
+    let audited = audit.len();
+    let reopen = store
+        .change_incident(IncidentRef::Id(from_id), IncidentChange::Transition(IncidentAction::Reopen), &actor())
+        .await;
+    assert!(matches!(reopen, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{reopen:?}");
+    let again = store.merge_incidents(from_id, into.id, &actor()).await;
+    assert!(matches!(again, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{again:?}");
+    let itself = store.merge_incidents(into.id, into.id, &actor()).await;
+    assert!(matches!(itself, Err(StoreError::Domain(DomainError::Invalid { field: "into", .. }))), "{itself:?}");
+    let third = ok(store.create_incident(new_incident("Third", Severity::Low, IncidentType::Other), &actor()).await);
+    let into_resolved = store.merge_incidents(third.id, from_id, &actor()).await;
+    assert!(matches!(into_resolved, Err(StoreError::Domain(DomainError::Invalid { field: "into", .. }))));
+    ok(store
+        .change_incident(IncidentRef::Id(third.id), IncidentChange::Transition(IncidentAction::Close), &actor())
+        .await);
+    let closed = store.merge_incidents(third.id, into.id, &actor()).await;
+    assert!(matches!(closed, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{closed:?}");
+    assert_eq!(ok(store.timeline(into.id).await).len(), timeline.len(), "refused merges add nothing");
+    assert_eq!(audit_count(&store).await, audited + 2, "only the declaration and the close of the third");
+    let missing = store.merge_incidents(firebreak_domain::IncidentId::new(), into.id, &actor()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+/// An alert moves to another open incident (both timelines say so, audited), then off any
+/// incident: its later events stay with it and open no incident. A resolved incident takes
+/// no alerts; moving to where it already is changes nothing.
+pub async fn alerts_move_between_incidents_and_stand_alone(store: DynStore) {
+    use AlertAction::Trigger;
+    let service = service_with_key(&store, "search", "hash-move", false).await;
+    ok(store.ingest(&[item("hash-move", Trigger, "disk", "Disk full")], None).await);
+    let alert = alerts_of(&store, &service).await.remove(0);
+    let first = alert.incident_id.unwrap_or_else(|| panic!("an incident"));
+    let first_number = ok(store.get_incident(IncidentRef::Id(first)).await).number;
+    let other =
+        ok(store.create_incident(new_incident("Search down", Severity::High, IncidentType::Outage), &actor()).await);
+
+    let moved = ok(store.move_alert(alert.id, Some(other.id), &actor()).await);
+    assert_eq!(moved.incident_id, Some(other.id));
+    let last = |t: Vec<crate::TimelineEntry>| t.last().map(|e| e.event.clone());
+    assert!(matches!(
+        last(ok(store.timeline(first).await)),
+        Some(TimelineEvent::AlertDetached { to_number: Some(n), .. }) if n == other.number
+    ));
+    assert!(matches!(
+        last(ok(store.timeline(other.id).await)),
+        Some(TimelineEvent::AlertAttached { from_number: Some(n), .. }) if n == first_number
+    ));
+    assert!(audit_actions(&store).await.contains(&("alert.attach".into(), format!("alert:{}", alert.id))));
+    let entries = ok(store.timeline(other.id).await).len();
+    let same = ok(store.move_alert(alert.id, Some(other.id), &actor()).await);
+    assert_eq!(same.incident_id, Some(other.id));
+    assert_eq!(ok(store.timeline(other.id).await).len(), entries, "moving to where it is changes nothing");
+
+    let alone = ok(store.move_alert(alert.id, None, &actor()).await);
+    assert_eq!(alone.incident_id, None);
+    assert!(matches!(
+        last(ok(store.timeline(other.id).await)),
+        Some(TimelineEvent::AlertDetached { to_number: None, .. })
+    ));
+    assert!(audit_actions(&store).await.contains(&("alert.detach".into(), format!("alert:{}", alert.id))));
+    let incidents = ok(store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await).items.len();
+    ok(store.ingest(&[item("hash-move", Trigger, "disk", "Disk full")], None).await);
+    let again = ok(store.get_alert(alert.id).await);
+    assert_eq!((again.count, again.incident_id), (2, None), "the repeat folds into the detached alert");
+    assert_eq!(
+        ok(store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await).items.len(),
+        incidents
+    );
+
+    ok(store
+        .change_incident(IncidentRef::Id(other.id), IncidentChange::Transition(IncidentAction::Resolve), &actor())
+        .await);
+    let refused = store.move_alert(alert.id, Some(other.id), &actor()).await;
+    assert!(matches!(refused, Err(StoreError::Domain(DomainError::Invalid { .. }))), "{refused:?}");
+    assert_eq!(ok(store.get_alert(alert.id).await).incident_id, None, "a refused move changes nothing");
+    let unknown = store.move_alert(firebreak_domain::AlertId::new(), Some(first), &actor()).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
 }

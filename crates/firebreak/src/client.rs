@@ -83,6 +83,21 @@ pub enum IncidentCommand {
     Close(IncidentArg),
     /// Reopen a resolved incident.
     Reopen(IncidentArg),
+    /// Merge a duplicate incident into the one that goes on.
+    ///
+    /// The merged incident is resolved and marked merged (its paging stops, it cannot be
+    /// reopened); its alerts move to the other and its timeline is copied there, each entry
+    /// marked with the number it came from. Both incidents record the merge.
+    #[command(after_help = "Example:\n  firebreak incident merge INC-43 --into INC-42")]
+    Merge {
+        /// The duplicate: INC-43, 43 or the UUID
+        id: String,
+        /// The incident that goes on
+        #[arg(long)]
+        into: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Add a note to the timeline.
     Note {
         id: String,
@@ -499,7 +514,31 @@ fn describe(e: &Value) -> String {
             Some(n) if n > 1 => format!("alert {} {n} times: {}", s(e, "change"), s(e, "summary")),
             _ => format!("alert {}: {}", s(e, "change"), s(e, "summary")),
         },
+        "alert_attached" => match e["from_number"].as_i64() {
+            Some(n) => format!("alert moved here from INC-{n}: {}", s(e, "summary")),
+            None => format!("alert attached: {}", s(e, "summary")),
+        },
+        "alert_detached" => match e["to_number"].as_i64() {
+            Some(n) => format!("alert moved to INC-{n}: {}", s(e, "summary")),
+            None => format!("alert detached: {}", s(e, "summary")),
+        },
+        "merged_into" => format!("merged into INC-{} \"{}\"", e["number"], s(e, "title")),
+        "merged_from" => format!(
+            "INC-{} \"{}\" merged in ({} alerts, {} entries)",
+            e["number"],
+            s(e, "title"),
+            e["alerts"],
+            e["entries"]
+        ),
         other => other.to_owned(),
+    }
+}
+
+/// `describe`, with where an entry copied from a merged incident came from.
+fn describe_entry(e: &Value) -> String {
+    match e["from_number"].as_i64() {
+        Some(n) if !matches!(s(e, "kind"), "alert_attached") => format!("[INC-{n}] {}", describe(e)),
+        _ => describe(e),
     }
 }
 
@@ -557,7 +596,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
                     let who = shown(&e["actor"], "name");
                     println!(
                         "  {at}  {who:<16} {}",
-                        printable_lines(&describe(e), "                                         ")
+                        printable_lines(&describe_entry(e), "                                         ")
                     );
                 }
             }
@@ -587,6 +626,7 @@ pub async fn run(cmd: IncidentCommand) -> anyhow::Result<ExitCode> {
         }
         IncidentCommand::Changes { id, before_minutes, client } => return changes(&client, &id, before_minutes).await,
         IncidentCommand::Alerts { id, client } => return incident_alerts(&client, &id).await,
+        IncidentCommand::Merge { id, into, client } => return merge(&client, &id, &into).await,
         IncidentCommand::Note { id, body, client } => {
             let api = Api::new(&client)?;
             let path = format!("{}/notes", incident_path(&id));
@@ -604,6 +644,30 @@ async fn act(args: IncidentArg, action: &str) -> anyhow::Result<(Api, Value)> {
     let v = api.call(reqwest::Method::POST, &format!("{}/{action}", incident_path(&args.id)), None).await?;
     Ok((api, v))
 }
+
+/// `firebreak incident merge ID --into OTHER`.
+async fn merge(client: &ClientArgs, id: &str, into: &str) -> anyhow::Result<ExitCode> {
+    let api = Api::new(client)?;
+    let path = format!("{}/merge", incident_path(id));
+    let v = api.request(reqwest::Method::POST, &path, Some(json!({"into": into})), &MERGE_HINTS).await?;
+    api.print(&v, |v| {
+        println!(
+            "merged {} into {}: {} alert(s) moved, {} timeline entries copied; {} is resolved",
+            shown(&v["from"], "label"),
+            shown(&v["into"], "label"),
+            v["alerts"],
+            v["entries"],
+            shown(&v["from"], "label"),
+        );
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+const MERGE_HINTS: Hints = Hints {
+    not_found: "see `firebreak incident list` for the incidents (a restricted incident shows only to its participants and admins)",
+    invalid: "merge into an open incident you can see (`firebreak incident list --status triggered,acknowledged,contained`)",
+    conflict: "see `firebreak incident show ID`",
+};
 
 const INVESTIGATION_HINTS: Hints = Hints {
     not_found: "see `firebreak incident list` for the incidents (a restricted incident shows only to its participants and admins)",
@@ -842,6 +906,19 @@ pub enum AlertCommand {
     Ack(AlertArg),
     /// Resolve an open alert.
     Resolve(AlertArg),
+    /// Move an alert onto an incident (from the one it was on, if any).
+    #[command(after_help = "Example:\n  firebreak alert attach 0190c0de-… --incident INC-42")]
+    Attach {
+        /// Alert id
+        id: String,
+        /// The incident: INC-42, 42 or the UUID
+        #[arg(long)]
+        incident: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Take an alert off its incident: it stands alone (its later events stay with it).
+    Detach(AlertArg),
 }
 
 /// An alert named on the command line.
@@ -1109,6 +1186,13 @@ pub async fn run_alert(cmd: AlertCommand) -> anyhow::Result<ExitCode> {
         AlertCommand::Show(args) => alert_call(args, Method::GET, "").await?,
         AlertCommand::Ack(args) => alert_call(args, Method::POST, "/acknowledge").await?,
         AlertCommand::Resolve(args) => alert_call(args, Method::POST, "/resolve").await?,
+        AlertCommand::Detach(args) => alert_call(args, Method::POST, "/detach").await?,
+        AlertCommand::Attach { id, incident, client } => {
+            let api = Api::new(&client)?;
+            let path = format!("/alerts/{}/attach", clean_id(&id));
+            let alert = api.request(Method::POST, &path, Some(json!({"incident": incident})), &MERGE_HINTS).await?;
+            (api, alert)
+        }
     };
     if api.json {
         print_json(&alert)?;

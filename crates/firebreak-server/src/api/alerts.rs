@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::AppState;
 use crate::api::ListBody;
 use crate::app::alerts::{self, *};
-use crate::error::{ApiPath, ApiQuery, ApiResult, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -13,6 +13,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/alerts", get(list_alerts))
         .route("/alerts/{id}", get(get_alert))
+        .route("/alerts/{id}/attach", axum::routing::post(attach_alert))
+        .route("/alerts/{id}/detach", axum::routing::post(detach_alert))
         .route("/alerts/{id}/{action}", axum::routing::post(act_on_alert))
         .route("/changes", get(list_changes))
 }
@@ -44,6 +46,33 @@ pub async fn act_on_alert(
     ApiPath((id, action)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<AlertView>> {
     Ok(Json(alerts::act_on_alert(&state, &p, id, action).await?))
+}
+
+/// The incident an alert moves to.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachBody {
+    /// INC-42, 42 or the incident's UUID.
+    pub incident: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/attach", tag = "alerts", request_body = AttachBody,
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = AlertView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "the incident is unknown, resolved or merged", body = ErrorBody)))]
+pub async fn attach_alert(
+    Ctx { state, p }: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AttachBody>,
+) -> ApiResult<Json<AlertView>> {
+    Ok(Json(alerts::move_alert(&state, &p, id, Some(&body.incident)).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/detach", tag = "alerts",
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = AlertView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn detach_alert(Ctx { state, p }: Ctx, ApiPath(id): ApiPath<String>) -> ApiResult<Json<AlertView>> {
+    Ok(Json(alerts::move_alert(&state, &p, id, None).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/changes", tag = "alerts", params(ChangeQuery),

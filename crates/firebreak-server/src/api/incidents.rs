@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/timeline", get(get_timeline))
         .route("/incidents/{id}/timeline/export", get(export_timeline))
         .route("/incidents/{id}/roles/{role}", put(assign_role))
+        .route("/incidents/{id}/merge", post(merge_incident))
         .route("/incidents/{id}/{action}", post(act_on_incident))
 }
 
@@ -87,6 +88,44 @@ pub async fn act_on_incident(
     let action: IncidentAction = action.parse().map_err(|_| ApiError::not_found("route"))?;
     let incident = incidents::change(&state, &p, &id, IncidentChange::Transition(action)).await?;
     shown(&state, incident).await
+}
+
+/// Which incident to merge into.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The incident that goes on: INC-42, 42 or its UUID.
+    pub into: String,
+}
+
+/// Both incidents after a merge, and what moved.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MergedView {
+    /// The merged incident, now resolved and marked `merged_into`.
+    pub from: IncidentView,
+    /// The incident that goes on.
+    pub into: IncidentView,
+    /// Alerts moved.
+    pub alerts: u32,
+    /// Timeline entries copied.
+    pub entries: u32,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", tag = "incidents", request_body = MergeBody,
+    params(("id" = String, Path, description = "The incident merged away: UUID, number or INC-number")),
+    responses((status = 200, body = MergedView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "into is unknown, the same incident, resolved or merged; or a restricted incident into an unrestricted one", body = ErrorBody)))]
+pub async fn merge_incident(
+    Ctx { state, p }: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<MergeBody>,
+) -> ApiResult<Json<MergedView>> {
+    let merged = incidents::merge(&state, &p, &id, &body.into).await?;
+    let mut views = incidents::views(&state, vec![merged.from, merged.into]).await?.into_iter();
+    let (Some(from), Some(into)) = (views.next(), views.next()) else {
+        return Err(ApiError::internal());
+    };
+    Ok(Json(MergedView { from, into, alerts: merged.alerts, entries: merged.entries }))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", request_body = NoteBody,

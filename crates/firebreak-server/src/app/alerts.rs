@@ -165,6 +165,38 @@ pub async fn act_on_alert(state: &AppState, p: &Principal, id: String, action: S
     Ok(state.store.act_on_alert(id, action, &p.actor()).await?.into())
 }
 
+/// Moves the alert `id` onto the incident `incident` names, or off its incident (`None`), as
+/// a person (responders only). The incident must be one the caller may see, open and not
+/// merged away; a restricted incident's alert moves only to a restricted incident.
+pub async fn move_alert(state: &AppState, p: &Principal, id: String, incident: Option<&str>) -> ApiResult<AlertView> {
+    p.require_responder()?;
+    let id: AlertId = id.parse().map_err(|_| ApiError::not_found("alert"))?;
+    let alert = state.store.get_alert(id).await?;
+    let to = match incident {
+        Some(raw) => {
+            let target = crate::app::incidents::named_in_body(state, p, "incident", raw).await?;
+            if let Some(current) = alert.incident_id {
+                let current = state.store.get_incident(firebreak_domain::IncidentRef::Id(current)).await?;
+                let restricted = crate::app::visibility::is_restricted;
+                if restricted(state, &current) && !restricted(state, &target) {
+                    return Err(DomainError::invalid(
+                        "incident",
+                        format!(
+                            "the alert belongs to {}, which is restricted; {} is not",
+                            current.label(),
+                            target.label()
+                        ),
+                    )
+                    .into());
+                }
+            }
+            Some(target.id)
+        }
+        None => None,
+    };
+    Ok(state.store.move_alert(id, to, &p.actor()).await?.into())
+}
+
 /// Recent changes (deploys and the like), newest first, of one service or all.
 pub async fn list_changes(state: &AppState, q: ChangeQuery) -> ApiResult<Vec<ChangeView>> {
     let service = q

@@ -40,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/integrations/{id}/rotate-key", post(rotate_integration_key))
         .route("/alerts", get(list_alerts))
         .route("/alerts/{id}", get(alert_page))
+        .route("/alerts/{id}/attach", post(attach_alert))
+        .route("/alerts/{id}/detach", post(detach_alert))
         .route("/alerts/{id}/actions/{action}", post(act_on_alert))
 }
 
@@ -685,6 +687,11 @@ struct AlertPage {
     resolved: String,
     can_acknowledge: bool,
     can_resolve: bool,
+    /// Open incidents the alert may move to (label and title), for responders.
+    movable_to: Vec<(String, String)>,
+    /// The incident label typed or chosen in the move form, kept when it fails.
+    move_to: String,
+    error: String,
 }
 
 async fn alert_page(
@@ -692,6 +699,10 @@ async fn alert_page(
     WebPrincipal(p): WebPrincipal,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
+    Ok(render(&alert_view(&state, &p, &id).await?))
+}
+
+async fn alert_view(state: &AppState, p: &Principal, id: &str) -> WebResult<AlertPage> {
     let id: AlertId = id.parse().map_err(|_| no_such_alert())?;
     let alert: AlertView = state.store.get_alert(id).await.map_err(|e| or_missing(e.into(), no_such_alert))?.into();
     let service = state.store.get_service(alert.service_id).await.map(|s| s.name).unwrap_or_default();
@@ -715,7 +726,7 @@ async fn alert_page(
     let (matched_rule, suppressed_by) = (note("matched_rule"), note("suppressed_by"));
     let when = |t: &Option<firebreak_domain::Timestamp>| t.as_ref().map(show_time).unwrap_or_default();
     let page = AlertPage {
-        chrome: Chrome::for_user(&p, "alerts"),
+        chrome: Chrome::for_user(p, "alerts"),
         service,
         integration,
         incident,
@@ -728,9 +739,73 @@ async fn alert_page(
         resolved: when(&alert.resolved_at),
         can_acknowledge: open && alert.acknowledged_at.is_none(),
         can_resolve: open,
+        movable_to: if p.user.role.can_respond() {
+            crate::app::incidents::open_choices(state, p, alert.incident_id)
+                .await?
+                .into_iter()
+                .map(|i| (i.label(), i.title))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        move_to: String::new(),
+        error: String::new(),
         alert,
     };
-    Ok(render(&page))
+    Ok(page)
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    incident: String,
+}
+
+/// Moves the alert onto the incident chosen, then shows the alert again (or the form with why not).
+async fn attach_alert(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Submitted(p, form): Submitted<MoveForm>,
+) -> WebResult<Response> {
+    let outcome = crate::app::alerts::move_alert(&state, &p, id.clone(), Some(&form.incident)).await;
+    answer(
+        unless_missing(outcome, "There is no such alert.")?,
+        async |alert| Ok(see(&format!("/alerts/{}", alert.id))),
+        async |error| {
+            Ok(render(&AlertPage { error, move_to: form.incident.clone(), ..alert_view(&state, &p, &id).await? }))
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct DetachForm {
+    /// `incident`: go back to the incident page the alert was on (its detach button is there).
+    #[serde(default)]
+    back: String,
+}
+
+/// Takes the alert off its incident, then shows the alert (or that incident's page).
+async fn detach_alert(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Submitted(p, form): Submitted<DetachForm>,
+) -> WebResult<Response> {
+    let before = id.parse::<AlertId>().map_err(|_| no_such_alert())?;
+    let before = state.store.get_alert(before).await.map_err(|e| or_missing(e.into(), no_such_alert))?;
+    let outcome = crate::app::alerts::move_alert(&state, &p, id.clone(), None).await;
+    let back = match (form.back.as_str(), before.incident_id) {
+        ("incident", Some(i)) => {
+            state.store.get_incident(IncidentRef::Id(i)).await.ok().map(|i| format!("/incidents/{}", i.label()))
+        }
+        _ => None,
+    };
+    answer(
+        unless_missing(outcome, "There is no such alert.")?,
+        async |alert| Ok(see(&back.unwrap_or_else(|| format!("/alerts/{}", alert.id)))),
+        async |error| Ok(render(&AlertPage { error, ..alert_view(&state, &p, &id).await? })),
+    )
+    .await
 }
 
 async fn act_on_alert(

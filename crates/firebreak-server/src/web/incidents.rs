@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/escalate", post(escalate))
         .route("/incidents/{id}/reassign", post(reassign))
         .route("/incidents/{id}/playbook", post(attach_playbook))
+        .route("/incidents/{id}/merge", post(merge))
         .route("/incidents/{id}/checklist/{position}", post(set_checklist_item))
         .route("/incidents/{id}/checklist/{position}/run", post(run_action))
 }
@@ -265,6 +266,8 @@ pub struct TimelineRow {
     pub note_html: String,
     /// An evidence link (an http(s) address, checked when it was added).
     pub link: String,
+    /// On an entry copied from a merged incident: that incident's label.
+    pub from: String,
 }
 
 fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRow> {
@@ -295,6 +298,7 @@ fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRo
                 TimelineEvent::EvidenceAdded { url, .. } => url.clone(),
                 _ => String::new(),
             },
+            from: e.from_number.map(firebreak_domain::incident::label).unwrap_or_default(),
         })
         .collect()
 }
@@ -325,9 +329,11 @@ struct IncidentPage {
     role_forms: Vec<RolePicker>,
     severities: Vec<Choice>,
     kinds: Vec<Choice>,
-    escalation: Option<EscalationRow>,
-    /// "Open for 2 h 5 min" (or "Resolved after …") and how long since the last change.
-    clock: (String, String),
+    head: HeadFacts,
+    /// The checklist's next open steps (at most three), shown beside the note box.
+    next_steps: Vec<ChecklistRow>,
+    /// Open incidents this one may be merged into (label and title).
+    merge_choices: Vec<(String, String)>,
     /// People who can be paged by "reassign".
     people: Vec<Person>,
     playbook: Option<PlaybookRow>,
@@ -421,6 +427,7 @@ pub struct PhaseRows {
 }
 
 /// One checklist item, as the page shows it.
+#[derive(Clone)]
 pub struct ChecklistRow {
     pub position: u32,
     pub title: String,
@@ -440,6 +447,7 @@ pub struct ChecklistRow {
 }
 
 /// An action step's request, never with secrets filled in.
+#[derive(Clone)]
 pub struct ActionRow {
     pub method: String,
     pub url: String,
@@ -462,6 +470,56 @@ async fn escalation_of(state: &AppState, id: firebreak_domain::IncidentId) -> We
     }))
 }
 
+/// A service of an incident, linked to its catalog page when the catalog has it.
+pub struct ServiceLink {
+    pub name: String,
+    /// `/services/ID`, or empty: free text, not in the catalog.
+    pub href: String,
+}
+
+/// What the head of an incident page shows beside the incident itself.
+pub struct HeadFacts {
+    pub escalation: Option<EscalationRow>,
+    /// "Open for 2 h 5 min" (or "Resolved after …") and how long since the last change.
+    pub clock: (String, String),
+    pub services: Vec<ServiceLink>,
+    /// Label and title of the incident this one was merged into.
+    pub merged_into: Option<(String, String)>,
+}
+
+impl HeadFacts {
+    async fn load(state: &AppState, inc: &IncidentView) -> WebResult<Self> {
+        let catalog = state.store.list_services().await?;
+        let link =
+            |s: &firebreak_store::Service| ServiceLink { name: s.name.clone(), href: format!("/services/{}", s.id) };
+        let mut services: Vec<ServiceLink> = Vec::new();
+        if let Some(own) = inc.service_id.and_then(|id| catalog.iter().find(|s| s.id == id)) {
+            services.push(link(own));
+        }
+        for name in &inc.services {
+            if services.iter().any(|l| l.name.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            services.push(match catalog.iter().find(|s| s.name.eq_ignore_ascii_case(name.trim())) {
+                Some(s) => link(s),
+                None => ServiceLink { name: name.clone(), href: String::new() },
+            });
+        }
+        let merged_into = match inc.merged_into {
+            Some(id) => {
+                state.store.get_incident(firebreak_domain::IncidentRef::Id(id)).await.ok().map(|i| (i.label(), i.title))
+            }
+            None => None,
+        };
+        Ok(HeadFacts {
+            escalation: escalation_of(state, inc.id).await?,
+            clock: clock_of(inc, state.clock.now()),
+            services,
+            merged_into,
+        })
+    }
+}
+
 /// How long the incident has been open (or took, once resolved) and since it last changed.
 fn clock_of(inc: &IncidentView, now: firebreak_domain::Timestamp) -> (String, String) {
     let open = match inc.resolved_at {
@@ -478,8 +536,7 @@ struct IncidentLive {
     chrome: Chrome,
     inc: IncidentView,
     timeline: Vec<TimelineRow>,
-    escalation: Option<EscalationRow>,
-    clock: (String, String),
+    head: HeadFacts,
 }
 
 #[derive(Template)]
@@ -487,8 +544,7 @@ struct IncidentLive {
 struct IncidentHead {
     chrome: Chrome,
     inc: IncidentView,
-    escalation: Option<EscalationRow>,
-    clock: (String, String),
+    head: HeadFacts,
 }
 
 #[derive(Template)]
@@ -553,7 +609,12 @@ async fn incident_view_of(
             }
         })
         .collect();
-    let escalation = escalation_of(state, inc.id).await?;
+    let head = HeadFacts::load(state, &inc).await?;
+    let merge_choices = if p.user.role.can_respond() && inc.status.is_open() {
+        incidents::open_choices(state, p, Some(inc.id)).await?.into_iter().map(|i| (i.label(), i.title)).collect()
+    } else {
+        Vec::new()
+    };
     let people = users.iter().map(|u| Person { id: u.id.to_string(), name: u.name.clone(), selected: false }).collect();
     let (playbook, phases) = match state.store.incident_checklist(inc.id).await? {
         Some((attached, items)) => {
@@ -577,15 +638,17 @@ async fn incident_view_of(
     } else {
         Vec::new()
     };
+    let next_steps = phases.iter().flat_map(|p| &p.items).filter(|i| i.state == "open").take(3).cloned().collect();
     Ok(IncidentPage {
-        clock: clock_of(&inc, state.clock.now()),
+        head,
+        next_steps,
+        merge_choices,
         chrome: Chrome::for_user(p, "incidents"),
         severities: choices(Severity::ALL, Severity::as_str, inc.severity.as_str()),
         kinds: choices(IncidentType::ALL, IncidentType::as_str, inc.kind.as_str()),
         inc,
         timeline,
         role_forms,
-        escalation,
         people,
         playbook,
         phases,
@@ -711,11 +774,11 @@ async fn live_fragment(
     Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
     let (_, inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
-    let (chrome, clock) = (Chrome::for_user(&p, "incidents"), clock_of(&inc, state.clock.now()));
+    let chrome = Chrome::for_user(&p, "incidents");
     let res = match q.part.as_str() {
-        "head" => render(&IncidentHead { escalation: escalation_of(&state, inc.id).await?, chrome, inc, clock }),
+        "head" => render(&IncidentHead { head: HeadFacts::load(&state, &inc).await?, chrome, inc }),
         "timeline" => render(&IncidentTimeline { timeline }),
-        "" => render(&IncidentLive { escalation: escalation_of(&state, inc.id).await?, chrome, inc, timeline, clock }),
+        "" => render(&IncidentLive { head: HeadFacts::load(&state, &inc).await?, chrome, inc, timeline }),
         _ => return Err(WebError::new(StatusCode::NOT_FOUND, "There is no such part of an incident page.")),
     };
     Ok(super::no_store(res))
@@ -891,6 +954,22 @@ async fn reassign(
 async fn page_of(state: &AppState, id: &str) -> Result<String, crate::error::ApiError> {
     let incident = incidents::get(state, id).await?;
     Ok(format!("/incidents/{}", incident.label()))
+}
+
+#[derive(Deserialize)]
+struct MergeForm {
+    #[serde(default)]
+    into: String,
+}
+
+/// Merges this incident into the one chosen, then shows that one.
+async fn merge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Submitted(p, form): Submitted<MergeForm>,
+) -> WebResult<Response> {
+    let outcome = incidents::merge(&state, &p, &id, &form.into).await.map(|m| format!("/incidents/{}", m.into.label()));
+    after_action(&state, &p, &id, unless_missing(outcome, "There is no such incident.")?).await
 }
 
 #[derive(Deserialize)]

@@ -487,6 +487,68 @@ macro_rules! impl_sql_alerts {
                 Ok(alert)
             }
 
+            async fn move_alert(&self, id: AlertId, to: Option<IncidentId>, actor: &Actor) -> StoreResult<Alert> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ALERT_COLS} FROM alerts WHERE id = $1{}", $for_update))).bind(id.0);
+                let mut alert = fetch_found_as(&mut *tx, q, "alert", alert_from_row).await?;
+                if alert.incident_id == to {
+                    return Ok(alert);
+                }
+                let from = match alert.incident_id {
+                    Some(i) => Some(load_incident(&mut *tx, IncidentRef::Id(i), true).await?),
+                    None => None,
+                };
+                let target = match to {
+                    Some(i) => {
+                        let target = load_incident(&mut *tx, IncidentRef::Id(i), true).await?;
+                        target.accepts_work()?;
+                        Some(target)
+                    }
+                    None => None,
+                };
+                sqlx::query("UPDATE alerts SET incident_id = $1 WHERE id = $2")
+                    .bind(to.map(|i| i.0))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                alert.incident_id = to;
+                let (dedup_key, summary) = (alert.dedup_key.as_str().to_owned(), alert.summary.clone());
+                if let Some(from) = &from {
+                    let event = TimelineEvent::AlertDetached {
+                        alert_id: id,
+                        dedup_key: dedup_key.clone(),
+                        summary: summary.clone(),
+                        to_number: target.as_ref().map(|t| t.number),
+                    };
+                    insert_timeline(&mut tx, from.id, actor, at, &[event]).await?;
+                }
+                if let Some(target) = &target {
+                    let event = TimelineEvent::AlertAttached {
+                        alert_id: id,
+                        dedup_key: dedup_key.clone(),
+                        summary,
+                        from_number: from.as_ref().map(|f| f.number),
+                    };
+                    insert_timeline(&mut tx, target.id, actor, at, &[event]).await?;
+                }
+                let (action, details) = match &target {
+                    Some(t) => ("alert.attach", serde_json::json!({ "dedup_key": dedup_key, "incident": t.number, "from": from.as_ref().map(|f| f.number) })),
+                    None => ("alert.detach", serde_json::json!({ "dedup_key": dedup_key, "from": from.as_ref().map(|f| f.number) })),
+                };
+                audit_in_tx(&mut tx, actor, action, &format!("alert:{id}"), details, at).await?;
+                let touched: Vec<IncidentId> = from.iter().chain(target.iter()).map(|i| i.id).collect();
+                for i in &touched {
+                    $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*i)).await.map_err(db_err)?;
+                }
+                commit(self, tx).await?;
+                for i in touched {
+                    self.notify_after_commit(ChangeNotice::Incident(i));
+                }
+                Ok(alert)
+            }
+
             async fn count_suppressed_by_window(&self) -> StoreResult<Vec<(uuid::Uuid, i64)>> {
                 // `->` and `->>` read JSON the same way on SQLite (3.38+) and PostgreSQL.
                 let rows: Vec<(Option<String>, i64)> = sqlx::query_as(

@@ -34,6 +34,7 @@ macro_rules! impl_sql_incidents {
                 actor_name,
                 via = via_of(&via),
                 event = get::<Json<TimelineEvent>>(row, "data")?.0,
+                from_number,
             }))
         }
 
@@ -103,14 +104,14 @@ macro_rules! impl_sql_incidents {
             let sql = if insert {
                 "INSERT INTO incidents (id, number, title, summary, severity, kind, status, services, tags, \
                  commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                 contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+                 contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles, merged_into) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
             } else {
                 "UPDATE incidents SET number = $2, title = $3, summary = $4, severity = $5, kind = $6, \
                  status = $7, services = $8, tags = $9, commander_id = $10, communications_id = $11, \
                  scribe_id = $12, created_by = $13, detected_at = $14, acknowledged_at = $15, \
                  contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20, group_key = $21, \
-                 restricted = $22, other_roles = $23 WHERE id = $1"
+                 restricted = $22, other_roles = $23, merged_into = $24 WHERE id = $1"
             };
             sqlx::query(sql)
                 .bind(i.id.0)
@@ -136,6 +137,7 @@ macro_rules! impl_sql_incidents {
                 .bind(i.group_key.clone())
                 .bind(i.restricted)
                 .bind(Json(i.other_roles.clone()))
+                .bind(i.merged_into.map(|m| m.0))
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
@@ -259,10 +261,83 @@ macro_rules! impl_sql_incidents {
                 Ok(out.incident)
             }
 
+            async fn merge_incidents(&self, from: IncidentId, into: IncidentId, actor: &Actor) -> StoreResult<$crate::Merged> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                // Lock in id order, so two merges crossing each other cannot deadlock.
+                let (first, second) = if from.0 <= into.0 { (from, into) } else { (into, from) };
+                let a = load_incident(&mut *tx, IncidentRef::Id(first), true).await?;
+                let b = if first == second { a.clone() } else { load_incident(&mut *tx, IncidentRef::Id(second), true).await? };
+                let (source, target) = if a.id == from { (a, b) } else { (b, a) };
+                let alerts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE incident_id = $1")
+                    .bind(source.id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timeline_entries WHERE incident_id = $1")
+                    .bind(source.id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+                let (out, absorbed) = source.merge_into(&target, count(alerts), count(entries), at)?;
+                // The merged incident's history, as it was, joins the target's (marked with
+                // where it came from); entries already copied in from elsewhere keep their mark.
+                sqlx::query(
+                    "INSERT INTO timeline_entries (incident_id, at, actor_id, actor_name, via, kind, data, from_number) \
+                     SELECT $1, at, actor_id, actor_name, via, kind, data, COALESCE(from_number, $2) FROM timeline_entries \
+                     WHERE incident_id = $3 ORDER BY seq",
+                )
+                .bind(target.id.0)
+                .bind(source.number)
+                .bind(source.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("UPDATE alerts SET incident_id = $1 WHERE incident_id = $2")
+                    .bind(target.id.0)
+                    .bind(source.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                // Whoever worked the merged incident may see and work the one it went into.
+                sqlx::query(
+                    "INSERT INTO incident_participants (incident_id, user_id, since) \
+                     SELECT $1, user_id, since FROM incident_participants WHERE incident_id = $2 ON CONFLICT DO NOTHING",
+                )
+                .bind(target.id.0)
+                .bind(source.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                write_incident(&mut tx, &out.incident, false).await?;
+                insert_timeline(&mut tx, source.id, actor, at, &out.events).await?;
+                follow_incident(&mut tx, Some(&source), &out.incident, actor, at).await?;
+                let mut merged_target = target.clone();
+                merged_target.updated_at = at;
+                write_incident(&mut tx, &merged_target, false).await?;
+                insert_timeline(&mut tx, target.id, actor, at, std::slice::from_ref(&absorbed)).await?;
+                let details = serde_json::json!({
+                    "number": source.number, "into": target.number, "alerts": alerts, "entries": entries,
+                });
+                audit_in_tx(&mut tx, actor, "incident.merge", &incident_target(source.id), details, at).await?;
+                let details = serde_json::json!({
+                    "number": target.number, "from": source.number, "alerts": alerts, "entries": entries,
+                });
+                audit_in_tx(&mut tx, actor, "incident.merge_in", &incident_target(target.id), details, at).await?;
+                for id in [source.id, target.id] {
+                    $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(id)).await.map_err(db_err)?;
+                }
+                commit(self, tx).await?;
+                self.notify_after_commit(ChangeNotice::Incident(source.id));
+                self.notify_after_commit(ChangeNotice::Incident(target.id));
+                Ok($crate::Merged { from: out.incident, into: merged_target, alerts: count(alerts), entries: count(entries) })
+            }
+
             async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<TimelineEntry>> {
                 let q = sqlx::query(
-                    "SELECT seq, incident_id, at, actor_id, actor_name, via, data FROM timeline_entries \
-                     WHERE incident_id = $1 ORDER BY seq",
+                    "SELECT seq, incident_id, at, actor_id, actor_name, via, data, from_number FROM timeline_entries \
+                     WHERE incident_id = $1 ORDER BY at, seq",
                 )
                 .bind(id.0);
                 fetch_all_as(&self.pool, q, timeline_from_row).await

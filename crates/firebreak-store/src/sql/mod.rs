@@ -62,7 +62,7 @@ macro_rules! impl_sql_store {
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles";
+                contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles, merged_into";
 
             pub(super) fn db_err(e: sqlx::Error) -> StoreError {
                 match &e {
@@ -179,6 +179,7 @@ macro_rules! impl_sql_store {
                     updated_at,
                     service_id: Option<ServiceId>,
                     group_key,
+                    merged_into: Option<IncidentId>,
                 }))
             }
 

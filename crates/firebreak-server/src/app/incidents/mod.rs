@@ -235,6 +235,64 @@ pub async fn assign_role(
     Ok(state.store.change_incident(r, IncidentChange::AssignRole { role, user }, &p.actor()).await?)
 }
 
+/// The incident a request body names (`field`), as this caller may see it: one that does
+/// not exist, or that is hidden from the caller, is the same invalid field.
+pub async fn named_in_body(state: &AppState, p: &Principal, field: &'static str, raw: &str) -> ApiResult<Incident> {
+    let missing = || ApiError::from(DomainError::invalid(field, "no such incident (give INC-42, 42 or its id)"));
+    let r = raw.trim().parse::<IncidentRef>().map_err(|_| missing())?;
+    let incident = match state.store.get_incident(r).await {
+        Ok(i) => i,
+        Err(firebreak_store::StoreError::NotFound(_)) => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    };
+    if !crate::app::visibility::can_see(state, p, &incident).await? {
+        return Err(missing());
+    }
+    Ok(incident)
+}
+
+/// The open incidents this caller may see, newest first (at most 100), leaving out `except`:
+/// what a person may move an alert to or merge an incident into.
+pub async fn open_choices(
+    state: &AppState,
+    p: &Principal,
+    except: Option<firebreak_domain::IncidentId>,
+) -> ApiResult<Vec<Incident>> {
+    let filter = IncidentFilter {
+        statuses: firebreak_domain::IncidentStatus::ALL.iter().copied().filter(|s| s.is_open()).collect(),
+        limit: 100,
+        viewer: crate::app::visibility::viewer(state, p),
+        ..Default::default()
+    };
+    let page = state.store.list_incidents(&filter).await?;
+    Ok(page.items.into_iter().filter(|i| Some(i.id) != except).collect())
+}
+
+/// Merges incident `id` into the incident `into` names (responders only): `id` is resolved
+/// and marked merged, its alerts and a copy of its timeline go to `into`. A restricted
+/// incident merges only into a restricted one, so its history stays among its participants.
+pub async fn merge(state: &AppState, p: &Principal, id: &str, into: &str) -> ApiResult<firebreak_store::Merged> {
+    p.require_responder()?;
+    let from = get(state, id).await?;
+    let target = named_in_body(state, p, "into", into).await?;
+    let visibility = crate::app::visibility::is_restricted;
+    if visibility(state, &from) && !visibility(state, &target) {
+        return Err(DomainError::invalid(
+            "into",
+            format!(
+                "{} is restricted and {} is not; restrict {} first, so the merged timeline stays among its participants",
+                from.label(),
+                target.label(),
+                target.label()
+            ),
+        )
+        .into());
+    }
+    let merged = state.store.merge_incidents(from.id, target.id, &p.actor()).await?;
+    state.paging_wake.notify_one();
+    Ok(merged)
+}
+
 /// The incident and its timeline, only entries of the given kinds when any are given.
 pub async fn timeline(state: &AppState, id: &str, kind: Option<&str>) -> ApiResult<(Incident, Vec<TimelineEntry>)> {
     let kinds = timeline_kinds(kind)?;

@@ -70,6 +70,9 @@ pub struct IncidentView {
     /// it); `null` when none of its services is in the catalog.
     #[schema(value_type = Option<String>, format = Uuid)]
     pub service_id: Option<firebreak_domain::ServiceId>,
+    /// The incident this one was merged into (it is resolved and cannot be reopened).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub merged_into: Option<firebreak_domain::IncidentId>,
     pub created_by: Option<UserRef>,
     #[schema(value_type = String, format = DateTime)]
     pub detected_at: Timestamp,
@@ -131,8 +134,14 @@ impl IncidentView {
             restricted,
             marked_restricted: i.restricted,
             service_id: i.service_id,
+            merged_into: i.merged_into,
             created_by: dir.user_ref(i.created_by),
-            allowed_actions: i.status.allowed_actions(),
+            allowed_actions: i
+                .status
+                .allowed_actions()
+                .into_iter()
+                .filter(|a| i.merged_into.is_none() || *a != IncidentAction::Reopen)
+                .collect(),
             title: i.title,
             summary: i.summary,
             status: i.status,
@@ -158,6 +167,8 @@ pub struct TimelineEntryView {
     pub at: Timestamp,
     pub actor: UserRef,
     pub via: Via,
+    /// On an entry copied from an incident merged into this one: that incident's number.
+    pub from_number: Option<i64>,
     #[serde(flatten)]
     pub event: TimelineEvent,
 }
@@ -169,6 +180,7 @@ impl From<TimelineEntry> for TimelineEntryView {
             at: e.at,
             actor: UserRef { id: e.actor_id, name: e.actor_name },
             via: e.via,
+            from_number: e.from_number,
             event: e.event,
         }
     }
@@ -255,6 +267,24 @@ pub fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::Alert { change, summary, severity, count, .. } => {
             format!("alert {change} ({severity}, {count}×): {summary}")
         }
+        TimelineEvent::AlertAttached { summary, from_number, .. } => match from_number {
+            Some(n) => format!("moved the alert “{summary}” here from {}", firebreak_domain::incident::label(*n)),
+            None => format!("attached the alert “{summary}”"),
+        },
+        TimelineEvent::AlertDetached { summary, to_number, .. } => match to_number {
+            Some(n) => format!("moved the alert “{summary}” to {}", firebreak_domain::incident::label(*n)),
+            None => format!("detached the alert “{summary}”: it stands alone"),
+        },
+        TimelineEvent::MergedInto { number, title } => {
+            format!(
+                "merged this incident into {} “{title}”; the work goes on there",
+                firebreak_domain::incident::label(*number)
+            )
+        }
+        TimelineEvent::MergedFrom { number, title, alerts, entries } => format!(
+            "merged {} “{title}” into this incident: {alerts} alert(s) moved, {entries} timeline entries copied",
+            firebreak_domain::incident::label(*number)
+        ),
         TimelineEvent::Paged { level, cycle, skipped, reason, users, .. } => {
             let whom = if users.is_empty() {
                 "nobody (no one is on call for its targets)".to_owned()
@@ -341,6 +371,10 @@ pub const TIMELINE_KINDS: &[&str] = &[
     "note_added",
     "evidence_added",
     "alert",
+    "alert_attached",
+    "alert_detached",
+    "merged_into",
+    "merged_from",
     "triaged",
     "playbook_attached",
     "checklist_item_changed",
