@@ -581,22 +581,23 @@ pub enum TimelineEvent {
         subject: String,
         reason: String,
     },
-    /// A person moved an alert to this incident (`from_number`: the incident it was on).
+    /// A person moved an alert to this incident (`moved_from`: the number of the incident it
+    /// was on).
     AlertAttached {
         #[schema(value_type = String, format = Uuid)]
         alert_id: crate::ids::AlertId,
         dedup_key: String,
         summary: String,
-        from_number: Option<i64>,
+        moved_from: Option<i64>,
     },
-    /// A person took an alert off this incident (`to_number`: the incident it went to, or
+    /// A person took an alert off this incident (`moved_to`: the number of the incident it went to, or
     /// none: it stands alone).
     AlertDetached {
         #[schema(value_type = String, format = Uuid)]
         alert_id: crate::ids::AlertId,
         dedup_key: String,
         summary: String,
-        to_number: Option<i64>,
+        moved_to: Option<i64>,
     },
     /// This incident was merged into another (it is resolved; the work goes on there).
     MergedInto {

@@ -145,7 +145,179 @@ async fn wrong_transition_is_409_and_changes_nothing(app: TestApp) {
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2));
 }
 
+/// A service with a PagerDuty integration; its routing key.
+async fn pagerduty_service(app: &TestApp, name: &str) -> String {
+    let s = app.post("/api/v1/services", &app.admin.token, json!({"name": name})).await;
+    assert_eq!(s.status, StatusCode::CREATED, "{}", s.text);
+    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/services/{sid}/integrations");
+    let i = app.post(&path, &app.admin.token, json!({"type": "pagerduty", "name": "pd"})).await;
+    assert_eq!(i.status, StatusCode::CREATED, "{}", i.text);
+    i.body["key"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn trigger(app: &TestApp, key: &str, dedup: &str, summary: &str) {
+    let body = json!({"routing_key": key, "event_action": "trigger", "dedup_key": dedup,
+        "payload": {"summary": summary, "source": "test", "severity": "error"}});
+    let r = app.raw(Method::POST, "/v2/enqueue", None, Some(body.to_string())).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+}
+
+fn kinds_of(timeline: &serde_json::Value) -> Vec<String> {
+    timeline["items"].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str().map(str::to_owned)).collect()
+}
+
+/// An alert for a service joins the incident declared by hand for that service; it moves to
+/// another incident and off it; a duplicate incident is merged into the one that goes on.
+/// Every refusal is a clear 4xx and changes nothing.
+async fn alerts_join_move_and_incidents_merge(app: TestApp) {
+    let (tok, viewer) = (&app.responder.token, &app.viewer.token);
+    let key = pagerduty_service(&app, "checkout").await;
+    let declared = app
+        .post(
+            "/api/v1/incidents",
+            tok,
+            json!({"title": "Checkout errors", "severity": "high", "type": "outage", "services": ["Checkout"]}),
+        )
+        .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.text);
+    let first_id = declared.body["id"].as_str().unwrap_or_default().to_owned();
+    trigger(&app, &key, "http-5xx", "5xx above 2%").await;
+    let alerts = app.get("/api/v1/alerts", tok).await;
+    let alert = alerts.body["items"][0].clone();
+    assert_eq!(alert["incident_id"].as_str(), Some(first_id.as_str()), "the alert joined the declared incident");
+    assert_eq!(app.get("/api/v1/incidents", tok).await.body["items"].as_array().map(Vec::len), Some(1));
+    let alert_id = alert["id"].as_str().unwrap_or_default().to_owned();
+
+    let second = app.declare("Payments failing").await;
+    let second_id = second["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        app.post("/api/v1/incidents/INC-2/notes", tok, json!({"body": "card declines up"})).await.status,
+        StatusCode::CREATED
+    );
+
+    // Attach: refusals first.
+    let attach = format!("/api/v1/alerts/{alert_id}/attach");
+    assert_error(&app.post(&attach, viewer, json!({"incident": "INC-2"})).await, StatusCode::FORBIDDEN, "forbidden");
+    for (body, code) in [
+        ("{\"incident\": ", "malformed_json"),
+        ("{\"incident\": 2}", "invalid_body"),
+        ("{\"incident\": \"INC-2\", \"force\": true}", "invalid_body"),
+        ("{\"incident\": \"INC-99\"}", "validation_failed"),
+        ("{\"incident\": \"<script>alert(1)</script>\"}", "validation_failed"),
+    ] {
+        let r = app.raw(Method::POST, &attach, Some(tok), Some(body.to_owned())).await;
+        assert!(r.status.is_client_error(), "{body}: {}", r.text);
+        assert_eq!(r.body["error"]["code"].as_str(), Some(code), "{body}: {}", r.text);
+        assert!(!r.text.contains("<script>"), "the hostile string is not echoed: {}", r.text);
+    }
+    let nobody = format!("/api/v1/alerts/{}/attach", uuid::Uuid::new_v4());
+    assert_error(&app.post(&nobody, tok, json!({"incident": "INC-2"})).await, StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(
+        app.get(&format!("/api/v1/alerts/{alert_id}"), tok).await.body["incident_id"].as_str(),
+        Some(first_id.as_str())
+    );
+
+    let r = app.post(&attach, tok, json!({"incident": "INC-2"})).await;
+    assert_eq!((r.status, r.body["incident_id"].as_str()), (StatusCode::OK, Some(second_id.as_str())), "{}", r.text);
+    let first_timeline = app.get("/api/v1/incidents/INC-1/timeline", viewer).await.body;
+    assert_eq!(kinds_of(&first_timeline).last().map(String::as_str), Some("alert_detached"));
+    assert_eq!(
+        first_timeline["items"].as_array().and_then(|a| a.last()).map(|e| e["moved_to"].clone()),
+        Some(json!(2))
+    );
+    let second_timeline = app.get("/api/v1/incidents/INC-2/timeline", viewer).await.body;
+    assert_eq!(kinds_of(&second_timeline).last().map(String::as_str), Some("alert_attached"));
+
+    let detach = format!("/api/v1/alerts/{alert_id}/detach");
+    assert_error(&app.post(&detach, viewer, json!({})).await, StatusCode::FORBIDDEN, "forbidden");
+    for _ in 0..2 {
+        let r = app.post(&detach, tok, json!({})).await;
+        assert_eq!((r.status, r.body["incident_id"].is_null()), (StatusCode::OK, true), "{}", r.text);
+    }
+    let detached = app.get("/api/v1/incidents/INC-2/timeline", viewer).await.body;
+    assert_eq!(kinds_of(&detached).iter().filter(|k| *k == "alert_detached").count(), 1, "a second detach is a no-op");
+    assert_eq!(app.post(&attach, tok, json!({"incident": "2"})).await.status, StatusCode::OK);
+
+    // Merge INC-2 into INC-1.
+    let merge = "/api/v1/incidents/INC-2/merge";
+    assert_error(&app.post(merge, viewer, json!({"into": "INC-1"})).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(
+        &app.post(merge, tok, json!({"into": "INC-2"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post(merge, tok, json!({"into": "x".repeat(100_000)})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post("/api/v1/incidents/INC-77/merge", tok, json!({"into": "INC-1"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let second_before =
+        app.get("/api/v1/incidents/INC-2/timeline", viewer).await.body["items"].as_array().map(Vec::len).unwrap_or(0);
+    let r = app.post(merge, tok, json!({"into": first_id})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["alerts"].as_u64(), r.body["entries"].as_u64()), (Some(1), Some(second_before as u64)));
+    assert_eq!(
+        (r.body["from"]["status"].as_str(), r.body["from"]["merged_into"].as_str()),
+        (Some("resolved"), Some(first_id.as_str()))
+    );
+    assert!(!r.body["from"]["allowed_actions"].as_array().into_iter().flatten().any(|a| a == "reopen"), "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/alerts/{alert_id}"), tok).await.body["incident_id"].as_str(),
+        Some(first_id.as_str())
+    );
+    let merged = app.get("/api/v1/incidents/INC-1/timeline", viewer).await.body;
+    let copied = merged["items"].as_array().into_iter().flatten().filter(|e| e["from_number"] == 2).count();
+    assert_eq!(copied, second_before, "INC-2's timeline is carried over, each entry marked");
+    assert!(
+        merged["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["from_number"] == 2 && e["body"] == "card declines up")
+    );
+    assert_eq!(kinds_of(&merged).last().map(String::as_str), Some("merged_from"));
+    assert_eq!(
+        kinds_of(&app.get("/api/v1/incidents/INC-2/timeline", viewer).await.body).last().map(String::as_str),
+        Some("merged_into")
+    );
+
+    // Refused afterwards: nothing changes.
+    let after = merged["items"].as_array().map(Vec::len);
+    assert_error(
+        &app.post(merge, tok, json!({"into": "INC-1"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post("/api/v1/incidents/INC-2/reopen", tok, json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post("/api/v1/incidents/INC-1/merge", tok, json!({"into": "INC-2"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post(&attach, tok, json!({"incident": "INC-2"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(app.get("/api/v1/incidents/INC-1/timeline", viewer).await.body["items"].as_array().map(Vec::len), after);
+    let audit = app.get("/api/v1/audit?limit=200", &app.admin.token).await;
+    for action in ["alert.attach", "alert.detach", "incident.merge", "incident.merge_in"] {
+        assert!(audit.text.contains(&format!("\"{action}\"")), "{action} is audited: {}", audit.text);
+    }
+}
+
 on_both_backends!(
+    alerts_join_move_and_incidents_merge,
     declare_and_work_an_incident,
     notes_roles_and_edits,
     lists_filter_and_paginate,

@@ -74,6 +74,7 @@ fn incident_routes(label: &str, someone: &str) -> Vec<(Method, String, Option<Va
         (Method::GET, p("/updates"), None),
         (Method::POST, p("/updates/preview"), Some(json!({"template": "x"}))),
         (Method::POST, p("/updates"), Some(json!({"template": "x"}))),
+        (Method::POST, p("/merge"), Some(json!({"into": "INC-1"}))),
     ]
 }
 
@@ -134,10 +135,25 @@ async fn a_security_incident_is_seen_only_by_participants_and_admins(app: TestAp
             (Method::GET, format!("/api/v1/alerts/{alert}")),
             (Method::POST, format!("/api/v1/alerts/{alert}/acknowledge")),
             (Method::POST, format!("/api/v1/alerts/{alert}/resolve")),
+            (Method::POST, format!("/api/v1/alerts/{alert}/detach")),
         ] {
             assert_error(&app.call(method, &path, &m.token, None).await, StatusCode::NOT_FOUND, "not_found");
         }
+        let attach = format!("/api/v1/alerts/{alert}/attach");
+        let r = app.call(Method::POST, &attach, &m.token, Some(json!({"incident": open}))).await;
+        assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     }
+    // Naming the hidden incident in a body is the same as naming none, and says nothing of it.
+    let r = app.post(&format!("/api/v1/incidents/{open}/merge"), &app.responder.token, json!({"into": secret})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(!r.text.contains("Intrusion") && !r.text.contains("restricted"), "{}", r.text);
+    // Even an admin may not merge a restricted incident into one everyone sees.
+    let r = app.post(&format!("/api/v1/incidents/{secret}/merge"), &app.admin.token, json!({"into": open})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(r.text.contains("restricted"), "{}", r.text);
+    let r = app.post(&format!("/api/v1/alerts/{alert}/attach"), &app.admin.token, json!({"incident": open})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(timeline_len(&app, &open).await, 1, "nothing reached the open incident");
     assert_eq!(timeline_len(&app, &secret).await, before, "refused calls change nothing");
     let by_number = secret.trim_start_matches("INC-");
     let by_id = incident["id"].as_str().unwrap_or_default();

@@ -812,11 +812,11 @@ pub async fn alerts_move_between_incidents_and_stand_alone(store: DynStore) {
     let last = |t: Vec<crate::TimelineEntry>| t.last().map(|e| e.event.clone());
     assert!(matches!(
         last(ok(store.timeline(first).await)),
-        Some(TimelineEvent::AlertDetached { to_number: Some(n), .. }) if n == other.number
+        Some(TimelineEvent::AlertDetached { moved_to: Some(n), .. }) if n == other.number
     ));
     assert!(matches!(
         last(ok(store.timeline(other.id).await)),
-        Some(TimelineEvent::AlertAttached { from_number: Some(n), .. }) if n == first_number
+        Some(TimelineEvent::AlertAttached { moved_from: Some(n), .. }) if n == first_number
     ));
     assert!(audit_actions(&store).await.contains(&("alert.attach".into(), format!("alert:{}", alert.id))));
     let entries = ok(store.timeline(other.id).await).len();
@@ -828,7 +828,7 @@ pub async fn alerts_move_between_incidents_and_stand_alone(store: DynStore) {
     assert_eq!(alone.incident_id, None);
     assert!(matches!(
         last(ok(store.timeline(other.id).await)),
-        Some(TimelineEvent::AlertDetached { to_number: None, .. })
+        Some(TimelineEvent::AlertDetached { moved_to: None, .. })
     ));
     assert!(audit_actions(&store).await.contains(&("alert.detach".into(), format!("alert:{}", alert.id))));
     let incidents = ok(store.list_incidents(&IncidentFilter { limit: 200, ..Default::default() }).await).items.len();

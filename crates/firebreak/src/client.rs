@@ -514,11 +514,11 @@ fn describe(e: &Value) -> String {
             Some(n) if n > 1 => format!("alert {} {n} times: {}", s(e, "change"), s(e, "summary")),
             _ => format!("alert {}: {}", s(e, "change"), s(e, "summary")),
         },
-        "alert_attached" => match e["from_number"].as_i64() {
+        "alert_attached" => match e["moved_from"].as_i64() {
             Some(n) => format!("alert moved here from INC-{n}: {}", s(e, "summary")),
             None => format!("alert attached: {}", s(e, "summary")),
         },
-        "alert_detached" => match e["to_number"].as_i64() {
+        "alert_detached" => match e["moved_to"].as_i64() {
             Some(n) => format!("alert moved to INC-{n}: {}", s(e, "summary")),
             None => format!("alert detached: {}", s(e, "summary")),
         },
@@ -537,8 +537,8 @@ fn describe(e: &Value) -> String {
 /// `describe`, with where an entry copied from a merged incident came from.
 fn describe_entry(e: &Value) -> String {
     match e["from_number"].as_i64() {
-        Some(n) if !matches!(s(e, "kind"), "alert_attached") => format!("[INC-{n}] {}", describe(e)),
-        _ => describe(e),
+        Some(n) => format!("[INC-{n}] {}", describe(e)),
+        None => describe(e),
     }
 }
 

@@ -520,7 +520,7 @@ macro_rules! impl_sql_alerts {
                         alert_id: id,
                         dedup_key: dedup_key.clone(),
                         summary: summary.clone(),
-                        to_number: target.as_ref().map(|t| t.number),
+                        moved_to: target.as_ref().map(|t| t.number),
                     };
                     insert_timeline(&mut tx, from.id, actor, at, &[event]).await?;
                 }
@@ -529,7 +529,7 @@ macro_rules! impl_sql_alerts {
                         alert_id: id,
                         dedup_key: dedup_key.clone(),
                         summary,
-                        from_number: from.as_ref().map(|f| f.number),
+                        moved_from: from.as_ref().map(|f| f.number),
                     };
                     insert_timeline(&mut tx, target.id, actor, at, &[event]).await?;
                 }

@@ -267,11 +267,11 @@ pub fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::Alert { change, summary, severity, count, .. } => {
             format!("alert {change} ({severity}, {count}×): {summary}")
         }
-        TimelineEvent::AlertAttached { summary, from_number, .. } => match from_number {
+        TimelineEvent::AlertAttached { summary, moved_from, .. } => match moved_from {
             Some(n) => format!("moved the alert “{summary}” here from {}", firebreak_domain::incident::label(*n)),
             None => format!("attached the alert “{summary}”"),
         },
-        TimelineEvent::AlertDetached { summary, to_number, .. } => match to_number {
+        TimelineEvent::AlertDetached { summary, moved_to, .. } => match moved_to {
             Some(n) => format!("moved the alert “{summary}” to {}", firebreak_domain::incident::label(*n)),
             None => format!("detached the alert “{summary}”: it stands alone"),
         },
