@@ -199,6 +199,63 @@ async fn services_and_alerts_from_the_command_line_on_postgres() {
     services_and_alerts_from_the_command_line(Backend::Postgres).await;
 }
 
+/// An alert joins the incident declared for its service; it is moved to another incident and
+/// off it; the duplicate incident is merged into the first; the errors say what to do.
+async fn alerts_move_and_incidents_merge_from_the_command_line(backend: Backend) {
+    let Some(db) = Database::fresh(backend).await else { return };
+    let token = db.bootstrap_admin();
+    let server = Server::start(&db.url).await;
+    let cli = Cli { url: server.url.clone(), token };
+    cli.ok(&["service", "create", "checkout"]);
+    let key = field(&cli.ok(&["service", "add-integration", "checkout", "--type", "pagerduty", "--name", "pd"]), "key");
+    let first = cli.json(&["incident", "declare", "Checkout errors", "--service", "checkout"]);
+    send_event(&server, &key, "web/5xx", "5xx above 2%", "error").await;
+    let alerts = cli.json(&["alert", "list"]);
+    let alert = alerts["items"][0].clone();
+    assert_eq!(alert["incident_id"], first["id"], "the alert joined the incident declared for checkout: {alerts}");
+    let alert_id = alert["id"].as_str().unwrap_or_default().to_owned();
+    cli.ok(&["incident", "declare", "Payments failing"]);
+    cli.ok(&["incident", "note", "INC-2", "card declines up"]);
+
+    let out = cli.ok(&["alert", "attach", &alert_id, "--incident", "INC-2"]);
+    assert!(out.contains("INC-2"), "{out}");
+    let err = cli.refused(&["alert", "attach", &alert_id, "--incident", "INC-99"]);
+    assert!(err.contains("HTTP 422") && err.contains("no such incident"), "{err}");
+    let detached = cli.json(&["alert", "detach", &alert_id]);
+    assert_eq!(detached["incident_id"], Value::Null, "{detached}");
+    cli.ok(&["alert", "attach", &alert_id, "--incident", "2"]);
+
+    let out = cli.ok(&["incident", "merge", "INC-2", "--into", "INC-1"]);
+    assert!(out.contains("merged INC-2 into INC-1: 1 alert(s) moved"), "{out}");
+    let shown = cli.ok(&["incident", "show", "INC-1"]);
+    assert!(shown.contains("[INC-2] note: card declines up"), "the merged timeline is carried over: {shown}");
+    assert!(shown.contains("INC-2 \"Payments failing\" merged in (1 alerts"), "{shown}");
+    let second = cli.json(&["incident", "show", "INC-2"]);
+    assert_eq!(
+        (second["incident"]["status"].as_str(), &second["incident"]["merged_into"]),
+        (Some("resolved"), &first["id"])
+    );
+    let err = cli.refused(&["incident", "merge", "INC-2", "--into", "INC-1"]);
+    assert!(
+        err.contains("HTTP 422") && err.contains("already merged") && err.contains("merge into an open incident"),
+        "{err}"
+    );
+    let help = cli.ok(&["incident", "merge", "--help"]);
+    assert!(help.contains("--into") && help.contains("firebreak incident merge INC-43 --into INC-42"), "{help}");
+    let exit = server.terminate();
+    assert!(exit.success(), "{exit}");
+}
+
+#[tokio::test]
+async fn alerts_move_and_incidents_merge_from_the_command_line_on_sqlite() {
+    alerts_move_and_incidents_merge_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn alerts_move_and_incidents_merge_from_the_command_line_on_postgres() {
+    alerts_move_and_incidents_merge_from_the_command_line(Backend::Postgres).await;
+}
+
 #[test]
 fn help_explains_the_catalog_commands() {
     let help = |args: &[&str]| {
