@@ -473,7 +473,112 @@ async fn the_incident_page_says_what_now(app: TestApp) {
     assert!(head.text.contains("class=\"action-close primary\">Close</button>"), "{}", head.text);
 }
 
+/// The web side of alerts meeting incidents: the declared incident's services link to the
+/// catalog (free text marked), the service's alert joins it and can be detached there; the
+/// alert page moves an alert to another incident; an incident is merged into another.
+/// Refusals (no CSRF, a viewer, an unknown incident, merging into itself) change nothing.
+async fn alerts_move_and_incidents_merge_in_the_web(app: TestApp) {
+    use serde_json::json;
+    let s = app.post("/api/v1/services", &app.admin.token, json!({"name": "checkout"})).await;
+    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
+    let i = app
+        .post(
+            &format!("/api/v1/services/{sid}/integrations"),
+            &app.admin.token,
+            json!({"type": "pagerduty", "name": "pd"}),
+        )
+        .await;
+    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let csrf = csrf_of(&app.send(page("/incidents/new", &cookie)).await.text);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("title", "Checkout errors"),
+        ("severity", "high"),
+        ("type", "outage"),
+        ("services", "Checkout, legacy-billing"),
+    ];
+    assert_eq!(app.send(form(Method::POST, "/incidents", &cookie, &fields)).await.status, StatusCode::SEE_OTHER);
+    let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "5xx",
+        "payload": {"summary": "5xx above 2%", "source": "lb", "severity": "error"}});
+    assert_eq!(app.raw(Method::POST, "/v2/enqueue", None, Some(event.to_string())).await.status, StatusCode::ACCEPTED);
+    let alert = app.get("/api/v1/alerts", &app.responder.token).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let first = app.send(page("/incidents/INC-1", &cookie)).await.text;
+    assert!(
+        first.contains(&format!("<a href=\"/services/{sid}\">checkout</a>")),
+        "the catalog service is linked: {first}"
+    );
+    assert!(first.contains("legacy-billing <small>(not in the catalog)</small>"), "free text is marked: {first}");
+    assert!(first.contains(&format!("href=\"/alerts/{alert}\">5xx above 2%</a>")), "the alert joined: {first}");
+    assert!(first.contains(&format!("action=\"/alerts/{alert}/detach\"")), "{first}");
+    assert!(first.contains("No other open incident to merge this one into."), "{first}");
+
+    app.declare("Payments failing").await;
+    let alert_page = format!("/alerts/{alert}");
+    let shown = app.send(page(&alert_page, &cookie)).await.text;
+    assert!(shown.contains("<option value=\"INC-2\">INC-2 Payments failing</option>"), "{shown}");
+    assert!(!shown.contains("<option value=\"INC-1\">"), "not the incident it is on: {shown}");
+    let attach = format!("/alerts/{alert}/attach");
+    // Refused: no CSRF token, a viewer, an unknown incident.
+    let r = app.send(form(Method::POST, &attach, &cookie, &[("incident", "INC-2")])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let viewer = sign_in(&app, "viewer@example.com").await;
+    let viewer_page = app.send(page(&alert_page, &viewer)).await.text;
+    assert!(!viewer_page.contains("attach-form") && !viewer_page.contains("detach-form"), "{viewer_page}");
+    let vcsrf = csrf_of(&viewer_page);
+    assert_eq!(
+        app.send(form(Method::POST, &attach, &viewer, &[("csrf", &vcsrf), ("incident", "INC-2")])).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app.send(form(Method::POST, &attach, &cookie, &[("csrf", &csrf), ("incident", "INC-99")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("role=\"alert\"") && r.text.contains("no such incident"), "{}", r.text);
+    assert!(r.text.contains("aria-invalid=\"true\""), "the error is tied to the field: {}", r.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/alerts/{alert}"), &app.responder.token).await.body["incident_id"],
+        app.get("/api/v1/incidents/INC-1", &app.responder.token).await.body["id"],
+        "refusals moved nothing"
+    );
+    let r = app.send(form(Method::POST, &attach, &cookie, &[("csrf", &csrf), ("incident", "INC-2")])).await;
+    assert_eq!((r.status, common::location(&r)), (StatusCode::SEE_OTHER, alert_page.clone()), "{}", r.text);
+    let shown = app.send(page(&alert_page, &cookie)).await.text;
+    assert!(shown.contains("<span class=\"num\">INC-2</span> Payments failing</a>"), "{shown}");
+
+    // Detach from the incident page goes back there.
+    let detach = format!("/alerts/{alert}/detach");
+    let r = app.send(form(Method::POST, &detach, &cookie, &[("csrf", &csrf), ("back", "incident")])).await;
+    assert_eq!((r.status, common::location(&r)), (StatusCode::SEE_OTHER, "/incidents/INC-2".to_owned()));
+    assert!(app.send(page(&alert_page, &cookie)).await.text.contains("none: this alert stands alone"));
+    let r = app.send(form(Method::POST, &attach, &cookie, &[("csrf", &csrf), ("incident", "INC-2")])).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // Merge INC-2 into INC-1.
+    let second = app.send(page("/incidents/INC-2", &cookie)).await.text;
+    assert!(second.contains("<option value=\"INC-1\">INC-1 Checkout errors</option>"), "{second}");
+    let r =
+        app.send(form(Method::POST, "/incidents/INC-1/merge", &cookie, &[("csrf", &csrf), ("into", "INC-1")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("cannot be merged into itself"), "{}", r.text);
+    let r = app.send(form(Method::POST, "/incidents/INC-2/merge", &cookie, &[("into", "INC-1")])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(app.get("/api/v1/incidents/INC-2", &app.responder.token).await.body["status"], "triggered");
+    let r =
+        app.send(form(Method::POST, "/incidents/INC-2/merge", &cookie, &[("csrf", &csrf), ("into", "INC-1")])).await;
+    assert_eq!((r.status, common::location(&r)), (StatusCode::SEE_OTHER, "/incidents/INC-1".to_owned()), "{}", r.text);
+    let first = app.send(page("/incidents/INC-1", &cookie)).await.text;
+    assert!(first.contains("from INC-2</span>"), "copied entries are marked: {first}");
+    assert!(first.contains("merged INC-2 “Payments failing” into this incident: 1 alert(s) moved"), "{first}");
+    let second = app.send(page("/incidents/INC-2", &cookie)).await.text;
+    assert!(second.contains("data-testid=\"merged-into\">Merged into <a href=\"/incidents/INC-1\">"), "{second}");
+    assert!(!second.contains("action-reopen"), "a merged incident is not reopened: {second}");
+}
+
 on_both_backends!(
+    alerts_move_and_incidents_merge_in_the_web,
     the_incident_page_says_what_now,
     the_navigation_is_grouped,
     the_incident_list_starts_with_what_is_open,
