@@ -508,3 +508,73 @@ async fn triage_an_incident_and_work_its_checklist() {
     assert_eq!(done["state"], "done", "{items}");
     let _ = c.close().await;
 }
+
+/// Alerts and incidents meet in the browser: a PagerDuty event for `checkout` joins the
+/// incident a responder declared for `checkout` (its timeline shows it live), and the duplicate
+/// declared a minute later is merged into it from its page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_joins_the_declared_incident_and_a_duplicate_is_merged() {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
+    let base = app.serve().await;
+    let s = app.post("/api/v1/services", &app.admin.token, serde_json::json!({"name": "checkout"})).await;
+    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/services/{sid}/integrations");
+    let i = app.post(&path, &app.admin.token, serde_json::json!({"type": "pagerduty", "name": "pd"})).await;
+    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let driver = start_chromedriver().await;
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, profile.path(), 1280, 900).await;
+
+    sign_in(&c, &base, "responder@example.com").await;
+    c.goto(&format!("{base}/incidents/new")).await.unwrap_or_else(|e| panic!("{e}"));
+    type_into(&c, "#title", "Checkout errors").await;
+    type_into(&c, "#services", "checkout").await;
+    click(&c, "form[action='/incidents'] button[type=submit]").await;
+    wait_for_status(&c, "triggered").await;
+    assert_eq!(text_of(&c, "[data-testid=services] a").await, "checkout", "the catalog service, linked");
+
+    let event = serde_json::json!({"routing_key": key, "event_action": "trigger", "dedup_key": "lb/5xx",
+        "payload": {"summary": "5xx above 2% on the checkout LB", "source": "lb-1", "severity": "error"}});
+    let sent = reqwest::Client::new().post(format!("{base}/v2/enqueue")).json(&event).send().await;
+    assert_eq!(sent.map(|r| r.status().as_u16()).unwrap_or(0), 202);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !timeline_text(&c).await.contains("5xx above 2% on the checkout LB") {
+        assert!(tokio::time::Instant::now() < deadline, "the alert never showed on the declared incident's timeline");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get("/api/v1/incidents", &app.viewer.token).await.body["items"].as_array().map(Vec::len), Some(1));
+
+    // A colleague declares the same problem again; it is merged into the first.
+    app.declare("Checkout is failing").await;
+    c.goto(&format!("{base}/incidents/INC-2")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "[data-testid=merge] > summary").await;
+    c.find(Locator::Id("merge-into"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("INC-1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "[data-testid=merge-form] button[type=submit]").await;
+    c.accept_alert().await.unwrap_or_else(|e| panic!("the merge asks first: {e}"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let path = c.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default();
+        if path == "/incidents/INC-1" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not sent to the incident merged into (at {path})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let timeline = timeline_text(&c).await;
+    assert!(timeline.contains("merged INC-2 “Checkout is failing” into this incident"), "{timeline}");
+    assert!(timeline.contains("from INC-2"), "{timeline}");
+    c.goto(&format!("{base}/incidents/INC-2")).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(text_of(&c, "[data-testid=merged-into]").await.starts_with("Merged into INC-1"));
+    assert_eq!(status_text(&c).await, "resolved");
+    let _ = c.close().await;
+}
