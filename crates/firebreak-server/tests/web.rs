@@ -577,7 +577,105 @@ async fn alerts_move_and_incidents_merge_in_the_web(app: TestApp) {
     assert!(!second.contains("action-reopen"), "a merged incident is not reopened: {second}");
 }
 
+/// The form fields of a page with no label: neither `<label for>` naming their id, nor an
+/// `aria-label`, nor a `<label>` around them. Hidden fields and buttons need none.
+fn unlabelled_fields(html: &str) -> Vec<String> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[at..].split('"').next().map(str::to_owned)
+    };
+    let mut missing = Vec::new();
+    for open in ["<input", "<select", "<textarea"] {
+        let mut from = 0;
+        while let Some(i) = html[from..].find(open).map(|i| i + from) {
+            let end = html[i..].find('>').map(|e| i + e).unwrap_or(html.len());
+            let tag = &html[i..end];
+            from = end;
+            if matches!(attr(tag, "type").as_deref(), Some("hidden" | "submit" | "button")) {
+                continue;
+            }
+            let by_for = attr(tag, "id").is_some_and(|id| html.contains(&format!("for=\"{id}\"")));
+            let wrapped = html[..i].rfind("<label").is_some_and(|l| html[..i].rfind("</label>").is_none_or(|c| c < l));
+            if !(by_for || wrapped || attr(tag, "aria-label").is_some()) {
+                missing.push(tag.to_owned());
+            }
+        }
+    }
+    missing
+}
+
+/// Accessibility: on every page a responder and an admin use, each form field has a label,
+/// focus is visible, and status and severity are written in words (colour is never the only
+/// signal).
+async fn every_field_is_labelled_and_status_is_in_words(app: TestApp) {
+    use serde_json::json;
+    let s = app.post("/api/v1/services", &app.admin.token, json!({"name": "checkout"})).await;
+    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
+    let i = app
+        .post(
+            &format!("/api/v1/services/{sid}/integrations"),
+            &app.admin.token,
+            json!({"type": "pagerduty", "name": "pd"}),
+        )
+        .await;
+    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "cpu",
+        "payload": {"summary": "CPU high", "source": "db-1", "severity": "critical"}});
+    assert_eq!(app.raw(Method::POST, "/v2/enqueue", None, Some(event.to_string())).await.status, StatusCode::ACCEPTED);
+    app.declare("Second incident").await;
+    let alert = app.get("/api/v1/alerts", &app.admin.token).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let schedule = app
+        .post(
+            "/api/v1/schedules",
+            &app.admin.token,
+            json!({"name": "primary", "time_zone": "UTC", "layers": [{"name": "l", "members": [app.responder.user.id],
+                "rotation_length": 1, "rotation_unit": "weeks", "starts_at": "2026-10-26T09:00"}]}),
+        )
+        .await;
+    let schedule = schedule.body["id"].as_str().unwrap_or_default().to_owned();
+    let cookie = sign_in(&app, "admin@example.com").await;
+    let pages = [
+        "/incidents".to_owned(),
+        "/incidents/new".into(),
+        "/incidents/INC-1".into(),
+        "/incidents/INC-1/triage".into(),
+        "/incidents/INC-1/updates".into(),
+        "/alerts".into(),
+        format!("/alerts/{alert}"),
+        "/services".into(),
+        format!("/services/{sid}"),
+        "/rules".into(),
+        "/maintenance-windows".into(),
+        "/schedules".into(),
+        format!("/schedules/{schedule}"),
+        "/oncall/me".into(),
+        "/procedures".into(),
+        "/profile".into(),
+        "/account".into(),
+        "/admin/users".into(),
+        "/admin/tokens".into(),
+        "/admin/reachability".into(),
+    ];
+    for path in &pages {
+        let r = app.send(page(path, &cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert_eq!(unlabelled_fields(&r.text), Vec::<String>::new(), "{path} has fields without a label");
+    }
+    let incident = app.send(page("/incidents/INC-1", &cookie)).await.text;
+    assert!(incident.contains("data-testid=\"status\">triggered</span>"), "status in words");
+    assert!(incident.contains("class=\"badge sev-critical\">critical</span>"), "severity in words");
+    let list = app.send(page("/alerts", &cookie)).await.text;
+    assert!(list.contains(">open<"), "alert status in words: {list}");
+    let css = app.send(page("/static/app.css", &cookie)).await.text;
+    assert!(css.contains(":focus-visible { outline: 3px solid"), "focus is visible");
+    assert!(!css.contains("outline: none") && !css.contains("outline:none"), "focus is never hidden");
+}
+
 on_both_backends!(
+    every_field_is_labelled_and_status_is_in_words,
     alerts_move_and_incidents_merge_in_the_web,
     the_incident_page_says_what_now,
     the_navigation_is_grouped,
