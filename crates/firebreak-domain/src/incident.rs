@@ -417,6 +417,9 @@ pub struct IncidentEdit {
     pub kind: Option<IncidentType>,
     pub services: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
+    /// The catalog service the edited services name: the incident becomes that service's if
+    /// it belongs to none yet (one that already belongs to a service keeps it).
+    pub service_id: Option<crate::ids::ServiceId>,
 }
 
 impl IncidentEdit {
@@ -974,6 +977,9 @@ impl Incident {
                 if let Some(tags) = &edit.tags {
                     let tags = parse_labels("tags", tags)?;
                     changed(&mut next.tags, tags, &mut events, |from, to| TimelineEvent::TagsChanged { from, to });
+                }
+                if next.service_id.is_none() {
+                    next.service_id = edit.service_id;
                 }
             }
             IncidentChange::AssignRole { role, user } => {

@@ -316,7 +316,38 @@ async fn alerts_join_move_and_incidents_merge(app: TestApp) {
     }
 }
 
+/// Services typed before the catalog had them stay free text; naming a catalog service in an
+/// edit makes the incident that service's, and its alerts join it. One already belonging to a
+/// service keeps it.
+async fn editing_services_links_the_catalog_service(app: TestApp) {
+    let tok = &app.responder.token;
+    let declared = app
+        .post(
+            "/api/v1/incidents",
+            tok,
+            json!({"title": "Billing slow", "severity": "high", "type": "outage", "services": ["billing"]}),
+        )
+        .await;
+    assert_eq!(declared.body["service_id"], serde_json::Value::Null, "not in the catalog yet");
+    let key = pagerduty_service(&app, "billing").await;
+    let r = app
+        .call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": ["Billing", "ledger-db"]})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let billing = r.body["service_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!billing.is_empty(), "the edit names a catalog service: {}", r.text);
+    trigger(&app, &key, "slow", "p99 above 2 s").await;
+    let alerts = app.get("/api/v1/alerts", tok).await;
+    assert_eq!(alerts.body["items"][0]["incident_id"], declared.body["id"], "{}", alerts.text);
+    pagerduty_service(&app, "ledger-db").await;
+    let r = app.call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": ["ledger-db"]}))).await;
+    assert_eq!(r.body["service_id"].as_str(), Some(billing.as_str()), "it keeps the service it belongs to");
+    let r = app.call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": [""]}))).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
 on_both_backends!(
+    editing_services_links_the_catalog_service,
     alerts_join_move_and_incidents_merge,
     declare_and_work_an_incident,
     notes_roles_and_edits,

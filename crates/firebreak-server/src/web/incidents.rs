@@ -334,6 +334,8 @@ struct IncidentPage {
     next_steps: Vec<ChecklistRow>,
     /// Open incidents this one may be merged into (label and title).
     merge_choices: Vec<(String, String)>,
+    /// Names in the service catalog, offered when editing the services.
+    catalog_names: Vec<String>,
     /// People who can be paged by "reassign".
     people: Vec<Person>,
     playbook: Option<PlaybookRow>,
@@ -638,11 +640,13 @@ async fn incident_view_of(
     } else {
         Vec::new()
     };
+    let catalog_names = state.store.list_services().await?.into_iter().map(|s| s.name).collect();
     let next_steps = phases.iter().flat_map(|p| &p.items).filter(|i| i.state == "open").take(3).cloned().collect();
     Ok(IncidentPage {
         head,
         next_steps,
         merge_choices,
+        catalog_names,
         chrome: Chrome::for_user(p, "incidents"),
         severities: choices(Severity::ALL, Severity::as_str, inc.severity.as_str()),
         kinds: choices(IncidentType::ALL, IncidentType::as_str, inc.kind.as_str()),
@@ -878,6 +882,8 @@ struct EditForm {
     #[serde(rename = "type")]
     kind: String,
     title: Option<String>,
+    /// Comma-separated; absent leaves the services as they are.
+    services: Option<String>,
 }
 
 async fn edit(
@@ -889,6 +895,7 @@ async fn edit(
         severity: Some(form.severity.parse()?),
         kind: Some(form.kind.parse()?),
         title: form.title.filter(|t| !t.trim().is_empty()),
+        services: form.services.as_deref().map(split_list),
         ..Default::default()
     };
     apply(&state, &p, &id, IncidentChange::Edit(edit)).await

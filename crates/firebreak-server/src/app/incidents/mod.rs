@@ -64,6 +64,7 @@ impl From<UpdateIncident> for IncidentEdit {
             kind: u.kind,
             services: u.services,
             tags: u.tags,
+            service_id: None,
         }
     }
 }
@@ -183,8 +184,14 @@ pub async fn get(state: &AppState, id: &str) -> ApiResult<Incident> {
 }
 
 /// Applies one change (an edit, a lifecycle step, a note, a role) as this caller.
-pub async fn change(state: &AppState, p: &Principal, id: &str, change: IncidentChange) -> ApiResult<Incident> {
+pub async fn change(state: &AppState, p: &Principal, id: &str, mut change: IncidentChange) -> ApiResult<Incident> {
     p.require_responder()?;
+    // Services typed by their catalog names are those services (see `declare`).
+    if let IncidentChange::Edit(edit) = &mut change
+        && let Some(services) = &edit.services
+    {
+        edit.service_id = catalog_service(state, services).await?;
+    }
     let incident = state.store.change_incident(incident_ref(id)?, change, &p.actor()).await?;
     state.paging_wake.notify_one();
     Ok(incident)
