@@ -145,24 +145,6 @@ async fn wrong_transition_is_409_and_changes_nothing(app: TestApp) {
     assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2));
 }
 
-/// A service with a PagerDuty integration; its routing key.
-async fn pagerduty_service(app: &TestApp, name: &str) -> String {
-    let s = app.post("/api/v1/services", &app.admin.token, json!({"name": name})).await;
-    assert_eq!(s.status, StatusCode::CREATED, "{}", s.text);
-    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
-    let path = format!("/api/v1/services/{sid}/integrations");
-    let i = app.post(&path, &app.admin.token, json!({"type": "pagerduty", "name": "pd"})).await;
-    assert_eq!(i.status, StatusCode::CREATED, "{}", i.text);
-    i.body["key"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn trigger(app: &TestApp, key: &str, dedup: &str, summary: &str) {
-    let body = json!({"routing_key": key, "event_action": "trigger", "dedup_key": dedup,
-        "payload": {"summary": summary, "source": "test", "severity": "error"}});
-    let r = app.raw(Method::POST, "/v2/enqueue", None, Some(body.to_string())).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-}
-
 fn kinds_of(timeline: &serde_json::Value) -> Vec<String> {
     timeline["items"].as_array().into_iter().flatten().filter_map(|e| e["kind"].as_str().map(str::to_owned)).collect()
 }
@@ -172,7 +154,7 @@ fn kinds_of(timeline: &serde_json::Value) -> Vec<String> {
 /// Every refusal is a clear 4xx and changes nothing.
 async fn alerts_join_move_and_incidents_merge(app: TestApp) {
     let (tok, viewer) = (&app.responder.token, &app.viewer.token);
-    let key = pagerduty_service(&app, "checkout").await;
+    let (_, key) = app.pagerduty_service("checkout").await;
     let declared = app
         .post(
             "/api/v1/incidents",
@@ -182,7 +164,7 @@ async fn alerts_join_move_and_incidents_merge(app: TestApp) {
         .await;
     assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.text);
     let first_id = declared.body["id"].as_str().unwrap_or_default().to_owned();
-    trigger(&app, &key, "http-5xx", "5xx above 2%").await;
+    app.trigger(&key, "http-5xx", "5xx above 2%").await;
     let alerts = app.get("/api/v1/alerts", tok).await;
     let alert = alerts.body["items"][0].clone();
     assert_eq!(alert["incident_id"].as_str(), Some(first_id.as_str()), "the alert joined the declared incident");
@@ -329,17 +311,17 @@ async fn editing_services_links_the_catalog_service(app: TestApp) {
         )
         .await;
     assert_eq!(declared.body["service_id"], serde_json::Value::Null, "not in the catalog yet");
-    let key = pagerduty_service(&app, "billing").await;
+    let (_, key) = app.pagerduty_service("billing").await;
     let r = app
         .call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": ["Billing", "ledger-db"]})))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let billing = r.body["service_id"].as_str().unwrap_or_default().to_owned();
     assert!(!billing.is_empty(), "the edit names a catalog service: {}", r.text);
-    trigger(&app, &key, "slow", "p99 above 2 s").await;
+    app.trigger(&key, "slow", "p99 above 2 s").await;
     let alerts = app.get("/api/v1/alerts", tok).await;
     assert_eq!(alerts.body["items"][0]["incident_id"], declared.body["id"], "{}", alerts.text);
-    pagerduty_service(&app, "ledger-db").await;
+    app.pagerduty_service("ledger-db").await;
     let r = app.call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": ["ledger-db"]}))).await;
     assert_eq!(r.body["service_id"].as_str(), Some(billing.as_str()), "it keeps the service it belongs to");
     let r = app.call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": [""]}))).await;

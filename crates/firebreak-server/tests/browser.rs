@@ -521,11 +521,7 @@ async fn an_alert_joins_the_declared_incident_and_a_duplicate_is_merged() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
     let base = app.serve().await;
-    let s = app.post("/api/v1/services", &app.admin.token, serde_json::json!({"name": "checkout"})).await;
-    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
-    let path = format!("/api/v1/services/{sid}/integrations");
-    let i = app.post(&path, &app.admin.token, serde_json::json!({"type": "pagerduty", "name": "pd"})).await;
-    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let (_, key) = app.pagerduty_service("checkout").await;
     let driver = start_chromedriver().await;
     let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let c = browser(&driver, profile.path(), 1280, 900).await;
@@ -538,10 +534,7 @@ async fn an_alert_joins_the_declared_incident_and_a_duplicate_is_merged() {
     wait_for_status(&c, "triggered").await;
     assert_eq!(text_of(&c, "[data-testid=services] a").await, "checkout", "the catalog service, linked");
 
-    let event = serde_json::json!({"routing_key": key, "event_action": "trigger", "dedup_key": "lb/5xx",
-        "payload": {"summary": "5xx above 2% on the checkout LB", "source": "lb-1", "severity": "error"}});
-    let sent = reqwest::Client::new().post(format!("{base}/v2/enqueue")).json(&event).send().await;
-    assert_eq!(sent.map(|r| r.status().as_u16()).unwrap_or(0), 202);
+    app.trigger(&key, "lb/5xx", "5xx above 2% on the checkout LB").await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while !timeline_text(&c).await.contains("5xx above 2% on the checkout LB") {
         assert!(tokio::time::Instant::now() < deadline, "the alert never showed on the declared incident's timeline");

@@ -478,17 +478,7 @@ async fn the_incident_page_says_what_now(app: TestApp) {
 /// alert page moves an alert to another incident; an incident is merged into another.
 /// Refusals (no CSRF, a viewer, an unknown incident, merging into itself) change nothing.
 async fn alerts_move_and_incidents_merge_in_the_web(app: TestApp) {
-    use serde_json::json;
-    let s = app.post("/api/v1/services", &app.admin.token, json!({"name": "checkout"})).await;
-    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
-    let i = app
-        .post(
-            &format!("/api/v1/services/{sid}/integrations"),
-            &app.admin.token,
-            json!({"type": "pagerduty", "name": "pd"}),
-        )
-        .await;
-    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let (sid, key) = app.pagerduty_service("checkout").await;
     let cookie = sign_in(&app, "responder@example.com").await;
     let csrf = csrf_of(&app.send(page("/incidents/new", &cookie)).await.text);
     let fields = [
@@ -499,9 +489,7 @@ async fn alerts_move_and_incidents_merge_in_the_web(app: TestApp) {
         ("services", "Checkout, legacy-billing"),
     ];
     assert_eq!(app.send(form(Method::POST, "/incidents", &cookie, &fields)).await.status, StatusCode::SEE_OTHER);
-    let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "5xx",
-        "payload": {"summary": "5xx above 2%", "source": "lb", "severity": "error"}});
-    assert_eq!(app.raw(Method::POST, "/v2/enqueue", None, Some(event.to_string())).await.status, StatusCode::ACCEPTED);
+    app.trigger(&key, "5xx", "5xx above 2%").await;
     let alert = app.get("/api/v1/alerts", &app.responder.token).await.body["items"][0]["id"]
         .as_str()
         .unwrap_or_default()
@@ -609,19 +597,13 @@ fn unlabelled_fields(html: &str) -> Vec<String> {
 /// signal).
 async fn every_field_is_labelled_and_status_is_in_words(app: TestApp) {
     use serde_json::json;
-    let s = app.post("/api/v1/services", &app.admin.token, json!({"name": "checkout"})).await;
-    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
-    let i = app
-        .post(
-            &format!("/api/v1/services/{sid}/integrations"),
-            &app.admin.token,
-            json!({"type": "pagerduty", "name": "pd"}),
-        )
-        .await;
-    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
-    let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "cpu",
-        "payload": {"summary": "CPU high", "source": "db-1", "severity": "critical"}});
-    assert_eq!(app.raw(Method::POST, "/v2/enqueue", None, Some(event.to_string())).await.status, StatusCode::ACCEPTED);
+    // The check itself: it finds bare fields and accepts the three ways of labelling one.
+    assert_eq!(unlabelled_fields("<form><input name=\"q\"><select id=\"s\"></select></form>").len(), 2);
+    let labelled = "<label for=\"a\">A</label><input id=\"a\"><label><input type=\"checkbox\"> B</label>\
+                    <textarea aria-label=\"C\"></textarea><input type=\"hidden\" name=\"csrf\">";
+    assert_eq!(unlabelled_fields(labelled), Vec::<String>::new());
+    let (sid, key) = app.pagerduty_service("checkout").await;
+    app.trigger(&key, "cpu", "CPU high").await;
     app.declare("Second incident").await;
     let alert = app.get("/api/v1/alerts", &app.admin.token).await.body["items"][0]["id"]
         .as_str()
@@ -666,7 +648,7 @@ async fn every_field_is_labelled_and_status_is_in_words(app: TestApp) {
     }
     let incident = app.send(page("/incidents/INC-1", &cookie)).await.text;
     assert!(incident.contains("data-testid=\"status\">triggered</span>"), "status in words");
-    assert!(incident.contains("class=\"badge sev-critical\">critical</span>"), "severity in words");
+    assert!(incident.contains("class=\"badge sev-high\">high</span>"), "severity in words");
     let list = app.send(page("/alerts", &cookie)).await.text;
     assert!(list.contains(">open<"), "alert status in words: {list}");
     let css = app.send(page("/static/app.css", &cookie)).await.text;

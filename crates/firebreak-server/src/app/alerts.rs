@@ -177,18 +177,7 @@ pub async fn move_alert(state: &AppState, p: &Principal, id: String, incident: O
             let target = crate::app::incidents::named_in_body(state, p, "incident", raw).await?;
             if let Some(current) = alert.incident_id {
                 let current = state.store.get_incident(firebreak_domain::IncidentRef::Id(current)).await?;
-                let restricted = crate::app::visibility::is_restricted;
-                if restricted(state, &current) && !restricted(state, &target) {
-                    return Err(DomainError::invalid(
-                        "incident",
-                        format!(
-                            "the alert belongs to {}, which is restricted; {} is not",
-                            current.label(),
-                            target.label()
-                        ),
-                    )
-                    .into());
-                }
+                crate::app::visibility::check_carry(state, &current, &target, "incident")?;
             }
             Some(target.id)
         }

@@ -46,6 +46,20 @@ pub async fn can_see(state: &AppState, p: &Principal, incident: &Incident) -> Ap
     Ok(state.store.is_participant(incident.id, p.user.id).await?)
 }
 
+/// Refuses moving work (alerts, a timeline) from `from` to `to` when `from` is restricted and
+/// `to` is not: what moves would reach people who may not see `from`. `field` names the
+/// request's field that chose `to`.
+pub fn check_carry(state: &AppState, from: &Incident, to: &Incident, field: &'static str) -> ApiResult<()> {
+    if is_restricted(state, from) && !is_restricted(state, to) {
+        let (from, to) = (from.label(), to.label());
+        let message = format!(
+            "{from} is restricted and {to} is not; restrict {to} first, so what moves stays among its participants"
+        );
+        return Err(firebreak_domain::DomainError::invalid(field, message).into());
+    }
+    Ok(())
+}
+
 /// Refuses (as not found) a caller who may not see the incident.
 pub async fn check(state: &AppState, p: &Principal, incident: &Incident) -> ApiResult<()> {
     if can_see(state, p, incident).await? { Ok(()) } else { Err(ApiError::not_found("incident")) }

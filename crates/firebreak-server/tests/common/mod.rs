@@ -146,6 +146,26 @@ impl TestApp {
         r.body
     }
 
+    /// A catalog service with a PagerDuty integration, made by the admin: its id and its
+    /// routing key.
+    pub async fn pagerduty_service(&self, name: &str) -> (String, String) {
+        let s = self.post("/api/v1/services", &self.admin.token, serde_json::json!({"name": name})).await;
+        assert_eq!(s.status, StatusCode::CREATED, "{}", s.text);
+        let id = s.body["id"].as_str().unwrap_or_default().to_owned();
+        let body = serde_json::json!({"type": "pagerduty", "name": "pd"});
+        let i = self.post(&format!("/api/v1/services/{id}/integrations"), &self.admin.token, body).await;
+        assert_eq!(i.status, StatusCode::CREATED, "{}", i.text);
+        (id, i.body["key"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Sends a PagerDuty trigger (severity error) to the integration with `key`; it is accepted.
+    pub async fn trigger(&self, key: &str, dedup: &str, summary: &str) {
+        let body = serde_json::json!({"routing_key": key, "event_action": "trigger", "dedup_key": dedup,
+            "payload": {"summary": summary, "source": "test", "severity": "error"}});
+        let r = self.raw(Method::POST, "/v2/enqueue", None, Some(body.to_string())).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    }
+
     /// Serves the app on a real socket on 127.0.0.1:0; returns its base URL.
     pub async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));

@@ -282,19 +282,7 @@ pub async fn merge(state: &AppState, p: &Principal, id: &str, into: &str) -> Api
     p.require_responder()?;
     let from = get(state, id).await?;
     let target = named_in_body(state, p, "into", into).await?;
-    let visibility = crate::app::visibility::is_restricted;
-    if visibility(state, &from) && !visibility(state, &target) {
-        return Err(DomainError::invalid(
-            "into",
-            format!(
-                "{} is restricted and {} is not; restrict {} first, so the merged timeline stays among its participants",
-                from.label(),
-                target.label(),
-                target.label()
-            ),
-        )
-        .into());
-    }
+    crate::app::visibility::check_carry(state, &from, &target, "into")?;
     let merged = state.store.merge_incidents(from.id, target.id, &p.actor()).await?;
     state.paging_wake.notify_one();
     Ok(merged)
