@@ -264,6 +264,12 @@ async fn alerts_join_move_and_incidents_merge(app: TestApp) {
             .any(|e| e["from_number"] == 2 && e["body"] == "card declines up")
     );
     assert_eq!(kinds_of(&merged).last().map(String::as_str), Some("merged_from"));
+    let export = app.get("/api/v1/incidents/INC-1/timeline/export", viewer).await;
+    assert!(
+        export.text.contains("| (from INC-2) added a note |"),
+        "the export says where entries came from: {}",
+        export.text
+    );
     assert_eq!(
         kinds_of(&app.get("/api/v1/incidents/INC-2/timeline", viewer).await.body).last().map(String::as_str),
         Some("merged_into")

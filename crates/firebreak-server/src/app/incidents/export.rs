@@ -35,7 +35,11 @@ pub fn timeline_markdown(incident: &Incident, entries: &[TimelineEntry], dir: &D
             firebreak_domain::time::canonical(e.at),
             cell(&e.actor_name),
             e.via.as_str(),
-            cell(&super::describe(&e.event, dir))
+            cell(&match e.from_number {
+                Some(n) =>
+                    format!("(from {}) {}", firebreak_domain::incident::label(n), super::describe(&e.event, dir)),
+                None => super::describe(&e.event, dir),
+            })
         ));
         let quoted = match &e.event {
             TimelineEvent::NoteAdded { body } => Some(body.clone()),
