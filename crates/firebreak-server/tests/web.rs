@@ -563,6 +563,8 @@ async fn alerts_move_and_incidents_merge_in_the_web(app: TestApp) {
     let second = app.send(page("/incidents/INC-2", &cookie)).await.text;
     assert!(second.contains("data-testid=\"merged-into\">Merged into <a href=\"/incidents/INC-1\">"), "{second}");
     assert!(!second.contains("action-reopen"), "a merged incident is not reopened: {second}");
+    let list = app.send(page("/incidents?status=any", &cookie)).await.text;
+    assert!(list.contains("resolved</span> <span class=\"badge\">merged</span>"), "{list}");
 }
 
 /// The form fields of a page with no label: neither `<label for>` naming their id, nor an

@@ -62,6 +62,8 @@ pub struct Row {
     /// How long since the incident last changed.
     pub updated: String,
     pub updated_at: String,
+    /// Merged into another incident.
+    pub merged: bool,
 }
 
 impl Row {
@@ -84,6 +86,7 @@ impl Row {
             age: super::show_age(now - i.detected_at),
             updated: super::show_age(now - i.updated_at),
             updated_at: show_time(&i.updated_at),
+            merged: i.merged_into.is_some(),
         }
     }
 }
