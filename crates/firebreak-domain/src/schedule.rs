@@ -18,7 +18,9 @@
 
 use crate::{DomainError, Fault, Timestamp, UserId};
 use chrono::TimeZone as _;
-use jiff::civil::{DateTime as CivilDateTime, Time, Weekday};
+use jiff::civil::Weekday;
+/// The wall-clock date-times and times definitions are written in (`2026-03-02T09:00`, `09:00`).
+pub use jiff::civil::{DateTime as CivilDateTime, Time};
 use jiff::tz::TimeZone;
 use jiff::{Span, Zoned};
 use serde::{Deserialize, Serialize};
@@ -150,6 +152,28 @@ impl Restriction {
                 edges
             }
         }
+    }
+
+    /// Monday to Friday from `start` to `end` each day — past midnight into the next day when
+    /// `end` is at or before `start` — as five weekly windows.
+    pub fn weekdays(start: Time, end: Time) -> Vec<Restriction> {
+        const WEEK: [Day; 7] =
+            [Day::Monday, Day::Tuesday, Day::Wednesday, Day::Thursday, Day::Friday, Day::Saturday, Day::Sunday];
+        (0..5)
+            .map(|d| Restriction::Weekly {
+                start_day: WEEK[d],
+                start,
+                end_day: if end > start { WEEK[d] } else { WEEK[d + 1] },
+                end,
+            })
+            .collect()
+    }
+
+    /// The times of the [`Restriction::weekdays`] windows `list` starts with, if it does.
+    pub fn weekdays_at_start(list: &[Restriction]) -> Option<(Time, Time)> {
+        let Some(Restriction::Weekly { start, end, .. }) = list.first() else { return None };
+        let five = Restriction::weekdays(*start, *end);
+        list.starts_with(&five).then_some((*start, *end))
     }
 
     fn check(&self) -> Result<(), DomainError> {

@@ -399,3 +399,42 @@ fn forms_are_offered_the_regional_zone_names() {
     assert!(!names.iter().any(|n| n.starts_with("posix/") || n.starts_with("right/")));
     assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, each once");
 }
+
+#[test]
+fn weekday_windows_are_five_weekly_ones_and_are_recognised_again() {
+    let days = Restriction::weekdays(time("09:00"), time("17:00"));
+    assert_eq!(days.len(), 5);
+    assert_eq!(
+        days[4],
+        Restriction::Weekly { start_day: Day::Friday, start: time("09:00"), end_day: Day::Friday, end: time("17:00") }
+    );
+    let nights = Restriction::weekdays(time("22:00"), time("06:00"));
+    assert_eq!(
+        nights[4],
+        Restriction::Weekly {
+            start_day: Day::Friday,
+            start: time("22:00"),
+            end_day: Day::Saturday,
+            end: time("06:00")
+        },
+        "overnight windows end the next morning"
+    );
+    let mut list = days.clone();
+    list.push(Restriction::Daily { start: time("01:00"), end: time("02:00") });
+    assert_eq!(Restriction::weekdays_at_start(&list), Some((time("09:00"), time("17:00"))));
+    assert_eq!(Restriction::weekdays_at_start(&days[1..]), None, "four days are not the weekdays");
+    assert_eq!(Restriction::weekdays_at_start(&[]), None);
+
+    // Covered on weekdays only.
+    let mut d = ScheduleDefinition {
+        time_zone: "Europe/Berlin".into(),
+        layers: vec![layer(&[A], 1, RotationUnit::Weeks, "2026-03-02T00:00")],
+        overrides: vec![],
+        fallback: Some(user(D)),
+    };
+    d.layers[0].restrictions = days;
+    let s = OnCallSchedule::parse(d).expect("valid");
+    assert_eq!(who(&s, at("Europe/Berlin", "2026-03-06T10:00")), Some(A), "Friday");
+    assert_eq!(who(&s, at("Europe/Berlin", "2026-03-07T10:00")), Some(D), "Saturday");
+    assert_eq!(who(&s, at("Europe/Berlin", "2026-03-06T18:00")), Some(D), "Friday evening");
+}

@@ -98,11 +98,143 @@ pub async fn answer<T, R: IntoResponse>(
     done: impl AsyncFnOnce(T) -> WebResult<Response>,
     again: impl AsyncFnOnce(String) -> WebResult<R>,
 ) -> WebResult<Response> {
+    answer_at(outcome, done, async move |e: ApiError| again(e.message).await).await
+}
+
+/// [`answer`], for forms that show an error at the field it concerns: `again` gets the whole
+/// error (its `field` says where; see [`Problem`]).
+pub async fn answer_at<T, R: IntoResponse>(
+    outcome: Result<T, ApiError>,
+    done: impl AsyncFnOnce(T) -> WebResult<Response>,
+    again: impl AsyncFnOnce(ApiError) -> WebResult<R>,
+) -> WebResult<Response> {
     match outcome {
         Ok(v) => done(v).await,
         Err(e) => {
             let e = form_error(e)?;
-            Ok((e.status, again(e.message).await?).into_response())
+            let status = e.status;
+            Ok((status, again(e).await?).into_response())
         }
+    }
+}
+
+/// An error as a form shows it: a summary at the top (`role="alert"`, linking to the field),
+/// and the same message next to the field it concerns, which names it with
+/// `aria-describedby` (the macros of `templates/forms.html`). Empty when there is none.
+#[derive(Debug, Clone, Default)]
+pub struct Problem {
+    /// The id of the field's element, or empty when the error concerns no one field.
+    pub field: String,
+    /// What the summary calls the field (`Layer 2 members`).
+    pub label: String,
+    pub message: String,
+}
+
+impl Problem {
+    /// The problem of `e` on a form whose fields `place` finds: from the error's `field` (a
+    /// name, or a path such as `layers[1].members`) to the element's id and label.
+    pub fn of(e: &ApiError, place: impl Fn(&str) -> Option<(String, String)>) -> Problem {
+        let Some(path) = &e.field else { return Problem { message: e.message.clone(), ..Default::default() } };
+        // The message names the place first (`layers: …`, `layers[1].members: …`); the form
+        // shows the place its own way.
+        let root = path.split(['[', '.']).next().unwrap_or_default();
+        let message = [path.as_str(), root]
+            .iter()
+            .find_map(|p| e.message.strip_prefix(&format!("{p}: ")))
+            .unwrap_or(&e.message)
+            .to_owned();
+        match place(path) {
+            Some((field, label)) => Problem { field, label, message },
+            None => Problem { message: e.message.clone(), ..Default::default() },
+        }
+    }
+
+    /// A problem at the field `field` (an element id), called `label`.
+    pub fn at(field: impl Into<String>, label: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem { field: field.into(), label: label.into(), message: message.into() }
+    }
+
+    pub fn is_some(&self) -> bool {
+        !self.message.is_empty()
+    }
+
+    /// Whether the problem is at the element `id`.
+    pub fn is_at(&self, id: &str) -> bool {
+        !self.field.is_empty() && self.field == id
+    }
+}
+
+/// A form's fields in the order they were posted, for forms with lists in them: repeated names
+/// (`layer1.member`, in order) and numbered groups (`layer1.name`, `layer2.name`).
+#[derive(Deserialize, Default)]
+#[serde(transparent)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, or empty.
+    pub fn one(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Whether any field is called `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// The numbers of the groups `{prefix}N.…` posted, in order, each once (`layer` gives 1,
+    /// 2, … for `layer1.name`, `layer2.name`); at most `max` of them.
+    pub fn groups(&self, prefix: &str, max: usize) -> Vec<usize> {
+        let mut numbers: Vec<usize> =
+            self.0.iter().filter_map(|(k, _)| k.strip_prefix(prefix)?.split_once('.')?.0.parse().ok()).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers.truncate(max);
+        numbers
+    }
+
+    /// The button that posted the form: its `action` value, as words and numbers (`remove-layer:2`
+    /// is `("remove-layer", [2])`). A form posted without one (Enter in a field) previews.
+    pub fn action(&self) -> (String, Vec<usize>) {
+        let raw = self.one("action");
+        let mut parts = raw.split(':');
+        let verb = parts.next().filter(|v| !v.is_empty()).unwrap_or("preview").to_owned();
+        (verb, parts.filter_map(|n| n.parse().ok()).collect())
+    }
+}
+
+/// One row of an ordered choice (a layer's members, a level's targets): the chosen value, empty
+/// for a blank row.
+pub struct PickRow {
+    pub value: String,
+    /// The label of a value none of the choices has (an unknown id that was posted, a deleted
+    /// user), so that what was chosen is shown again; empty when it is one of them.
+    pub stray: String,
+}
+
+/// Choices of a select, under an `optgroup` when `label` is not empty.
+pub struct ChoiceGroup {
+    pub label: String,
+    pub options: Vec<super::catalog::SelectOption>,
+}
+
+/// The rows of an ordered choice: one per chosen value, in order, then `blank` blank rows.
+pub fn pick_rows(chosen: &[String], groups: &[ChoiceGroup], blank: usize) -> Vec<PickRow> {
+    let known = |v: &str| groups.iter().any(|g| g.options.iter().any(|o| o.value == v));
+    let rows = chosen.iter().map(|v| PickRow {
+        stray: if known(v) { String::new() } else { format!("unknown ({})", super::catalog::clip(v, 40)) },
+        value: v.clone(),
+    });
+    rows.chain((0..blank).map(|_| PickRow { value: String::new(), stray: String::new() })).collect()
+}
+
+/// Moves entry `n` (from 1) of `list` one place up; nothing when it is the first or not there.
+pub fn move_up<T>(list: &mut [T], n: usize) {
+    if n >= 2 && n <= list.len() {
+        list.swap(n - 2, n - 1);
     }
 }

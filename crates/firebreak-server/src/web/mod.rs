@@ -1,7 +1,7 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
 //! services and their integrations, heartbeats, webhook mappings and checks, alerts,
 //! classification rules and maintenance windows, on-call schedules (who is on call, shifts,
-//! overrides, and my on-call), the profile (contact methods, notification rules, calendar
+//! overrides, my on-call, and the form that creates and edits them), the profile (contact methods, notification rules, calendar
 //! feeds), account, and the admin pages for users and tokens. Pages work without JavaScript; a
 //! small script adds live timeline updates over Server-Sent Events and confirmations before
 //! destructive buttons. Every form carries a CSRF token bound to the session.
@@ -19,6 +19,7 @@ mod procedure_files;
 mod procedures;
 mod profile;
 pub(crate) mod respond;
+mod schedule_form;
 mod triage;
 
 use crate::AppState;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(monitoring::router())
         .merge(oncall::router())
+        .merge(schedule_form::router())
         .merge(procedures::router())
         .merge(investigation::router())
         .merge(procedure_files::router())
@@ -153,7 +155,10 @@ impl IntoResponse for WebError {
 
 pub type WebResult<T> = Result<T, WebError>;
 
-pub use form::{CsrfOnly, Submitted, WebForm, answer, form_error, see, unless_missing};
+pub use form::{
+    ChoiceGroup, CsrfOnly, Fields, PickRow, Problem, Submitted, WebForm, answer, answer_at, form_error, move_up,
+    pick_rows, see, unless_missing,
+};
 
 /// Renders a template; a template failure is a server error (logged by the middleware).
 pub fn render<T: Template>(t: &T) -> Response {
