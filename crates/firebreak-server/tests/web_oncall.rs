@@ -1,8 +1,9 @@
 //! The on-call pages through HTTP: the list with who is on call now, a schedule's layers and
 //! shifts in its own time zone (across the New York autumn change), overrides of a whole shift
 //! or part of one through the form (and the API agreeing), bad input shown again, viewers and
-//! forged forms refused, hostile names escaped, unknown schedules; the schedule form (create,
-//! edit, preview, the list buttons, errors at their field). On both backends.
+//! forged forms refused, hostile names escaped, unknown schedules; the schedule and escalation
+//! policy forms (create, edit, preview, the list buttons, errors at their field) and the policy
+//! pages. On both backends.
 
 mod common;
 
@@ -403,6 +404,7 @@ async fn create_a_schedule_through_the_form(app: TestApp) {
     let cookie = sign_in(&app, "responder@example.com").await;
     let (r, _) = get_page(&app, "/schedules", &cookie).await;
     assert!(r.text.contains("href=\"/schedules/new\" data-testid=\"new-schedule\""), "{}", r.text);
+    assert!(r.text.contains("href=\"/policies\""), "the on-call page links to the policies");
     let (r, csrf) = get_page(&app, "/schedules/new", &cookie).await;
     assert!(r.text.contains("<form method=\"post\" action=\"/schedules/new\""), "{}", r.text);
     assert!(!csrf.is_empty());
@@ -761,6 +763,303 @@ async fn schedule_forms_refuse_a_missing_csrf_token(app: TestApp) {
     }
 }
 
+// ---------------------------------------------------------------- escalation policies
+
+/// The policy form: level 1 pages the schedule `schedule` and waits 5 minutes, level 2 the
+/// admin and the responder in turn and waits 15, one repeat; posted with the button `action`.
+fn policy_form(app: &TestApp, csrf: &str, name: &str, schedule: &str, action: &str) -> Typed {
+    let (admin, responder) = (format!("user:{}", app.admin.user.id), format!("user:{}", app.responder.user.id));
+    let schedule = format!("schedule:{schedule}");
+    typed(&[
+        ("csrf", csrf),
+        ("name", name),
+        ("description", "database escalation"),
+        ("level1.target", &schedule),
+        ("level1.target", ""),
+        ("level1.delay", "5"),
+        ("level2.target", &admin),
+        ("level2.target", &responder),
+        ("level2.target", ""),
+        ("level2.round_robin", "on"),
+        ("level2.delay", "15"),
+        ("repeat", "1"),
+        ("action", action),
+    ])
+}
+
+async fn policies(app: &TestApp) -> Vec<Value> {
+    let r = app.get("/api/v1/escalation-policies", &app.viewer.token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// The texts of every element with `data-testid="ID"`, in order.
+fn testids(html: &str, id: &str) -> Vec<String> {
+    let marker = format!("data-testid=\"{id}\">");
+    html.match_indices(&marker)
+        .map(|(i, _)| html[i + marker.len()..].split('<').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn create_and_edit_a_policy_through_the_form(app: TestApp) {
+    set_clock(&app, NOW);
+    let schedule = create(&app, "databases").await;
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let (r, _) = get_page(&app, "/policies", &cookie).await;
+    assert!(r.text.contains("No escalation policies yet."), "{}", r.text);
+    assert!(r.text.contains("href=\"/policies/new\" data-testid=\"new-policy\""));
+    let (r, csrf) = get_page(&app, "/policies/new", &cookie).await;
+    assert!(r.text.contains("<form method=\"post\" action=\"/policies/new\""), "{}", r.text);
+    assert_every_field_is_labelled(&r.text);
+    assert!(r.text.contains(&format!("<option value=\"schedule:{schedule}\">databases</option>")), "{}", r.text);
+    assert!(r.text.contains(&format!("<option value=\"user:{}\">admin@example.com</option>", app.admin.user.id)));
+
+    let r = post_typed(&app, "/policies/new", &cookie, &policy_form(&app, &csrf, "databases", &schedule, "save")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let path = location(&r);
+    let id = path.strip_prefix("/policies/").unwrap_or_else(|| panic!("{path}")).to_owned();
+    let saved = app.get(&format!("/api/v1/escalation-policies/{id}"), &app.viewer.token).await.body;
+    assert_eq!(saved["name"], "databases");
+    assert_eq!(saved["description"], "database escalation");
+    assert_eq!(
+        saved["levels"],
+        json!([
+            {"targets": [{"type": "schedule", "id": schedule}], "round_robin": false, "delay_minutes": 5},
+            {"targets": [{"type": "user", "id": app.admin.user.id}, {"type": "user", "id": app.responder.user.id}],
+             "round_robin": true, "delay_minutes": 15}
+        ])
+    );
+    assert_eq!(saved["repeat"], 1);
+
+    // Its page: levels, targets by name, waits, repeats, no service yet, and the plan.
+    let (r, _) = get_page(&app, &path, &cookie).await;
+    assert_eq!(testid(&r.text, "policy-title").as_deref(), Some("databases"));
+    assert_eq!(
+        testids(&r.text, "level-targets"),
+        ["whoever is on call on databases", "admin@example.com, responder@example.com"]
+    );
+    assert_eq!(testids(&r.text, "level-wait"), ["5 minutes", "15 minutes"]);
+    assert!(r.text.contains("one of them at a time, in turn"));
+    assert!(common::unescape(&testid(&r.text, "repeat").unwrap_or_default()).contains("runs 1 more time."));
+    assert!(r.text.contains("data-testid=\"no-services\""));
+    assert_eq!(testids(&r.text, "plan-minute"), ["0", "5", "20", "25"]);
+    assert_eq!(testids(&r.text, "plan-pages")[0], "responder@example.com (on call on databases)");
+    assert!(r.text.contains(&format!("href=\"/policies/{id}/edit\" data-testid=\"edit-policy\"")));
+
+    // A service that pages through it is listed with it.
+    let body = json!({"name": "checkout", "escalation_policy_id": id});
+    assert_eq!(app.post("/api/v1/services", &app.responder.token, body).await.status, StatusCode::CREATED);
+    let (r, _) = get_page(&app, &path, &cookie).await;
+    let used_by = &r.text[r.text.find("data-testid=\"services\"").unwrap_or_else(|| panic!("{}", r.text))..];
+    assert!(used_by.contains(">checkout</a>"), "{used_by}");
+    assert!(!r.text.contains("data-testid=\"no-services\""));
+    let (r, _) = get_page(&app, "/policies", &cookie).await;
+    assert!(r.text.contains(&format!("<a href=\"/policies/{id}\" data-testid=\"policy-name\">databases</a>")));
+    assert!(r.text.contains("checkout"), "used by the service");
+
+    // Edited: one level, a 10-minute wait, no repeats.
+    let edit = format!("/policies/{id}/edit");
+    let (r, csrf) = get_page(&app, &edit, &cookie).await;
+    assert_every_field_is_labelled(&r.text);
+    assert_eq!(attr(element(&r.text, "pf-name"), "value"), Some("databases"));
+    assert!(chosen(&r.text, "pf-level-1-targets-1", &format!("schedule:{schedule}")));
+    assert!(chosen(&r.text, "pf-level-2-targets-2", &format!("user:{}", app.responder.user.id)));
+    assert!(element(&r.text, "pf-level-2-round-robin").contains(" checked"));
+    assert!(!element(&r.text, "pf-level-1-round-robin").contains(" checked"));
+    assert_eq!(attr(element(&r.text, "pf-level-2-delay"), "value"), Some("15"));
+    assert_eq!(attr(element(&r.text, "pf-repeat"), "value"), Some("1"));
+    let mut fields = policy_form(&app, &csrf, "databases", &schedule, "save");
+    fields.retain(|(k, _)| !k.starts_with("level2."));
+    set(&mut fields, "level1.delay", "10");
+    set(&mut fields, "repeat", "0");
+    let r = post_typed(&app, &edit, &cookie, &fields).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, path.clone()), "{}", r.text);
+    let saved = app.get(&format!("/api/v1/escalation-policies/{id}"), &app.viewer.token).await.body;
+    assert_eq!(
+        saved["levels"],
+        json!([{"targets": [{"type": "schedule", "id": schedule}], "round_robin": false, "delay_minutes": 10}])
+    );
+    assert_eq!(saved["repeat"], 0);
+}
+
+async fn a_policy_preview_shows_the_plan_and_saves_nothing(app: TestApp) {
+    set_clock(&app, NOW);
+    let schedule = create(&app, "databases").await;
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let (_, csrf) = get_page(&app, "/policies/new", &cookie).await;
+    let r =
+        post_typed(&app, "/policies/new", &cookie, &policy_form(&app, &csrf, "databases", &schedule, "preview")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("data-testid=\"preview\""), "{}", r.text);
+    assert_eq!(testid(&r.text, "form-status").as_deref(), Some("Preview only: nothing is saved yet."));
+    // Now (Saturday 08:00 in New York) the schedule has the responder on call; levels 1, 2, then
+    // the repeat, at minutes 0, 5, 20 and 25.
+    assert_eq!(testids(&r.text, "plan-minute"), ["0", "5", "20", "25"]);
+    assert_eq!(
+        testids(&r.text, "plan-pages"),
+        [
+            "responder@example.com (on call on databases)",
+            "admin@example.com, responder@example.com",
+            "responder@example.com (on call on databases)",
+            "admin@example.com, responder@example.com",
+        ]
+    );
+    assert!(r.text.contains("(2026-10-31 12:05:00 UTC)"), "{}", r.text);
+    assert!(r.text.contains("one of them, in turn:"), "level 2 pages one at a time");
+    assert_eq!(attr(element(&r.text, "pf-name"), "value"), Some("databases"), "what was typed stays");
+    assert!(chosen(&r.text, "pf-level-2-targets-1", &format!("user:{}", app.admin.user.id)));
+    assert!(policies(&app).await.is_empty(), "nothing saved");
+}
+
+async fn invalid_policies_are_shown_again_at_their_field(app: TestApp) {
+    set_clock(&app, NOW);
+    let schedule = create(&app, "databases").await;
+    let taken = json!({"name": "taken", "levels": [{"targets": [{"type": "user", "id": app.admin.user.id}], "delay_minutes": 5}]});
+    assert_eq!(app.post("/api/v1/escalation-policies", &app.responder.token, taken).await.status, StatusCode::CREATED);
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let (_, csrf) = get_page(&app, "/policies/new", &cookie).await;
+    let stranger = uuid::Uuid::now_v7();
+    let unknown_user = format!("user:{stranger}");
+    let unknown_schedule = format!("schedule:{stranger}");
+    let twice = format!("schedule:{schedule}");
+    type Change = Box<dyn Fn(&mut Typed)>;
+    let targets = |value: String| -> Change {
+        Box::new(move |f: &mut Typed| {
+            f.retain(|(k, _)| k != "level1.target");
+            f.push(("level1.target".into(), value.clone()));
+        })
+    };
+    let cases: Vec<(&str, Change, &str, &str)> = vec![
+        ("no targets", targets(String::new()), "pf-level-1-targets", "needs 1 to 50 targets"),
+        ("an unknown user", targets(unknown_user.clone()), "pf-level-1-targets", "no user has the id"),
+        ("an unknown schedule", targets(unknown_schedule), "pf-level-1-targets", "no schedule has the id"),
+        ("a malformed target", targets("root:<b>".into()), "pf-level-1-targets", "choose people and schedules"),
+        (
+            "a target twice",
+            Box::new(move |f| f.push(("level1.target".into(), twice.clone()))),
+            "pf-level-1-targets",
+            "names a target twice",
+        ),
+        ("no wait", Box::new(|f| set(f, "level1.delay", "0")), "pf-level-1-delay", "1 to 1440 minutes"),
+        ("words for a wait", Box::new(|f| set(f, "level2.delay", "soon")), "pf-level-2-delay", "whole number"),
+        (
+            "a second level without targets",
+            Box::new(|f| f.retain(|(k, _)| k != "level2.target")),
+            "pf-level-2-targets",
+            "level 2 needs",
+        ),
+        ("too many repeats", Box::new(|f| set(f, "repeat", "10")), "pf-repeat", "at most 9 repeats"),
+        ("negative repeats", Box::new(|f| set(f, "repeat", "-1")), "pf-repeat", "whole number"),
+        ("no levels", Box::new(|f| f.retain(|(k, _)| !k.starts_with("level"))), "pf-levels", "1 to 20 levels"),
+        ("no name", Box::new(|f| set(f, "name", "")), "pf-name", "1 to 100 characters"),
+        ("a taken name", Box::new(|f| set(f, "name", "taken")), "pf-name", "already exists"),
+    ];
+    for (what, change, id, message) in &cases {
+        for action in ["save", "preview"] {
+            if action == "preview" && *id == "pf-name" {
+                continue; // a preview needs no name
+            }
+            let mut fields = policy_form(&app, &csrf, HOSTILE, &schedule, action);
+            change(&mut fields);
+            let r = post_typed(&app, "/policies/new", &cookie, &fields).await;
+            let status = if *what == "a taken name" { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            assert_eq!(r.status, status, "{what} ({action}): {}", r.text);
+            assert_error_at(&r.text, id, message);
+            assert!(!r.text.contains(HOSTILE), "{what}: escaped");
+            assert!(!r.text.contains("data-testid=\"preview\""), "{what}: no preview");
+            if !matches!(*what, "no name" | "a taken name") {
+                assert_eq!(attr(element(&r.text, "pf-name"), "value"), Some(HOSTILE_ESCAPED), "{what}");
+            }
+        }
+    }
+    let mut fields = policy_form(&app, &csrf, "databases", &schedule, "save");
+    targets(unknown_user.clone())(&mut fields);
+    let r = post_typed(&app, "/policies/new", &cookie, &fields).await;
+    assert!(chosen(&r.text, "pf-level-1-targets-1", &unknown_user), "the unknown target stays chosen");
+    assert!(element(&r.text, "pf-level-2-round-robin").contains(" checked"));
+    assert_eq!(attr(element(&r.text, "pf-level-2-delay"), "value"), Some("15"));
+    let names: Vec<Value> = policies(&app).await.iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, [json!("taken")], "nothing else saved");
+}
+
+async fn the_policy_form_adds_and_removes_levels_and_targets(app: TestApp) {
+    set_clock(&app, NOW);
+    let schedule = create(&app, "databases").await;
+    let cookie = sign_in(&app, "responder@example.com").await;
+    let (_, csrf) = get_page(&app, "/policies/new", &cookie).await;
+    let levels = |html: &str| html.matches("data-testid=\"level-fields\"").count();
+    let (admin, responder) = (format!("user:{}", app.admin.user.id), format!("user:{}", app.responder.user.id));
+
+    let r = post_typed(&app, "/policies/new", &cookie, &policy_form(&app, &csrf, "p", &schedule, "add-level")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(levels(&r.text), 3);
+    assert_eq!(testid(&r.text, "form-status").as_deref(), Some("Level 3 added."));
+    assert!(element(&r.text, "pf-level-3-targets-1").contains(" autofocus"));
+    let r =
+        post_typed(&app, "/policies/new", &cookie, &policy_form(&app, &csrf, "p", &schedule, "target-up:2:2")).await;
+    assert!(chosen(&r.text, "pf-level-2-targets-1", &responder), "{}", r.text);
+    assert!(chosen(&r.text, "pf-level-2-targets-2", &admin));
+    let r =
+        post_typed(&app, "/policies/new", &cookie, &policy_form(&app, &csrf, "p", &schedule, "more-targets:1")).await;
+    assert_eq!(r.text.matches("name=\"level1.target\"").count(), 3, "a target and two blank rows");
+    let r =
+        post_typed(&app, "/policies/new", &cookie, &policy_form(&app, &csrf, "p", &schedule, "remove-level:1")).await;
+    assert_eq!(levels(&r.text), 1);
+    assert!(chosen(&r.text, "pf-level-1-targets-1", &admin), "level 2 is level 1 now");
+    assert_eq!(attr(element(&r.text, "pf-level-1-delay"), "value"), Some("15"));
+    assert!(policies(&app).await.is_empty(), "nothing saved");
+}
+
+async fn viewers_and_forged_forms_cannot_change_policies(app: TestApp) {
+    set_clock(&app, NOW);
+    let schedule = create(&app, "databases").await;
+    let body = json!({"name": HOSTILE, "description": HOSTILE,
+        "levels": [{"targets": [{"type": "schedule", "id": schedule}], "delay_minutes": 5}]});
+    let r = app.post("/api/v1/escalation-policies", &app.responder.token, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap_or_default().to_owned();
+    let before = policies(&app).await;
+
+    let viewer = sign_in(&app, "viewer@example.com").await;
+    let (r, csrf) = get_page(&app, "/policies", &viewer).await;
+    assert!(!r.text.contains("/policies/new"), "no button to create one");
+    assert!(!r.text.contains(HOSTILE));
+    assert_eq!(testid(&r.text, "policy-name").as_deref(), Some(HOSTILE_ESCAPED));
+    let (r, _) = get_page(&app, &format!("/policies/{id}"), &viewer).await;
+    assert!(!r.text.contains("/edit"), "no button to edit it");
+    assert!(!r.text.contains(HOSTILE));
+    assert_eq!(testid(&r.text, "policy-title").as_deref(), Some(HOSTILE_ESCAPED));
+    for path in ["/policies/new".to_owned(), format!("/policies/{id}/edit")] {
+        let r = app.send(page(&path, &viewer)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.text);
+        for action in ["save", "preview"] {
+            let r = post_typed(&app, &path, &viewer, &policy_form(&app, &csrf, "mine", &schedule, action)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} {action}: {}", r.text);
+        }
+    }
+
+    let responder = sign_in(&app, "responder@example.com").await;
+    for path in ["/policies/new".to_owned(), format!("/policies/{id}/edit")] {
+        for token in [None, Some(""), Some("forged"), Some(csrf.as_str())] {
+            let mut fields = policy_form(&app, "", "mine", &schedule, "save");
+            fields.retain(|(k, _)| k != "csrf");
+            if let Some(token) = token {
+                fields.push(("csrf".into(), token.into()));
+            }
+            let r = post_typed(&app, &path, &responder, &fields).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} {token:?}: {}", r.text);
+        }
+    }
+    assert_eq!(policies(&app).await, before, "nothing changed");
+    for id in [uuid::Uuid::now_v7().to_string(), "not-an-id".into()] {
+        for path in [format!("/policies/{id}"), format!("/policies/{id}/edit")] {
+            let r = app.send(page(&path, &responder)).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+            assert!(r.text.contains("There is no such escalation policy."), "{}", r.text);
+        }
+    }
+}
+
 on_both_backends!(
     list_shows_who_is_on_call_now,
     schedule_shows_shifts_in_local_time,
@@ -776,4 +1075,9 @@ on_both_backends!(
     the_schedule_form_adds_and_removes_layers_and_members,
     viewers_cannot_create_or_edit_schedules,
     schedule_forms_refuse_a_missing_csrf_token,
+    create_and_edit_a_policy_through_the_form,
+    a_policy_preview_shows_the_plan_and_saves_nothing,
+    invalid_policies_are_shown_again_at_their_field,
+    the_policy_form_adds_and_removes_levels_and_targets,
+    viewers_and_forged_forms_cannot_change_policies,
 );

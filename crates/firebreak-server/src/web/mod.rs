@@ -1,7 +1,8 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
 //! services and their integrations, heartbeats, webhook mappings and checks, alerts,
 //! classification rules and maintenance windows, on-call schedules (who is on call, shifts,
-//! overrides, my on-call, and the form that creates and edits them), the profile (contact methods, notification rules, calendar
+//! overrides, my on-call, and the form that creates and edits them), escalation policies (list,
+//! page, form, the plan), the profile (contact methods, notification rules, calendar
 //! feeds), account, and the admin pages for users and tokens. Pages work without JavaScript; a
 //! small script adds live timeline updates over Server-Sent Events and confirmations before
 //! destructive buttons. Every form carries a CSRF token bound to the session.
@@ -15,6 +16,7 @@ mod investigation;
 
 mod monitoring;
 mod oncall;
+mod policies;
 mod procedure_files;
 mod procedures;
 mod profile;
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(monitoring::router())
         .merge(oncall::router())
         .merge(schedule_form::router())
+        .merge(policies::router())
         .merge(procedures::router())
         .merge(investigation::router())
         .merge(procedure_files::router())
