@@ -382,6 +382,102 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
     let _ = c.close().await;
 }
 
+/// Waits until the page's address has the path `path` (or starts with it, `prefix`).
+async fn wait_for_path(c: &Client, path: &str, prefix: bool) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = c.current_url().await.unwrap_or_else(|e| panic!("{e}")).path().to_owned();
+        if now == path || (prefix && now.starts_with(path) && now.len() > path.len()) {
+            return now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still at {now}, not at {path}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn choose(c: &Client, css: &str, value: &str) {
+    let e = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.select_by_value(value).await.unwrap_or_else(|e| panic!("{css} {value}: {e}"));
+}
+
+/// The id of the element that has the focus.
+async fn focused(c: &Client) -> String {
+    let id = c.execute("return document.activeElement && document.activeElement.id", vec![]).await;
+    id.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// A responder creates a schedule in the form — previewing its shifts before saving — and then
+/// an escalation policy that pages that schedule, previewing its plan before saving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_a_schedule_and_a_policy_with_previews() {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
+    let base = app.serve().await;
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, &profiles.path().join("p"), 1280, 900).await;
+    sign_in(&c, &base, "responder@example.com").await;
+    let count = async |path: &str| {
+        let r = app.get(path, &app.viewer.token).await;
+        r.body["items"].as_array().map(Vec::len).unwrap_or_default()
+    };
+
+    c.goto(&format!("{base}/schedules")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "[data-testid=new-schedule]").await;
+    wait_for_path(&c, "/schedules/new", false).await;
+    type_into(&c, "#sf-name", "databases").await;
+    let zone = c.find(Locator::Id("sf-time-zone")).await.unwrap_or_else(|e| panic!("{e}"));
+    zone.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    zone.send_keys("Europe/Berlin").await.unwrap_or_else(|e| panic!("{e}"));
+    type_into(&c, "#sf-layer-1-name", "primary").await;
+    choose(&c, "#sf-layer-1-members-1", &app.responder.user.id.to_string()).await;
+    choose(&c, "#sf-layer-1-members-2", &app.admin.user.id.to_string()).await;
+    choose(&c, "#sf-layer-1-unit", "days").await;
+    screenshots(&c, "schedule-form").await;
+
+    click(&c, "[data-testid=preview-button]").await;
+    let preview = text_of(&c, "[data-testid=preview]").await;
+    assert!(preview.contains("Preview: the next 14 days"), "{preview}");
+    assert!(preview.contains("responder@example.com") && preview.contains("admin@example.com"), "{preview}");
+    assert_eq!(focused(&c).await, "preview", "the preview takes the focus");
+    let shifts = c.find_all(Locator::Css("[data-testid=preview] [data-testid=shift]")).await.unwrap_or_default();
+    assert!(shifts.len() >= 14, "a shift a day for 14 days: {}", shifts.len());
+    assert_eq!(count("/api/v1/schedules").await, 0, "a preview saves nothing");
+    screenshots(&c, "schedule-preview").await;
+
+    click(&c, "[data-testid=save-button]").await;
+    let path = wait_for_path(&c, "/schedules/", true).await;
+    let schedule = path.trim_start_matches("/schedules/").to_owned();
+    assert_eq!(text_of(&c, "[data-testid=schedule-title]").await, "databases");
+    assert_eq!(text_of(&c, "[data-testid=time-zone]").await, "Europe/Berlin");
+    assert_eq!(count("/api/v1/schedules").await, 1);
+
+    c.goto(&format!("{base}/schedules")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "[data-testid=policies-link]").await;
+    wait_for_path(&c, "/policies", false).await;
+    click(&c, "[data-testid=new-policy]").await;
+    wait_for_path(&c, "/policies/new", false).await;
+    type_into(&c, "#pf-name", "databases").await;
+    choose(&c, "#pf-level-1-targets-1", &format!("schedule:{schedule}")).await;
+    click(&c, "[data-testid=preview-button]").await;
+    let plan = text_of(&c, "[data-testid=preview] [data-testid=plan]").await;
+    assert!(plan.contains("(on call on databases)"), "{plan}");
+    assert_eq!(count("/api/v1/escalation-policies").await, 0, "a preview saves nothing");
+
+    click(&c, "[data-testid=save-button]").await;
+    wait_for_path(&c, "/policies/", true).await;
+    assert_eq!(text_of(&c, "[data-testid=policy-title]").await, "databases");
+    assert_eq!(text_of(&c, "[data-testid=level-targets]").await, "whoever is on call on databases");
+    assert!(text_of(&c, "[data-testid=plan]").await.contains("(on call on databases)"));
+    assert_eq!(count("/api/v1/escalation-policies").await, 1);
+    screenshots(&c, "policy").await;
+    let _ = c.close().await;
+}
+
 /// Clicks the answer button with this text on the triage page and waits for the next page.
 async fn answer(c: &Client, text: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
