@@ -548,6 +548,12 @@ async fn invalid_schedules_are_shown_again_at_their_field(app: TestApp) {
         ("no name", Box::new(|f| set(f, "name", "")), "sf-name", "1 to 100 characters"),
         ("an oversize name", Box::new(move |f| set(f, "name", &long)), "sf-name", "1 to 100 characters"),
         ("a taken name", Box::new(|f| set(f, "name", "taken")), "sf-name", "already exists"),
+        (
+            "an oversize description",
+            Box::new(|f| set(f, "description", &"d".repeat(2001))),
+            "sf-description",
+            "at most 2000 characters",
+        ),
         ("a bad fallback", Box::new(|f| set(f, "fallback", "nobody")), "sf-fallback", "choose the fallback"),
         (
             "a second layer without members",
@@ -563,8 +569,8 @@ async fn invalid_schedules_are_shown_again_at_their_field(app: TestApp) {
     ];
     for (what, change, id, message) in &cases {
         for action in ["save", "preview"] {
-            if action == "preview" && *id == "sf-name" {
-                continue; // a preview needs no name
+            if action == "preview" && matches!(*id, "sf-name" | "sf-description") {
+                continue; // a preview needs no name or description
             }
             let mut fields = schedule_form(&app, &csrf, HOSTILE, action);
             change(&mut fields);

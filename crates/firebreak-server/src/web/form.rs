@@ -238,3 +238,65 @@ pub fn move_up<T>(list: &mut [T], n: usize) {
         list.swap(n - 2, n - 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Fields, Problem, move_up};
+    use crate::error::ApiError;
+
+    fn fields(body: &str) -> Fields {
+        serde_urlencoded::from_str(body).unwrap_or_default()
+    }
+
+    #[test]
+    fn lists_are_read_in_order_and_groups_by_number() {
+        let f = fields(
+            "layer10.name=j&layer2.name=b&layer2.member=x&layer2.member=&layer2.member=y&layer2.window1.kind=daily",
+        );
+        assert_eq!(f.groups("layer", 20), [2, 10]);
+        assert_eq!(f.groups("layer", 1), [2], "at most `max` groups");
+        assert_eq!(f.groups("layer2.window", 20), [1]);
+        assert_eq!(f.all("layer2.member"), ["x", "", "y"]);
+        assert_eq!(f.one("layer10.name"), "j");
+        assert_eq!(f.one("missing"), "");
+        assert!(fields("layerX.name=a&layer.name=b").groups("layer", 20).is_empty(), "no number, no group");
+    }
+
+    #[test]
+    fn the_pressed_button_says_what_to_do() {
+        assert_eq!(fields("action=member-up:2:3").action(), ("member-up".to_owned(), vec![2, 3]));
+        assert_eq!(fields("action=save").action(), ("save".to_owned(), vec![]));
+        assert_eq!(fields("name=x").action(), ("preview".to_owned(), vec![]), "Enter in a field previews");
+        assert_eq!(fields("action=remove-layer:x").action(), ("remove-layer".to_owned(), vec![]));
+    }
+
+    #[test]
+    fn an_error_is_shown_at_its_field_without_the_place_in_front() {
+        let place =
+            |path: &str| (path == "layers[1].members").then(|| ("f-2".to_owned(), "Layer 2 members".to_owned()));
+        let domain = ApiError::from(firebreak_domain::DomainError::invalid("layers", "needs members"));
+        let located = Problem::of(&domain.clone().at("layers[1].members"), place);
+        assert_eq!((located.field.as_str(), located.message.as_str()), ("f-2", "needs members"));
+        assert!(located.is_at("f-2") && !located.is_at("f-1") && located.is_some());
+        let typed = Problem::of(&ApiError::invalid_at("layers[1].members", "choose"), place);
+        assert_eq!(typed.message, "choose");
+        let elsewhere = Problem::of(&domain, place);
+        assert_eq!(
+            (elsewhere.field.as_str(), elsewhere.message.as_str()),
+            ("", "layers: needs members"),
+            "summary only"
+        );
+        assert!(!Problem::default().is_some());
+    }
+
+    #[test]
+    fn moving_up_swaps_with_the_one_before() {
+        let mut list = vec!['a', 'b', 'c'];
+        move_up(&mut list, 3);
+        assert_eq!(list, ['a', 'c', 'b']);
+        move_up(&mut list, 1);
+        move_up(&mut list, 4);
+        move_up(&mut list, 0);
+        assert_eq!(list, ['a', 'c', 'b'], "the first and ones not there stay");
+    }
+}
