@@ -382,17 +382,22 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
     let _ = c.close().await;
 }
 
-/// Waits until the page's address has the path `path` (or starts with it, `prefix`).
-async fn wait_for_path(c: &Client, path: &str, prefix: bool) -> String {
+/// Waits until the page's address has the path `path`.
+async fn wait_for_path(c: &Client, path: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let now = c.current_url().await.unwrap_or_else(|e| panic!("{e}")).path().to_owned();
-        if now == path || (prefix && now.starts_with(path) && now.len() > path.len()) {
-            return now;
+        if now == path {
+            return;
         }
         assert!(tokio::time::Instant::now() < deadline, "still at {now}, not at {path}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The path of the page's address.
+async fn path_now(c: &Client) -> String {
+    c.current_url().await.unwrap_or_else(|e| panic!("{e}")).path().to_owned()
 }
 
 async fn choose(c: &Client, css: &str, value: &str) {
@@ -400,10 +405,18 @@ async fn choose(c: &Client, css: &str, value: &str) {
     e.select_by_value(value).await.unwrap_or_else(|e| panic!("{css} {value}: {e}"));
 }
 
-/// The id of the element that has the focus.
-async fn focused(c: &Client) -> String {
-    let id = c.execute("return document.activeElement && document.activeElement.id", vec![]).await;
-    id.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+/// Waits until the element with the id `id` has the focus.
+async fn wait_for_focus(c: &Client, id: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = c.execute("return document.activeElement && document.activeElement.id", vec![]).await;
+        let now = now.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        if now == id {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{now:?} has the focus, not {id}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A responder creates a schedule in the form — previewing its shifts before saving — and then
@@ -428,7 +441,7 @@ async fn create_a_schedule_and_a_policy_with_previews() {
 
     c.goto(&format!("{base}/schedules")).await.unwrap_or_else(|e| panic!("{e}"));
     click(&c, "[data-testid=new-schedule]").await;
-    wait_for_path(&c, "/schedules/new", false).await;
+    wait_for_path(&c, "/schedules/new").await;
     type_into(&c, "#sf-name", "databases").await;
     let zone = c.find(Locator::Id("sf-time-zone")).await.unwrap_or_else(|e| panic!("{e}"));
     zone.clear().await.unwrap_or_else(|e| panic!("{e}"));
@@ -443,24 +456,24 @@ async fn create_a_schedule_and_a_policy_with_previews() {
     let preview = text_of(&c, "[data-testid=preview]").await;
     assert!(preview.contains("Preview: the next 14 days"), "{preview}");
     assert!(preview.contains("responder@example.com") && preview.contains("admin@example.com"), "{preview}");
-    assert_eq!(focused(&c).await, "preview", "the preview takes the focus");
+    wait_for_focus(&c, "preview").await;
     let shifts = c.find_all(Locator::Css("[data-testid=preview] [data-testid=shift]")).await.unwrap_or_default();
     assert!(shifts.len() >= 14, "a shift a day for 14 days: {}", shifts.len());
     assert_eq!(count("/api/v1/schedules").await, 0, "a preview saves nothing");
     screenshots(&c, "schedule-preview").await;
 
     click(&c, "[data-testid=save-button]").await;
-    let path = wait_for_path(&c, "/schedules/", true).await;
-    let schedule = path.trim_start_matches("/schedules/").to_owned();
+    // Saved, the schedule's own page: its title, and its id in the address.
     assert_eq!(text_of(&c, "[data-testid=schedule-title]").await, "databases");
+    let schedule = path_now(&c).await.trim_start_matches("/schedules/").to_owned();
     assert_eq!(text_of(&c, "[data-testid=time-zone]").await, "Europe/Berlin");
     assert_eq!(count("/api/v1/schedules").await, 1);
 
     c.goto(&format!("{base}/schedules")).await.unwrap_or_else(|e| panic!("{e}"));
     click(&c, "[data-testid=policies-link]").await;
-    wait_for_path(&c, "/policies", false).await;
+    wait_for_path(&c, "/policies").await;
     click(&c, "[data-testid=new-policy]").await;
-    wait_for_path(&c, "/policies/new", false).await;
+    wait_for_path(&c, "/policies/new").await;
     type_into(&c, "#pf-name", "databases").await;
     choose(&c, "#pf-level-1-targets-1", &format!("schedule:{schedule}")).await;
     click(&c, "[data-testid=preview-button]").await;
@@ -469,8 +482,9 @@ async fn create_a_schedule_and_a_policy_with_previews() {
     assert_eq!(count("/api/v1/escalation-policies").await, 0, "a preview saves nothing");
 
     click(&c, "[data-testid=save-button]").await;
-    wait_for_path(&c, "/policies/", true).await;
     assert_eq!(text_of(&c, "[data-testid=policy-title]").await, "databases");
+    let policy = path_now(&c).await;
+    assert!(policy.starts_with("/policies/") && policy != "/policies/new", "the new policy's page: {policy}");
     assert_eq!(text_of(&c, "[data-testid=level-targets]").await, "whoever is on call on databases");
     assert!(text_of(&c, "[data-testid=plan]").await.contains("(on call on databases)"));
     assert_eq!(count("/api/v1/escalation-policies").await, 1);

@@ -232,6 +232,65 @@ pub fn pick_rows(chosen: &[String], groups: &[ChoiceGroup], blank: usize) -> Vec
     rows.chain((0..blank).map(|_| PickRow { value: String::new(), stray: String::new() })).collect()
 }
 
+/// Blank rows an ordered choice shows at most.
+pub const MAX_BLANK_ROWS: usize = 20;
+
+/// How many blank rows of an ordered choice to show again: as many as were posted (one at
+/// least), and `more` for its "add a row" button.
+pub fn blank_rows(posted: usize, more: usize) -> usize {
+    (posted + more).clamp(1, MAX_BLANK_ROWS)
+}
+
+/// People as choices of a select, with `value` for each: everyone enabled, and a disabled
+/// person only where `chosen` already (labelled so).
+pub fn people_choices(
+    people: &[firebreak_store::User],
+    value: impl Fn(&firebreak_domain::UserId) -> String,
+    chosen: impl Fn(&str) -> bool,
+) -> Vec<super::catalog::SelectOption> {
+    let mut people: Vec<&firebreak_store::User> = people.iter().collect();
+    people.sort_by_key(|u| u.name.to_lowercase());
+    people
+        .into_iter()
+        .map(|u| (u, value(&u.id)))
+        .filter(|(u, value)| !u.disabled || chosen(value))
+        .map(|(u, value)| super::catalog::SelectOption {
+            label: if u.disabled { format!("{} (disabled)", u.name) } else { u.name.clone() },
+            value,
+            selected: false,
+        })
+        .collect()
+}
+
+/// What a form that creates or edits one thing says of itself: its heading, where it posts
+/// (its own address), the saved thing's id and name for the link back (empty for a new one),
+/// and its save button.
+pub struct FormHead {
+    pub title: String,
+    pub action: String,
+    pub id: String,
+    pub saved_name: String,
+    pub save_label: &'static str,
+}
+
+impl FormHead {
+    /// The form at `action` that creates a new thing.
+    pub fn new(title: &str, action: &str, save_label: &'static str) -> Self {
+        FormHead {
+            title: title.into(),
+            action: action.into(),
+            id: String::new(),
+            saved_name: String::new(),
+            save_label,
+        }
+    }
+
+    /// The form at `action` that edits the thing `id` saved as `name`.
+    pub fn edit(name: &str, id: String, action: String) -> Self {
+        FormHead { title: format!("Edit {name}"), action, id, saved_name: name.into(), save_label: "Save changes" }
+    }
+}
+
 /// Moves entry `n` (from 1) of `list` one place up; nothing when it is the first or not there.
 pub fn move_up<T>(list: &mut [T], n: usize) {
     if n >= 2 && n <= list.len() {

@@ -159,8 +159,8 @@ impl IntoResponse for WebError {
 pub type WebResult<T> = Result<T, WebError>;
 
 pub use form::{
-    ChoiceGroup, CsrfOnly, Fields, PickRow, Problem, Submitted, WebForm, answer, answer_at, form_error, move_up,
-    pick_rows, see, unless_missing,
+    ChoiceGroup, CsrfOnly, Fields, FormHead, PickRow, Problem, Submitted, WebForm, answer, answer_at, blank_rows,
+    form_error, move_up, people_choices, pick_rows, see, unless_missing,
 };
 
 /// Renders a template; a template failure is a server error (logged by the middleware).

@@ -10,8 +10,8 @@
 
 use super::catalog::SelectOption;
 use super::{
-    ChoiceGroup, Chrome, Fields, PickRow, Problem, Submitted, WebPrincipal, WebResult, answer_at, move_up, pick_rows,
-    render, see, show_time, unless_missing,
+    ChoiceGroup, Chrome, Fields, FormHead, PickRow, Problem, Submitted, WebPrincipal, WebResult, answer_at, blank_rows,
+    move_up, people_choices, pick_rows, render, see, show_time, unless_missing,
 };
 use crate::AppState;
 use crate::app::escalation::{self, PlanQuery, PlannedStep, PolicyBody, PolicyView};
@@ -35,8 +35,6 @@ pub fn router() -> Router<AppState> {
 }
 
 const NO_SUCH_POLICY: &str = "There is no such escalation policy.";
-/// Blank target rows a level shows at most.
-const MAX_BLANK_ROWS: usize = 20;
 
 /// The names of every user and schedule, to say whom a policy pages.
 struct Names {
@@ -326,7 +324,7 @@ impl PolicyFields {
                     delay: f.one(&key("delay")),
                     round_robin: f.has(&key("round_robin")),
                     targets,
-                    blank_targets: blank_targets.clamp(1, MAX_BLANK_ROWS),
+                    blank_targets: blank_rows(blank_targets, 0),
                 }
             })
             .collect();
@@ -359,7 +357,7 @@ impl PolicyFields {
             }
             ("more-targets", [n]) if level(*n).is_some() => {
                 let l = &mut self.levels[n - 1];
-                l.blank_targets = (l.blank_targets + 1).min(MAX_BLANK_ROWS);
+                l.blank_targets = blank_rows(l.blank_targets, 1);
                 let row = l.targets.len() + l.blank_targets;
                 (format!("Target row added to level {n}."), format!("pf-level-{n}-targets-{row}"))
             }
@@ -406,13 +404,7 @@ pub struct LevelView {
 #[template(path = "policy_form.html")]
 struct PolicyFormPage {
     chrome: Chrome,
-    title: String,
-    /// Where the form posts: its own address.
-    action: String,
-    /// For an edit, the policy's id and name as saved; empty for a new one.
-    id: String,
-    saved_name: String,
-    save_label: &'static str,
+    head: FormHead,
     form: PolicyFields,
     levels: Vec<LevelView>,
     targets: Vec<ChoiceGroup>,
@@ -438,53 +430,28 @@ enum Target {
 async fn page(state: &AppState, p: &Principal, target: &Target, mut form: PolicyFields) -> WebResult<PolicyFormPage> {
     let mut schedules = state.store.list_schedules().await?;
     schedules.sort_by_key(|s| s.name.to_lowercase());
-    let mut people = state.store.list_users().await?;
-    people.sort_by_key(|u| u.name.to_lowercase());
+    let people = state.store.list_users().await?;
     let chosen = |v: &str| form.levels.iter().any(|l| l.targets.iter().any(|t| t == v));
-    let option = |value: String, label: String| SelectOption { value, label, selected: false };
+    let schedules = (schedules.iter())
+        .map(|s| SelectOption { value: format!("schedule:{}", s.id), label: s.name.clone(), selected: false })
+        .collect();
     let targets = [
-        ChoiceGroup {
-            label: "Schedules: whoever is on call".into(),
-            options: schedules.iter().map(|s| option(format!("schedule:{}", s.id), s.name.clone())).collect(),
-        },
-        ChoiceGroup {
-            label: "People".into(),
-            options: (people.iter())
-                .filter(|u| !u.disabled || chosen(&format!("user:{}", u.id)))
-                .map(|u| {
-                    let label = if u.disabled { format!("{} (disabled)", u.name) } else { u.name.clone() };
-                    option(format!("user:{}", u.id), label)
-                })
-                .collect(),
-        },
+        ChoiceGroup { label: "Schedules: whoever is on call".into(), options: schedules },
+        ChoiceGroup { label: "People".into(), options: people_choices(&people, |u| format!("user:{u}"), chosen) },
     ];
     let targets: Vec<ChoiceGroup> = targets.into_iter().filter(|g| !g.options.is_empty()).collect();
     let levels = (std::mem::take(&mut form.levels).into_iter().enumerate())
         .map(|(i, l)| LevelView { number: i + 1, targets: pick_rows(&l.targets, &targets, l.blank_targets), fields: l })
         .collect();
-    let (title, action, id, saved_name, save_label) = match target {
-        Target::New => (
-            "New escalation policy".to_owned(),
-            "/policies/new".to_owned(),
-            String::new(),
-            String::new(),
-            "Save policy",
-        ),
-        Target::Edit(policy) => (
-            format!("Edit {}", policy.name),
-            format!("/policies/{}/edit", policy.id),
-            policy.id.to_string(),
-            policy.name.clone(),
-            "Save changes",
-        ),
+    let head = match target {
+        Target::New => FormHead::new("New escalation policy", "/policies/new", "Save policy"),
+        Target::Edit(policy) => {
+            FormHead::edit(&policy.name, policy.id.to_string(), format!("/policies/{}/edit", policy.id))
+        }
     };
     Ok(PolicyFormPage {
         chrome: Chrome::for_user(p, "schedules"),
-        title,
-        action,
-        id,
-        saved_name,
-        save_label,
+        head,
         form,
         levels,
         targets,

@@ -11,8 +11,8 @@
 use super::catalog::SelectOption;
 use super::oncall::{ShiftRow, shift_rows};
 use super::{
-    ChoiceGroup, Chrome, Fields, PickRow, Problem, Submitted, WebPrincipal, WebResult, answer_at, move_up, pick_rows,
-    render, see, unless_missing,
+    ChoiceGroup, Chrome, Fields, FormHead, PickRow, Problem, Submitted, WebPrincipal, WebResult, answer_at, blank_rows,
+    move_up, people_choices, pick_rows, render, see, unless_missing,
 };
 use crate::AppState;
 use crate::app::oncall::{self, ScheduleBody, ScheduleView};
@@ -37,8 +37,6 @@ pub fn router() -> Router<AppState> {
 
 /// On-call windows of one layer the form takes at most.
 const MAX_WINDOWS: usize = 50;
-/// Blank rows a list shows at most.
-const MAX_BLANK_ROWS: usize = 20;
 
 const DAYS: [(Day, &str, &str); 7] = [
     (Day::Monday, "monday", "Monday"),
@@ -264,12 +262,12 @@ impl ScheduleFields {
                 LayerFields {
                     name: f.one(&key("name")),
                     members,
-                    blank_members: blank_members.clamp(1, MAX_BLANK_ROWS),
+                    blank_members: blank_rows(blank_members, 0),
                     length: f.one(&key("length")),
                     unit: f.one(&key("unit")),
                     starts_at: f.one(&key("starts_at")),
                     windows: windows.into_iter().filter(|w| !w.is_blank()).collect(),
-                    blank_windows: blank_windows.clamp(1, MAX_BLANK_ROWS),
+                    blank_windows: blank_rows(blank_windows, 0),
                 }
             })
             .collect();
@@ -322,7 +320,7 @@ impl ScheduleFields {
             }
             ("more-members", [n]) if layer(*n).is_some() => {
                 let l = &mut self.layers[n - 1];
-                l.blank_members = (l.blank_members + 1).min(MAX_BLANK_ROWS);
+                l.blank_members = blank_rows(l.blank_members, 1);
                 let row = l.members.len() + l.blank_members;
                 (format!("Member row added to layer {n}."), format!("sf-layer-{n}-members-{row}"))
             }
@@ -333,7 +331,7 @@ impl ScheduleFields {
             }
             ("more-windows", [n]) if layer(*n).is_some() => {
                 let l = &mut self.layers[n - 1];
-                l.blank_windows = (l.blank_windows + 1).min(MAX_BLANK_ROWS);
+                l.blank_windows = blank_rows(l.blank_windows, 1);
                 let row = l.windows.len() + l.blank_windows;
                 (format!("Window row added to layer {n}."), format!("sf-layer-{n}-window-{row}-kind"))
             }
@@ -389,13 +387,7 @@ pub struct PreviewView {
 #[template(path = "schedule_form.html")]
 struct ScheduleFormPage {
     chrome: Chrome,
-    title: String,
-    /// Where the form posts: its own address.
-    action: String,
-    /// For an edit, the schedule's id and name as saved; empty for a new one.
-    id: String,
-    saved_name: String,
-    save_label: &'static str,
+    head: FormHead,
     form: ScheduleFields,
     layers: Vec<LayerView>,
     users: Vec<ChoiceGroup>,
@@ -439,17 +431,9 @@ async fn page(
     target: &Target,
     mut form: ScheduleFields,
 ) -> WebResult<ScheduleFormPage> {
-    let mut people = state.store.list_users().await?;
-    people.sort_by_key(|u| u.name.to_lowercase());
-    let label = |u: &firebreak_store::User| {
-        if u.disabled { format!("{} (disabled)", u.name) } else { u.name.clone() }
-    };
-    // Disabled people stay choosable where they are already chosen.
+    let people = state.store.list_users().await?;
     let chosen = |id: &str| form.fallback == id || form.layers.iter().any(|l| l.members.iter().any(|m| m == id));
-    let options: Vec<SelectOption> = (people.iter())
-        .filter(|u| !u.disabled || chosen(&u.id.to_string()))
-        .map(|u| SelectOption { value: u.id.to_string(), label: label(u), selected: false })
-        .collect();
+    let options = people_choices(&people, ToString::to_string, chosen);
     let fallbacks = (options.iter())
         .map(|o| SelectOption { selected: o.value == form.fallback, value: o.value.clone(), label: o.label.clone() })
         .collect();
@@ -462,25 +446,13 @@ async fn page(
             LayerView { number: i + 1, fields: l, members, windows }
         })
         .collect();
-    let (title, action, id, saved_name, save_label) = match target {
-        Target::New => {
-            ("New schedule".to_owned(), "/schedules/new".to_owned(), String::new(), String::new(), "Save schedule")
-        }
-        Target::Edit(s) => (
-            format!("Edit {}", s.name),
-            format!("/schedules/{}/edit", s.id),
-            s.id.to_string(),
-            s.name.clone(),
-            "Save changes",
-        ),
+    let head = match target {
+        Target::New => FormHead::new("New schedule", "/schedules/new", "Save schedule"),
+        Target::Edit(s) => FormHead::edit(&s.name, s.id.to_string(), format!("/schedules/{}/edit", s.id)),
     };
     Ok(ScheduleFormPage {
         chrome: Chrome::for_user(p, "schedules"),
-        title,
-        action,
-        id,
-        saved_name,
-        save_label,
+        head,
         form,
         layers,
         users,
