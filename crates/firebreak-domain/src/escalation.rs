@@ -11,7 +11,7 @@
 //! after a restart. After downtime an incident pages its *current* step once — the steps it
 //! missed are skipped, not replayed — and later steps keep their original times.
 
-use crate::{DomainError, ScheduleId, Timestamp, UserId};
+use crate::{DomainError, Fault, ScheduleId, Timestamp, UserId};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -98,27 +98,36 @@ pub struct EscalationPolicy {
 
 impl EscalationPolicy {
     pub fn parse(definition: EscalationPolicyDefinition) -> Result<Self, DomainError> {
+        Self::check(definition).map_err(|f| f.error)
+    }
+
+    /// [`EscalationPolicy::parse`], saying where the problem is: in one level it is that level
+    /// and its part (`levels[1].targets` or `levels[1].delay_minutes`), so that a form can show
+    /// it there.
+    pub fn check(definition: EscalationPolicyDefinition) -> Result<Self, Fault> {
         if definition.levels.is_empty() || definition.levels.len() > MAX_LEVELS {
-            return Err(DomainError::invalid("levels", format!("a policy has 1 to {MAX_LEVELS} levels")));
+            return Err(DomainError::invalid("levels", format!("a policy has 1 to {MAX_LEVELS} levels")).into());
         }
         for (i, level) in definition.levels.iter().enumerate() {
             let n = i + 1;
+            let fault =
+                |part, message: String| Fault::in_entry("levels", i, part, DomainError::invalid("levels", message));
             if level.targets.is_empty() || level.targets.len() > MAX_TARGETS {
-                return Err(DomainError::invalid("levels", format!("level {n} needs 1 to {MAX_TARGETS} targets")));
+                return Err(fault("targets", format!("level {n} needs 1 to {MAX_TARGETS} targets")));
             }
             let mut seen = std::collections::HashSet::new();
             if !level.targets.iter().all(|t| seen.insert(*t)) {
-                return Err(DomainError::invalid("levels", format!("level {n} names a target twice")));
+                return Err(fault("targets", format!("level {n} names a target twice")));
             }
             if level.delay_minutes == 0 || level.delay_minutes > MAX_DELAY_MINUTES {
-                return Err(DomainError::invalid(
-                    "levels",
+                return Err(fault(
+                    "delay_minutes",
                     format!("level {n}: the delay must be 1 to {MAX_DELAY_MINUTES} minutes"),
                 ));
             }
         }
         if definition.repeat > MAX_REPEAT {
-            return Err(DomainError::invalid("repeat", format!("at most {MAX_REPEAT} repeats")));
+            return Err(DomainError::invalid("repeat", format!("at most {MAX_REPEAT} repeats")).into());
         }
         Ok(EscalationPolicy { definition })
     }

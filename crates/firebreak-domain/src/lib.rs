@@ -42,3 +42,29 @@ impl DomainError {
         DomainError::Invalid { field, message: message.into() }
     }
 }
+
+/// A [`DomainError`] with where it is in the input: a path such as `layers[1].members` when the
+/// problem is in one entry of a list, else the error's own field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub path: String,
+    pub error: DomainError,
+}
+
+impl Fault {
+    /// A problem in entry `index` of the list the error's field names, in its `part`
+    /// (`layers[1].members`).
+    pub fn in_entry(list: &str, index: usize, part: &str, error: DomainError) -> Self {
+        Fault { path: format!("{list}[{index}].{part}"), error }
+    }
+}
+
+impl From<DomainError> for Fault {
+    fn from(error: DomainError) -> Self {
+        let path = match &error {
+            DomainError::Invalid { field, .. } => (*field).to_owned(),
+            DomainError::InvalidTransition { .. } => String::new(),
+        };
+        Fault { path, error }
+    }
+}

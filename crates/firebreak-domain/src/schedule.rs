@@ -16,9 +16,11 @@
 //!
 //! Everything here is computed, never stored: the same definition gives the same answer.
 
-use crate::{DomainError, Timestamp, UserId};
+use crate::{DomainError, Fault, Timestamp, UserId};
 use chrono::TimeZone as _;
-use jiff::civil::{DateTime as CivilDateTime, Time, Weekday};
+use jiff::civil::Weekday;
+/// The wall-clock date-times and times definitions are written in (`2026-03-02T09:00`, `09:00`).
+pub use jiff::civil::{DateTime as CivilDateTime, Time};
 use jiff::tz::TimeZone;
 use jiff::{Span, Zoned};
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,24 @@ pub const MAX_RANGE_DAYS: i64 = 400;
 pub const MAX_MEMBERS: usize = 200;
 /// Layers of one schedule at most.
 pub const MAX_LAYERS: usize = 20;
+
+/// The IANA zone names this machine knows, sorted, for forms to offer: the regional ones
+/// (`Europe/Berlin`) and `UTC`, without the database's legacy and `posix/` or `right/` copies.
+pub fn time_zone_names() -> Vec<String> {
+    let mut names: Vec<String> = (jiff::tz::db().available().map(|n| n.to_string()))
+        .filter(|n| {
+            let region = n.split('/').next().unwrap_or_default();
+            n == "UTC"
+                || (n.contains('/')
+                    && !["posix", "right", "Etc", "SystemV", "US", "Brazil", "Canada", "Chile", "Mexico"]
+                        .contains(&region)
+                    && region.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
 
 /// How long each shift of a layer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -132,6 +152,28 @@ impl Restriction {
                 edges
             }
         }
+    }
+
+    /// Monday to Friday from `start` to `end` each day — past midnight into the next day when
+    /// `end` is at or before `start` — as five weekly windows.
+    pub fn weekdays(start: Time, end: Time) -> Vec<Restriction> {
+        const WEEK: [Day; 7] =
+            [Day::Monday, Day::Tuesday, Day::Wednesday, Day::Thursday, Day::Friday, Day::Saturday, Day::Sunday];
+        (0..5)
+            .map(|d| Restriction::Weekly {
+                start_day: WEEK[d],
+                start,
+                end_day: if end > start { WEEK[d] } else { WEEK[d + 1] },
+                end,
+            })
+            .collect()
+    }
+
+    /// The times of the [`Restriction::weekdays`] windows `list` starts with, if it does.
+    pub fn weekdays_at_start(list: &[Restriction]) -> Option<(Time, Time)> {
+        let Some(Restriction::Weekly { start, end, .. }) = list.first() else { return None };
+        let five = Restriction::weekdays(*start, *end);
+        list.starts_with(&five).then_some((*start, *end))
     }
 
     fn check(&self) -> Result<(), DomainError> {
@@ -261,8 +303,44 @@ fn to_chrono(t: jiff::Timestamp) -> Timestamp {
     chrono::Utc.timestamp_micros(t.as_microsecond()).single().unwrap_or_default()
 }
 
+/// Checks one layer in the schedule's zone; an error says which part of it is wrong.
+fn check_layer(layer: &LayerDefinition, tz: &TimeZone) -> Result<Zoned, (&'static str, DomainError)> {
+    if layer.name.trim().is_empty() || layer.name.chars().count() > 100 {
+        return Err(("name", DomainError::invalid("layers", "each layer needs a name of 1 to 100 characters")));
+    }
+    if layer.members.is_empty() || layer.members.len() > MAX_MEMBERS {
+        let message = format!("layer {:?} needs 1 to {MAX_MEMBERS} members", layer.name);
+        return Err(("members", DomainError::invalid("layers", message)));
+    }
+    let max = match layer.rotation_unit {
+        RotationUnit::Hours => 24 * 366,
+        RotationUnit::Days => 366,
+        RotationUnit::Weeks => 52,
+    };
+    if layer.rotation_length == 0 || layer.rotation_length > max {
+        let message =
+            format!("layer {:?}: the rotation length must be 1 to {max} {:?}", layer.name, layer.rotation_unit)
+                .to_lowercase();
+        return Err(("rotation_length", DomainError::invalid("layers", message)));
+    }
+    for r in &layer.restrictions {
+        r.check().map_err(|e| ("restrictions", e))?;
+    }
+    layer.starts_at.to_zoned(tz.clone()).map_err(|_| {
+        let message = format!("layer {:?}: the start time is out of range", layer.name);
+        ("starts_at", DomainError::invalid("layers", message))
+    })
+}
+
 impl OnCallSchedule {
     pub fn parse(definition: ScheduleDefinition) -> Result<Self, DomainError> {
+        Self::check(definition).map_err(|f| f.error)
+    }
+
+    /// [`OnCallSchedule::parse`], saying where the problem is: in one layer it is that layer
+    /// and its part (`layers[1].members`: `name`, `members`, `rotation_length`, `starts_at` or
+    /// `restrictions`), so that a form can show it there.
+    pub fn check(definition: ScheduleDefinition) -> Result<Self, Fault> {
         let tz = TimeZone::get(definition.time_zone.trim()).map_err(|_| {
             DomainError::invalid(
                 "time_zone",
@@ -270,45 +348,18 @@ impl OnCallSchedule {
             )
         })?;
         if definition.layers.is_empty() && definition.fallback.is_none() && definition.overrides.is_empty() {
-            return Err(DomainError::invalid("layers", "a schedule needs at least one layer or a fallback"));
+            return Err(DomainError::invalid("layers", "a schedule needs at least one layer or a fallback").into());
         }
         if definition.layers.len() > MAX_LAYERS {
-            return Err(DomainError::invalid("layers", format!("at most {MAX_LAYERS} layers")));
+            return Err(DomainError::invalid("layers", format!("at most {MAX_LAYERS} layers")).into());
         }
         let mut anchors = Vec::with_capacity(definition.layers.len());
-        for layer in &definition.layers {
-            if layer.name.trim().is_empty() || layer.name.chars().count() > 100 {
-                return Err(DomainError::invalid("layers", "each layer needs a name of 1 to 100 characters"));
-            }
-            if layer.members.is_empty() || layer.members.len() > MAX_MEMBERS {
-                return Err(DomainError::invalid(
-                    "layers",
-                    format!("layer {:?} needs 1 to {MAX_MEMBERS} members", layer.name),
-                ));
-            }
-            let max = match layer.rotation_unit {
-                RotationUnit::Hours => 24 * 366,
-                RotationUnit::Days => 366,
-                RotationUnit::Weeks => 52,
-            };
-            if layer.rotation_length == 0 || layer.rotation_length > max {
-                return Err(DomainError::invalid(
-                    "layers",
-                    format!("layer {:?}: the rotation length must be 1 to {max} {:?}", layer.name, layer.rotation_unit)
-                        .to_lowercase(),
-                ));
-            }
-            for r in &layer.restrictions {
-                r.check()?;
-            }
-            let anchor = layer.starts_at.to_zoned(tz.clone()).map_err(|_| {
-                DomainError::invalid("layers", format!("layer {:?}: the start time is out of range", layer.name))
-            })?;
-            anchors.push(anchor);
+        for (i, layer) in definition.layers.iter().enumerate() {
+            anchors.push(check_layer(layer, &tz).map_err(|(part, e)| Fault::in_entry("layers", i, part, e))?);
         }
         for o in &definition.overrides {
             if o.end <= o.start {
-                return Err(DomainError::invalid("overrides", "an override must end after it starts"));
+                return Err(DomainError::invalid("overrides", "an override must end after it starts").into());
             }
         }
         Ok(OnCallSchedule { definition, tz, anchors })

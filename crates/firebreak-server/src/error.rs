@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use firebreak_domain::DomainError;
+use firebreak_domain::{DomainError, Fault};
 use firebreak_store::StoreError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,6 +19,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Where in the input the problem is, when it is one field: its name (`time_zone`) or a
+    /// path (`layers[1].members`). Not in the JSON envelope (the message says it); the web
+    /// forms show the error at that field.
+    pub field: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -35,7 +39,19 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), field: None }
+    }
+
+    /// A 422 `validation_failed` about the input at `field` (a name or a path such as
+    /// `layers[1].members`), which the message names first.
+    pub fn invalid_at(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        let field = field.into();
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("{field}: {message}")).at(field)
+    }
+
+    /// The same error, about the input at `field`.
+    pub fn at(self, field: impl Into<String>) -> Self {
+        ApiError { field: Some(field.into()), ..self }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -81,10 +97,17 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidTransition { .. } => {
                 Self::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
             }
-            DomainError::Invalid { .. } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string())
+            DomainError::Invalid { field, .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string()).at(field)
             }
         }
+    }
+}
+
+impl From<Fault> for ApiError {
+    fn from(f: Fault) -> Self {
+        let e = ApiError::from(f.error);
+        if f.path.is_empty() { e } else { e.at(f.path) }
     }
 }
 

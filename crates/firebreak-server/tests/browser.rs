@@ -382,6 +382,116 @@ async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
     let _ = c.close().await;
 }
 
+/// Waits until the page's address has the path `path`.
+async fn wait_for_path(c: &Client, path: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = c.current_url().await.unwrap_or_else(|e| panic!("{e}")).path().to_owned();
+        if now == path {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still at {now}, not at {path}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The path of the page's address.
+async fn path_now(c: &Client) -> String {
+    c.current_url().await.unwrap_or_else(|e| panic!("{e}")).path().to_owned()
+}
+
+async fn choose(c: &Client, css: &str, value: &str) {
+    let e = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.select_by_value(value).await.unwrap_or_else(|e| panic!("{css} {value}: {e}"));
+}
+
+/// Waits until the element with the id `id` has the focus.
+async fn wait_for_focus(c: &Client, id: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = c.execute("return document.activeElement && document.activeElement.id", vec![]).await;
+        let now = now.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        if now == id {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{now:?} has the focus, not {id}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A responder creates a schedule in the form — previewing its shifts before saving — and then
+/// an escalation policy that pages that schedule, previewing its plan before saving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_a_schedule_and_a_policy_with_previews() {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
+    let base = app.serve().await;
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, &profiles.path().join("p"), 1280, 900).await;
+    sign_in(&c, &base, "responder@example.com").await;
+    let count = async |path: &str| {
+        let r = app.get(path, &app.viewer.token).await;
+        r.body["items"].as_array().map(Vec::len).unwrap_or_default()
+    };
+
+    c.goto(&format!("{base}/schedules")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "[data-testid=new-schedule]").await;
+    wait_for_path(&c, "/schedules/new").await;
+    type_into(&c, "#sf-name", "databases").await;
+    let zone = c.find(Locator::Id("sf-time-zone")).await.unwrap_or_else(|e| panic!("{e}"));
+    zone.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    zone.send_keys("Europe/Berlin").await.unwrap_or_else(|e| panic!("{e}"));
+    type_into(&c, "#sf-layer-1-name", "primary").await;
+    choose(&c, "#sf-layer-1-members-1", &app.responder.user.id.to_string()).await;
+    choose(&c, "#sf-layer-1-members-2", &app.admin.user.id.to_string()).await;
+    choose(&c, "#sf-layer-1-unit", "days").await;
+    screenshots(&c, "schedule-form").await;
+
+    click(&c, "[data-testid=preview-button]").await;
+    let preview = text_of(&c, "[data-testid=preview]").await;
+    assert!(preview.contains("Preview: the next 14 days"), "{preview}");
+    assert!(preview.contains("responder@example.com") && preview.contains("admin@example.com"), "{preview}");
+    wait_for_focus(&c, "preview").await;
+    let shifts = c.find_all(Locator::Css("[data-testid=preview] [data-testid=shift]")).await.unwrap_or_default();
+    assert!(shifts.len() >= 14, "a shift a day for 14 days: {}", shifts.len());
+    assert_eq!(count("/api/v1/schedules").await, 0, "a preview saves nothing");
+    screenshots(&c, "schedule-preview").await;
+
+    click(&c, "[data-testid=save-button]").await;
+    // Saved, the schedule's own page: its title, and its id in the address.
+    assert_eq!(text_of(&c, "[data-testid=schedule-title]").await, "databases");
+    let schedule = path_now(&c).await.trim_start_matches("/schedules/").to_owned();
+    assert_eq!(text_of(&c, "[data-testid=time-zone]").await, "Europe/Berlin");
+    assert_eq!(count("/api/v1/schedules").await, 1);
+
+    c.goto(&format!("{base}/schedules")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "[data-testid=policies-link]").await;
+    wait_for_path(&c, "/policies").await;
+    click(&c, "[data-testid=new-policy]").await;
+    wait_for_path(&c, "/policies/new").await;
+    type_into(&c, "#pf-name", "databases").await;
+    choose(&c, "#pf-level-1-targets-1", &format!("schedule:{schedule}")).await;
+    click(&c, "[data-testid=preview-button]").await;
+    let plan = text_of(&c, "[data-testid=preview] [data-testid=plan]").await;
+    assert!(plan.contains("(on call on databases)"), "{plan}");
+    assert_eq!(count("/api/v1/escalation-policies").await, 0, "a preview saves nothing");
+
+    click(&c, "[data-testid=save-button]").await;
+    assert_eq!(text_of(&c, "[data-testid=policy-title]").await, "databases");
+    let policy = path_now(&c).await;
+    assert!(policy.starts_with("/policies/") && policy != "/policies/new", "the new policy's page: {policy}");
+    assert_eq!(text_of(&c, "[data-testid=level-targets]").await, "whoever is on call on databases");
+    assert!(text_of(&c, "[data-testid=plan]").await.contains("(on call on databases)"));
+    assert_eq!(count("/api/v1/escalation-policies").await, 1);
+    screenshots(&c, "policy").await;
+    let _ = c.close().await;
+}
+
 /// Clicks the answer button with this text on the triage page and waits for the next page.
 async fn answer(c: &Client, text: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -171,3 +171,15 @@ fn definitions_read_as_json() {
     let bad = serde_json::json!({"levels": [{"targets": [], "delay_minutes": 5, "wait": 1}]});
     assert!(serde_json::from_value::<EscalationPolicyDefinition>(bad).is_err(), "unknown fields are refused");
 }
+
+#[test]
+fn a_fault_in_a_level_says_which_level_and_part() {
+    let path = |levels: Vec<EscalationLevel>, repeat: u32| {
+        EscalationPolicy::check(EscalationPolicyDefinition { levels, repeat }).expect_err("refused").path
+    };
+    assert_eq!(path(vec![level(&[user(1)], 5), level(&[], 5)], 0), "levels[1].targets");
+    assert_eq!(path(vec![level(&[user(1), user(1)], 5)], 0), "levels[0].targets");
+    assert_eq!(path(vec![level(&[user(1)], 5), level(&[user(2)], 0)], 0), "levels[1].delay_minutes");
+    assert_eq!(path(vec![], 0), "levels");
+    assert_eq!(path(vec![level(&[user(1)], 5)], 10), "repeat");
+}

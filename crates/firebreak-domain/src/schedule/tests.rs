@@ -355,3 +355,86 @@ fn definitions_read_as_json_with_wall_clock_times() {
     let unknown = serde_json::json!({"time_zone": "UTC", "layers": [], "fallback": user(A), "extra": 1});
     assert!(serde_json::from_value::<ScheduleDefinition>(unknown).is_err(), "unknown fields are refused");
 }
+
+#[test]
+fn a_fault_in_a_layer_says_which_layer_and_part() {
+    let ok = || ScheduleDefinition {
+        time_zone: "Europe/Berlin".into(),
+        layers: vec![
+            layer(&[A], 1, RotationUnit::Days, "2026-03-01T09:00"),
+            layer(&[B], 1, RotationUnit::Days, "2026-03-01T09:00"),
+        ],
+        overrides: vec![],
+        fallback: None,
+    };
+    let path = |def: ScheduleDefinition| OnCallSchedule::check(def).expect_err("refused").path;
+    let mut d = ok();
+    d.layers[1].members.clear();
+    assert_eq!(path(d), "layers[1].members");
+    let mut d = ok();
+    d.layers[0].name = " ".into();
+    assert_eq!(path(d), "layers[0].name");
+    let mut d = ok();
+    d.layers[1].rotation_length = 0;
+    assert_eq!(path(d), "layers[1].rotation_length");
+    let mut d = ok();
+    d.layers[1].restrictions = vec![Restriction::Daily { start: time("09:00"), end: time("09:00") }];
+    assert_eq!(path(d), "layers[1].restrictions");
+    assert_eq!(path(ScheduleDefinition { time_zone: "Mars/Olympus".into(), ..ok() }), "time_zone");
+    assert_eq!(path(ScheduleDefinition { layers: vec![], ..ok() }), "layers");
+
+    // The error itself is the one `parse` gives, so the API says the same as before.
+    let mut d = ok();
+    d.layers[1].members.clear();
+    let fault = OnCallSchedule::check(d.clone()).expect_err("refused");
+    assert_eq!(Some(fault.error), OnCallSchedule::parse(d).err());
+}
+
+#[test]
+fn forms_are_offered_the_regional_zone_names() {
+    let names = time_zone_names();
+    for name in ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"] {
+        assert!(names.iter().any(|n| n == name), "{name}");
+    }
+    assert!(!names.iter().any(|n| n.starts_with("posix/") || n.starts_with("right/")));
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, each once");
+}
+
+#[test]
+fn weekday_windows_are_five_weekly_ones_and_are_recognised_again() {
+    let days = Restriction::weekdays(time("09:00"), time("17:00"));
+    assert_eq!(days.len(), 5);
+    assert_eq!(
+        days[4],
+        Restriction::Weekly { start_day: Day::Friday, start: time("09:00"), end_day: Day::Friday, end: time("17:00") }
+    );
+    let nights = Restriction::weekdays(time("22:00"), time("06:00"));
+    assert_eq!(
+        nights[4],
+        Restriction::Weekly {
+            start_day: Day::Friday,
+            start: time("22:00"),
+            end_day: Day::Saturday,
+            end: time("06:00")
+        },
+        "overnight windows end the next morning"
+    );
+    let mut list = days.clone();
+    list.push(Restriction::Daily { start: time("01:00"), end: time("02:00") });
+    assert_eq!(Restriction::weekdays_at_start(&list), Some((time("09:00"), time("17:00"))));
+    assert_eq!(Restriction::weekdays_at_start(&days[1..]), None, "four days are not the weekdays");
+    assert_eq!(Restriction::weekdays_at_start(&[]), None);
+
+    // Covered on weekdays only.
+    let mut d = ScheduleDefinition {
+        time_zone: "Europe/Berlin".into(),
+        layers: vec![layer(&[A], 1, RotationUnit::Weeks, "2026-03-02T00:00")],
+        overrides: vec![],
+        fallback: Some(user(D)),
+    };
+    d.layers[0].restrictions = days;
+    let s = OnCallSchedule::parse(d).expect("valid");
+    assert_eq!(who(&s, at("Europe/Berlin", "2026-03-06T10:00")), Some(A), "Friday");
+    assert_eq!(who(&s, at("Europe/Berlin", "2026-03-07T10:00")), Some(D), "Saturday");
+    assert_eq!(who(&s, at("Europe/Berlin", "2026-03-06T18:00")), Some(D), "Friday evening");
+}

@@ -5,10 +5,10 @@ use crate::app::oncall::directory;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use axum::http::StatusCode;
-use firebreak_domain::escalation::{EscalationLevel, EscalationPolicyDefinition, EscalationTarget};
+use firebreak_domain::escalation::{EscalationLevel, EscalationPolicy, EscalationPolicyDefinition, EscalationTarget};
 use firebreak_domain::schedule::OnCallSource;
 use firebreak_domain::{EscalationPolicyId, ScheduleId, Timestamp, UserId};
-use firebreak_store::EscalationPolicyRecord;
+use firebreak_store::{EscalationPolicyRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -64,20 +64,43 @@ pub fn unknown(what: &str, id: impl std::fmt::Display) -> ApiError {
         "validation_failed",
         format!("levels: no {what} has the id {id}; policies name existing users and schedules"),
     )
+    .at("levels")
 }
 
-/// Every user and schedule a policy names must exist.
+/// Every user and schedule a policy names must exist; an error says which level names the
+/// stranger (`levels[1].targets`).
 pub async fn check_targets(state: &AppState, definition: &EscalationPolicyDefinition) -> ApiResult<()> {
     let people = directory(state).await?;
     let schedules: Vec<ScheduleId> = state.store.list_schedules().await?.into_iter().map(|s| s.id).collect();
-    for target in definition.levels.iter().flat_map(|l| l.targets.iter()) {
-        match target {
-            EscalationTarget::User(u) if !people.contains_key(u) => return Err(unknown("user", u)),
-            EscalationTarget::Schedule(s) if !schedules.contains(s) => return Err(unknown("schedule", s)),
-            _ => {}
+    for (i, level) in definition.levels.iter().enumerate() {
+        let at = format!("levels[{i}].targets");
+        for target in &level.targets {
+            match target {
+                EscalationTarget::User(u) if !people.contains_key(u) => return Err(unknown("user", u).at(at)),
+                EscalationTarget::Schedule(s) if !schedules.contains(s) => return Err(unknown("schedule", s).at(at)),
+                _ => {}
+            }
         }
     }
     Ok(())
+}
+
+/// Who may create and change escalation policies: responders and admins.
+pub fn may_edit_policies(p: &Principal) -> ApiResult<()> {
+    p.require_responder()
+}
+
+/// A definition as the store will check it (with where a problem is), and its targets.
+async fn check_definition(state: &AppState, definition: &EscalationPolicyDefinition) -> ApiResult<EscalationPolicy> {
+    let policy = EscalationPolicy::check(definition.clone())?;
+    check_targets(state, definition).await?;
+    Ok(policy)
+}
+
+/// A store error of saving a policy; the one conflict there can be is its name.
+fn saving(e: StoreError) -> ApiError {
+    let e = ApiError::from(e);
+    if e.status == StatusCode::CONFLICT { e.at("name") } else { e }
 }
 
 impl PolicyBody {
@@ -121,11 +144,21 @@ pub struct PlannedStep {
 
 /// Creates an escalation policy (every user and schedule it names must exist); responders only.
 pub async fn create_policy(state: &AppState, p: &Principal, body: PolicyBody) -> ApiResult<PolicyView> {
-    p.require_responder()?;
+    may_edit_policies(p)?;
     let (name, description, definition) = body.parts();
-    check_targets(state, &definition).await?;
-    let policy = state.store.create_policy(&name, &description, &definition, &p.actor()).await?;
+    check_definition(state, &definition).await?;
+    let policy = state.store.create_policy(&name, &description, &definition, &p.actor()).await.map_err(saving)?;
     Ok(policy.into())
+}
+
+/// Whom each step of a policy as written would page if an incident started now, checked as
+/// creating it checks it (but for its name, which it does not need), without saving anything;
+/// responders only.
+pub async fn preview_policy(state: &AppState, p: &Principal, body: PolicyBody) -> ApiResult<Vec<PlannedStep>> {
+    may_edit_policies(p)?;
+    let (_, _, definition) = body.parts();
+    let policy = check_definition(state, &definition).await?;
+    plan(state, &policy, state.clock.now()).await
 }
 
 /// Every escalation policy, by name.
@@ -140,16 +173,16 @@ pub async fn get_policy(state: &AppState, id: String) -> ApiResult<PolicyView> {
 
 /// Replaces the escalation policy `id` (every user and schedule it names must exist); responders only.
 pub async fn update_policy(state: &AppState, p: &Principal, id: String, body: PolicyBody) -> ApiResult<PolicyView> {
-    p.require_responder()?;
+    may_edit_policies(p)?;
     let id = policy_id(&id)?;
     let (name, description, definition) = body.parts();
-    check_targets(state, &definition).await?;
-    Ok(state.store.update_policy(id, &name, &description, &definition, &p.actor()).await?.into())
+    check_definition(state, &definition).await?;
+    Ok(state.store.update_policy(id, &name, &description, &definition, &p.actor()).await.map_err(saving)?.into())
 }
 
 /// Deletes the escalation policy `id`; refused (409) while a service pages through it. Responders only.
 pub async fn delete_policy(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
-    p.require_responder()?;
+    may_edit_policies(p)?;
     state.store.delete_policy(policy_id(&id)?, &p.actor()).await?;
     Ok(())
 }
@@ -161,7 +194,11 @@ pub async fn plan_policy(state: &AppState, id: String, q: PlanQuery) -> ApiResul
     let policy = record.policy().map_err(|e| {
         ApiError::new(StatusCode::CONFLICT, "policy_unusable", format!("the stored policy cannot be used: {e}"))
     })?;
-    let start = q.start.unwrap_or_else(|| state.clock.now());
+    plan(state, &policy, q.start.unwrap_or_else(|| state.clock.now())).await
+}
+
+/// Whom each step of `policy` pages from `start`, schedules resolved to who is on call then.
+async fn plan(state: &AppState, policy: &EscalationPolicy, start: Timestamp) -> ApiResult<Vec<PlannedStep>> {
     let people = directory(state).await?;
     let schedules: HashMap<ScheduleId, _> =
         state.store.list_schedules().await?.into_iter().filter_map(|s| Some((s.id, s.on_call().ok()?))).collect();

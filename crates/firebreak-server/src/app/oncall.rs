@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use axum::http::StatusCode;
 use firebreak_domain::schedule::{LayerDefinition, OnCallSchedule, OnCallSource, Override, ScheduleDefinition, Shift};
 use firebreak_domain::{ScheduleId, Timestamp, UserId};
-use firebreak_store::Schedule;
+use firebreak_store::{Schedule, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -107,6 +107,37 @@ pub fn view(schedule: Schedule, directory: &HashMap<UserId, (String, String)>, n
     }
 }
 
+/// Everyone a schedule names must be a user; an error says where the stranger is
+/// (`layers[1].members`, `overrides`, `fallback`).
+fn check_schedule_people(
+    definition: &ScheduleDefinition,
+    directory: &HashMap<UserId, (String, String)>,
+) -> ApiResult<()> {
+    for (i, layer) in definition.layers.iter().enumerate() {
+        check_people(&layer.members, directory)
+            .map_err(|e| ApiError::invalid_at(format!("layers[{i}].members"), e.message))?;
+    }
+    check_people(definition.overrides.iter().flat_map(Override::people), directory)
+        .map_err(|e| ApiError::invalid_at("overrides", e.message))?;
+    check_people(&definition.fallback, directory).map_err(|e| ApiError::invalid_at("fallback", e.message))
+}
+
+/// A definition as the store will check it, with where a problem is.
+fn check_definition(definition: &ScheduleDefinition) -> ApiResult<OnCallSchedule> {
+    Ok(OnCallSchedule::check(definition.clone())?)
+}
+
+/// A store error of saving a schedule; the one conflict there can be is its name.
+fn saving(e: StoreError) -> ApiError {
+    let e = ApiError::from(e);
+    if e.status == StatusCode::CONFLICT { e.at("name") } else { e }
+}
+
+/// Who may create and change schedules and their overrides: responders and admins.
+pub fn may_edit_schedules(p: &Principal) -> ApiResult<()> {
+    p.require_responder()
+}
+
 /// Every person named must be a user.
 pub fn check_people<'a>(
     named: impl IntoIterator<Item = &'a UserId>,
@@ -176,12 +207,52 @@ pub struct ScheduleOnCall {
 
 /// Creates an on-call schedule (everyone it names must be a user); responders only.
 pub async fn create_schedule(state: &AppState, p: &Principal, body: ScheduleBody) -> ApiResult<ScheduleView> {
-    p.require_responder()?;
+    may_edit_schedules(p)?;
     let (name, description, definition) = body.definition();
+    check_definition(&definition)?;
     let people = directory(state).await?;
-    check_people(definition.people(), &people)?;
-    let schedule = state.store.create_schedule(&name, &description, &definition, &p.actor()).await?;
+    check_schedule_people(&definition, &people)?;
+    let schedule = state.store.create_schedule(&name, &description, &definition, &p.actor()).await.map_err(saving)?;
     Ok(view(schedule, &people, state.clock.now()))
+}
+
+/// The shifts a schedule as written would give over the next `DEFAULT_SHIFT_DAYS`, checked as
+/// creating it checks it (but for its name, which it does not need), without saving anything;
+/// responders only.
+pub async fn preview_schedule(state: &AppState, p: &Principal, body: ScheduleBody) -> ApiResult<SchedulePreview> {
+    may_edit_schedules(p)?;
+    let (_, _, definition) = body.definition();
+    let schedule = check_definition(&definition)?;
+    let people = directory(state).await?;
+    check_schedule_people(&definition, &people)?;
+    let from = state.clock.now();
+    let shifts = shift_views(&schedule, from, from + chrono::Duration::days(DEFAULT_SHIFT_DAYS), &people)?;
+    Ok(SchedulePreview { schedule, shifts })
+}
+
+/// A schedule not saved, and the shifts it would give.
+pub struct SchedulePreview {
+    pub schedule: OnCallSchedule,
+    pub shifts: Vec<ShiftView>,
+}
+
+/// The shifts of `schedule` from `from` to `to`, with names.
+fn shift_views(
+    schedule: &OnCallSchedule,
+    from: Timestamp,
+    to: Timestamp,
+    people: &HashMap<UserId, (String, String)>,
+) -> ApiResult<Vec<ShiftView>> {
+    let items = schedule
+        .shifts(from, to)?
+        .into_iter()
+        .map(|Shift { start, end, on_call }| ShiftView {
+            start,
+            end,
+            on_call: on_call.map(|c| named(people, c.user, c.source)),
+        })
+        .collect();
+    Ok(items)
 }
 
 /// Every schedule, by name, each with who is on call now.
@@ -205,18 +276,20 @@ pub async fn update_schedule(
     id: String,
     body: ScheduleBody,
 ) -> ApiResult<ScheduleView> {
-    p.require_responder()?;
+    may_edit_schedules(p)?;
     let id = schedule_id(&id)?;
     let (name, description, definition) = body.definition();
+    check_definition(&definition)?;
     let people = directory(state).await?;
-    check_people(definition.people(), &people)?;
-    let schedule = state.store.update_schedule(id, &name, &description, &definition, &p.actor()).await?;
+    check_schedule_people(&definition, &people)?;
+    let schedule =
+        state.store.update_schedule(id, &name, &description, &definition, &p.actor()).await.map_err(saving)?;
     Ok(view(schedule, &people, state.clock.now()))
 }
 
 /// Deletes the schedule `id`, with its calendar feeds; responders only.
 pub async fn delete_schedule(state: &AppState, p: &Principal, id: String) -> ApiResult<()> {
-    p.require_responder()?;
+    may_edit_schedules(p)?;
     state.store.delete_schedule(schedule_id(&id)?, &p.actor()).await?;
     Ok(())
 }
@@ -236,22 +309,12 @@ pub async fn list_shifts(state: &AppState, id: String, q: RangeQuery) -> ApiResu
     let schedule = state.store.get_schedule(schedule_id(&id)?).await?;
     let from = q.from.unwrap_or_else(|| state.clock.now());
     let to = q.to.unwrap_or(from + chrono::Duration::days(DEFAULT_SHIFT_DAYS));
-    let people = directory(state).await?;
-    let items = parsed(&schedule)?
-        .shifts(from, to)?
-        .into_iter()
-        .map(|Shift { start, end, on_call }| ShiftView {
-            start,
-            end,
-            on_call: on_call.map(|c| named(&people, c.user, c.source)),
-        })
-        .collect();
-    Ok(items)
+    shift_views(&parsed(&schedule)?, from, to, &directory(state).await?)
 }
 
 /// Adds an override to the schedule `id` (its people must be users); responders only.
 pub async fn create_override(state: &AppState, p: &Principal, id: String, item: Override) -> ApiResult<ScheduleView> {
-    p.require_responder()?;
+    may_edit_schedules(p)?;
     let id = schedule_id(&id)?;
     let item = Override {
         start: firebreak_domain::time::truncate(item.start),

@@ -1,7 +1,8 @@
 //! The server-rendered web UI: sign-in, incidents (list, declare, work, live timeline),
 //! services and their integrations, heartbeats, webhook mappings and checks, alerts,
 //! classification rules and maintenance windows, on-call schedules (who is on call, shifts,
-//! overrides, and my on-call), the profile (contact methods, notification rules, calendar
+//! overrides, my on-call, and the form that creates and edits them), escalation policies (list,
+//! page, form, the plan), the profile (contact methods, notification rules, calendar
 //! feeds), account, and the admin pages for users and tokens. Pages work without JavaScript; a
 //! small script adds live timeline updates over Server-Sent Events and confirmations before
 //! destructive buttons. Every form carries a CSRF token bound to the session.
@@ -15,10 +16,12 @@ mod investigation;
 
 mod monitoring;
 mod oncall;
+mod policies;
 mod procedure_files;
 mod procedures;
 mod profile;
 pub(crate) mod respond;
+mod schedule_form;
 mod triage;
 
 use crate::AppState;
@@ -45,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(monitoring::router())
         .merge(oncall::router())
+        .merge(schedule_form::router())
+        .merge(policies::router())
         .merge(procedures::router())
         .merge(investigation::router())
         .merge(procedure_files::router())
@@ -153,7 +158,10 @@ impl IntoResponse for WebError {
 
 pub type WebResult<T> = Result<T, WebError>;
 
-pub use form::{CsrfOnly, Submitted, WebForm, answer, form_error, see, unless_missing};
+pub use form::{
+    ChoiceGroup, CsrfOnly, Fields, FormHead, PickRow, Problem, Submitted, WebForm, answer, answer_at, blank_rows,
+    form_error, move_up, people_choices, pick_rows, see, unless_missing,
+};
 
 /// Renders a template; a template failure is a server error (logged by the middleware).
 pub fn render<T: Template>(t: &T) -> Response {

@@ -4,14 +4,14 @@
 //! person is on call now, their next shifts on every schedule, and the open incidents that
 //! paged them.
 //!
-//! Schedules are created and changed through the API or the CLI (docs/oncall.md). The
-//! override form calls the API handler with the signed-in user, so the UI and the API cannot
-//! disagree about what is valid.
+//! Schedules are created and edited in the form of `schedule_form`. The override form calls
+//! the application layer's operation with the signed-in user, as the API does, so the UI and
+//! the API cannot disagree about what is valid.
 
 use super::catalog::{SelectOption, or_missing};
 use super::{Chrome, Submitted, WebError, WebPrincipal, WebResult, answer, render, see};
 use crate::AppState;
-use crate::app::oncall::{OnCallView, ScheduleView};
+use crate::app::oncall::{OnCallView, ScheduleView, ShiftView};
 use crate::auth::Principal;
 use askama::Template;
 use axum::Router;
@@ -41,7 +41,7 @@ fn no_such_schedule() -> WebError {
 }
 
 /// Why someone is on call, in words: `layer 1 “primary”`, `override` or `fallback`.
-fn describe_source(source: OnCallSource, definition: &ScheduleDefinition) -> String {
+pub(super) fn describe_source(source: OnCallSource, definition: &ScheduleDefinition) -> String {
     match source {
         OnCallSource::Layer(i) => match definition.layers.get(i) {
             Some(layer) => format!("layer {} “{}”", i + 1, layer.name),
@@ -53,7 +53,7 @@ fn describe_source(source: OnCallSource, definition: &ScheduleDefinition) -> Str
 }
 
 /// Who is on call and why, as pages show it; nobody is `("nobody", "")`.
-fn who_and_why(on_call: Option<&OnCallView>, definition: &ScheduleDefinition) -> (String, String) {
+pub(super) fn who_and_why(on_call: Option<&OnCallView>, definition: &ScheduleDefinition) -> (String, String) {
     match on_call {
         Some(c) => (c.name.clone(), describe_source(c.source, definition)),
         None => ("nobody".into(), String::new()),
@@ -64,7 +64,7 @@ fn who_and_why(on_call: Option<&OnCallView>, definition: &ScheduleDefinition) ->
 // the schedule's zone (whose methods name them) and `SystemTime`, which both crates convert.
 
 /// `t` as wall-clock time in the schedule's zone: `Sun 2026-11-01 09:00 EST`.
-fn local_time(schedule: &OnCallSchedule, t: Timestamp) -> String {
+pub(super) fn local_time(schedule: &OnCallSchedule, t: Timestamp) -> String {
     let tz = schedule.time_zone();
     match SystemTime::from(t).try_into() {
         Ok(instant) => {
@@ -117,7 +117,7 @@ fn describe_restriction(r: &Restriction) -> String {
     }
 }
 
-fn name_of(names: &HashMap<UserId, String>, id: &UserId) -> String {
+pub(super) fn name_of(names: &HashMap<UserId, String>, id: &UserId) -> String {
     names.get(id).cloned().unwrap_or_else(|| "(deleted user)".into())
 }
 
@@ -174,6 +174,27 @@ pub struct ShiftRow {
     pub end_field: String,
     pub on_call: String,
     pub why: String,
+}
+
+/// Shifts of `schedule` as the pages show them, in its zone.
+pub(super) fn shift_rows(schedule: &OnCallSchedule, shifts: Vec<ShiftView>) -> Vec<ShiftRow> {
+    let definition = schedule.definition();
+    shifts
+        .into_iter()
+        .map(|s| {
+            let (on_call, why) = who_and_why(s.on_call.as_ref(), definition);
+            ShiftRow {
+                start: s.start.to_rfc3339(),
+                end: s.end.to_rfc3339(),
+                start_local: local_time(schedule, s.start),
+                end_local: local_time(schedule, s.end),
+                start_field: local_field(schedule, s.start),
+                end_field: local_field(schedule, s.end),
+                on_call,
+                why,
+            }
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -267,22 +288,7 @@ async fn schedule_view(state: &AppState, p: &Principal, id: &str) -> WebResult<S
             restrictions: l.restrictions.iter().map(describe_restriction).collect(),
         })
         .collect();
-    let shifts = shifts
-        .into_iter()
-        .map(|s| {
-            let (on_call, why) = who_and_why(s.on_call.as_ref(), &definition);
-            ShiftRow {
-                start: s.start.to_rfc3339(),
-                end: s.end.to_rfc3339(),
-                start_local: local_time(&schedule, s.start),
-                end_local: local_time(&schedule, s.end),
-                start_field: local_field(&schedule, s.start),
-                end_field: local_field(&schedule, s.end),
-                on_call,
-                why,
-            }
-        })
-        .collect();
+    let shifts = shift_rows(&schedule, shifts);
     let mut users: Vec<SelectOption> = people
         .into_iter()
         .filter(|u| !u.disabled)
