@@ -24,6 +24,17 @@ impl Drop for Driver {
     }
 }
 
+/// Whether the browser tests run here (`FIREBREAK_TEST_BROWSER` set); says so when they do
+/// not. Picks the TLS provider the WebDriver client uses (ring and aws-lc are both linked).
+fn browser_tests_on() -> bool {
+    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
+        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+        return false;
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    true
+}
+
 async fn start_chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -138,12 +149,9 @@ async fn timeline_text(c: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declare_work_and_watch_an_incident_live() {
-    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
-        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+    if !browser_tests_on() {
         return;
     }
-    // Both ring and aws-lc end up in the dependency graph; pick one for the WebDriver client.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
     let base = app.serve().await;
     let driver = start_chromedriver().await;
@@ -291,11 +299,9 @@ async fn type_into(c: &Client, css: &str, text: &str) {
 /// its one-click link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_up_paging_on_the_profile_and_acknowledge_from_a_page() {
-    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
-        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+    if !browser_tests_on() {
         return;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let config = firebreak_server::ServerConfig {
         paging: firebreak_server::PagingConfig { bundle: chrono::TimeDelta::zero(), ..Default::default() },
         notify: firebreak_server::notify::NotifyConfig { allow_private_addresses: true, ..Default::default() },
@@ -423,11 +429,9 @@ async fn wait_for_focus(c: &Client, id: &str) {
 /// an escalation policy that pages that schedule, previewing its plan before saving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_a_schedule_and_a_policy_with_previews() {
-    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
-        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+    if !browser_tests_on() {
         return;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
     let base = app.serve().await;
     let driver = start_chromedriver().await;
@@ -513,11 +517,9 @@ async fn answer(c: &Client, text: &str) {
 /// at a time (going back once), and works the playbook checklist the outcome attached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triage_an_incident_and_work_its_checklist() {
-    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
-        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+    if !browser_tests_on() {
         return;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/procedures-example");
     let config = firebreak_server::ServerConfig { procedures_dir: Some(example), ..Default::default() };
     let Some(app) = TestApp::with_config(Backend::Sqlite, config).await else { return };
@@ -624,11 +626,9 @@ async fn triage_an_incident_and_work_its_checklist() {
 /// declared a minute later is merged into it from its page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_joins_the_declared_incident_and_a_duplicate_is_merged() {
-    if std::env::var_os("FIREBREAK_TEST_BROWSER").is_none() {
-        eprintln!("skipped: browser tests need FIREBREAK_TEST_BROWSER=1 and Debian's chromium and chromium-driver");
+    if !browser_tests_on() {
         return;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
     let base = app.serve().await;
     let (_, key) = app.pagerduty_service("checkout").await;
