@@ -646,16 +646,21 @@ async fn edit_a_schedule_through_the_form(app: TestApp) {
     let unsaved = app.get(&format!("/api/v1/schedules/{id}"), &app.viewer.token).await.body;
     assert_eq!(unsaved["name"], "databases", "a preview saves nothing");
 
+    // Someone adds an override while the form is open: saving the form keeps it.
+    let meanwhile = json!({"user": viewer, "start": "2026-11-01T13:00:00Z", "end": "2026-11-01T15:00:00Z"});
+    let r = app.post(&format!("/api/v1/schedules/{id}/overrides"), &app.responder.token, meanwhile).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     set(&mut fields, "action", "save");
     let r = post_typed(&app, &path, &cookie, &fields).await;
     assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, format!("/schedules/{id}")), "{}", r.text);
     let saved = app.get(&format!("/api/v1/schedules/{id}"), &app.viewer.token).await.body;
+    assert_eq!(saved["overrides"].as_array().map(Vec::len), Some(2), "the override added meanwhile is kept");
     assert_eq!(saved["name"], "databases (edited)");
     assert_eq!(saved["layers"][0]["members"], json!([viewer, responder]));
     assert_eq!(saved["layers"][0]["restrictions"].as_array().map(Vec::len), Some(1));
     assert_eq!(saved["layers"][0]["restrictions"][0]["kind"], "daily");
     assert_eq!(saved["fallback"], Value::Null);
-    assert_eq!(saved["overrides"].as_array().map(Vec::len), Some(1), "the override is kept");
+    assert_eq!(saved["overrides"].as_array().map(Vec::len), Some(2), "the overrides are kept");
     assert_eq!(on_call_at(&app, &id, "2026-11-02T15:00:00Z").await["user_id"], json!(responder), "Monday 10:00 EST");
     assert_eq!(on_call_at(&app, &id, "2026-11-02T23:00:00Z").await, Value::Null, "outside the window, no fallback");
 

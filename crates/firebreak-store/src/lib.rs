@@ -100,6 +100,15 @@ pub struct TimelineEntry {
     pub from_number: Option<i64>,
 }
 
+/// What a schedule update does with the schedule's overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overrides {
+    /// The definition's overrides replace the stored ones (the API's PUT).
+    Replace,
+    /// The stored overrides stay (a form that edits the rest).
+    Keep,
+}
+
 /// Two incidents after a merge, with what moved.
 #[derive(Debug, Clone)]
 pub struct Merged {
@@ -539,13 +548,16 @@ pub trait ScheduleStore: Send + Sync {
         definition: &ScheduleDefinition,
         actor: &Actor,
     ) -> StoreResult<Schedule>;
-    /// Replaces a schedule's name, description and definition.
+    /// Replaces a schedule's name, description and definition; its overrides too, or (with
+    /// [`Overrides::Keep`]) the overrides stored when the update commits are kept, so one
+    /// added while a person edited the rest is not lost.
     async fn update_schedule(
         &self,
         id: ScheduleId,
         name: &str,
         description: &str,
         definition: &ScheduleDefinition,
+        overrides: Overrides,
         actor: &Actor,
     ) -> StoreResult<Schedule>;
     async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule>;

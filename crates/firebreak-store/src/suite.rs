@@ -638,8 +638,10 @@ pub async fn schedules_are_stored_and_overrides_accumulate(store: DynStore) {
 
     let mut changed = definition.clone();
     changed.layers[0].members.reverse();
-    let updated =
-        store.update_schedule(s.id, "storage", "disks", &changed, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let updated = store
+        .update_schedule(s.id, "storage", "disks", &changed, crate::Overrides::Replace, &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((updated.description.as_str(), &updated.definition), ("disks", &changed));
 
     let now = firebreak_domain::time::now();
@@ -667,12 +669,32 @@ pub async fn schedules_are_stored_and_overrides_accumulate(store: DynStore) {
     let backwards = Override { user: people[0], replaces: None, start: later, end: later };
     assert!(store.add_schedule_override(s.id, &backwards, later, &actor()).await.is_err());
 
+    // A person opens the edit form; someone adds an override; the form is saved: with `Keep`
+    // the override added meanwhile stays; with `Replace` the definition's overrides win.
+    let read = s3.definition.clone();
+    let meanwhile = Override { user: people[1], replaces: None, start: later, end: later + chrono::Duration::hours(2) };
+    store.add_schedule_override(s.id, &meanwhile, later, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
+    let kept = store
+        .update_schedule(s.id, "storage", "renamed", &read, crate::Overrides::Keep, &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (kept.description.as_str(), kept.definition.overrides.len()),
+        ("renamed", 2),
+        "nothing acknowledged is lost"
+    );
+    let replaced = store
+        .update_schedule(s.id, "storage", "renamed", &read, crate::Overrides::Replace, &actor())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(replaced.definition.overrides, read.overrides);
+
     assert_eq!(store.list_schedules().await.unwrap_or_else(|e| panic!("{e}")).len(), 1);
     store.delete_schedule(s.id, &actor()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(store.get_schedule(s.id).await, Err(StoreError::NotFound("schedule"))));
     assert!(matches!(store.delete_schedule(s.id, &actor()).await, Err(StoreError::NotFound("schedule"))));
-    // create, update, 8 + 1 overrides, delete
-    assert_eq!(audit_count(&store).await, audited + 12);
+    // create, update, 8 + 1 + 1 overrides, 2 more updates, delete
+    assert_eq!(audit_count(&store).await, audited + 15);
 }
 
 /// Escalation policies: created (names unique, definitions checked), replaced, pointed to by a

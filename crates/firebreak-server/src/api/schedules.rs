@@ -50,7 +50,7 @@ pub async fn update_schedule(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> ApiResult<Json<ScheduleView>> {
-    Ok(Json(oncall::update_schedule(&state, &p, id, body).await?))
+    Ok(Json(oncall::update_schedule(&state, &p, id, body, firebreak_store::Overrides::Replace).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/schedules/{id}", tag = "on-call", params(("id" = String, Path, format = Uuid)),

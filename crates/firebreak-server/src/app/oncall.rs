@@ -269,12 +269,15 @@ pub async fn get_schedule(state: &AppState, id: String) -> ApiResult<ScheduleVie
     Ok(view(schedule, &directory(state).await?, state.clock.now()))
 }
 
-/// Replaces the schedule `id` (everyone it names must be a user); responders only.
+/// Replaces the schedule `id` (everyone it names must be a user); responders only. The API
+/// replaces the overrides with the body's; the web form, which does not show them, keeps the
+/// ones stored when it saves.
 pub async fn update_schedule(
     state: &AppState,
     p: &Principal,
     id: String,
     body: ScheduleBody,
+    overrides: firebreak_store::Overrides,
 ) -> ApiResult<ScheduleView> {
     may_edit_schedules(p)?;
     let id = schedule_id(&id)?;
@@ -282,8 +285,11 @@ pub async fn update_schedule(
     check_definition(&definition)?;
     let people = directory(state).await?;
     check_schedule_people(&definition, &people)?;
-    let schedule =
-        state.store.update_schedule(id, &name, &description, &definition, &p.actor()).await.map_err(saving)?;
+    let schedule = state
+        .store
+        .update_schedule(id, &name, &description, &definition, overrides, &p.actor())
+        .await
+        .map_err(saving)?;
     Ok(view(schedule, &people, state.clock.now()))
 }
 

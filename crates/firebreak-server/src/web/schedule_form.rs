@@ -522,7 +522,10 @@ async fn answer_form(state: &AppState, p: &Principal, target: Target, fields: &F
                 let body = form.body(target.overrides())?;
                 match &target {
                     Target::New => oncall::create_schedule(state, p, body).await,
-                    Target::Edit(s) => oncall::update_schedule(state, p, s.id.to_string(), body).await,
+                    Target::Edit(s) => {
+                        oncall::update_schedule(state, p, s.id.to_string(), body, firebreak_store::Overrides::Keep)
+                            .await
+                    }
                 }
             }
             .await;

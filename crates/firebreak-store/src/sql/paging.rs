@@ -87,10 +87,20 @@ macro_rules! impl_sql_paging {
 
         /// Creates (`id` is `None`) or replaces a named definition, audited as
         /// `{audit}.create` / `{audit}.update`.
-        async fn save_named<I, D>(store: &$store, t: &NamedTable, id: Option<I>, name: &str, description: &str, definition: &D, actor: &Actor) -> StoreResult<$crate::Named<I, D>>
+        /// Creates (`id` none) or replaces a schedule or policy; on a replace, `carry` may take
+        /// what it must keep from the stored definition (locked) into the new one.
+        async fn save_named<I, D>(
+            store: &$store,
+            t: &NamedTable,
+            id: Option<I>,
+            (name, description): (&str, &str),
+            definition: &D,
+            carry: impl Fn(&D, &mut D) -> StoreResult<()> + Send + Sync,
+            actor: &Actor,
+        ) -> StoreResult<$crate::Named<I, D>>
         where
             I: Copy + Into<uuid::Uuid> + From<uuid::Uuid> + Default + std::fmt::Display,
-            D: serde::Serialize + serde::de::DeserializeOwned + Clone,
+            D: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync,
         {
             check_named(name, description)?;
             let at = firebreak_domain::time::now();
@@ -99,7 +109,11 @@ macro_rules! impl_sql_paging {
                 None => ($crate::Named { id: I::default(), name: String::new(), description: String::new(), definition: definition.clone(), created_at: at, updated_at: at }, "create"),
                 Some(id) => (load_named(&mut *tx, t, id.into(), true).await?, "update"),
             };
-            let named = $crate::Named { name: name.trim().to_owned(), description: description.trim().to_owned(), definition: definition.clone(), updated_at: at, ..named };
+            let mut definition = definition.clone();
+            if verb == "update" {
+                carry(&named.definition, &mut definition)?;
+            }
+            let named = $crate::Named { name: name.trim().to_owned(), description: description.trim().to_owned(), definition, updated_at: at, ..named };
             write_named(&mut tx, t, &named, verb == "create").await?;
             let details = serde_json::json!({ "name": named.name, "definition": named.definition });
             audit_in_tx(&mut tx, actor, &format!("{}.{verb}", t.audit), &format!("{}:{}", t.audit, named.id), details, at).await?;
@@ -123,12 +137,19 @@ macro_rules! impl_sql_paging {
         impl ScheduleStore for $store {
             async fn create_schedule(&self, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
                 OnCallSchedule::parse(definition.clone())?;
-                save_named(self, &SCHEDULES, None, name, description, definition, actor).await
+                save_named(self, &SCHEDULES, None, (name, description), definition, |_, _| Ok(()), actor).await
             }
 
-            async fn update_schedule(&self, id: ScheduleId, name: &str, description: &str, definition: &ScheduleDefinition, actor: &Actor) -> StoreResult<Schedule> {
+            async fn update_schedule(&self, id: ScheduleId, name: &str, description: &str, definition: &ScheduleDefinition, overrides: $crate::Overrides, actor: &Actor) -> StoreResult<Schedule> {
                 OnCallSchedule::parse(definition.clone())?;
-                save_named(self, &SCHEDULES, Some(id), name, description, definition, actor).await
+                let keep = |stored: &ScheduleDefinition, new: &mut ScheduleDefinition| {
+                    if overrides == $crate::Overrides::Keep {
+                        new.overrides = stored.overrides.clone();
+                        OnCallSchedule::parse(new.clone())?;
+                    }
+                    Ok(())
+                };
+                save_named(self, &SCHEDULES, Some(id), (name, description), definition, keep, actor).await
             }
 
             async fn get_schedule(&self, id: ScheduleId) -> StoreResult<Schedule> {
@@ -164,12 +185,12 @@ macro_rules! impl_sql_paging {
         impl EscalationPolicyStore for $store {
             async fn create_policy(&self, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
                 EscalationPolicy::parse(definition.clone())?;
-                save_named(self, &POLICIES, None, name, description, definition, actor).await
+                save_named(self, &POLICIES, None, (name, description), definition, |_, _| Ok(()), actor).await
             }
 
             async fn update_policy(&self, id: EscalationPolicyId, name: &str, description: &str, definition: &EscalationPolicyDefinition, actor: &Actor) -> StoreResult<$crate::EscalationPolicyRecord> {
                 EscalationPolicy::parse(definition.clone())?;
-                save_named(self, &POLICIES, Some(id), name, description, definition, actor).await
+                save_named(self, &POLICIES, Some(id), (name, description), definition, |_, _| Ok(()), actor).await
             }
 
             async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<$crate::EscalationPolicyRecord> {
