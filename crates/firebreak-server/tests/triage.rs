@@ -190,7 +190,50 @@ async fn services_can_group_alerts_by_labels(app: TestApp) {
     assert_ne!(incident_of("Down", "a"), incident_of("HighCPU", "a"));
 }
 
+/// A service that groups by labels: while a person's declared incident for it is open, every
+/// alert of the service joins that incident; once it resolves, alerts group by label again.
+async fn grouped_alerts_join_the_incident_declared_for_their_service(app: TestApp) {
+    let s = app.post("/api/v1/services", &app.responder.token, json!({"name": "k8s"})).await;
+    let sid = s.body["id"].as_str().unwrap_or_default().to_owned();
+    let grouping = json!({"grouping": {"by": "labels", "labels": ["alertname"], "window_secs": 600}});
+    let r = app.call(Method::PATCH, &format!("/api/v1/services/{sid}"), &app.responder.token, Some(grouping)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let i = app
+        .post(
+            &format!("/api/v1/services/{sid}/integrations"),
+            &app.responder.token,
+            json!({"type": "alertmanager", "name": "am"}),
+        )
+        .await;
+    let key = i.body["key"].as_str().unwrap_or_default().to_owned();
+    let declared = app
+        .post(
+            "/api/v1/incidents",
+            &app.responder.token,
+            json!({"title": "Cluster trouble", "severity": "high", "type": "outage", "services": ["k8s"]}),
+        )
+        .await;
+    assert_eq!(declared.body["service_id"].as_str(), Some(sid.as_str()), "{}", declared.text);
+    let send = |alertname: &str| {
+        json!({"alerts": [{"status": "firing", "labels": {"alertname": alertname, "instance": "a"}, "annotations": {}}]}).to_string()
+    };
+    for name in ["Down", "HighCPU"] {
+        let r = app.raw(Method::POST, &format!("/ingest/{key}/alertmanager"), None, Some(send(name))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    assert_eq!(incidents(&app).await.len(), 1, "both alerts joined the declared incident");
+    assert!(alerts(&app, "").await.iter().all(|a| a["incident_id"] == declared.body["id"]));
+    let r = app.post("/api/v1/incidents/INC-1/resolve", &app.responder.token, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for name in ["DiskFull", "DiskFull", "OOM"] {
+        let r = app.raw(Method::POST, &format!("/ingest/{key}/alertmanager"), None, Some(send(name))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    assert_eq!(incidents(&app).await.len(), 3, "grouped by label again: one incident per alertname");
+}
+
 on_both_backends!(
+    grouped_alerts_join_the_incident_declared_for_their_service,
     services_can_group_alerts_by_labels,
     rules_classify_new_alerts,
     windows_suppress_matching_alerts,

@@ -335,9 +335,12 @@ macro_rules! impl_sql_alerts {
                 Some(cached) => *cached,
                 None => {
                     let found = match (&group_key, owner.grouping.window()) {
+                        // The open incident of this group (within the window), else one a person
+                        // declared for the service: it takes every alert of the service.
                         (Some(group), Some(window)) => sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(format!(
-                            "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} AND group_key = $2 \
-                             AND detected_at >= $3 ORDER BY number DESC LIMIT 1"
+                            "SELECT id FROM incidents WHERE service_id = $1 AND status IN {OPEN_STATUSES} \
+                             AND ((group_key = $2 AND detected_at >= $3) OR (group_key IS NULL AND created_by IS NOT NULL)) \
+                             ORDER BY CASE WHEN group_key = $2 THEN 0 ELSE 1 END, number DESC LIMIT 1"
                         )))
                         .bind(integration.service_id.0)
                         .bind(group.clone())
