@@ -11,6 +11,7 @@ pub mod incident;
 pub mod procedures;
 pub mod rules;
 pub mod schedule;
+pub mod status_page;
 pub mod time;
 pub mod user;
 

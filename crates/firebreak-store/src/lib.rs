@@ -1025,6 +1025,64 @@ pub trait UpdateStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// A status page: its address (`/status/{slug}`), name, and whether anyone may read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusPage {
+    pub id: uuid::Uuid,
+    pub slug: String,
+    pub name: String,
+    /// Readable without signing in.
+    pub public: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A component of a status page: what customers know as one part of the product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusComponent {
+    pub id: uuid::Uuid,
+    pub page_id: uuid::Uuid,
+    pub name: String,
+    /// The group it is shown under (empty: none).
+    pub group_name: String,
+    /// Its place on the page, from 1.
+    pub position: i64,
+    /// The catalog services whose open incidents drive its status.
+    pub service_ids: Vec<ServiceId>,
+    /// The status a person set by hand; it stands until cleared.
+    pub manual_status: Option<firebreak_domain::status_page::ComponentStatus>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Status pages and their components. Every change is audited.
+#[async_trait]
+pub trait StatusPageStore: Send + Sync {
+    /// A new page; 409 when the slug is taken.
+    async fn create_status_page(&self, slug: &str, name: &str, public: bool, actor: &Actor) -> StoreResult<StatusPage>;
+    async fn list_status_pages(&self) -> StoreResult<Vec<StatusPage>>;
+    async fn status_page(&self, slug: &str) -> StoreResult<StatusPage>;
+    /// A component at the end of the page, driven by `services`.
+    async fn add_status_component(
+        &self,
+        page: uuid::Uuid,
+        name: &str,
+        group: &str,
+        services: &[ServiceId],
+        actor: &Actor,
+    ) -> StoreResult<StatusComponent>;
+    /// The page's components, in their order.
+    async fn list_status_components(&self, page: uuid::Uuid) -> StoreResult<Vec<StatusComponent>>;
+    /// Sets a component's status by hand, or (`None`) gives it back to its services.
+    async fn set_component_status(
+        &self,
+        page: uuid::Uuid,
+        component: uuid::Uuid,
+        status: Option<firebreak_domain::status_page::ComponentStatus>,
+        actor: &Actor,
+    ) -> StoreResult<StatusComponent>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
@@ -1037,6 +1095,7 @@ pub trait Store:
     + PagingStore
     + ChecklistStore
     + UpdateStore
+    + StatusPageStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -405,7 +405,8 @@ macro_rules! store_suite {
             schedules_are_stored_and_overrides_accumulate,
             escalation_policies_are_stored_and_kept_while_in_use,
             merging_moves_alerts_and_copies_the_timeline,
-            alerts_move_between_incidents_and_stand_alone
+            alerts_move_between_incidents_and_stand_alone,
+            status_pages_and_components_are_stored
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,
@@ -870,4 +871,45 @@ pub async fn alerts_move_between_incidents_and_stand_alone(store: DynStore) {
     assert_eq!(ok(store.get_alert(alert.id).await).incident_id, None, "a refused move changes nothing");
     let unknown = store.move_alert(firebreak_domain::AlertId::new(), Some(first), &actor()).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
+}
+
+/// Status pages: unique, well-formed addresses; components kept in order with their services;
+/// a status set by hand stands until cleared; every change audited; refusals change nothing.
+pub async fn status_pages_and_components_are_stored(store: DynStore) {
+    use firebreak_domain::status_page::ComponentStatus;
+    let audited = audit_count(&store).await;
+    let page = ok(store.create_status_page(" public ", "Acme status", true, &actor()).await);
+    assert_eq!((page.slug.as_str(), page.public), ("public", true));
+    let taken = store.create_status_page("public", "Again", false, &actor()).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    for (slug, name) in [("Bad Slug", "x"), ("ok", ""), ("ok", "bell\u{7}"), ("<script>", "x")] {
+        let r = store.create_status_page(slug, name, true, &actor()).await;
+        assert!(matches!(r, Err(StoreError::Domain(_))), "{slug:?} {name:?}: {r:?}");
+    }
+    let checkout = service_with_key(&store, "checkout", "hash-status", true).await;
+    let api = ok(store.add_status_component(page.id, "API", "", &[], &actor()).await);
+    let web = ok(store.add_status_component(page.id, "Checkout", "Shop", &[checkout.id], &actor()).await);
+    assert_eq!((api.position, web.position), (1, 2));
+    let listed = ok(store.list_status_components(page.id).await);
+    assert_eq!(listed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["API", "Checkout"]);
+    assert_eq!(listed[1].service_ids, vec![checkout.id]);
+    assert_eq!(listed[1].group_name, "Shop");
+    let set = ok(store.set_component_status(page.id, web.id, Some(ComponentStatus::PartialOutage), &actor()).await);
+    assert_eq!(set.manual_status, Some(ComponentStatus::PartialOutage));
+    assert_eq!(ok(store.list_status_components(page.id).await)[1].manual_status, Some(ComponentStatus::PartialOutage));
+    let cleared = ok(store.set_component_status(page.id, web.id, None, &actor()).await);
+    assert_eq!(cleared.manual_status, None);
+    let other = ok(store.create_status_page("internal", "Internal", false, &actor()).await);
+    let wrong_page = store.set_component_status(other.id, web.id, Some(ComponentStatus::MajorOutage), &actor()).await;
+    assert!(matches!(wrong_page, Err(StoreError::NotFound(_))), "{wrong_page:?}");
+    let unknown = store.set_component_status(page.id, uuid::Uuid::now_v7(), None, &actor()).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
+    assert_eq!(
+        ok(store.list_status_pages().await).iter().map(|p| p.slug.as_str()).collect::<Vec<_>>(),
+        ["internal", "public"]
+    );
+    assert_eq!(ok(store.status_page("public").await).id, page.id);
+    assert!(matches!(store.status_page("nowhere").await, Err(StoreError::NotFound(_))));
+    // two pages, the service and its integration, two components, two status changes
+    assert_eq!(audit_count(&store).await, audited + 8);
 }

@@ -1,0 +1,24 @@
+-- Status pages and their components. A component's services (a JSON array of service ids)
+-- drive its status while they have open incidents; `manual_status` is a person's choice,
+-- which stands until cleared.
+CREATE TABLE status_pages (
+    id UUID PRIMARY KEY NOT NULL,
+    slug TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    public BOOLEAN NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE status_components (
+    id UUID PRIMARY KEY NOT NULL,
+    page_id UUID NOT NULL REFERENCES status_pages (id),
+    name TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    service_ids JSONB NOT NULL,
+    manual_status TEXT CHECK (manual_status IN ('operational', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage')),
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX status_components_page ON status_components (page_id, position);
