@@ -13,6 +13,7 @@ pub mod procedure_files;
 pub mod procedures;
 pub mod schedules;
 pub mod services;
+pub mod status_pages;
 pub mod triage;
 pub mod updates;
 pub mod users;
@@ -68,6 +69,11 @@ use utoipa::{Modify, OpenApi};
         alerts::detach_alert,
         alerts::act_on_alert,
         alerts::list_changes,
+        status_pages::create_status_page,
+        status_pages::list_status_pages,
+        status_pages::get_status_page,
+        status_pages::create_status_component,
+        status_pages::set_component_status,
         checks::create_check,
         checks::list_checks,
         checks::check_history,
@@ -166,6 +172,7 @@ pub fn router() -> Router<AppState> {
         .merge(triage::router())
         .merge(checks::router())
         .merge(schedules::router())
+        .merge(status_pages::router())
         .merge(escalation::router())
         .merge(paging::router())
         .merge(procedures::router())

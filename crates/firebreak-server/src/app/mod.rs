@@ -18,5 +18,6 @@ pub mod oncall;
 pub mod paging;
 pub mod procedures;
 pub mod respond;
+pub mod status_pages;
 pub mod triage;
 pub mod visibility;

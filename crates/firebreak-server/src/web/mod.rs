@@ -22,6 +22,7 @@ mod procedures;
 mod profile;
 pub(crate) mod respond;
 mod schedule_form;
+mod status_pages;
 mod triage;
 
 use crate::AppState;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(investigation::router())
         .merge(procedure_files::router())
         .merge(profile::router())
+        .merge(status_pages::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 

@@ -1,0 +1,124 @@
+//! The status pages as their readers fetch them: the Atlassian Statuspage v2 public JSON
+//! (`/status/{slug}/api/v2/summary.json`, `status.json`, `components.json`) with the field
+//! names and values Statuspage clients read. Public pages need no sign-in; a private page
+//! answers 401 unless the reader is signed in. Answers carry an `ETag` (a repeat with
+//! `If-None-Match` gets 304) and a short `max-age` (`private, no-store` for private pages).
+
+use crate::AppState;
+use crate::app::status_pages::{self, Derived};
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use firebreak_domain::status_page::ComponentStatus;
+use firebreak_domain::time::canonical;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/status/{slug}/api/v2/{document}", get(status_json))
+}
+
+/// `summary.json`, `status.json` or `components.json` of the page `slug`.
+async fn status_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, document)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let reader = auth::session_principal(&headers, &state).await?;
+    let derived = status_pages::read(&state, &slug, reader.as_ref()).await?;
+    let body = match document.as_str() {
+        "summary.json" => json!({
+            "page": page_json(&derived),
+            "components": components_json(&derived),
+            "incidents": [],
+            "scheduled_maintenances": [],
+            "status": status_of(&derived),
+        }),
+        "status.json" => json!({ "page": page_json(&derived), "status": status_of(&derived) }),
+        "components.json" => json!({ "page": page_json(&derived), "components": components_json(&derived) }),
+        _ => return Err(ApiError::not_found("status page document")),
+    };
+    Ok(cached(&headers, derived.page.public, body.to_string()))
+}
+
+fn page_json(d: &Derived) -> Value {
+    json!({
+        "id": d.page.id,
+        "name": d.page.name,
+        "url": format!("/status/{}", d.page.slug),
+        "time_zone": "Etc/UTC",
+        "updated_at": canonical(d.updated_at),
+    })
+}
+
+fn status_of(d: &Derived) -> Value {
+    json!({ "indicator": d.indicator.0.as_str(), "description": d.indicator.1 })
+}
+
+/// The components in Statuspage's shape: each group is a component with `group: true` and
+/// the ids of its `components`, whose members point back with `group_id`.
+fn components_json(d: &Derived) -> Vec<Value> {
+    let page_id = d.page.id.to_string();
+    let mut groups: Vec<(String, String, Vec<(String, ComponentStatus)>, i64)> = Vec::new();
+    for (c, status) in &d.components {
+        if c.group_name.is_empty() {
+            continue;
+        }
+        let member = (c.id.to_string(), *status);
+        match groups.iter_mut().find(|g| g.1 == c.group_name) {
+            Some(g) => g.2.push(member),
+            // A group's id is its first member's, marked, so it stays put while that one does.
+            None => groups.push((format!("group-{}", c.id), c.group_name.clone(), vec![member], c.position)),
+        }
+    }
+    let component = |id: &str, name: &str, status: ComponentStatus, position: i64, group_id: Option<&str>| {
+        json!({
+            "id": id, "name": name, "status": status.as_str(),
+            "created_at": canonical(d.page.created_at), "updated_at": canonical(d.updated_at),
+            "position": position, "description": null, "showcase": true, "start_date": null,
+            "group_id": group_id, "page_id": page_id, "group": false, "only_show_if_degraded": false,
+        })
+    };
+    let mut out = Vec::new();
+    for (c, status) in &d.components {
+        let group = groups.iter().find(|g| g.1 == c.group_name).map(|g| g.0.as_str());
+        out.push(component(&c.id.to_string(), &c.name, *status, c.position, group));
+    }
+    for (id, name, members, position) in &groups {
+        let worst = members.iter().map(|m| m.1).max_by_key(|s| s.rank()).unwrap_or(ComponentStatus::Operational);
+        let mut g = component(id, name, worst, *position, None);
+        g["group"] = json!(true);
+        g["components"] = json!(members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
+        out.push(g);
+    }
+    out
+}
+
+/// The JSON answer with its validator: 304 when the reader already has this body.
+fn cached(headers: &HeaderMap, public: bool, body: String) -> Response {
+    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]));
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let cache = if public { "public, max-age=10" } else { "private, no-store" };
+    let mut res = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if public {
+        // Anyone's dashboard may read a public page's JSON.
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    res
+}
