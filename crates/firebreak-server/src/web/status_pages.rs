@@ -59,20 +59,34 @@ fn status_of(d: &Derived) -> Value {
     json!({ "indicator": d.indicator.0.as_str(), "description": d.indicator.1 })
 }
 
+/// A group of components as Statuspage shows it: a component of its own.
+struct Group {
+    id: String,
+    name: String,
+    /// Its members' ids and statuses.
+    members: Vec<(String, ComponentStatus)>,
+    position: i64,
+}
+
 /// The components in Statuspage's shape: each group is a component with `group: true` and
 /// the ids of its `components`, whose members point back with `group_id`.
 fn components_json(d: &Derived) -> Vec<Value> {
     let page_id = d.page.id.to_string();
-    let mut groups: Vec<(String, String, Vec<(String, ComponentStatus)>, i64)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (c, status) in &d.components {
         if c.group_name.is_empty() {
             continue;
         }
         let member = (c.id.to_string(), *status);
-        match groups.iter_mut().find(|g| g.1 == c.group_name) {
-            Some(g) => g.2.push(member),
+        match groups.iter_mut().find(|g| g.name == c.group_name) {
+            Some(g) => g.members.push(member),
             // A group's id is its first member's, marked, so it stays put while that one does.
-            None => groups.push((format!("group-{}", c.id), c.group_name.clone(), vec![member], c.position)),
+            None => groups.push(Group {
+                id: format!("group-{}", c.id),
+                name: c.group_name.clone(),
+                members: vec![member],
+                position: c.position,
+            }),
         }
     }
     let component = |id: &str, name: &str, status: ComponentStatus, position: i64, group_id: Option<&str>| {
@@ -85,15 +99,15 @@ fn components_json(d: &Derived) -> Vec<Value> {
     };
     let mut out = Vec::new();
     for (c, status) in &d.components {
-        let group = groups.iter().find(|g| g.1 == c.group_name).map(|g| g.0.as_str());
+        let group = groups.iter().find(|g| g.name == c.group_name).map(|g| g.id.as_str());
         out.push(component(&c.id.to_string(), &c.name, *status, c.position, group));
     }
-    for (id, name, members, position) in &groups {
-        let worst = members.iter().map(|m| m.1).max_by_key(|s| s.rank()).unwrap_or(ComponentStatus::Operational);
-        let mut g = component(id, name, worst, *position, None);
-        g["group"] = json!(true);
-        g["components"] = json!(members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
-        out.push(g);
+    for g in &groups {
+        let worst = g.members.iter().map(|m| m.1).max_by_key(|s| s.rank()).unwrap_or(ComponentStatus::Operational);
+        let mut shown = component(&g.id, &g.name, worst, g.position, None);
+        shown["group"] = json!(true);
+        shown["components"] = json!(g.members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
+        out.push(shown);
     }
     out
 }
