@@ -96,6 +96,28 @@ async fn pages_show_what_the_incidents_of_their_services_say(app: TestApp) {
     assert_eq!(component(&r.body, "Checkout")["group_id"], shop["id"]);
     assert_ne!(r.headers.get(header::ETAG), Some(&etag), "a change is a new validator");
     assert!(!r.text.contains("Payments failing") && !r.text.contains("responder"), "no internal data: {}", r.text);
+    // The page itself says the same, in words, with the hostile name as text.
+    let html = app.raw(Method::GET, "/status/acme", None, None).await;
+    assert_eq!(html.status, StatusCode::OK, "{}", html.text);
+    assert!(
+        html.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(html.text.contains("data-testid=\"overall\">Major System Outage</p>"), "{}", html.text);
+    assert!(
+        html.text.contains("<span class=\"name\">Shop</span>") && html.text.contains(">Major outage</span>"),
+        "{}",
+        html.text
+    );
+    assert!(
+        html.text.contains("<span class=\"name\">API &#60;script&#62;alert(1)&#60;/script&#62;</span>"),
+        "{}",
+        html.text
+    );
+    assert!(!html.text.contains("<script>") && !html.text.contains("Payments failing"), "{}", html.text);
+    assert!(html.headers.get(header::ETAG).is_some());
     let status = public(&app, "acme", "status.json").await;
     assert_eq!(status.body["status"]["description"], "Major System Outage");
     assert!(status.body.get("components").is_none());
@@ -181,6 +203,14 @@ async fn a_private_page_is_for_signed_in_readers_only(app: TestApp) {
     assert_eq!(r.body["page"]["name"], "Internal");
     assert_eq!(r.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("private, no-store"));
     assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let anonymous = app.raw(Method::GET, "/status/internal", None, None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "sent to sign in: {}", anonymous.text);
+    assert!(!anonymous.text.contains("Internal"));
+    let signed_in = app.send(page("/status/internal", &cookie)).await;
+    assert!(signed_in.status == StatusCode::OK && signed_in.text.contains("<h1>Internal</h1>"), "{}", signed_in.text);
+    assert_eq!(app.raw(Method::GET, "/status/nowhere", None, None).await.status, StatusCode::NOT_FOUND);
+    let css = app.raw(Method::GET, "/static/status.css", None, None).await;
+    assert!(css.status == StatusCode::OK && css.text.contains("prefers-color-scheme: dark"));
 }
 
 on_both_backends!(pages_show_what_the_incidents_of_their_services_say, a_private_page_is_for_signed_in_readers_only);

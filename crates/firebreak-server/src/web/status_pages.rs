@@ -1,4 +1,5 @@
-//! The status pages as their readers fetch them: the Atlassian Statuspage v2 public JSON
+//! The status pages as their readers fetch them: the page itself (`/status/{slug}`,
+//! server-rendered HTML, no JavaScript, its own small stylesheet) and the Atlassian Statuspage v2 public JSON
 //! (`/status/{slug}/api/v2/summary.json`, `status.json`, `components.json`) with the field
 //! names and values Statuspage clients read. Public pages need no sign-in; a private page
 //! answers 401 unless the reader is signed in. Answers carry an `ETag` (a repeat with
@@ -19,7 +20,93 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/status/{slug}/api/v2/{document}", get(status_json))
+    Router::new()
+        .route("/status/{slug}", get(status_page))
+        .route("/status/{slug}/api/v2/{document}", get(status_json))
+        .route("/static/status.css", get(stylesheet))
+}
+
+async fn stylesheet() -> Response {
+    let css = include_str!("../../static/status.css");
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], css)
+        .into_response()
+}
+
+/// One line of the page: a component, or a group with its members.
+struct Row {
+    name: String,
+    status: &'static str,
+    label: &'static str,
+    members: Vec<Row>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "status_page.html")]
+struct StatusPageView {
+    name: String,
+    slug: String,
+    indicator: &'static str,
+    description: &'static str,
+    rows: Vec<Row>,
+    updated: String,
+    updated_iso: String,
+}
+
+/// The page `slug`, as its readers see it.
+async fn status_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Result<Response, super::WebError> {
+    let reader = auth::session_principal(&headers, &state).await?;
+    let derived = match status_pages::read(&state, &slug, reader.as_ref()).await {
+        Ok(d) => d,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            return Err(super::WebError::new(StatusCode::NOT_FOUND, "There is no such status page."));
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            return Err(super::WebError::SignIn { next: format!("/status/{slug}") });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let row = |name: &str, status: ComponentStatus| Row {
+        name: name.to_owned(),
+        status: status.as_str(),
+        label: status.label(),
+        members: Vec::new(),
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    for (c, status) in &derived.components {
+        if c.group_name.is_empty() {
+            rows.push(row(&c.name, *status));
+            continue;
+        }
+        match rows.iter_mut().find(|r| !r.members.is_empty() && r.name == c.group_name) {
+            Some(group) => group.members.push(row(&c.name, *status)),
+            None => rows.push(Row { members: vec![row(&c.name, *status)], ..row(&c.group_name, *status) }),
+        }
+    }
+    for group in rows.iter_mut().filter(|r| !r.members.is_empty()) {
+        let worst = derived
+            .components
+            .iter()
+            .filter(|(c, _)| c.group_name == group.name)
+            .map(|(_, s)| *s)
+            .max_by_key(|s| s.rank())
+            .unwrap_or(ComponentStatus::Operational);
+        (group.status, group.label) = (worst.as_str(), worst.label());
+    }
+    let view = StatusPageView {
+        name: derived.page.name.clone(),
+        slug: derived.page.slug.clone(),
+        indicator: derived.indicator.0.as_str(),
+        description: derived.indicator.1,
+        rows,
+        updated: super::show_time(&derived.updated_at),
+        updated_iso: canonical(derived.updated_at),
+    };
+    let html = askama::Template::render(&view).map_err(|_| super::WebError::from(ApiError::internal()))?;
+    Ok(cached(&headers, derived.page.public, "text/html; charset=utf-8", html))
 }
 
 /// `summary.json`, `status.json` or `components.json` of the page `slug`.
@@ -42,7 +129,7 @@ async fn status_json(
         "components.json" => json!({ "page": page_json(&derived), "components": components_json(&derived) }),
         _ => return Err(ApiError::not_found("status page document")),
     };
-    Ok(cached(&headers, derived.page.public, body.to_string()))
+    Ok(cached(&headers, derived.page.public, "application/json", body.to_string()))
 }
 
 fn page_json(d: &Derived) -> Value {
@@ -112,8 +199,8 @@ fn components_json(d: &Derived) -> Vec<Value> {
     out
 }
 
-/// The JSON answer with its validator: 304 when the reader already has this body.
-fn cached(headers: &HeaderMap, public: bool, body: String) -> Response {
+/// The answer with its validator: 304 when the reader already has this body.
+fn cached(headers: &HeaderMap, public: bool, content_type: &'static str, body: String) -> Response {
     let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]));
     let fresh = headers
         .get(header::IF_NONE_MATCH)
@@ -123,7 +210,7 @@ fn cached(headers: &HeaderMap, public: bool, body: String) -> Response {
     let mut res = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
     };
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
