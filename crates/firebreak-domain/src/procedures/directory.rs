@@ -107,6 +107,8 @@ struct LevelFile {
     stakeholder_groups: Vec<Spanned<String>>,
     #[serde(default)]
     restricted: Option<bool>,
+    #[serde(default)]
+    component_status: Option<Spanned<String>>,
 }
 
 /// What a severity or an incident type means for the response: its targets and who hears.
@@ -122,6 +124,10 @@ pub struct ResponseLevel {
     pub stakeholder_groups: Vec<String>,
     /// Visible only to participants and admins (security incidents by default).
     pub restricted: bool,
+    /// Of a severity: what an open incident of it shows on its services' status page
+    /// components (`None`: [`crate::status_page::ComponentStatus::for_severity`]).
+    #[schema(value_type = Option<String>)]
+    pub component_status: Option<crate::status_page::ComponentStatus>,
 }
 
 /// Everything in a procedures directory, checked.
@@ -237,6 +243,17 @@ fn level(
         escalation_policy: l.escalation_policy.clone(),
         stakeholder_groups: groups,
         restricted: l.restricted.unwrap_or(base.restricted),
+        component_status: match &l.component_status {
+            Some(word) => match word.as_str().parse::<crate::status_page::ComponentStatus>() {
+                Ok(status) => Some(status),
+                Err(e) => {
+                    let message = format!("{}: component_{e}", key.as_str());
+                    errors.push(ProcedureError { file: file.to_owned(), line: line_of(word), message });
+                    base.component_status
+                }
+            },
+            None => base.component_status,
+        },
     }
 }
 

@@ -2,7 +2,8 @@
 //! services; responders set a component's status by hand or give it back to its services;
 //! anyone may read a public page, and signed-in users a private one. A component's status is
 //! derived when the page is read: a hand-set status stands; otherwise the worst status its
-//! services' open incidents map to (restricted incidents never count), else operational.
+//! services' open incidents map to (each severity's `component_status` in the procedures,
+//! else the shipped default; restricted incidents never count), else operational.
 //! What a reader sees carries no internal data: no people, no timeline, no incident titles.
 
 use crate::AppState;
@@ -173,6 +174,14 @@ async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
         .into_iter()
         .filter(|i| !crate::app::visibility::is_restricted(state, i))
         .collect();
+    let procedures = state.procedures.current();
+    let status_of = |severity: firebreak_domain::Severity| {
+        procedures
+            .severities
+            .get(&severity)
+            .and_then(|l| l.component_status)
+            .unwrap_or_else(|| ComponentStatus::for_severity(severity))
+    };
     let mut updated_at = page.updated_at;
     let components: Vec<(StatusComponent, ComponentStatus)> = components
         .into_iter()
@@ -185,7 +194,7 @@ async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
             updated_at = updated_at.max(c.updated_at);
             let drivers = Drivers {
                 manual: c.manual_status,
-                incidents: driving.iter().map(|i| ComponentStatus::for_severity(i.severity)).collect(),
+                incidents: driving.iter().map(|i| status_of(i.severity)).collect(),
                 maintenance: false,
             };
             let status = drivers.status();

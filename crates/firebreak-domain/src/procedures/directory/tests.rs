@@ -125,3 +125,18 @@ fn custom_roles_are_declared_in_config_and_checked_in_playbooks() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn severities_say_what_they_show_on_status_pages() {
+    use crate::status_page::ComponentStatus;
+    let ok = [file("config.yaml", "severities:\n  high:\n    component_status: major_outage\n")];
+    let p = Procedures::load(&ok).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(p.severities[&Severity::High].component_status, Some(ComponentStatus::MajorOutage));
+    assert_eq!(p.severities[&Severity::Low].component_status, None, "the shipped default applies");
+    let bad = [file("config.yaml", "severities:\n  critical:\n    component_status: on-fire\n")];
+    let e: Vec<String> = Procedures::load(&bad).expect_err("problems").iter().map(ToString::to_string).collect();
+    assert!(
+        e.iter().any(|m| m.starts_with("config.yaml:3: critical: component_status: unknown component status")),
+        "{e:?}"
+    );
+}
