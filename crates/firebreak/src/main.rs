@@ -10,6 +10,7 @@ mod integrations;
 mod policies;
 mod procedures;
 mod schedules;
+mod status_pages;
 mod triage;
 mod updates;
 
@@ -72,6 +73,9 @@ enum Command {
     /// Escalation policies: whom to page for an incident, in what order and when.
     #[command(subcommand)]
     Policy(policies::PolicyCommand),
+    /// Status pages: list and show them, create pages and components, set a component's status.
+    #[command(subcommand)]
+    StatusPage(status_pages::StatusPageCommand),
     /// Procedures as code: check a procedures directory (decision trees, playbooks, contact
     /// lists, templates), or write the example one.
     #[command(subcommand)]
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
             Command::Schedule(cmd) => schedules::run_schedule(cmd).await,
             Command::Policy(cmd) => policies::run_policy(cmd).await,
             Command::Procedures(cmd) => procedures::run(cmd),
+            Command::StatusPage(cmd) => status_pages::run(cmd).await,
             Command::Triage(args) => procedures::run_triage(args).await,
         }
     });

@@ -256,6 +256,58 @@ async fn alerts_move_and_incidents_merge_from_the_command_line_on_postgres() {
     alerts_move_and_incidents_merge_from_the_command_line(Backend::Postgres).await;
 }
 
+/// Status pages from the command line: a page and a component linked to a service; a
+/// critical incident on the service shows; a status set by hand, then given back.
+async fn status_pages_from_the_command_line(backend: Backend) {
+    let Some(db) = Database::fresh(backend).await else { return };
+    let token = db.bootstrap_admin();
+    let server = Server::start(&db.url).await;
+    let cli = Cli { url: server.url.clone(), token };
+    assert_eq!(cli.ok(&["status-page", "list"]).trim(), "no status pages");
+    cli.ok(&["service", "create", "checkout"]);
+    let out = cli.ok(&["status-page", "create", "acme", "--name", "Acme status"]);
+    assert!(out.starts_with("acme  Acme status  (/status/acme)") && out.contains("All Systems Operational"), "{out}");
+    let err = cli.refused(&["status-page", "create", "acme", "--name", "Again"]);
+    assert!(err.contains("HTTP 409") && err.contains("choose another slug"), "{err}");
+    let out = cli.ok(&["status-page", "add-component", "acme", "Checkout", "--group", "Shop", "--service", "checkout"]);
+    assert!(out.contains("Checkout") && out.contains("operational") && out.contains("its services"), "{out}");
+    let err = cli.refused(&["status-page", "add-component", "acme", "Search", "--service", "search"]);
+    assert!(err.contains("HTTP 422") && err.contains("no such service"), "{err}");
+    cli.ok(&["incident", "declare", "Payments failing", "--severity", "critical", "--service", "checkout"]);
+    let shown = cli.ok(&["status-page", "show", "acme"]);
+    assert!(shown.contains("Major System Outage") && shown.contains("major_outage"), "{shown}");
+    let set = cli.ok(&["status-page", "set", "acme", "checkout", "partial_outage"]);
+    assert!(set.contains("partial_outage") && set.contains("hand") && set.contains("Partial System Outage"), "{set}");
+    let auto = cli.json(&["status-page", "set", "acme", "Checkout", "auto"]);
+    assert_eq!(
+        (auto["components"][0]["status"].as_str(), &auto["components"][0]["manual_status"]),
+        (Some("major_outage"), &Value::Null)
+    );
+    let err = cli.refused(&["status-page", "set", "acme", "Billing", "operational"]);
+    assert!(err.contains("no component \"Billing\"") && err.contains("firebreak status-page show acme"), "{err}");
+    let err = cli.refused(&["status-page", "set", "acme", "Checkout", "fine"]);
+    assert!(err.contains("invalid value 'fine'"), "{err}");
+    let err = cli.refused(&["status-page", "show", "nowhere"]);
+    assert!(err.contains("HTTP 404") && err.contains("firebreak status-page list"), "{err}");
+    let list = cli.ok(&["status-page", "list"]);
+    assert!(
+        list.lines().nth(1).is_some_and(|l| l.starts_with("acme") && l.contains("anyone") && l.ends_with("1")),
+        "{list}"
+    );
+    let exit = server.terminate();
+    assert!(exit.success(), "{exit}");
+}
+
+#[tokio::test]
+async fn status_pages_from_the_command_line_on_sqlite() {
+    status_pages_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn status_pages_from_the_command_line_on_postgres() {
+    status_pages_from_the_command_line(Backend::Postgres).await;
+}
+
 #[test]
 fn help_explains_the_catalog_commands() {
     let help = |args: &[&str]| {
