@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode, header};
-use common::{TestApp, assert_error, page, sign_in};
+use common::{TestApp, assert_error, csrf_of, form, page, sign_in};
 use serde_json::{Value, json};
 
 /// The anonymous answer at `/status/{slug}/api/v2/{doc}`.
@@ -213,4 +213,78 @@ async fn a_private_page_is_for_signed_in_readers_only(app: TestApp) {
     assert!(css.status == StatusCode::OK && css.text.contains("prefers-color-scheme: dark"));
 }
 
-on_both_backends!(pages_show_what_the_incidents_of_their_services_say, a_private_page_is_for_signed_in_readers_only);
+/// The status page screen: admins create a page and a component driven by two services;
+/// responders set a status by hand and give it back; viewers and forged forms change nothing.
+async fn status_pages_are_managed_in_the_web(app: TestApp) {
+    app.pagerduty_service("checkout").await;
+    app.pagerduty_service("payments").await;
+    let admin = sign_in(&app, "admin@example.com").await;
+    let r = app.send(page("/admin/status-pages", &admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("No status pages yet.") && r.text.contains("Create a status page"));
+    let csrf = csrf_of(&r.text);
+    let post = |cookie: &str, path: &str, fields: &[(&str, &str)]| app.send(form(Method::POST, path, cookie, fields));
+    let r = post(&admin, "/admin/status-pages", &[("csrf", &csrf), ("slug", "Bad Slug"), ("name", "Acme")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("role=\"alert\"") && r.text.contains("slug: 1 to 63 lower-case letters"), "{}", r.text);
+    let r = post(&admin, "/admin/status-pages", &[("slug", "acme"), ("name", "Acme")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(
+        app.get("/api/v1/status-pages", &app.viewer.token).await.body["items"],
+        json!([]),
+        "refusals made nothing"
+    );
+    let r =
+        post(&admin, "/admin/status-pages", &[("csrf", &csrf), ("slug", "acme"), ("name", "Acme <b>status</b>")]).await;
+    assert_eq!(
+        (r.status, common::location(&r)),
+        (StatusCode::SEE_OTHER, "/admin/status-pages".to_owned()),
+        "{}",
+        r.text
+    );
+    let services = app.get("/api/v1/services", &app.admin.token).await.body["items"].clone();
+    let ids: Vec<String> =
+        services.as_array().into_iter().flatten().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect();
+    let fields = [("csrf", csrf.as_str()), ("name", "Shop"), ("group", ""), ("service", &ids[0]), ("service", &ids[1])];
+    let r = post(&admin, "/admin/status-pages/acme/components", &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let api = app.get("/api/v1/status-pages/acme", &app.viewer.token).await.body;
+    assert_eq!(api["components"][0]["service_ids"].as_array().map(Vec::len), Some(2), "{api}");
+    let shown = app.send(page("/admin/status-pages", &admin)).await.text;
+    assert!(shown.contains("Acme &#60;b&#62;status&#60;/b&#62;") && !shown.contains("<b>status</b>"), "{shown}");
+    let component = api["components"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let set = format!("/admin/status-pages/acme/components/{component}/status");
+
+    let responder = sign_in(&app, "responder@example.com").await;
+    let rcsrf = csrf_of(&app.send(page("/admin/status-pages", &responder)).await.text);
+    let r = post(&responder, &set, &[("csrf", &rcsrf), ("status", "major_outage")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let shown = app.send(page("/admin/status-pages", &responder)).await.text;
+    assert!(
+        shown.contains("data-testid=\"component-status\">major_outage</span>")
+            && shown.contains("<option value=\"major_outage\" selected>"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Create a status page"), "responders do not create pages");
+    let r = post(&responder, &set, &[("csrf", &rcsrf), ("status", "exploded")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = post(&responder, &set, &[("csrf", &rcsrf), ("status", "auto")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/status-pages/acme", &app.viewer.token).await.body["components"][0]["manual_status"],
+        Value::Null
+    );
+    let r = post(&responder, "/admin/status-pages", &[("csrf", &rcsrf), ("slug", "mine"), ("name", "Mine")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "only admins create pages");
+
+    let viewer = sign_in(&app, "viewer@example.com").await;
+    assert_eq!(app.send(page("/admin/status-pages", &viewer)).await.status, StatusCode::FORBIDDEN);
+    let nowhere = format!("/admin/status-pages/nowhere/components/{component}/status");
+    assert_eq!(post(&responder, &nowhere, &[("csrf", &rcsrf), ("status", "auto")]).await.status, StatusCode::NOT_FOUND);
+}
+
+on_both_backends!(
+    pages_show_what_the_incidents_of_their_services_say,
+    a_private_page_is_for_signed_in_readers_only,
+    status_pages_are_managed_in_the_web
+);

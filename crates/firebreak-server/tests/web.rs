@@ -646,6 +646,7 @@ async fn every_field_is_labelled_and_status_is_in_words(app: TestApp) {
         "/admin/users".into(),
         "/admin/tokens".into(),
         "/admin/reachability".into(),
+        "/admin/status-pages".into(),
     ];
     for path in &pages {
         let r = app.send(page(path, &cookie)).await;

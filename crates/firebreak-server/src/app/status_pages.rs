@@ -67,6 +67,13 @@ pub struct ComponentView {
     pub status: ComponentStatus,
 }
 
+impl ComponentView {
+    /// The status a person set, as a word; empty when its services drive it.
+    pub fn manual_word(&self) -> &'static str {
+        self.manual_status.map(ComponentStatus::as_str).unwrap_or("")
+    }
+}
+
 /// A page as admins see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PageView {

@@ -22,6 +22,7 @@ mod procedures;
 mod profile;
 pub(crate) mod respond;
 mod schedule_form;
+mod status_admin;
 mod status_pages;
 mod triage;
 
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(procedure_files::router())
         .merge(profile::router())
         .merge(status_pages::router())
+        .merge(status_admin::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 
