@@ -978,8 +978,16 @@ impl Incident {
                     let tags = parse_labels("tags", tags)?;
                     changed(&mut next.tags, tags, &mut events, |from, to| TimelineEvent::TagsChanged { from, to });
                 }
-                if next.service_id.is_none() {
+                if next.service_id.is_none() && edit.service_id.is_some() {
                     next.service_id = edit.service_id;
+                    // Becoming a catalog service's incident is a change of its services, even
+                    // when the names typed are the same.
+                    if !events.iter().any(|e| matches!(e, TimelineEvent::ServicesChanged { .. })) {
+                        events.push(TimelineEvent::ServicesChanged {
+                            from: self.services.clone(),
+                            to: next.services.clone(),
+                        });
+                    }
                 }
             }
             IncidentChange::AssignRole { role, user } => {

@@ -318,12 +318,16 @@ async fn editing_services_links_the_catalog_service(app: TestApp) {
         .await;
     assert_eq!(declared.body["service_id"], serde_json::Value::Null, "not in the catalog yet");
     let (_, key) = app.pagerduty_service("billing").await;
+    // The same name again, now that the catalog has the service: it links.
+    let r = app.call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": ["billing"]}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let billing = r.body["service_id"].as_str().unwrap_or_default().to_owned();
+    assert!(!billing.is_empty(), "re-saving the same services links the catalog service: {}", r.text);
     let r = app
         .call(Method::PATCH, "/api/v1/incidents/INC-1", tok, Some(json!({"services": ["Billing", "ledger-db"]})))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let billing = r.body["service_id"].as_str().unwrap_or_default().to_owned();
-    assert!(!billing.is_empty(), "the edit names a catalog service: {}", r.text);
+    assert_eq!(r.body["service_id"].as_str(), Some(billing.as_str()));
     app.trigger(&key, "slow", "p99 above 2 s").await;
     let alerts = app.get("/api/v1/alerts", tok).await;
     assert_eq!(alerts.body["items"][0]["incident_id"], declared.body["id"], "{}", alerts.text);
