@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use firebreak_domain::status_page::ComponentStatus;
 use firebreak_domain::time::canonical;
+use firebreak_store::StatusComponent;
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -75,26 +76,18 @@ async fn status_page(
         label: status.label(),
         members: Vec::new(),
     };
+    let groups = groups(&derived);
     let mut rows: Vec<Row> = Vec::new();
     for (c, status) in &derived.components {
-        if c.group_name.is_empty() {
-            rows.push(row(&c.name, *status));
-            continue;
+        match groups.iter().find(|g| g.name == c.group_name) {
+            None => rows.push(row(&c.name, *status)),
+            // A group stands where its first member does.
+            Some(g) if g.members[0].0.id == c.id => rows.push(Row {
+                members: g.members.iter().map(|(m, s)| row(&m.name, *s)).collect(),
+                ..row(g.name, g.status)
+            }),
+            Some(_) => {}
         }
-        match rows.iter_mut().find(|r| !r.members.is_empty() && r.name == c.group_name) {
-            Some(group) => group.members.push(row(&c.name, *status)),
-            None => rows.push(Row { members: vec![row(&c.name, *status)], ..row(&c.group_name, *status) }),
-        }
-    }
-    for group in rows.iter_mut().filter(|r| !r.members.is_empty()) {
-        let worst = derived
-            .components
-            .iter()
-            .filter(|(c, _)| c.group_name == group.name)
-            .map(|(_, s)| *s)
-            .max_by_key(|s| s.rank())
-            .unwrap_or(ComponentStatus::Operational);
-        (group.status, group.label) = (worst.as_str(), worst.label());
     }
     let view = StatusPageView {
         name: derived.page.name.clone(),
@@ -146,36 +139,46 @@ fn status_of(d: &Derived) -> Value {
     json!({ "indicator": d.indicator.0.as_str(), "description": d.indicator.1 })
 }
 
-/// A group of components as Statuspage shows it: a component of its own.
-struct Group {
+/// Components shown under one group name; Statuspage shows it as a component of its own.
+struct Group<'a> {
+    /// Its first member's id, marked, so it stays put while that one does.
     id: String,
-    name: String,
-    /// Its members' ids and statuses.
-    members: Vec<(String, ComponentStatus)>,
+    name: &'a str,
+    members: Vec<&'a (StatusComponent, ComponentStatus)>,
     position: i64,
+    /// The worst of its members'.
+    status: ComponentStatus,
+}
+
+/// The page's groups, in the order of their first members.
+fn groups(d: &Derived) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group> = Vec::new();
+    for member in d.components.iter().filter(|(c, _)| !c.group_name.is_empty()) {
+        let (c, status) = member;
+        match groups.iter_mut().find(|g| g.name == c.group_name) {
+            Some(g) => {
+                g.members.push(member);
+                if status.rank() > g.status.rank() {
+                    g.status = *status;
+                }
+            }
+            None => groups.push(Group {
+                id: format!("group-{}", c.id),
+                name: &c.group_name,
+                members: vec![member],
+                position: c.position,
+                status: *status,
+            }),
+        }
+    }
+    groups
 }
 
 /// The components in Statuspage's shape: each group is a component with `group: true` and
 /// the ids of its `components`, whose members point back with `group_id`.
 fn components_json(d: &Derived) -> Vec<Value> {
     let page_id = d.page.id.to_string();
-    let mut groups: Vec<Group> = Vec::new();
-    for (c, status) in &d.components {
-        if c.group_name.is_empty() {
-            continue;
-        }
-        let member = (c.id.to_string(), *status);
-        match groups.iter_mut().find(|g| g.name == c.group_name) {
-            Some(g) => g.members.push(member),
-            // A group's id is its first member's, marked, so it stays put while that one does.
-            None => groups.push(Group {
-                id: format!("group-{}", c.id),
-                name: c.group_name.clone(),
-                members: vec![member],
-                position: c.position,
-            }),
-        }
-    }
+    let groups = groups(d);
     let component = |id: &str, name: &str, status: ComponentStatus, position: i64, group_id: Option<&str>| {
         json!({
             "id": id, "name": name, "status": status.as_str(),
@@ -190,10 +193,9 @@ fn components_json(d: &Derived) -> Vec<Value> {
         out.push(component(&c.id.to_string(), &c.name, *status, c.position, group));
     }
     for g in &groups {
-        let worst = g.members.iter().map(|m| m.1).max_by_key(|s| s.rank()).unwrap_or(ComponentStatus::Operational);
-        let mut shown = component(&g.id, &g.name, worst, g.position, None);
+        let mut shown = component(&g.id, g.name, g.status, g.position, None);
         shown["group"] = json!(true);
-        shown["components"] = json!(g.members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
+        shown["components"] = json!(g.members.iter().map(|(m, _)| m.id.to_string()).collect::<Vec<_>>());
         out.push(shown);
     }
     out
