@@ -132,6 +132,7 @@ impl PgStore {
         let payload = match notice {
             ChangeNotice::Incident(id) => format!("incident:{id}"),
             ChangeNotice::IngestConfig => "config".to_owned(),
+            ChangeNotice::StatusPage => "status".to_owned(),
         };
         sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(conn).await.map(|_| ())
     }
@@ -144,6 +145,9 @@ impl PgStore {
 fn parse_notice(payload: &str) -> Option<ChangeNotice> {
     if payload == "config" {
         return Some(ChangeNotice::IngestConfig);
+    }
+    if payload == "status" {
+        return Some(ChangeNotice::StatusPage);
     }
     let id = payload.strip_prefix("incident:")?;
     id.parse::<IncidentId>().ok().map(ChangeNotice::Incident)

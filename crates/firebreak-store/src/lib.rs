@@ -13,7 +13,7 @@ use firebreak_domain::{
     IncidentChange, IncidentId, IncidentRef, IncidentStatus, IncidentType, IntegrationId, NewIncident, NotificationId,
     NotificationRuleId, ScheduleId, ServiceId, Severity, TimelineEvent, Timestamp, TokenId, UserId, UserRole, Via,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub mod cache;
@@ -300,6 +300,8 @@ pub enum ChangeNotice {
     Incident(IncidentId),
     /// Rules, windows, services or integrations changed: ingestion caches are stale.
     IngestConfig,
+    /// A status page, its components, notices or subscribers changed: what pages show may differ.
+    StatusPage,
 }
 
 #[async_trait]
@@ -929,8 +931,15 @@ pub struct UpdateCadence {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StakeholderMessage {
     pub id: uuid::Uuid,
-    pub incident_id: IncidentId,
+    /// The incident it is about; none for status page subscribers' messages.
+    pub incident_id: Option<IncidentId>,
+    /// `email` or `webhook`.
+    pub channel: String,
     pub address: String,
+    /// A webhook's signing secret.
+    pub secret: Option<String>,
+    /// The one-click unsubscribe link of a subscriber's message.
+    pub unsubscribe_url: Option<String>,
     pub subject: String,
     pub body: String,
     /// Attempts so far, this one included.
@@ -1033,9 +1042,144 @@ pub struct StatusPage {
     pub name: String,
     /// Readable without signing in.
     pub public: bool,
+    /// Logo, accent colour, footer links, time zone.
+    pub branding: PageBranding,
+    /// The host name the page is also served at (`status.example.com`).
+    pub custom_domain: Option<String>,
+    /// SHA-256 (hex) of the shared token that opens a private page without signing in.
+    #[serde(skip)]
+    pub token_hash: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// How a page looks: checked when set (`PageBranding::check`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageBranding {
+    /// An `https://` image address.
+    pub logo_url: Option<String>,
+    /// `#rrggbb`.
+    pub accent: Option<String>,
+    /// Links at the foot of the page.
+    pub footer_links: Vec<FooterLink>,
+    /// An IANA time zone the page shows times in (default UTC).
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FooterLink {
+    pub label: String,
+    /// `https://`, `http://` or `mailto:`.
+    pub url: String,
+}
+
+/// What a page's settings change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PageSettings {
+    pub name: Option<String>,
+    pub public: Option<bool>,
+    pub branding: Option<PageBranding>,
+    /// `Some(None)` removes the custom domain.
+    pub custom_domain: Option<Option<String>>,
+    /// `Some(None)` withdraws the shared token.
+    pub token_hash: Option<Option<String>>,
+}
+
+/// A public incident or a scheduled maintenance on one page, with its updates (drafts
+/// included: readers see only the published ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusNotice {
+    pub id: uuid::Uuid,
+    pub page_id: uuid::Uuid,
+    pub kind: firebreak_domain::status_page::NoticeKind,
+    /// The internal incident it was written from (never shown to readers).
+    pub incident_id: Option<IncidentId>,
+    pub title: String,
+    pub impact: firebreak_domain::status_page::Impact,
+    pub status: firebreak_domain::status_page::NoticeStatus,
+    /// The components it is about.
+    pub component_ids: Vec<uuid::Uuid>,
+    pub scheduled_for: Option<Timestamp>,
+    pub scheduled_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    /// Oldest first.
+    pub updates: Vec<StatusUpdate>,
+}
+
+impl StatusNotice {
+    /// Readers see it once one of its updates is published.
+    pub fn published(&self) -> bool {
+        self.updates.iter().any(|u| u.published_at.is_some())
+    }
+}
+
+/// One update of a notice: a draft until published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusUpdate {
+    pub id: uuid::Uuid,
+    pub notice_id: uuid::Uuid,
+    pub status: firebreak_domain::status_page::NoticeStatus,
+    pub body: String,
+    pub created_at: Timestamp,
+    /// Who wrote it (internal: not shown to readers).
+    pub created_by: String,
+    pub published_at: Option<Timestamp>,
+}
+
+/// A new notice.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub page_id: uuid::Uuid,
+    /// Adds to this notice of the page instead of starting one.
+    pub notice_id: Option<uuid::Uuid>,
+    pub kind: firebreak_domain::status_page::NoticeKind,
+    pub incident_id: Option<IncidentId>,
+    pub title: String,
+    pub impact: firebreak_domain::status_page::Impact,
+    pub component_ids: Vec<uuid::Uuid>,
+    pub scheduled_for: Option<Timestamp>,
+    pub scheduled_until: Option<Timestamp>,
+}
+
+/// Someone who asked to hear about a page: an email address (once confirmed) or a webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusSubscriber {
+    pub id: uuid::Uuid,
+    pub page_id: uuid::Uuid,
+    /// `email` or `webhook`.
+    pub kind: String,
+    pub address: String,
+    /// The components they want to hear about; empty: all.
+    pub component_ids: Vec<uuid::Uuid>,
+    /// A webhook's signing secret (`whsec_…`).
+    #[serde(skip)]
+    pub secret: Option<String>,
+    pub confirmed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl StatusSubscriber {
+    /// Wants to hear about a notice on these components.
+    pub fn wants(&self, components: &[uuid::Uuid]) -> bool {
+        self.component_ids.is_empty() || components.is_empty() || components.iter().any(|c| self.component_ids.contains(c))
+    }
+}
+
+/// One message for one subscriber, queued in the outbox with the change that caused it.
+#[derive(Debug, Clone)]
+pub struct SubscriberMessage {
+    pub subject: String,
+    pub body: String,
+    /// The one-click unsubscribe link (`List-Unsubscribe`).
+    pub unsubscribe_url: Option<String>,
+}
+
+/// Writes the message a subscriber gets about an update of a notice (`None`: none).
+pub type MessageFor<'a> = &'a (dyn Fn(&StatusNotice, &StatusUpdate, &StatusSubscriber) -> Option<SubscriberMessage> + Send + Sync);
 
 /// A component of a status page: what customers know as one part of the product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1081,6 +1225,71 @@ pub trait StatusPageStore: Send + Sync {
         status: Option<firebreak_domain::status_page::ComponentStatus>,
         actor: &Actor,
     ) -> StoreResult<StatusComponent>;
+    /// Changes a page's name, access and look; 409 when the custom domain is another page's.
+    async fn update_status_page(&self, page: uuid::Uuid, settings: PageSettings, actor: &Actor) -> StoreResult<StatusPage>;
+    /// The page served at this host name.
+    async fn status_page_by_domain(&self, host: &str) -> StoreResult<StatusPage>;
+    /// Adds an update to a notice: to `new.notice_id`, or to the page's notice of
+    /// `new.incident_id` when it has one (its title, impact and components follow `new`),
+    /// else to a new notice. A published update (`publish`)
+    /// moves the notice to its status and queues the subscribers' messages in the same
+    /// transaction. Returns the notice and the new update's id.
+    async fn post_status_update(
+        &self,
+        new: NewNotice,
+        status: firebreak_domain::status_page::NoticeStatus,
+        body: &str,
+        publish: bool,
+        message: MessageFor<'_>,
+        actor: &Actor,
+    ) -> StoreResult<(StatusNotice, uuid::Uuid)>;
+    /// Publishes a draft update: the notice takes its status; subscribers' messages are queued
+    /// in the same transaction. 409 when it is published already.
+    async fn publish_status_update(
+        &self,
+        page: uuid::Uuid,
+        update: uuid::Uuid,
+        message: MessageFor<'_>,
+        actor: &Actor,
+    ) -> StoreResult<StatusNotice>;
+    /// The page's notices, newest first, at most `limit`, with every update.
+    async fn list_status_notices(&self, page: uuid::Uuid, limit: u32) -> StoreResult<Vec<StatusNotice>>;
+    async fn status_notice(&self, page: uuid::Uuid, notice: uuid::Uuid) -> StoreResult<StatusNotice>;
+    /// Moves maintenance along by the clock (scheduled → in progress → completed), each step a
+    /// published update with subscribers' messages; returns the notices it moved.
+    async fn advance_maintenance(&self, now: Timestamp, message: MessageFor<'_>) -> StoreResult<Vec<StatusNotice>>;
+    /// Records the statuses components show at `at` where they differ from the last recorded.
+    /// Returns how many changed.
+    async fn record_component_statuses(
+        &self,
+        statuses: &[(uuid::Uuid, firebreak_domain::status_page::ComponentStatus)],
+        at: Timestamp,
+    ) -> StoreResult<usize>;
+    /// Each component's status changes since `since` (and the last one before it), in time order.
+    async fn component_history(
+        &self,
+        page: uuid::Uuid,
+        since: Timestamp,
+    ) -> StoreResult<Vec<(uuid::Uuid, Timestamp, firebreak_domain::status_page::ComponentStatus)>>;
+    /// A subscriber; an address already subscribed to the page is returned as it is (so
+    /// signing up twice sends a second confirmation, not a second subscription).
+    async fn add_status_subscriber(
+        &self,
+        page: uuid::Uuid,
+        kind: &str,
+        address: &str,
+        components: &[uuid::Uuid],
+        secret: Option<&str>,
+        confirmed: bool,
+        actor: &Actor,
+    ) -> StoreResult<StatusSubscriber>;
+    async fn status_subscriber(&self, id: uuid::Uuid) -> StoreResult<StatusSubscriber>;
+    async fn confirm_status_subscriber(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<StatusSubscriber>;
+    /// Removes a subscriber and the messages still queued for them.
+    async fn delete_status_subscriber(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
+    async fn list_status_subscribers(&self, page: uuid::Uuid) -> StoreResult<Vec<StatusSubscriber>>;
+    /// Queues one message for one subscriber (a confirmation request).
+    async fn queue_subscriber_message(&self, subscriber: &StatusSubscriber, message: SubscriberMessage) -> StoreResult<()>;
 }
 
 /// Everything a backend provides.

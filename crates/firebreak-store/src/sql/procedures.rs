@@ -568,7 +568,7 @@ macro_rules! impl_sql_procedures {
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT id, incident_id, address, subject, body, attempts FROM stakeholder_messages \
+                    "SELECT id, incident_id, channel, address, secret, unsubscribe_url, subject, body, attempts FROM stakeholder_messages \
                      WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2{SKIP_LOCKED}"
                 )))
                 .bind(now)
@@ -587,8 +587,11 @@ macro_rules! impl_sql_procedures {
                         .map_err(db_err)?;
                     out.push(StakeholderMessage {
                         id,
-                        incident_id: IncidentId(get(r, "incident_id")?),
+                        incident_id: get::<Option<uuid::Uuid>>(r, "incident_id")?.map(IncidentId),
+                        channel: get(r, "channel")?,
                         address: get(r, "address")?,
+                        secret: get(r, "secret")?,
+                        unsubscribe_url: get(r, "unsubscribe_url")?,
                         subject: get(r, "subject")?,
                         body: get(r, "body")?,
                         attempts: get::<i64>(r, "attempts")? + 1,
@@ -634,8 +637,11 @@ macro_rules! impl_sql_procedures {
                             .fetch_optional(&mut *tx)
                             .await
                             .map_err(db_err)?;
-                            if let Some(r) = row {
-                                let incident = IncidentId(get(&r, "incident_id")?);
+                            // A subscriber's message belongs to no incident: its failure stays on its row.
+                            if let Some((r, incident)) = row.and_then(|r| match get::<Option<uuid::Uuid>>(&r, "incident_id") {
+                                Ok(Some(id)) => Some((r, IncidentId(id))),
+                                _ => None,
+                            }) {
                                 let event = TimelineEvent::StakeholderMessageFailed {
                                     address: get(&r, "address")?,
                                     subject: get(&r, "subject")?,

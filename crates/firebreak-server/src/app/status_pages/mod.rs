@@ -6,6 +6,9 @@
 //! else the shipped default; restricted incidents never count), else operational.
 //! What a reader sees carries no internal data: no people, no timeline, no incident titles.
 
+pub mod history;
+pub mod subscribers;
+
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
