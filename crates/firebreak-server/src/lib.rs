@@ -155,7 +155,11 @@ pub struct AppState {
     pub comms_since: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     /// When the stakeholder update cadence was last looked at (by this process's clock).
     pub cadence_checked: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
+    /// When the status pages' component statuses were last recorded (by this process's clock).
+    pub status_recorded: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     link_secret: Arc<tokio::sync::OnceCell<String>>,
+    /// Status pages' answers, ready to serve.
+    pub status_cache: Arc<app::status_pages::cache::PageCache>,
 }
 
 impl AppState {
@@ -167,6 +171,7 @@ impl AppState {
         let procedures = Arc::new(app::procedures::ProceduresHandle::new(config.procedures_dir.clone()));
         let ingestor = ingest::Ingestor::start(store.clone(), config.ingest_queue, config.ingest_rate_per_minute);
         AppState {
+            status_cache: Arc::new(app::status_pages::cache::PageCache::new(&store)),
             ingestor,
             http: engine::check_client(),
             action_http: reqwest::Client::builder()
@@ -186,6 +191,7 @@ impl AppState {
             paging_wake: Arc::new(tokio::sync::Notify::new()),
             comms_since: Arc::new(std::sync::Mutex::new(None)),
             cadence_checked: Arc::new(std::sync::Mutex::new(None)),
+            status_recorded: Arc::new(std::sync::Mutex::new(None)),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
@@ -214,8 +220,15 @@ impl AppState {
     }
 }
 
-/// The whole application.
+/// The whole application. Status pages with custom domains are mapped onto their paths
+/// before anything is routed.
 pub fn app(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(routes(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state, web::status_custom_domains))
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(ingest::pagerduty::router())

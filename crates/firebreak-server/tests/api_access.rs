@@ -82,6 +82,14 @@ fn every_route(app: &TestApp, token_id: &str) -> Vec<(Method, String, Option<Val
         (Method::POST, "/api/v1/tokens".into(), Some(json!({"name": "stolen"}))),
         (Method::DELETE, format!("/api/v1/tokens/{token_id}"), None),
         (Method::GET, "/api/v1/audit".into(), None),
+        (Method::GET, "/api/v1/status-pages/acme/subscribers".into(), None),
+        (Method::GET, "/api/v1/status-pages/acme/subscribers/export".into(), None),
+        (
+            Method::POST,
+            "/api/v1/status-pages/acme/subscribers".into(),
+            Some(json!({"kind": "webhook", "url": "https://hooks.example.com/x"})),
+        ),
+        (Method::DELETE, format!("/api/v1/status-pages/acme/subscribers/{token_id}"), None),
     ]
 }
 
@@ -187,7 +195,13 @@ async fn viewers_cannot_change_anything(app: TestApp) {
     ));
     mutations.push((Method::PATCH, format!("/api/v1/users/{}", app.admin.user.id), Some(json!({"disabled": true}))));
     mutations.push((Method::POST, "/api/v1/tokens".into(), Some(json!({"name": "x", "user_id": app.admin.user.id}))));
-    let reads_for_admins = ["/api/v1/users", "/api/v1/tokens", "/api/v1/audit"];
+    let reads_for_admins = [
+        "/api/v1/users",
+        "/api/v1/tokens",
+        "/api/v1/audit",
+        "/api/v1/status-pages/acme/subscribers",
+        "/api/v1/status-pages/acme/subscribers/export",
+    ];
     for path in reads_for_admins {
         mutations.push((Method::GET, path.into(), None));
     }
@@ -914,9 +928,18 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/alerts/{id}", set(&["get"])),
         ("/api/v1/alerts/{id}/{action}", set(&["post"])),
         ("/api/v1/status-pages", set(&["get", "post"])),
-        ("/api/v1/status-pages/{slug}", set(&["get"])),
+        ("/api/v1/status-pages/{slug}", set(&["get", "patch"])),
+        ("/api/v1/status-pages/{slug}/incidents", set(&["get", "post"])),
+        ("/api/v1/status-pages/{slug}/incidents/{id}/updates", set(&["post"])),
+        ("/api/v1/status-pages/{slug}/updates/{id}/publish", set(&["post"])),
+        ("/api/v1/status-pages/{slug}/maintenance", set(&["post"])),
+        ("/api/v1/incidents/{id}/status-page/preview", set(&["post"])),
+        ("/api/v1/incidents/{id}/status-page/drafts", set(&["post"])),
         ("/api/v1/status-pages/{slug}/components", set(&["post"])),
         ("/api/v1/status-pages/{slug}/components/{id}/status", set(&["put"])),
+        ("/api/v1/status-pages/{slug}/subscribers", set(&["get", "post"])),
+        ("/api/v1/status-pages/{slug}/subscribers/export", set(&["get"])),
+        ("/api/v1/status-pages/{slug}/subscribers/{id}", set(&["delete"])),
         ("/api/v1/alerts/{id}/attach", set(&["post"])),
         ("/api/v1/alerts/{id}/detach", set(&["post"])),
         ("/api/v1/changes", set(&["get"])),

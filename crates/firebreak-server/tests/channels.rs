@@ -48,6 +48,7 @@ fn page() -> Message {
         text: TEXT.to_owned(),
         incidents: vec![incident(42, TITLE, Severity::Critical)],
         created_at: chrono::Utc::now(),
+        unsubscribe: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod procedures;
 pub mod schedules;
 pub mod services;
 pub mod status_pages;
+pub mod status_subscribers;
 pub mod triage;
 pub mod updates;
 pub mod users;
@@ -74,6 +75,18 @@ use utoipa::{Modify, OpenApi};
         status_pages::get_status_page,
         status_pages::create_status_component,
         status_pages::set_component_status,
+        status_pages::update_status_page,
+        status_pages::list_status_notices,
+        status_pages::post_status_incident,
+        status_pages::add_status_update,
+        status_pages::publish_status_update,
+        status_pages::schedule_status_maintenance,
+        status_pages::preview_public_update,
+        status_pages::draft_public_update,
+        status_subscribers::list_status_subscribers,
+        status_subscribers::export_status_subscribers,
+        status_subscribers::create_status_subscriber,
+        status_subscribers::delete_status_subscriber,
         checks::create_check,
         checks::list_checks,
         checks::check_history,
@@ -173,6 +186,7 @@ pub fn router() -> Router<AppState> {
         .merge(checks::router())
         .merge(schedules::router())
         .merge(status_pages::router())
+        .merge(status_subscribers::router())
         .merge(escalation::router())
         .merge(paging::router())
         .merge(procedures::router())

@@ -198,8 +198,14 @@ async fn escalate_groups(state: &AppState, procedures: &Procedures, now: Timesta
     told
 }
 
-/// Sends the stakeholder emails that are due.
+/// Sends the stakeholder messages that are due: emails, and status page subscribers' emails
+/// (with their one-click unsubscribe link) and webhooks (signed with their secret).
 async fn send_emails(state: &AppState, now: Timestamp) -> usize {
+    // Subscribers' messages are signed with a key derived from the link secret: loading it
+    // here, at the first round, means publishing finds it ready.
+    if let Err(e) = crate::app::status_pages::subscribers::ready(state).await {
+        tracing::warn!(error = %e.message, "cannot read the link secret");
+    }
     let claimed =
         match state.store.claim_stakeholder_messages(now, chrono::TimeDelta::seconds(LEASE_SECONDS), BATCH).await {
             Ok(c) => c,
@@ -220,8 +226,10 @@ async fn send_emails(state: &AppState, now: Timestamp) -> usize {
             text: m.body.clone(),
             incidents: Vec::new(),
             created_at: now,
+            unsubscribe: m.unsubscribe_url.clone(),
         };
-        let to = Recipient { kind: ContactKind::Email, address: m.address.clone(), secret: None };
+        let kind = if m.channel == "webhook" { ContactKind::Webhook } else { ContactKind::Email };
+        let to = Recipient { kind, address: m.address.clone(), secret: m.secret.clone() };
         let outcome = match state.notifier.send(&to, &message).await {
             Ok(provider) => DeliveryOutcome::Sent { provider: provider.to_owned() },
             Err(e) if e.retryable && m.attempts < i64::from(state.config.paging.max_attempts) => {

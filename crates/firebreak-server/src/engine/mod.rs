@@ -5,6 +5,7 @@
 
 pub mod comms;
 pub mod paging;
+pub mod status;
 
 use crate::AppState;
 use firebreak_domain::Timestamp;
@@ -15,10 +16,13 @@ use std::time::Duration;
 /// How often due work is looked for.
 pub const TICK: Duration = Duration::from_secs(1);
 
-/// Runs one round of due work at the state's clock: fires missed heartbeats and runs due
-/// checks. Returns how many heartbeats fired plus how many checks ran.
+/// Runs one round of due work at the state's clock: fires missed heartbeats, runs due
+/// checks, and moves status pages along ([`status`]). Returns how many heartbeats fired plus
+/// how many checks ran.
 pub async fn tick(state: &AppState) -> usize {
-    heartbeats(state).await + checks(state).await
+    let done = heartbeats(state).await + checks(state).await;
+    status::run_once(state, state.clock.now()).await;
+    done
 }
 
 async fn checks(state: &AppState) -> usize {

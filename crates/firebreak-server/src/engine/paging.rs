@@ -170,6 +170,7 @@ fn compose(state: &AppState, batch: &[ClaimedNotification], secret: &str, now: T
             text: field("text"),
             incidents: Vec::new(),
             created_at,
+            unsubscribe: None,
         };
     }
     let base = state.public_base();
@@ -208,7 +209,7 @@ fn compose(state: &AppState, batch: &[ClaimedNotification], secret: &str, now: T
     }
     text.push_str(&format!("You were paged as {} because you are on call.", first.user_name));
     // The outbox row id of the first page stands for the whole message (and its retries).
-    Message { id: first.id, kind, subject, text, incidents, created_at }
+    Message { id: first.id, kind, subject, text, incidents, created_at, unsubscribe: None }
 }
 
 /// How often schedules are checked for a new person on call (hand-off notifications).

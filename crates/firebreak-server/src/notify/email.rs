@@ -7,6 +7,7 @@ use super::guard::REQUEST_TIMEOUT;
 use super::{Channel, IncidentNotice, Message, Recipient, SendError};
 use askama::Template;
 use async_trait::async_trait;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -78,13 +79,30 @@ pub fn build_email(from: &Mailbox, to: &Recipient, message: &Message) -> Result<
     // One line, whatever the title held.
     let subject: String = message.subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let domain = from.email.domain().to_owned();
-    lettre::Message::builder()
+    let mut builder = lettre::Message::builder()
         .from(from.clone())
         .to(to)
         .subject(subject)
-        .message_id(Some(format!("<{}@{}>", message.id.0.simple(), domain)))
+        .message_id(Some(format!("<{}@{}>", message.id.0.simple(), domain)));
+    // RFC 8058 one-click unsubscribe; only a plain http(s) URL goes into a header.
+    if let Some(url) = message.unsubscribe.as_deref().filter(|u| is_header_safe_url(u)) {
+        builder = builder
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+    }
+    builder
         .multipart(MultiPart::alternative_plain_html(message.text.clone(), html))
         .map_err(|e| SendError::permanent(format!("cannot build the email: {e}")))
+}
+
+/// An `https://` or `http://` URL of visible ASCII without `<`, `>` or spaces: safe inside
+/// `List-Unsubscribe: <…>`.
+fn is_header_safe_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
 }
 
 /// SMTP errors: a 5xx answer is permanent; 4xx, timeouts, TLS and connection failures retried.
@@ -132,6 +150,7 @@ mod tests {
                 resolve_url: "https://fb.example/r/7".into(),
             }],
             created_at: chrono::Utc::now(),
+            unsubscribe: None,
         }
     }
 
@@ -149,5 +168,20 @@ mod tests {
         let headers = raw.split("\r\n\r\n").next().unwrap_or_default();
         assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "{raw}");
         assert!(raw.contains("multipart/alternative"));
+        assert!(!raw.contains("List-Unsubscribe"), "only subscribers' messages carry it");
+    }
+
+    #[test]
+    fn one_click_unsubscribe_headers() {
+        let from: Mailbox = "Firebreak <updates@example.com>".parse().expect("mailbox");
+        let to = Recipient { kind: ContactKind::Email, address: "reader@example.com".into(), secret: None };
+        let url = "https://fb.example/status/unsubscribe/0194f3c1-7a2b-7c3d-8e4f-0123456789ab/abc_-DEF";
+        let m = Message { unsubscribe: Some(url.into()), ..message("x") };
+        let raw = String::from_utf8(build_email(&from, &to, &m).expect("builds").formatted()).expect("utf-8");
+        assert!(raw.contains(&format!("\r\nList-Unsubscribe: <{url}>\r\n")), "{raw}");
+        assert!(raw.contains("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"), "{raw}");
+        let hostile = Message { unsubscribe: Some("https://x.example/>\r\nBcc: victim@example.com".into()), ..message("x") };
+        let raw = String::from_utf8(build_email(&from, &to, &hostile).expect("builds").formatted()).expect("utf-8");
+        assert!(!raw.contains("List-Unsubscribe") && !raw.contains("Bcc:"), "{raw}");
     }
 }

@@ -72,6 +72,9 @@ pub struct Message {
     /// The incidents it is about (several when bundled; none for tests and codes).
     pub incidents: Vec<IncidentNotice>,
     pub created_at: Timestamp,
+    /// A one-click unsubscribe link (status page subscribers): email sends it as
+    /// `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058).
+    pub unsubscribe: Option<String>,
 }
 
 /// Who receives a message on one contact method.

@@ -23,7 +23,10 @@ mod profile;
 pub(crate) mod respond;
 mod schedule_form;
 mod status_admin;
+mod status_feeds;
 mod status_pages;
+pub use status_pages::custom_domains as status_custom_domains;
+mod status_subscribe;
 mod triage;
 
 use crate::AppState;
@@ -57,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .merge(procedure_files::router())
         .merge(profile::router())
         .merge(status_pages::router())
+        .merge(status_subscribe::router())
         .merge(status_admin::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }

@@ -1,29 +1,37 @@
 //! The status pages as their readers fetch them: the page itself (`/status/{slug}`,
-//! server-rendered HTML, no JavaScript, its own small stylesheet) and the Atlassian Statuspage v2 public JSON
-//! (`/status/{slug}/api/v2/summary.json`, `status.json`, `components.json`) with the field
-//! names and values Statuspage clients read. Public pages need no sign-in; a private page
-//! answers 401 unless the reader is signed in. Answers carry an `ETag` (a repeat with
-//! `If-None-Match` gets 304) and a short `max-age` (`private, no-store` for private pages).
+//! server-rendered HTML, no JavaScript, its own small stylesheet), the Atlassian Statuspage
+//! v2 public JSON and the Atom and RSS feeds ([`super::status_feeds`]). Public pages need no
+//! sign-in; a private page answers 401 unless the reader is signed in or brings the page's
+//! shared token (`?token=`, kept in a cookie for the page's path). Answers come from the page
+//! cache (cleared on every change) and carry an `ETag` (a repeat with `If-None-Match` gets
+//! 304) and a short `max-age` (`private, no-store` for private pages). A page with a custom
+//! domain is also served at that host: `/`, `/api/v2/…`, `/history.atom`, `/history.rss`.
 
+use super::status_feeds;
 use crate::AppState;
+use crate::app::status_pages::cache::Cached;
 use crate::app::status_pages::{self, Derived};
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use firebreak_domain::Timestamp;
 use firebreak_domain::status_page::ComponentStatus;
 use firebreak_domain::time::canonical;
-use firebreak_store::StatusComponent;
-use serde_json::{Value, json};
-use sha2::Digest;
+use firebreak_store::{StatusComponent, StatusNotice};
+use serde::Deserialize;
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/status/{slug}", get(status_page))
         .route("/status/{slug}/api/v2/{document}", get(status_json))
+        .route("/status/{slug}/api/v2/{folder}/{document}", get(status_json_in))
+        .route("/status/{slug}/{feed}", get(status_feed))
         .route("/static/status.css", get(stylesheet))
 }
 
@@ -31,6 +39,233 @@ async fn stylesheet() -> Response {
     let css = include_str!("../../static/status.css");
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], css)
         .into_response()
+}
+
+/// The shared token a reader of a private page may bring.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The cookie that keeps a page's shared token for its other documents.
+fn token_cookie(slug: &str) -> String {
+    format!("status_token_{slug}")
+}
+
+/// What readers fetch: one document of one page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Doc {
+    Page,
+    Json(status_feeds::Json),
+    Atom,
+    Rss,
+}
+
+impl Doc {
+    fn key(self) -> &'static str {
+        match self {
+            Doc::Page => "page",
+            Doc::Json(j) => j.name(),
+            Doc::Atom => "history.atom",
+            Doc::Rss => "history.rss",
+        }
+    }
+}
+
+/// The page `slug`, as its readers see it.
+async fn status_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, super::WebError> {
+    match serve(&state, &headers, &slug, q.token.as_deref(), Doc::Page).await {
+        Ok(r) => Ok(r),
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            Err(super::WebError::new(StatusCode::NOT_FOUND, "There is no such status page."))
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(super::WebError::SignIn { next: format!("/status/{slug}") }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `summary.json`, `status.json`, `components.json`, `incidents.json` or
+/// `scheduled-maintenances.json` of the page `slug`.
+async fn status_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, document)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    let doc = status_feeds::Json::named(&document).ok_or_else(|| ApiError::not_found("status page document"))?;
+    serve(&state, &headers, &slug, q.token.as_deref(), Doc::Json(doc)).await
+}
+
+/// `incidents/unresolved.json`, `scheduled-maintenances/upcoming.json` and `…/active.json`.
+async fn status_json_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, folder, document)): Path<(String, String, String)>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    let doc = status_feeds::Json::named(&format!("{folder}/{document}"))
+        .ok_or_else(|| ApiError::not_found("status page document"))?;
+    serve(&state, &headers, &slug, q.token.as_deref(), Doc::Json(doc)).await
+}
+
+/// `history.atom` and `history.rss`.
+async fn status_feed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, feed)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    let doc = match feed.as_str() {
+        "history.atom" => Doc::Atom,
+        "history.rss" => Doc::Rss,
+        _ => return Err(ApiError::not_found("status page document")),
+    };
+    serve(&state, &headers, &slug, q.token.as_deref(), doc).await
+}
+
+/// One document of a page for this reader: from the cache when nothing changed since it was
+/// made, else made from the page as it is now.
+async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, token: Option<&str>, doc: Doc) -> ApiResult<Response> {
+    if slug.len() > 63 {
+        return Err(ApiError::not_found("status page"));
+    }
+    let token = token.or(auth::cookie(headers, &token_cookie(slug))).filter(|t| t.len() <= 128);
+    let key = format!("{slug}|{}", doc.key());
+    let answer = match state.status_cache.get(&key) {
+        Some(hit) => {
+            if !hit.public && !may_read_private(state, headers, token, hit.token_hash.as_deref()).await? {
+                return Err(ApiError::unauthorized());
+            }
+            hit
+        }
+        None => {
+            let generation = state.status_cache.generation();
+            let reader = auth::session_principal(headers, state).await?;
+            let derived = status_pages::read(state, slug, reader.as_ref(), token).await?;
+            let made = make(state, &derived, doc).await?;
+            state.status_cache.put(key, generation, made)
+        }
+    };
+    let mut res = respond(headers, &answer);
+    // A token that opened a private page is kept for its other documents.
+    if let (false, Some(t), Doc::Page) = (answer.public, token, doc)
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{}={t}; Path=/status/{slug}; HttpOnly; SameSite=Lax; Max-Age=2592000",
+            token_cookie(slug)
+        ))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+async fn may_read_private(state: &AppState, headers: &HeaderMap, token: Option<&str>, hash: Option<&str>) -> ApiResult<bool> {
+    if token.zip(hash).is_some_and(|(t, h)| status_pages::settings::token_matches(t, h)) {
+        return Ok(true);
+    }
+    Ok(auth::session_principal(headers, state).await?.is_some())
+}
+
+async fn make(state: &AppState, d: &Derived, doc: Doc) -> ApiResult<Cached> {
+    let (body, content_type) = match doc {
+        Doc::Page => (render_page(state, d).await?, "text/html; charset=utf-8"),
+        Doc::Json(j) => (status_feeds::json(d, j).to_string(), "application/json"),
+        Doc::Atom => (status_feeds::atom(state, d), "application/atom+xml; charset=utf-8"),
+        Doc::Rss => (status_feeds::rss(state, d), "application/rss+xml; charset=utf-8"),
+    };
+    Ok(Cached::new(body, content_type, d.page.public, d.page.token_hash.clone()))
+}
+
+/// The answer with its validator: 304 when the reader already has this body.
+fn respond(headers: &HeaderMap, c: &Arc<Cached>) -> Response {
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == c.etag || t.trim() == "*"));
+    let cache = if c.public { "public, max-age=10" } else { "private, no-store" };
+    let mut res = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, c.content_type)], c.body.clone()).into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&c.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if c.content_type.starts_with("text/html") {
+        // The page's logo may be on the team's own image host.
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            ),
+        );
+    }
+    if c.public {
+        // Anyone's dashboard may read a public page's JSON.
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    res
+}
+
+/// Serves pages at their custom domains: a request whose `Host` is a page's custom domain has
+/// `/`, `/api/v2/…` and the feeds mapped to that page's paths; anything else there but the
+/// page's own paths and its stylesheet is not found.
+pub async fn custom_domains(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.rsplit_once(':').map_or(h, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { h }))
+        .map(str::to_ascii_lowercase);
+    let Some(host) = host.filter(|h| h.contains('.') && h.parse::<std::net::IpAddr>().is_err()) else {
+        return next.run(req).await;
+    };
+    if own_host(&state).is_some_and(|own| own == host) {
+        return next.run(req).await;
+    }
+    let slug = match state.status_cache.domain(&host) {
+        Some(known) => known,
+        None => {
+            let found = match state.store.status_page_by_domain(&host).await {
+                Ok(p) => Some(p.slug),
+                Err(firebreak_store::StoreError::NotFound(_)) => None,
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+            state.status_cache.put_domain(&host, found.clone());
+            found
+        }
+    };
+    let Some(slug) = slug else { return next.run(req).await };
+    let path = req.uri().path();
+    let mapped = if path == "/" {
+        format!("/status/{slug}")
+    } else if path.starts_with("/api/v2/") || path == "/history.atom" || path == "/history.rss" {
+        format!("/status/{slug}{path}")
+    } else if path == "/static/status.css" || path.starts_with(&format!("/status/{slug}")) {
+        path.to_owned()
+    } else {
+        return ApiError::not_found("page").into_response();
+    };
+    let with_query = match req.uri().query() {
+        Some(q) => format!("{mapped}?{q}"),
+        None => mapped,
+    };
+    if let Ok(uri) = with_query.parse() {
+        *req.uri_mut() = uri;
+    }
+    next.run(req).await
+}
+
+/// The host name of the server's own public address.
+fn own_host(state: &AppState) -> Option<String> {
+    url::Url::parse(state.public_base()).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase))
 }
 
 /// One line of the page: a component, or a group with its members.
@@ -41,6 +276,31 @@ struct Row {
     members: Vec<Row>,
 }
 
+/// A notice as the page shows it.
+struct NoticeRow {
+    id: String,
+    title: String,
+    impact: &'static str,
+    status_label: &'static str,
+    /// The maintenance window, as the page's time zone writes it.
+    window: String,
+    components: String,
+    updates: Vec<UpdateRow>,
+}
+
+struct UpdateRow {
+    status_label: &'static str,
+    /// Markdown rendered safely.
+    html: String,
+    at: String,
+    at_iso: String,
+}
+
+struct Link {
+    label: String,
+    url: String,
+}
+
 #[derive(askama::Template)]
 #[template(path = "status_page.html")]
 struct StatusPageView {
@@ -48,37 +308,29 @@ struct StatusPageView {
     slug: String,
     indicator: &'static str,
     description: &'static str,
+    logo_url: String,
+    accent: String,
     rows: Vec<Row>,
+    active: Vec<NoticeRow>,
+    maintenance: Vec<NoticeRow>,
+    past: Vec<NoticeRow>,
+    footer_links: Vec<Link>,
     updated: String,
     updated_iso: String,
+    time_zone: String,
 }
 
-/// The page `slug`, as its readers see it.
-async fn status_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> Result<Response, super::WebError> {
-    let reader = auth::session_principal(&headers, &state).await?;
-    let derived = match status_pages::read(&state, &slug, reader.as_ref()).await {
-        Ok(d) => d,
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            return Err(super::WebError::new(StatusCode::NOT_FOUND, "There is no such status page."));
-        }
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-            return Err(super::WebError::SignIn { next: format!("/status/{slug}") });
-        }
-        Err(e) => return Err(e.into()),
-    };
+async fn render_page(_state: &AppState, d: &Derived) -> ApiResult<String> {
+    let tz = time_zone(d);
     let row = |name: &str, status: ComponentStatus| Row {
         name: name.to_owned(),
         status: status.as_str(),
         label: status.label(),
         members: Vec::new(),
     };
-    let groups = groups(&derived);
+    let groups = groups(d);
     let mut rows: Vec<Row> = Vec::new();
-    for (c, status) in &derived.components {
+    for (c, status) in &d.components {
         match groups.iter().find(|g| g.name == c.group_name) {
             None => rows.push(row(&c.name, *status)),
             // A group stands where its first member does.
@@ -89,69 +341,88 @@ async fn status_page(
             Some(_) => {}
         }
     }
+    let notice_row = |n: &StatusNotice| NoticeRow {
+        id: n.id.to_string(),
+        title: n.title.clone(),
+        impact: n.impact.as_str(),
+        status_label: n.status.label(),
+        window: match (n.scheduled_for, n.scheduled_until) {
+            (Some(from), Some(to)) => format!("{} – {}", show(from, &tz), show(to, &tz)),
+            _ => String::new(),
+        },
+        components: d
+            .components
+            .iter()
+            .filter(|(c, _)| n.component_ids.contains(&c.id))
+            .map(|(c, _)| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        updates: n
+            .updates
+            .iter()
+            .rev()
+            .map(|u| {
+                let at = u.published_at.unwrap_or(u.created_at);
+                UpdateRow {
+                    status_label: u.status.label(),
+                    html: crate::views::markdown::render(&u.body),
+                    at: show(at, &tz),
+                    at_iso: canonical(at),
+                }
+            })
+            .collect(),
+    };
     let view = StatusPageView {
-        name: derived.page.name.clone(),
-        slug: derived.page.slug.clone(),
-        indicator: derived.indicator.0.as_str(),
-        description: derived.indicator.1,
+        name: d.page.name.clone(),
+        slug: d.page.slug.clone(),
+        indicator: d.indicator.0.as_str(),
+        description: d.indicator.1,
+        logo_url: d.page.branding.logo_url.clone().unwrap_or_default(),
+        accent: d.page.branding.accent.clone().unwrap_or_default(),
         rows,
-        updated: super::show_time(&derived.updated_at),
-        updated_iso: canonical(derived.updated_at),
+        active: d.unresolved().map(notice_row).collect(),
+        maintenance: d.upcoming_maintenance().map(notice_row).collect(),
+        past: d.notices.iter().filter(|n| n.status.is_final()).take(20).map(notice_row).collect(),
+        footer_links: d
+            .page
+            .branding
+            .footer_links
+            .iter()
+            .map(|l| Link { label: l.label.clone(), url: l.url.clone() })
+            .collect(),
+        updated: show(d.updated_at, &tz),
+        updated_iso: canonical(d.updated_at),
+        time_zone: tz.iana_name().unwrap_or("UTC").to_owned(),
     };
-    let html = askama::Template::render(&view).map_err(|_| super::WebError::from(ApiError::internal()))?;
-    Ok(cached(&headers, derived.page.public, "text/html; charset=utf-8", html))
+    askama::Template::render(&view).map_err(|_| ApiError::internal())
 }
 
-/// `summary.json`, `status.json` or `components.json` of the page `slug`.
-async fn status_json(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path((slug, document)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    let reader = auth::session_principal(&headers, &state).await?;
-    let derived = status_pages::read(&state, &slug, reader.as_ref()).await?;
-    let body = match document.as_str() {
-        "summary.json" => json!({
-            "page": page_json(&derived),
-            "components": components_json(&derived),
-            "incidents": [],
-            "scheduled_maintenances": [],
-            "status": status_of(&derived),
-        }),
-        "status.json" => json!({ "page": page_json(&derived), "status": status_of(&derived) }),
-        "components.json" => json!({ "page": page_json(&derived), "components": components_json(&derived) }),
-        _ => return Err(ApiError::not_found("status page document")),
-    };
-    Ok(cached(&headers, derived.page.public, "application/json", body.to_string()))
+/// The page's time zone (UTC unless set).
+pub fn time_zone(d: &Derived) -> jiff::tz::TimeZone {
+    d.page.branding.time_zone.as_deref().and_then(|z| jiff::tz::TimeZone::get(z).ok()).unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
-fn page_json(d: &Derived) -> Value {
-    json!({
-        "id": d.page.id,
-        "name": d.page.name,
-        "url": format!("/status/{}", d.page.slug),
-        "time_zone": "Etc/UTC",
-        "updated_at": canonical(d.updated_at),
-    })
-}
-
-fn status_of(d: &Derived) -> Value {
-    json!({ "indicator": d.indicator.0.as_str(), "description": d.indicator.1 })
+/// An instant as a page in `tz` writes it: `3 Dec 2026, 17:05 CET`.
+pub fn show(at: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_second(at.timestamp()) {
+        Ok(t) => t.to_zoned(tz.clone()).strftime("%-d %b %Y, %H:%M %Z").to_string(),
+        Err(_) => canonical(at),
+    }
 }
 
 /// Components shown under one group name; Statuspage shows it as a component of its own.
-struct Group<'a> {
+pub struct Group<'a> {
     /// Its first member's id, marked, so it stays put while that one does.
-    id: String,
-    name: &'a str,
-    members: Vec<&'a (StatusComponent, ComponentStatus)>,
-    position: i64,
+    pub id: String,
+    pub name: &'a str,
+    pub members: Vec<&'a (StatusComponent, ComponentStatus)>,
+    pub position: i64,
     /// The worst of its members'.
-    status: ComponentStatus,
+    pub status: ComponentStatus,
 }
 
 /// The page's groups, in the order of their first members.
-fn groups(d: &Derived) -> Vec<Group<'_>> {
+pub fn groups(d: &Derived) -> Vec<Group<'_>> {
     let mut groups: Vec<Group> = Vec::new();
     for member in d.components.iter().filter(|(c, _)| !c.group_name.is_empty()) {
         let (c, status) = member;
@@ -172,56 +443,4 @@ fn groups(d: &Derived) -> Vec<Group<'_>> {
         }
     }
     groups
-}
-
-/// The components in Statuspage's shape: each group is a component with `group: true` and
-/// the ids of its `components`, whose members point back with `group_id`.
-fn components_json(d: &Derived) -> Vec<Value> {
-    let page_id = d.page.id.to_string();
-    let groups = groups(d);
-    let component = |id: &str, name: &str, status: ComponentStatus, position: i64, group_id: Option<&str>| {
-        json!({
-            "id": id, "name": name, "status": status.as_str(),
-            "created_at": canonical(d.page.created_at), "updated_at": canonical(d.updated_at),
-            "position": position, "description": null, "showcase": true, "start_date": null,
-            "group_id": group_id, "page_id": page_id, "group": false, "only_show_if_degraded": false,
-        })
-    };
-    let mut out = Vec::new();
-    for (c, status) in &d.components {
-        let group = groups.iter().find(|g| g.name == c.group_name).map(|g| g.id.as_str());
-        out.push(component(&c.id.to_string(), &c.name, *status, c.position, group));
-    }
-    for g in &groups {
-        let mut shown = component(&g.id, g.name, g.status, g.position, None);
-        shown["group"] = json!(true);
-        shown["components"] = json!(g.members.iter().map(|(m, _)| m.id.to_string()).collect::<Vec<_>>());
-        out.push(shown);
-    }
-    out
-}
-
-/// The answer with its validator: 304 when the reader already has this body.
-fn cached(headers: &HeaderMap, public: bool, content_type: &'static str, body: String) -> Response {
-    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]));
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let cache = if public { "public, max-age=10" } else { "private, no-store" };
-    let mut res = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, content_type)], body).into_response()
-    };
-    let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    if public {
-        // Anyone's dashboard may read a public page's JSON.
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    }
-    res
 }

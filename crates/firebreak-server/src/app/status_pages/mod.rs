@@ -6,7 +6,10 @@
 //! else the shipped default; restricted incidents never count), else operational.
 //! What a reader sees carries no internal data: no people, no timeline, no incident titles.
 
+pub mod cache;
 pub mod history;
+pub mod notices;
+pub mod settings;
 pub mod subscribers;
 
 use crate::AppState;
@@ -14,7 +17,9 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use firebreak_domain::status_page::{ComponentStatus, Drivers, Indicator};
 use firebreak_domain::{DomainError, IncidentStatus, ServiceId, Timestamp};
-use firebreak_store::{IncidentFilter, StatusComponent, StatusPage};
+use firebreak_domain::status_page::{NoticeKind, NoticeStatus};
+use firebreak_domain::IncidentRef;
+use firebreak_store::{IncidentFilter, StatusComponent, StatusNotice, StatusPage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -88,6 +93,11 @@ pub struct PageView {
     pub url: String,
     pub indicator: Indicator,
     pub description: String,
+    pub branding: firebreak_store::PageBranding,
+    /// The host name the page is also served at.
+    pub custom_domain: Option<String>,
+    /// A shared token opens the private page (the token itself is shown once, when issued).
+    pub has_token: bool,
     pub components: Vec<ComponentView>,
 }
 
@@ -98,7 +108,25 @@ pub struct Derived {
     pub indicator: (Indicator, &'static str),
     /// The latest change among the page, its components and what drives them.
     pub updated_at: Timestamp,
+    /// What readers may see of the page's notices, newest first: published ones only, with
+    /// their published updates only, none of a restricted incident.
+    pub notices: Vec<StatusNotice>,
 }
+
+impl Derived {
+    /// Public incidents not resolved yet.
+    pub fn unresolved(&self) -> impl Iterator<Item = &StatusNotice> {
+        self.notices.iter().filter(|n| n.kind == NoticeKind::Incident && !n.status.is_final())
+    }
+
+    /// Maintenance not completed yet.
+    pub fn upcoming_maintenance(&self) -> impl Iterator<Item = &StatusNotice> {
+        self.notices.iter().filter(|n| n.kind == NoticeKind::Maintenance && !n.status.is_final())
+    }
+}
+
+/// How many notices a page keeps in view (its history and feeds).
+pub const NOTICES_SHOWN: u32 = 100;
 
 /// Creates a page; admins only.
 pub async fn create_page(state: &AppState, p: &Principal, body: CreatePage) -> ApiResult<PageView> {
@@ -138,6 +166,7 @@ pub async fn add_component(state: &AppState, p: &Principal, slug: &str, body: Cr
         }
     }
     state.store.add_status_component(page.id, &body.name, &body.group, &services, &p.actor()).await?;
+    state.status_cache.invalidate();
     page_view(state, slug).await
 }
 
@@ -154,23 +183,45 @@ pub async fn set_status(
     let component: uuid::Uuid = component.parse().map_err(|_| ApiError::not_found("status component"))?;
     let status = body.status.as_deref().map(str::parse::<ComponentStatus>).transpose()?;
     state.store.set_component_status(page.id, component, status, &p.actor()).await?;
+    state.status_cache.invalidate();
     page_view(state, slug).await
 }
 
-/// The page `slug` for a reader: public pages for anyone, private ones for signed-in users.
-/// An unknown page and a private page for an anonymous reader differ (404, 401), as a
-/// private page's address is no secret.
-pub async fn read(state: &AppState, slug: &str, reader: Option<&Principal>) -> ApiResult<Derived> {
+/// The page `slug` for a reader: public pages for anyone, private ones for signed-in users
+/// and holders of the page's shared token. An unknown page and a private page for an
+/// anonymous reader differ (404, 401), as a private page's address is no secret.
+pub async fn read(state: &AppState, slug: &str, reader: Option<&Principal>, token: Option<&str>) -> ApiResult<Derived> {
     let page = state.store.status_page(slug).await?;
-    if !page.public && reader.is_none() {
+    if !may_read(&page, reader.is_some(), token) {
         return Err(ApiError::unauthorized());
     }
     derive(state, page).await
 }
 
+/// Whether a reader may read `page`: anyone a public one; a signed-in user, or someone with
+/// its shared token, a private one.
+pub fn may_read(page: &StatusPage, signed_in: bool, token: Option<&str>) -> bool {
+    page.public || signed_in || token.zip(page.token_hash.as_deref()).is_some_and(|(t, hash)| settings::token_matches(t, hash))
+}
+
+/// Every page with what it shows now.
+pub async fn derive_all(state: &AppState) -> ApiResult<Vec<Derived>> {
+    let mut out = Vec::new();
+    for page in state.store.list_status_pages().await? {
+        out.push(derive(state, page).await?);
+    }
+    Ok(out)
+}
+
 /// What each component of `page` shows now.
-async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
+pub async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
     let components = state.store.list_status_components(page.id).await?;
+    let notices = readable_notices(state, state.store.list_status_notices(page.id, NOTICES_SHOWN).await?).await?;
+    let in_maintenance: Vec<uuid::Uuid> = notices
+        .iter()
+        .filter(|n| n.kind == NoticeKind::Maintenance && n.status == NoticeStatus::InProgress)
+        .flat_map(|n| n.component_ids.iter().copied())
+        .collect();
     let filter = IncidentFilter {
         statuses: IncidentStatus::ALL.iter().copied().filter(|s| s.is_open()).collect(),
         limit: 200,
@@ -205,14 +256,38 @@ async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
             let drivers = Drivers {
                 manual: c.manual_status,
                 incidents: driving.iter().map(|i| status_of(i.severity)).collect(),
-                maintenance: false,
+                maintenance: in_maintenance.contains(&c.id),
             };
             let status = drivers.status();
             (c, status)
         })
         .collect();
     let indicator = Indicator::of(components.iter().map(|(_, s)| *s));
-    Ok(Derived { page, components, indicator, updated_at })
+    for n in &notices {
+        updated_at = updated_at.max(n.updated_at);
+    }
+    Ok(Derived { page, components, indicator, updated_at, notices })
+}
+
+/// What readers may see of `notices`: the published ones, with their published updates,
+/// none written from an incident that is restricted (now: it may have become so later).
+pub async fn readable_notices(state: &AppState, notices: Vec<StatusNotice>) -> ApiResult<Vec<StatusNotice>> {
+    let mut out = Vec::with_capacity(notices.len());
+    for mut n in notices {
+        if !n.published() {
+            continue;
+        }
+        if let Some(id) = n.incident_id {
+            match state.store.get_incident(IncidentRef::Id(id)).await {
+                Ok(i) if !crate::app::visibility::is_restricted(state, &i) => {}
+                Ok(_) | Err(firebreak_store::StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        n.updates.retain(|u| u.published_at.is_some());
+        out.push(n);
+    }
+    Ok(out)
 }
 
 fn view_of(d: Derived) -> PageView {
@@ -222,6 +297,9 @@ fn view_of(d: Derived) -> PageView {
         slug: d.page.slug,
         name: d.page.name,
         public: d.page.public,
+        branding: d.page.branding,
+        custom_domain: d.page.custom_domain,
+        has_token: d.page.token_hash.is_some(),
         indicator: d.indicator.0,
         description: d.indicator.1.to_owned(),
         components: d

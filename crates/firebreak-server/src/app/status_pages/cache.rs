@@ -1,0 +1,138 @@
+//! What readers fetch most, kept ready: each page's rendered HTML, JSON and feeds, with
+//! their validators. Any change to an incident or to what a page shows clears it at once:
+//! this process's writes before they answer (the store's change notices are drained on every
+//! read, and status page writes also clear it directly), other PostgreSQL replicas' through
+//! their notices. Entries also expire after [`TTL`], as a page's times move on by themselves
+//! (today's uptime bar, "in progress" maintenance).
+
+use firebreak_store::{ChangeNotice, DynStore};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast::{Receiver, error::TryRecvError};
+
+/// How long an answer is kept at most.
+pub const TTL: Duration = Duration::from_secs(30);
+/// Answers kept at most (pages × documents × hosts); beyond this the cache starts over.
+pub const MAX_ENTRIES: usize = 2_000;
+
+/// One ready answer.
+#[derive(Debug)]
+pub struct Cached {
+    pub body: axum::body::Bytes,
+    pub content_type: &'static str,
+    /// A strong validator of the body.
+    pub etag: String,
+    /// Readable without signing in (decides the `Cache-Control` header).
+    pub public: bool,
+    /// The page's shared-token hash, so a private page is checked without the database.
+    pub token_hash: Option<String>,
+    made: Instant,
+    generation: u64,
+}
+
+impl Cached {
+    pub fn new(body: impl Into<axum::body::Bytes>, content_type: &'static str, public: bool, token_hash: Option<String>) -> Self {
+        use sha2::Digest;
+        let body = body.into();
+        let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..16]));
+        Cached { body, content_type, etag, public, token_hash, made: Instant::now(), generation: 0 }
+    }
+}
+
+pub struct PageCache {
+    generation: AtomicU64,
+    notices: Mutex<Receiver<ChangeNotice>>,
+    entries: Mutex<HashMap<String, Arc<Cached>>>,
+    /// Custom domains looked up: host → the page's slug (or none), with the generation.
+    domains: Mutex<(u64, HashMap<String, Option<String>>)>,
+}
+
+impl PageCache {
+    /// A cache that listens to `store`'s change notices.
+    pub fn new(store: &DynStore) -> Self {
+        PageCache {
+            generation: AtomicU64::new(0),
+            notices: Mutex::new(store.subscribe()),
+            entries: Mutex::new(HashMap::new()),
+            domains: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// Forgets every answer (something a page shows changed).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        lock(&self.entries).clear();
+    }
+
+    /// The generation answers must be made in to be kept: read it before reading the
+    /// database. Takes in the change notices that arrived since the last read.
+    pub fn generation(&self) -> u64 {
+        let mut changed = false;
+        {
+            let mut rx = lock(&self.notices);
+            loop {
+                match rx.try_recv() {
+                    // The ingestion rules' notices change nothing a page shows.
+                    Ok(ChangeNotice::IngestConfig) => {}
+                    Ok(_) | Err(TryRecvError::Lagged(_)) => changed = true,
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
+                }
+            }
+        }
+        if changed {
+            self.invalidate();
+        }
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The answer kept for `key`, when nothing changed since it was made.
+    pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
+        let generation = self.generation();
+        let entries = lock(&self.entries);
+        entries.get(key).filter(|c| c.generation == generation && c.made.elapsed() < TTL).cloned()
+    }
+
+    /// Keeps an answer made from what was read in `generation` (when something changed
+    /// since, it is answered but not kept).
+    pub fn put(&self, key: String, generation: u64, mut answer: Cached) -> Arc<Cached> {
+        answer.generation = generation;
+        let answer = Arc::new(answer);
+        if self.generation() == generation {
+            let mut entries = lock(&self.entries);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, answer.clone());
+        }
+        answer
+    }
+}
+
+impl PageCache {
+    /// The slug of the page served at `host`, when it was looked up since the last change:
+    /// `Some(None)` for a host that is no page's.
+    pub fn domain(&self, host: &str) -> Option<Option<String>> {
+        let generation = self.generation();
+        let domains = lock(&self.domains);
+        if domains.0 != generation {
+            return None;
+        }
+        domains.1.get(host).cloned()
+    }
+
+    /// Remembers what `host` serves.
+    pub fn put_domain(&self, host: &str, slug: Option<String>) {
+        let generation = self.generation();
+        let mut domains = lock(&self.domains);
+        if domains.0 != generation || domains.1.len() >= MAX_ENTRIES {
+            *domains = (generation, HashMap::new());
+        }
+        domains.1.insert(host.to_owned(), slug);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
