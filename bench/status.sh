@@ -98,8 +98,8 @@ for i in $(seq 1 "$NOTICES"); do
         '{"status":"resolved","body":"Fixed; error rates are back to normal."}' "$WORK/update.json")
     [[ $code == 2?? ]] || { echo "resolving a public incident answered $code: $(cat "$WORK/update.json")" >&2; exit 1; }
 done
-# Timestamps as the server writes them: RFC 3339 with microseconds and +00:00.
-ts() { echo "strftime('%Y-%m-%dT%H:%M:%S', $1) || '.000000+00:00'"; }
+# Timestamps as the server writes them (sqlx: RFC 3339, +00:00, no fraction for whole seconds).
+ts() { echo "strftime('%Y-%m-%dT%H:%M:%S', $1) || '+00:00'"; }
 if [[ $seeded_by == sql ]]; then
     sql <<EOF
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $NOTICES),

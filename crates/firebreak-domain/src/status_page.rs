@@ -155,7 +155,9 @@ pub fn parse_slug(raw: &str) -> Result<String, DomainError> {
     let ok = (1..=63).contains(&slug.len())
         && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
-        && !slug.ends_with('-');
+        && !slug.ends_with('-')
+        // Taken by the pages' own addresses (`/status/pages/{id}`, `/status/unsubscribe/…`).
+        && !matches!(slug, "pages" | "unsubscribe");
     if ok {
         Ok(slug.to_owned())
     } else {
@@ -489,7 +491,7 @@ mod tests {
         }
         assert!("down".parse::<ComponentStatus>().is_err());
         assert_eq!(parse_slug(" public "), Ok("public".into()));
-        for bad in ["", "-a", "a-", "Public", "a b", "a/b", "<script>", &"a".repeat(64)] {
+        for bad in ["", "-a", "a-", "Public", "a b", "a/b", "<script>", "pages", "unsubscribe", &"a".repeat(64)] {
             assert!(parse_slug(bad).is_err(), "{bad:?}");
         }
     }

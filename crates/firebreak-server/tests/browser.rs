@@ -681,3 +681,75 @@ async fn an_alert_joins_the_declared_incident_and_a_duplicate_is_merged() {
     assert_eq!(status_text(&c).await, "resolved");
     let _ = c.close().await;
 }
+
+/// A responder writes a public update from an incident with a customer template, previews it,
+/// saves it as a draft (the public page shows nothing yet), publishes it, and an anonymous
+/// reader's browser shows it on the status page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_an_update_from_an_incident_and_see_it_on_the_status_page() {
+    if !browser_tests_on() {
+        return;
+    }
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/procedures-example");
+    let config = firebreak_server::ServerConfig { procedures_dir: Some(example), ..Default::default() };
+    let Some(app) = TestApp::with_config(Backend::Sqlite, config).await else { return };
+    let base = app.serve().await;
+    app.pagerduty_service("checkout").await;
+    let admin = &app.admin.token;
+    let r = app.post("/api/v1/status-pages", admin, serde_json::json!({"slug": "acme", "name": "Acme status"})).await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .post("/api/v1/status-pages/acme/components", admin, serde_json::json!({"name": "Checkout", "services": ["checkout"]}))
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &app.responder.token,
+            serde_json::json!({"title": "db-7 lost quorum", "severity": "critical", "type": "outage", "services": ["checkout"]}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, &profiles.path().join("responder"), 1280, 900).await;
+    sign_in(&c, &base, "responder@example.com").await;
+    c.goto(&format!("{base}/incidents/INC-1")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "a[data-testid=status-page-link]").await;
+    wait_for_path(&c, "/incidents/INC-1/status-page").await;
+    choose(&c, "#sp-template", "customer-initial").await;
+    type_into(&c, "#sp-title", "Checkout is failing").await;
+    type_into(&c, "#sp-message", "Card payments fail for some customers.").await;
+    click(&c, "button[value=preview]").await;
+    let preview = text_of(&c, "[data-testid=public-preview]").await;
+    assert!(preview.contains("Checkout is failing") && preview.contains("Card payments fail"), "{preview}");
+    click(&c, "button[value=draft]").await;
+    assert!(text_of(&c, "[data-testid=notice]").await.contains("Saved the draft"));
+    assert!(text_of(&c, "[data-testid=public-notice]").await.contains("not published"));
+
+    // An anonymous reader (another browser profile) sees nothing of the draft…
+    let reader = browser(&driver, &profiles.path().join("reader"), 390, 844).await;
+    reader.goto(&format!("{base}/status/acme")).await.unwrap_or_else(|e| panic!("{e}"));
+    let page = text_of(&reader, "main").await;
+    assert!(page.contains("Major outage") && !page.contains("Checkout is failing"), "{page}");
+
+    // …until it is published.
+    click(&c, "button[data-testid=publish]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text_of(&c, "[data-testid=notice]").await.contains("Published") {
+        assert!(tokio::time::Instant::now() < deadline, "publishing never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The page may be kept for 10 s (`max-age`); a reload asks again (with its ETag).
+    reader.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    let incident = text_of(&reader, "[data-testid=active-incident]").await;
+    assert!(
+        incident.contains("Checkout is failing") && incident.contains("Card payments fail") && incident.contains("Investigating"),
+        "{incident}"
+    );
+    assert!(!text_of(&reader, "main").await.contains("db-7"), "the internal title never reaches the page");
+    screenshots(&reader, "status-page-published").await;
+    reader.close().await.unwrap_or_else(|e| panic!("{e}"));
+    c.close().await.unwrap_or_else(|e| panic!("{e}"));
+}

@@ -32,7 +32,10 @@ async fn incidents_and_maintenance_make_the_history_and_the_bars(app: TestApp) {
     let actor = Actor::system("test", Via::Admin);
     app.pagerduty_service("checkout").await;
     app.pagerduty_service("search").await;
-    assert_eq!(app.post("/api/v1/status-pages", admin, json!({"slug": "acme", "name": "Acme"})).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.post("/api/v1/status-pages", admin, json!({"slug": "acme", "name": "Acme"})).await.status,
+        StatusCode::CREATED
+    );
     for (name, service) in [("Checkout", "checkout"), ("Search", "search")] {
         let body = json!({"name": name, "group": "Shop", "services": [service]});
         let r = app.post("/api/v1/status-pages/acme/components", admin, body).await;
@@ -154,7 +157,10 @@ async fn incidents_and_maintenance_make_the_history_and_the_bars(app: TestApp) {
     let later = t + TimeDelta::days(1);
     let n = state
         .store
-        .record_component_statuses(&[(checkout, ComponentStatus::PartialOutage), (search, ComponentStatus::Operational)], later)
+        .record_component_statuses(
+            &[(checkout, ComponentStatus::PartialOutage), (search, ComponentStatus::Operational)],
+            later,
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n, 1, "search did not change");

@@ -208,7 +208,11 @@ async fn readers_opt_in_get_updates_and_unsubscribe_in_one_click(backend: Backen
 
     // A webhook subscriber, added by an admin: its secret is shown once.
     let r = app
-        .post("/api/v1/status-pages/acme/subscribers", &app.admin.token, json!({"kind": "webhook", "url": format!("{}/hook", hook.url)}))
+        .post(
+            "/api/v1/status-pages/acme/subscribers",
+            &app.admin.token,
+            json!({"kind": "webhook", "url": format!("{}/hook", hook.url)}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let secret = r.body["secret"].as_str().unwrap_or_default().to_owned();
@@ -237,7 +241,10 @@ async fn readers_opt_in_get_updates_and_unsubscribe_in_one_click(backend: Backen
     assert_eq!(update.to, vec!["reader@example.com".to_owned()]);
     assert_eq!(update.header("Subject"), "Checkout <errors>: Investigating", "{}", update.data);
     let header_link = update.header("List-Unsubscribe");
-    assert!(header_link.starts_with(&format!("<{BASE}/status/unsubscribe/")) && header_link.ends_with('>'), "{header_link}");
+    assert!(
+        header_link.starts_with(&format!("<{BASE}/status/unsubscribe/")) && header_link.ends_with('>'),
+        "{header_link}"
+    );
     assert_eq!(update.header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
     let text = text_of(update);
     assert!(text.contains("We are looking into failed payments."), "{text}");
@@ -389,13 +396,20 @@ async fn bad_links_input_and_callers_are_refused(backend: Backend) {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.text);
     }
     assert_error(
-        &app.post("/api/v1/status-pages/nowhere/subscribers", &app.admin.token, json!({"kind": "email", "email": "a@b.io"})).await,
+        &app.post(
+            "/api/v1/status-pages/nowhere/subscribers",
+            &app.admin.token,
+            json!({"kind": "email", "email": "a@b.io"}),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
     assert_eq!(subscribers(&app, "acme").await.len(), 1, "nothing was added");
     // Another page's subscriber is not this page's to delete.
-    let r = app.call(Method::DELETE, &format!("/api/v1/status-pages/inside/subscribers/{id}"), &app.admin.token, None).await;
+    let r = app
+        .call(Method::DELETE, &format!("/api/v1/status-pages/inside/subscribers/{id}"), &app.admin.token, None)
+        .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     let r = app.call(Method::DELETE, "/api/v1/status-pages/acme/subscribers/nope", &app.admin.token, None).await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");

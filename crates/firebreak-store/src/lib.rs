@@ -1273,6 +1273,7 @@ pub trait StatusPageStore: Send + Sync {
     ) -> StoreResult<Vec<(uuid::Uuid, Timestamp, firebreak_domain::status_page::ComponentStatus)>>;
     /// A subscriber; an address already subscribed to the page is returned as it is (so
     /// signing up twice sends a second confirmation, not a second subscription).
+    #[allow(clippy::too_many_arguments)]
     async fn add_status_subscriber(
         &self,
         page: uuid::Uuid,

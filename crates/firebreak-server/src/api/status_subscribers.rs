@@ -34,10 +34,7 @@ pub async fn list_status_subscribers(
 pub async fn export_status_subscribers(Ctx { state, p }: Ctx, ApiPath(slug): ApiPath<String>) -> ApiResult<Response> {
     let all = subscribers::list(&state, &p, &slug).await?;
     let disposition = format!("attachment; filename=\"{slug}-subscribers.json\"");
-    Ok((
-        [(header::CONTENT_DISPOSITION, disposition), (header::CACHE_CONTROL, "no-store".to_owned())],
-        Json(all),
-    )
+    Ok(([(header::CONTENT_DISPOSITION, disposition), (header::CACHE_CONTROL, "no-store".to_owned())], Json(all))
         .into_response())
 }
 

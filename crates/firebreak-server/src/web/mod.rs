@@ -25,6 +25,7 @@ mod schedule_form;
 mod status_admin;
 mod status_feeds;
 mod status_pages;
+mod status_publish;
 pub use status_pages::custom_domains as status_custom_domains;
 mod status_subscribe;
 mod triage;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .merge(procedure_files::router())
         .merge(profile::router())
         .merge(status_pages::router())
+        .merge(status_publish::router())
         .merge(status_subscribe::router())
         .merge(status_admin::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })

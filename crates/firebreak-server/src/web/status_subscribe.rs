@@ -94,14 +94,11 @@ fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
         None => host.to_ascii_lowercase(),
     };
     let claimed = authority(host, url.port());
-    let request_host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(|h| {
-            let h = h.to_ascii_lowercase();
-            let default = if url.scheme() == "https" { ":443" } else { ":80" };
-            h.strip_suffix(default).map(str::to_owned).unwrap_or(h)
-        });
+    let request_host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(|h| {
+        let h = h.to_ascii_lowercase();
+        let default = if url.scheme() == "https" { ":443" } else { ":80" };
+        h.strip_suffix(default).map(str::to_owned).unwrap_or(h)
+    });
     let public = state
         .config
         .public_url

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 
 /// Days a page shows bars for.
 pub const DAYS: u32 = 90;
+/// The most days [`uptime`] computes at once.
+pub const MAX_DAYS: u32 = 400;
 
 /// Records what every component of every page shows at `now` where it changed since the
 /// last record; returns how many changed.
@@ -51,7 +53,7 @@ pub struct ComponentUptime {
 /// The last `days` calendar days (today last, counted up to `now`) of each component of
 /// `page`, from one history query, with each component's uptime and the page's over all of
 /// them (percent). `notices` are the ones readers may see (published, of no restricted
-/// incident), filtered by the caller.
+/// incident), filtered by the caller. At most [`MAX_DAYS`] days.
 pub async fn uptime(
     state: &AppState,
     page: &StatusPage,
@@ -60,7 +62,7 @@ pub async fn uptime(
     now: Timestamp,
     days: u32,
 ) -> ApiResult<(Vec<ComponentUptime>, Option<f64>)> {
-    let calendar = calendar_days(page.branding.time_zone.as_deref(), now, days);
+    let calendar = calendar_days(page.branding.time_zone.as_deref(), now, days.min(MAX_DAYS));
     let Some(first) = calendar.first() else { return Ok((Vec::new(), None)) };
     let history = state.store.component_history(page.id, first.start).await?;
     Ok(bars(&calendar, components, &history, notices, now))

@@ -165,6 +165,22 @@ pub async fn list(state: &AppState, p: &Principal, slug: &str) -> ApiResult<Vec<
     Ok(out)
 }
 
+/// The notices written from one incident, on every page: (page slug, notice).
+pub async fn for_incident(state: &AppState, p: &Principal, incident: &Incident) -> ApiResult<Vec<(String, NoticeView)>> {
+    if !crate::app::visibility::can_see(state, p, incident).await? {
+        return Err(ApiError::not_found("incident"));
+    }
+    let mut out = Vec::new();
+    for page in state.store.list_status_pages().await? {
+        for n in state.store.list_status_notices(page.id, super::NOTICES_SHOWN).await? {
+            if n.incident_id == Some(incident.id) {
+                out.push((page.slug.clone(), view(n, Some(incident.number))));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Posts a public incident by hand (published at once unless `publish` is false).
 pub async fn post(state: &AppState, p: &Principal, slug: &str, body: PostNotice) -> ApiResult<NoticeView> {
     p.require_responder()?;
@@ -212,6 +228,7 @@ pub async fn publish(state: &AppState, p: &Principal, slug: &str, update: &str) 
         visible_incident(state, p, n).await?.ok_or_else(|| ApiError::not_found("status update"))?;
         refuse_restricted(state, n).await?;
     }
+    super::subscribers::ready(state).await?;
     let message = super::subscribers::message_for(state);
     let notice = state.store.publish_status_update(page.id, update, &message, &p.actor()).await?;
     state.status_cache.invalidate();
@@ -251,6 +268,7 @@ pub async fn schedule(state: &AppState, p: &Principal, slug: &str, body: Schedul
     let notice = match maintenance_phase(now, starts, ends) {
         NoticeStatus::Scheduled => notice,
         _ => {
+            super::subscribers::ready(state).await?;
             let message = super::subscribers::message_for(state);
             let moved = state.store.advance_maintenance(now, &message).await?;
             moved.into_iter().find(|n| n.id == notice.id).unwrap_or(notice)
@@ -366,6 +384,7 @@ async fn store_update(
     body: &str,
     publish: bool,
 ) -> ApiResult<(StatusNotice, uuid::Uuid)> {
+    super::subscribers::ready(state).await?;
     let message = super::subscribers::message_for(state);
     let out = state.store.post_status_update(new, status, body, publish, &message, &p.actor()).await?;
     state.status_cache.invalidate();

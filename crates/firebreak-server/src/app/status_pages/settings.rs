@@ -161,7 +161,7 @@ mod tests {
             footer_links: vec![FooterLink { label: "Home".into(), url: "https://example.com".into() }],
             time_zone: Some("Europe/Berlin".into()),
         })
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(ok.accent.as_deref(), Some("#aa3300"));
         for bad in [
             PageBranding { logo_url: Some("javascript:alert(1)".into()), ..Default::default() },

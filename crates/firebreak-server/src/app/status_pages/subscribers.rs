@@ -113,9 +113,7 @@ pub fn message_for(
             page_link(&base, notice.page_id)
         );
         if let Some(url) = &unsubscribe_url {
-            body.push_str(&format!(
-                "\nYou get this because you subscribed to this status page. Unsubscribe: {url}\n"
-            ));
+            body.push_str(&format!("\nYou get this because you subscribed to this status page. Unsubscribe: {url}\n"));
         }
         Some(SubscriberMessage { subject: format!("{title}: {}", update.status.label()), body, unsubscribe_url })
     }
@@ -344,7 +342,10 @@ pub async fn add(state: &AppState, p: &Principal, slug: &str, new: NewSubscriber
                 .map_err(|_| ApiError::invalid_at("email", "expected an email address like name@example.com"))?;
             let components = parse_components(&components)?;
             let key = key(state).await?;
-            let s = state.store.add_status_subscriber(page.id, "email", &email, &components, None, false, &p.actor()).await?;
+            let s = state
+                .store
+                .add_status_subscriber(page.id, "email", &email, &components, None, false, &p.actor())
+                .await?;
             if s.confirmed_at.is_none() {
                 state.store.queue_subscriber_message(&s, confirmation(state, &key, &page, &s)).await?;
             }
