@@ -294,6 +294,34 @@ async fn status_pages_from_the_command_line(backend: Backend) {
         list.lines().nth(1).is_some_and(|l| l.starts_with("acme") && l.contains("anyone") && l.ends_with("1")),
         "{list}"
     );
+
+    // Public incidents: a draft, published by hand, then resolved; and maintenance.
+    let draft = cli.json(&[
+        "status-page", "post", "acme", "--title", "Checkout is slow", "--body", "Looking into it.", "--impact", "major",
+        "--component", "checkout", "--draft",
+    ]);
+    assert_eq!(draft["published"], false, "{draft}");
+    let update = draft["updates"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let notice = draft["id"].as_str().unwrap_or_default().to_owned();
+    let listed = cli.ok(&["status-page", "incidents", "acme"]);
+    assert!(listed.contains("Checkout is slow") && listed.contains(&update) && listed.contains(" no "), "{listed}");
+    let out = cli.ok(&["status-page", "publish", "acme", &update]);
+    assert!(out.contains("published") && !out.contains("draft: not"), "{out}");
+    let err = cli.refused(&["status-page", "publish", "acme", &update]);
+    assert!(err.contains("HTTP 409"), "{err}");
+    let out = cli.ok(&["status-page", "update", "acme", &notice, "--status", "resolved", "--body", "Fixed."]);
+    assert!(out.contains("(resolved, published)"), "{out}");
+    let err = cli.refused(&["status-page", "update", "acme", &notice, "--status", "done", "--body", "x"]);
+    assert!(err.contains("invalid value 'done'"), "{err}");
+    let starts = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
+    let ends = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
+    let out = cli.ok(&[
+        "status-page", "maintenance", "acme", "--title", "DB upgrade", "--body", "Slow.", "--starts", &starts, "--ends", &ends,
+        "--component", "Checkout",
+    ]);
+    assert!(out.contains("DB upgrade (scheduled, published)") && out.contains("scheduled 20"), "{out}");
+    let err = cli.refused(&["status-page", "maintenance", "acme", "--title", "x", "--body", "x", "--starts", "soon", "--ends", &ends]);
+    assert!(err.contains("HTTP 422") && err.contains("ISO 8601"), "{err}");
     let exit = server.terminate();
     assert!(exit.success(), "{exit}");
 }
