@@ -367,7 +367,73 @@ async fn private_pages_domains_and_the_cache(backend: Backend) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a withdrawn token opens nothing, cached or not");
 }
 
+async fn the_admin_screen_posts_publishes_and_sets_the_look(backend: Backend) {
+    let Some(app) = app(backend).await else { return };
+    let (component, _) = page_with_checkout(&app).await;
+    let responder = common::sign_in(&app, "responder@example.com").await;
+    let (_, csrf) = common::get_page(&app, "/admin/status-pages", &responder).await;
+    let post = async |cookie: &str, path: &str, fields: &[(&str, &str)]| app.send(common::form(Method::POST, path, cookie, fields)).await;
+
+    // A draft posted by hand, published from the screen.
+    let r = post(&responder, "/admin/status-pages/acme/incidents", &[
+        ("csrf", &csrf), ("title", "Search is slow"), ("status", "identified"), ("impact", "minor"),
+        ("body", "We found the cause."), ("component", &component), ("draft", "on"),
+    ]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(doc(&app, "incidents.json").await["incidents"], json!([]), "a draft is not shown");
+    let (shown, _) = common::get_page(&app, "/admin/status-pages", &responder).await;
+    let html = shown.text;
+    assert!(html.contains("Search is slow") && html.contains("data-testid=\"unpublished\""), "{html}");
+    let listed = app.get("/api/v1/status-pages/acme/incidents", &app.responder.token).await;
+    let update = listed.body["items"][0]["updates"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let notice = listed.body["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let r = post(&responder, &format!("/admin/status-pages/acme/updates/{update}/publish"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(names(&doc(&app, "incidents/unresolved.json").await["incidents"]), ["Search is slow"]);
+    let r = post(&responder, &format!("/admin/status-pages/acme/updates/{update}/publish"), &[("csrf", "forged")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF");
+    let r = post(&responder, &format!("/admin/status-pages/acme/incidents/{notice}/updates"), &[
+        ("csrf", &csrf), ("status", "resolved"), ("body", ""),
+    ]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "an empty update is shown back: {}", r.text);
+    assert!(r.text.contains("data-testid=\"error\""), "{}", r.text);
+    let r = post(&responder, &format!("/admin/status-pages/acme/incidents/{notice}/updates"), &[
+        ("csrf", &csrf), ("status", "resolved"), ("body", "Fast again."),
+    ]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(doc(&app, "incidents.json").await["incidents"][0]["status"], "resolved");
+    let starts = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
+    let ends = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
+    let r = post(&responder, "/admin/status-pages/acme/maintenance", &[
+        ("csrf", &csrf), ("title", "Upgrade"), ("body", "Short."), ("starts_at", &starts), ("ends_at", &ends),
+    ]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(names(&doc(&app, "scheduled-maintenances/upcoming.json").await["scheduled_maintenances"]), ["Upgrade"]);
+
+    // Settings are for admins; a new token is shown once on the screen.
+    let settings = [("csrf", csrf.as_str()), ("name", "Acme"), ("accent", "#123456"), ("time_zone", "Asia/Tokyo"),
+        ("footer_links", "Home | https://acme.test\nHelp | mailto:help@acme.test"), ("private", "on"), ("token", "issue")];
+    assert_eq!(post(&responder, "/admin/status-pages/acme/settings", &settings).await.status, StatusCode::FORBIDDEN);
+    let admin = common::sign_in(&app, "admin@example.com").await;
+    let (_, acsrf) = common::get_page(&app, "/admin/status-pages", &admin).await;
+    let mut with_admin = settings;
+    with_admin[0].1 = &acsrf;
+    let r = post(&admin, "/admin/status-pages/acme/settings", &with_admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let token = r.text.split("shown only now: <code>").nth(1).and_then(|t| t.split("</code>").next()).unwrap_or_default().to_owned();
+    assert!(token.len() >= 40, "{}", r.text);
+    assert_eq!(r.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+    assert_eq!(read(&app, "/status/acme/api/v2/status.json", None).await.status, StatusCode::UNAUTHORIZED);
+    let page = read(&app, &format!("/status/acme?token={token}"), None).await;
+    assert!(page.text.contains("times in Asia/Tokyo") && page.text.contains("href=\"mailto:help@acme.test\""), "{}", page.text);
+    let mut bad = with_admin;
+    bad[2] = ("accent", "url(javascript:x)");
+    let r = post(&admin, "/admin/status-pages/acme/settings", &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+}
+
 for_each_backend!(
+    the_admin_screen_posts_publishes_and_sets_the_look,
     public_incidents_are_drafted_from_incidents_and_published_by_hand,
     feeds_json_and_the_page_escape_hostile_text,
     maintenance_is_scheduled_and_shown,
