@@ -115,6 +115,16 @@ async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backe
     let html = read(&app, "/status/acme", None).await.text;
     assert!(html.contains("Card payments failing") && html.contains("data-testid=\"active-incident\""), "{html}");
 
+    // A second draft from the incident waits too: readers keep the published title.
+    let mut again = ask.clone();
+    again["title"] = json!("Investigating: db-7 internal words");
+    let r = app.post(&format!("{base}/drafts"), tok, again).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["notice"]["id"], json!(notice), "the same notice");
+    assert_eq!(names(&doc(&app, "incidents.json").await["incidents"]), ["Card payments failing"]);
+    let drafts = doc(&app, "incidents.json").await;
+    assert_eq!(drafts["incidents"][0]["incident_updates"].as_array().map(Vec::len), Some(1), "{drafts}");
+
     // Further updates: by hand, published at once; resolved moves it to the history.
     let updates = format!("/api/v1/status-pages/acme/incidents/{notice}/updates");
     for (bad, code) in [
@@ -135,6 +145,7 @@ async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backe
     assert_eq!(all["incidents"][0]["status"], "resolved");
     assert!(all["incidents"][0]["resolved_at"].is_string(), "{all}");
     assert_eq!(all["incidents"][0]["incident_updates"].as_array().map(Vec::len), Some(2), "newest first, drafts never");
+    assert_eq!(all["incidents"][0]["incident_updates"][0]["body"], "Payments work again.");
 
     // A restricted incident: nothing of it goes to a page, and what went before it was
     // restricted disappears.
@@ -260,6 +271,10 @@ async fn maintenance_is_scheduled_and_shown(backend: Backend) {
     assert_eq!(components["components"][0]["status"], "under_maintenance", "{components}");
     let html = read(&app, "/status/acme", None).await.text;
     assert!(html.contains("data-testid=\"maintenance\"") && html.contains("Network work") && html.contains("In progress"), "{html}");
+    // The uptime bars: 90 days, the ones before the component existed without data.
+    assert!(html.contains("data-testid=\"uptime\"") && html.contains("no data yet"), "{html}");
+    assert_eq!(html.matches("<i class=\"bar ").count(), 90, "{html}");
+    assert!(html.matches("bar-none").count() >= 89, "{html}");
 }
 
 async fn private_pages_domains_and_the_cache(backend: Backend) {
@@ -387,10 +402,10 @@ async fn the_admin_screen_posts_publishes_and_sets_the_look(backend: Backend) {
     let listed = app.get("/api/v1/status-pages/acme/incidents", &app.responder.token).await;
     let update = listed.body["items"][0]["updates"][0]["id"].as_str().unwrap_or_default().to_owned();
     let notice = listed.body["items"][0]["id"].as_str().unwrap_or_default().to_owned();
-    let r = post(&responder, &format!("/admin/status-pages/acme/updates/{update}/publish"), &[("csrf", &csrf)]).await;
+    let r = post(&responder, "/admin/status-pages/acme/publish", &[("csrf", &csrf), ("update", &update)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(names(&doc(&app, "incidents/unresolved.json").await["incidents"]), ["Search is slow"]);
-    let r = post(&responder, &format!("/admin/status-pages/acme/updates/{update}/publish"), &[("csrf", "forged")]).await;
+    let r = post(&responder, "/admin/status-pages/acme/publish", &[("csrf", "forged"), ("update", &update)]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF");
     let r = post(&responder, &format!("/admin/status-pages/acme/incidents/{notice}/updates"), &[
         ("csrf", &csrf), ("status", "resolved"), ("body", ""),

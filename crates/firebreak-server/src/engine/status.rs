@@ -14,6 +14,11 @@ const RECORD_EVERY_SECONDS: i64 = 5;
 /// [`RECORD_EVERY_SECONDS`] records what changed. Returns how many notices moved plus how
 /// many statuses were recorded.
 pub async fn run_once(state: &AppState, now: Timestamp) -> usize {
+    // Subscribers' messages carry signed unsubscribe links: the key is loaded first.
+    if let Err(e) = subscribers::ready(state).await {
+        tracing::warn!(error = %e.message, "cannot load the link signing key; retrying");
+        return 0;
+    }
     let mut done = match state.store.advance_maintenance(now, &subscribers::message_for(state)).await {
         Ok(moved) => moved.len(),
         Err(e) => {

@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/status-pages/{slug}/components/{id}/status", post(set_component_status))
         .route("/admin/status-pages/{slug}/incidents", post(post_incident))
         .route("/admin/status-pages/{slug}/incidents/{id}/updates", post(add_update))
-        .route("/admin/status-pages/{slug}/updates/{id}/publish", post(publish_update))
+        .route("/admin/status-pages/{slug}/publish", post(publish_update))
         .route("/admin/status-pages/{slug}/maintenance", post(schedule_maintenance))
         .route("/admin/status-pages/{slug}/settings", post(update_settings))
 }
@@ -183,12 +183,18 @@ async fn add_update(
     after(&state, &p, super::unless_missing(outcome, "There is no such status page or notice.")?).await
 }
 
+#[derive(Deserialize)]
+struct PublishForm {
+    #[serde(default)]
+    update: String,
+}
+
 async fn publish_update(
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
-    Submitted(p, _): Submitted<super::form::CsrfOnly>,
+    Path(slug): Path<String>,
+    Submitted(p, form): Submitted<PublishForm>,
 ) -> WebResult<Response> {
-    let outcome = notices::publish(&state, &p, &slug, &id).await;
+    let outcome = notices::publish(&state, &p, &slug, &form.update).await;
     after(&state, &p, super::unless_missing(outcome, "There is no such status page or update.")?).await
 }
 

@@ -61,10 +61,12 @@ impl Json {
 }
 
 /// One JSON document of the page.
-pub fn json(d: &Derived, doc: Json) -> Value {
-    let page = page_json(d);
+/// Links in it are absolute, under `base` (the server's public address).
+pub fn json(d: &Derived, doc: Json, base: &str) -> Value {
+    let base = base.trim_end_matches('/');
+    let page = page_json(d, base);
     let incidents = |filter: &dyn Fn(&StatusNotice) -> bool| -> Vec<Value> {
-        d.notices.iter().filter(|n| filter(n)).take(LISTED).map(|n| notice_json(d, n)).collect()
+        d.notices.iter().filter(|n| filter(n)).take(LISTED).map(|n| notice_json(d, n, base)).collect()
     };
     let incident = |n: &StatusNotice| n.kind == NoticeKind::Incident;
     let maintenance = |n: &StatusNotice| n.kind == NoticeKind::Maintenance;
@@ -89,11 +91,11 @@ pub fn json(d: &Derived, doc: Json) -> Value {
     }
 }
 
-fn page_json(d: &Derived) -> Value {
+fn page_json(d: &Derived, base: &str) -> Value {
     json!({
         "id": d.page.id,
         "name": d.page.name,
-        "url": format!("/status/{}", d.page.slug),
+        "url": format!("{base}/status/{}", d.page.slug),
         "time_zone": pages::time_zone(d).iana_name().unwrap_or("Etc/UTC"),
         "updated_at": canonical(d.updated_at),
     })
@@ -131,11 +133,11 @@ fn components_json(d: &Derived) -> Vec<Value> {
 }
 
 /// An incident or a maintenance in Statuspage's shape, its updates newest first.
-fn notice_json(d: &Derived, n: &StatusNotice) -> Value {
+fn notice_json(d: &Derived, n: &StatusNotice, base: &str) -> Value {
     let first_at = |status: NoticeStatus| {
         n.updates.iter().find(|u| u.status == status).and_then(|u| u.published_at).map(canonical)
     };
-    let started = n.updates.iter().filter_map(|u| u.published_at).min().unwrap_or(n.created_at);
+    let started = first_published(n);
     let components: Vec<Value> = d
         .components
         .iter()
@@ -165,7 +167,7 @@ fn notice_json(d: &Derived, n: &StatusNotice) -> Value {
         "started_at": canonical(started),
         "monitoring_at": first_at(NoticeStatus::Monitoring),
         "resolved_at": n.resolved_at.map(canonical),
-        "shortlink": format!("/status/{}#notice-{}", d.page.slug, n.id),
+        "shortlink": format!("{base}/status/{}#notice-{}", d.page.slug, n.id),
         "page_id": d.page.id,
         "incident_updates": updates,
         "components": components,
@@ -222,6 +224,11 @@ fn listed(d: &Derived) -> impl Iterator<Item = &StatusNotice> {
     d.notices.iter().take(LISTED)
 }
 
+/// When readers first saw a notice: its first published update.
+fn first_published(n: &StatusNotice) -> firebreak_domain::Timestamp {
+    n.updates.iter().filter_map(|u| u.published_at).min().unwrap_or(n.created_at)
+}
+
 /// The Atom feed (RFC 4287) of the page's incidents and maintenance.
 pub fn atom(state: &AppState, d: &Derived) -> String {
     let url = page_url(state, d);
@@ -236,7 +243,7 @@ pub fn atom(state: &AppState, d: &Derived) -> String {
         out.push_str("<entry>\n");
         out.push_str(&format!("<id>urn:uuid:{}</id>\n", n.id));
         out.push_str(&format!("<title>{}</title>\n", xml(&n.title)));
-        out.push_str(&format!("<published>{}</published>\n", canonical(n.created_at)));
+        out.push_str(&format!("<published>{}</published>\n", canonical(first_published(n))));
         out.push_str(&format!("<updated>{}</updated>\n", canonical(n.updated_at)));
         out.push_str(&format!("<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n", xml(&format!("{url}#notice-{}", n.id))));
         out.push_str(&format!("<content type=\"html\">{}</content>\n", xml(&entry_html(n))));
@@ -265,7 +272,7 @@ pub fn rss(state: &AppState, d: &Derived) -> String {
         out.push_str(&format!("<title>{}</title>\n", xml(&n.title)));
         out.push_str(&format!("<link>{}</link>\n", xml(&format!("{url}#notice-{}", n.id))));
         out.push_str(&format!("<guid isPermaLink=\"false\">{}</guid>\n", n.id));
-        out.push_str(&format!("<pubDate>{}</pubDate>\n", n.created_at.to_rfc2822()));
+        out.push_str(&format!("<pubDate>{}</pubDate>\n", first_published(n).to_rfc2822()));
         out.push_str(&format!("<description>{}</description>\n", xml(&entry_html(n))));
         out.push_str("</item>\n");
     }

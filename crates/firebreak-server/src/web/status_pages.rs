@@ -10,6 +10,7 @@
 use super::status_feeds;
 use crate::AppState;
 use crate::app::status_pages::cache::Cached;
+use crate::app::status_pages::history;
 use crate::app::status_pages::{self, Derived};
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
@@ -174,7 +175,7 @@ async fn may_read_private(state: &AppState, headers: &HeaderMap, token: Option<&
 async fn make(state: &AppState, d: &Derived, doc: Doc) -> ApiResult<Cached> {
     let (body, content_type) = match doc {
         Doc::Page => (render_page(state, d).await?, "text/html; charset=utf-8"),
-        Doc::Json(j) => (status_feeds::json(d, j).to_string(), "application/json"),
+        Doc::Json(j) => (status_feeds::json(d, j, state.public_base()).to_string(), "application/json"),
         Doc::Atom => (status_feeds::atom(state, d), "application/atom+xml; charset=utf-8"),
         Doc::Rss => (status_feeds::rss(state, d), "application/rss+xml; charset=utf-8"),
     };
@@ -248,7 +249,7 @@ pub async fn custom_domains(State(state): State<AppState>, mut req: Request, nex
         format!("/status/{slug}")
     } else if path.starts_with("/api/v2/") || path == "/history.atom" || path == "/history.rss" {
         format!("/status/{slug}{path}")
-    } else if path == "/static/status.css" || path.starts_with(&format!("/status/{slug}")) {
+    } else if path == "/static/status.css" || path == format!("/status/{slug}") || path.starts_with(&format!("/status/{slug}/")) {
         path.to_owned()
     } else {
         return ApiError::not_found("page").into_response();
@@ -274,6 +275,57 @@ struct Row {
     status: &'static str,
     label: &'static str,
     members: Vec<Row>,
+    /// A component's uptime over the shown days, as the page writes it (empty for a group).
+    percent: String,
+    bars: Vec<Bar>,
+}
+
+/// One day of a component's history: its worst status as a colour, the rest in words.
+struct Bar {
+    class: &'static str,
+    tip: String,
+}
+
+fn bars(u: Option<&history::ComponentUptime>) -> (String, Vec<Bar>) {
+    let Some(u) = u else { return (String::new(), Vec::new()) };
+    let percent = u.percent.map(|p| format!("{p:.2} % uptime")).unwrap_or_else(|| "no data yet".into());
+    let bars = u
+        .days
+        .iter()
+        .map(|d| {
+            let m = &d.minutes;
+            let mut parts: Vec<String> = [
+                (m.major, "major outage"),
+                (m.partial, "partial outage"),
+                (m.degraded, "degraded performance"),
+                (m.maintenance, "maintenance"),
+            ]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{} {what}", duration(n)))
+            .collect();
+            if parts.is_empty() {
+                parts.push(if m.total() == 0 { "no data".into() } else { "no downtime".into() });
+            }
+            let mut tip = format!("{}: {}", d.date, parts.join(", "));
+            for n in &d.notices {
+                tip.push_str(" · ");
+                tip.push_str(n);
+            }
+            let class = if m.total() == 0 { "none" } else { d.worst.as_str() };
+            Bar { class, tip }
+        })
+        .collect();
+    (percent, bars)
+}
+
+/// `95 min` → `1 h 35 min`.
+fn duration(minutes: i64) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
 }
 
 /// A notice as the page shows it.
@@ -318,24 +370,36 @@ struct StatusPageView {
     updated: String,
     updated_iso: String,
     time_zone: String,
+    /// The whole page's uptime over the shown days.
+    uptime: String,
+    days: u32,
 }
 
-async fn render_page(_state: &AppState, d: &Derived) -> ApiResult<String> {
+async fn render_page(state: &AppState, d: &Derived) -> ApiResult<String> {
     let tz = time_zone(d);
+    let components: Vec<StatusComponent> = d.components.iter().map(|(c, _)| c.clone()).collect();
+    let (uptimes, overall) =
+        history::uptime(state, &d.page, &components, &d.notices, state.clock.now(), history::DAYS).await?;
     let row = |name: &str, status: ComponentStatus| Row {
         name: name.to_owned(),
         status: status.as_str(),
         label: status.label(),
         members: Vec::new(),
+        percent: String::new(),
+        bars: Vec::new(),
+    };
+    let component_row = |c: &StatusComponent, status: ComponentStatus| {
+        let (percent, bars) = bars(uptimes.iter().find(|u| u.component_id == c.id));
+        Row { percent, bars, ..row(&c.name, status) }
     };
     let groups = groups(d);
     let mut rows: Vec<Row> = Vec::new();
     for (c, status) in &d.components {
         match groups.iter().find(|g| g.name == c.group_name) {
-            None => rows.push(row(&c.name, *status)),
+            None => rows.push(component_row(c, *status)),
             // A group stands where its first member does.
             Some(g) if g.members[0].0.id == c.id => rows.push(Row {
-                members: g.members.iter().map(|(m, s)| row(&m.name, *s)).collect(),
+                members: g.members.iter().map(|(m, s)| component_row(m, *s)).collect(),
                 ..row(g.name, g.status)
             }),
             Some(_) => {}
@@ -393,6 +457,8 @@ async fn render_page(_state: &AppState, d: &Derived) -> ApiResult<String> {
         updated: show(d.updated_at, &tz),
         updated_iso: canonical(d.updated_at),
         time_zone: tz.iana_name().unwrap_or("UTC").to_owned(),
+        uptime: overall.map(|p| format!("{p:.2} %")).unwrap_or_default(),
+        days: history::DAYS,
     };
     askama::Template::render(&view).map_err(|_| ApiError::internal())
 }

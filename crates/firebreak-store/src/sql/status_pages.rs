@@ -375,10 +375,27 @@ macro_rules! impl_sql_status_pages {
                 };
                 let notice_id = match existing {
                     Some(id) => {
+                        // What readers already see changes only with a published update: a
+                        // draft's title waits (its words are in the draft until published).
+                        let seen: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM status_updates WHERE notice_id = $1 AND published_at IS NOT NULL LIMIT 1")
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        let (title, impact, components) = if publish || seen.is_none() {
+                            (title.clone(), new.impact.as_str().to_owned(), new.component_ids.clone())
+                        } else {
+                            let row = sqlx::query("SELECT title, impact, component_ids FROM status_notices WHERE id = $1")
+                                .bind(id)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                            (get(&row, "title")?, get(&row, "impact")?, get::<Json<Vec<uuid::Uuid>>>(&row, "component_ids")?.0)
+                        };
                         sqlx::query("UPDATE status_notices SET title = $1, impact = $2, component_ids = $3, updated_at = $4 WHERE id = $5")
-                            .bind(title.clone())
-                            .bind(new.impact.as_str())
-                            .bind(Json(new.component_ids.clone()))
+                            .bind(title)
+                            .bind(impact)
+                            .bind(Json(components))
                             .bind(at)
                             .bind(id)
                             .execute(&mut *tx)

@@ -224,7 +224,7 @@ pub async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
         .collect();
     let filter = IncidentFilter {
         statuses: IncidentStatus::ALL.iter().copied().filter(|s| s.is_open()).collect(),
-        limit: 200,
+        limit: 1000,
         ..Default::default()
     };
     let open: Vec<_> = state

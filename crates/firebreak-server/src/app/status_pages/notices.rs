@@ -211,6 +211,7 @@ pub async fn add_update(state: &AppState, p: &Principal, slug: &str, notice: &st
     let page = state.store.status_page(slug).await?;
     let current = state.store.status_notice(page.id, notice_id(notice)?).await?;
     let number = visible_incident(state, p, &current).await?.ok_or_else(|| ApiError::not_found("status notice"))?;
+    refuse_restricted(state, &current).await?;
     let status = NoticeStatus::parse_for(&body.status, current.kind)?;
     let new = NewNotice { notice_id: Some(current.id), ..same_notice(&current) };
     let (notice, _) = store_update(state, p, new, status, &body.body, body.publish).await?;
@@ -222,7 +223,7 @@ pub async fn publish(state: &AppState, p: &Principal, slug: &str, update: &str) 
     p.require_responder()?;
     let page = state.store.status_page(slug).await?;
     let update: uuid::Uuid = update.parse().map_err(|_| ApiError::not_found("status update"))?;
-    let drafts = state.store.list_status_notices(page.id, super::NOTICES_SHOWN).await?;
+    let drafts = state.store.list_status_notices(page.id, 1000).await?;
     let owner = drafts.iter().find(|n| n.updates.iter().any(|u| u.id == update));
     if let Some(n) = owner {
         visible_incident(state, p, n).await?.ok_or_else(|| ApiError::not_found("status update"))?;
