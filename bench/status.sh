@@ -6,7 +6,7 @@
 # history for every component (two changes a day). Then, while the ingest load generator sends PagerDuty
 # events from INGEST_CONNECTIONS connections, it reads GET /status/{slug} for DURATION seconds
 # and then GET /status/{slug}/api/v2/summary.json for DURATION seconds, from CONNECTIONS
-# keep-alive connections each (curl's parallel mode), and reports requests/s, p50/p99 latency
+# keep-alive connections each (the load generator's `--target get`), and reports requests/s, p50/p99 latency
 # and the ingest rate during the reads. See bench/README.md.
 #
 #   bench/status.sh                    # 20 s per read phase, 64 connections
@@ -161,31 +161,23 @@ if ((INGEST_CONNECTIONS > 0)); then
 fi
 
 declare -A RESULT
-# GETs PATH from CONNECTIONS connections for DURATION seconds with curl's parallel mode (one
-# transfer after another on each kept-alive connection); each transfer's status and total time
-# go to a file, from which the rate and percentiles are computed.
+# GETs PATH from CONNECTIONS keep-alive connections for DURATION seconds with the load
+# generator (`--target get`, 2 runtime threads), which prints requests/s and percentiles.
 read_phase() {
-    local label=$1 path=$2 out="$WORK/reads-$1.txt" t0 t1 stats
+    local label=$1 path=$2 out="$WORK/reads-$1.json" stats
     echo
     echo "== GET $path, $CONNECTIONS connections, ${DURATION}s (load average $(cut -d' ' -f1 /proc/loadavg))"
-    t0=${EPOCHREALTIME/./}
-    # The fragment only numbers the transfers (curl does not send it).
-    timeout -s INT "$DURATION" curl -s --parallel --parallel-immediate --parallel-max "$CONNECTIONS" \
-        -o /dev/null -w '%{http_code} %{time_total}\n' "$BASE$path#[1-100000000]" >"$out" 2>/dev/null || true
-    t1=${EPOCHREALTIME/./}
-    # A transfer cut short by the end of the phase may leave a partial last line: not counted.
-    stats=$(awk 'NF == 2 && $1 == 200 { print $2 * 1000 }' "$out" | sort -n | awk -v us=$((t1 - t0)) \
-        -v other="$(awk 'NF == 2 && $1 != 200' "$out" | wc -l)" '
-        { t[NR] = $1 }
-        function at(p, i) { i = int(NR * p + 0.999999); return t[i < 1 ? 1 : i] }
-        END { printf "%d requests/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms, %d × 200, %d other", \
-            NR / (us / 1e6), at(0.5), at(0.99), t[NR], NR, other }')
+    if ! "$LOAD" --url "$BASE" --target get --path "$path" --connections "$CONNECTIONS" --threads 2 \
+        --duration "$DURATION" --json "$out" >"$WORK/reads-$1.txt" 2>&1; then
+        echo "   the reads failed:" >&2
+        sed 's/^/   /' "$WORK/reads-$1.txt" >&2
+        failed=1
+        return
+    fi
+    stats=$(jq -r 'def ms: . * 100 | round / 100;
+        "\(.events_per_s | floor) requests/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, \(.throttled) × 429"' "$out")
     echo "   $stats"
     RESULT[$label]=$stats
-    if awk 'NF == 2 && $1 != 200 { bad = 1 } END { exit !bad }' "$out"; then
-        echo "   non-200 answers: $(awk 'NF == 2 && $1 != 200 { print $1 }' "$out" | sort | uniq -c | tr '\n' ' ')" >&2
-        failed=1
-    fi
 }
 
 read_phase page "/status/$SLUG"

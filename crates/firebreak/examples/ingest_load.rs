@@ -17,7 +17,8 @@
 //! non-2xx answer other than 429. `--count-alerts` instead pages through `GET /api/v1/alerts`
 //! (needs `--token`) and prints how many alerts there are and the events folded into them.
 //! `--target alerts-list` instead reads `GET /api/v1/alerts?status=open` (the first page of 50,
-//! with `--token`) the same way, to time the alert list while many alerts are stored.
+//! with `--token`) the same way, to time the alert list while many alerts are stored, and
+//! `--target get --path /status/acme` reads any path anonymously (the status page benchmark).
 //! Only loopback URLs are accepted.
 //!
 //! ```text
@@ -43,6 +44,8 @@ enum Target {
     Alertmanager,
     /// Firebreak's alert list: GET /api/v1/alerts?status=open (needs --token); measures reads
     AlertsList,
+    /// Any page read anonymously: GET --path (a status page, its JSON); measures reads
+    Get,
 }
 
 /// How dedup keys are chosen.
@@ -115,6 +118,9 @@ struct Args {
     /// API token for --count-alerts and --target alerts-list
     #[arg(long, env = "FIREBREAK_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The path --target get reads, e.g. /status/acme/api/v2/summary.json
+    #[arg(long)]
+    path: Option<String>,
 }
 
 /// Everything the workers share.
@@ -154,7 +160,7 @@ impl Plan {
             Target::Alertmanager => format!(
                 r#"[{{"labels":{{"alertname":"FirebreakBench","instance":"{key}","severity":"error"}},"annotations":{{"summary":"Benchmark alert {key}"}}}}]"#
             ),
-            Target::AlertsList => String::new(),
+            Target::AlertsList | Target::Get => String::new(),
         }
     }
 }
@@ -203,6 +209,7 @@ async fn connection(http: reqwest::Client, plan: Arc<Plan>) -> Tally {
         let sent = Instant::now();
         let request = match plan.target {
             Target::AlertsList => http.get(&plan.endpoint).bearer_auth(&plan.token),
+            Target::Get => http.get(&plan.endpoint),
             _ => http.post(&plan.endpoint).header(reqwest::header::CONTENT_TYPE, "application/json").body(body),
         };
         let result = request.send().await;
@@ -309,7 +316,7 @@ async fn load(args: &Args, base: &str) -> ExitCode {
     let routing_key = match (args.target, args.routing_key.as_deref().map(str::trim)) {
         (Target::Pagerduty, Some(k)) if !k.is_empty() => k.to_owned(),
         (Target::Pagerduty, _) => return fail("--target pagerduty needs --routing-key (or FIREBREAK_ROUTING_KEY)"),
-        (Target::Alertmanager | Target::AlertsList, _) => String::new(),
+        (Target::Alertmanager | Target::AlertsList | Target::Get, _) => String::new(),
     };
     let token = match (args.target, args.token.as_deref()) {
         (Target::AlertsList, Some(t)) if !t.trim().is_empty() => t.trim().to_owned(),
@@ -329,10 +336,12 @@ async fn load(args: &Args, base: &str) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(format!("cannot build the HTTP client: {e}")),
     };
-    let path = match args.target {
-        Target::Pagerduty => "/v2/enqueue",
-        Target::Alertmanager => "/api/v2/alerts",
-        Target::AlertsList => "/api/v1/alerts?status=open&limit=50",
+    let path = match (args.target, args.path.as_deref()) {
+        (Target::Pagerduty, _) => "/v2/enqueue",
+        (Target::Alertmanager, _) => "/api/v2/alerts",
+        (Target::AlertsList, _) => "/api/v1/alerts?status=open&limit=50",
+        (Target::Get, Some(p)) if p.starts_with('/') => p,
+        (Target::Get, _) => return fail("--target get needs --path starting with /"),
     };
     let run_tag = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -366,6 +375,7 @@ async fn load(args: &Args, base: &str) -> ExitCode {
             Target::Pagerduty => "PagerDuty v2",
             Target::Alertmanager => "Alertmanager v2",
             Target::AlertsList => "Firebreak alert list",
+            Target::Get => "GET",
         },
         plan.endpoint,
         args.keys,

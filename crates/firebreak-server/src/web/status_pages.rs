@@ -137,6 +137,7 @@ async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, token: Option<
     }
     let token = token.or(auth::cookie(headers, &token_cookie(slug))).filter(|t| t.len() <= 128);
     let key = format!("{slug}|{}", doc.key());
+    state.status_cache.settle(state).await?;
     let answer = match state.status_cache.get(&key) {
         Some(hit) => {
             if !hit.public && !may_read_private(state, headers, token, hit.token_hash.as_deref()).await? {

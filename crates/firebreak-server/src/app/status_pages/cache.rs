@@ -1,12 +1,16 @@
 //! What readers fetch most, kept ready: each page's rendered HTML, JSON and feeds, with
-//! their validators. Any change to an incident or to what a page shows clears it at once:
-//! this process's writes before they answer (the store's change notices are drained on every
-//! read, and status page writes also clear it directly), other PostgreSQL replicas' through
-//! their notices. Entries also expire after [`TTL`], as a page's times move on by themselves
-//! (today's uptime bar, "in progress" maintenance).
+//! their validators. A change to what a page shows clears it at once: this process's writes
+//! before they answer (the store's change notices are drained on every read, and status page
+//! writes also clear it directly), other PostgreSQL replicas' through their notices. An
+//! incident's notice clears it only when something pages show of that incident changed — it
+//! opened or closed, its severity, service or restriction — so alerts that merely join open
+//! incidents (most of an alert storm) leave the pages cached: the incident is read once to
+//! tell. Entries also expire after [`TTL`], as a page's times move on by themselves (today's
+//! uptime bar, "in progress" maintenance).
 
-use firebreak_store::{ChangeNotice, DynStore};
-use std::collections::HashMap;
+use firebreak_domain::{Incident, IncidentId, IncidentRef, ServiceId, Severity};
+use firebreak_store::{ChangeNotice, DynStore, StoreError};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -41,8 +45,36 @@ impl Cached {
     }
 }
 
+/// What pages show of an incident: whether it drives components, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    pub open: bool,
+    pub severity: Severity,
+    pub service: Option<ServiceId>,
+    pub restricted: bool,
+}
+
+impl Shown {
+    pub fn of(state: &crate::AppState, i: &Incident) -> Shown {
+        Shown {
+            open: i.status.is_open() && i.merged_into.is_none(),
+            severity: i.severity,
+            service: i.service_id,
+            restricted: crate::app::visibility::is_restricted(state, i),
+        }
+    }
+}
+
+/// Incidents remembered at most; beyond this the memory starts over (and the next notice
+/// about an incident not remembered clears the answers).
+const MAX_SHOWN: usize = 20_000;
+
 pub struct PageCache {
     generation: AtomicU64,
+    /// Incidents changed since the answers were made, not yet looked at.
+    pending: Mutex<HashSet<IncidentId>>,
+    /// What the answers were made from, for every incident the last pages read.
+    shown: Mutex<HashMap<IncidentId, Shown>>,
     notices: Mutex<Receiver<ChangeNotice>>,
     entries: Mutex<HashMap<String, Arc<Cached>>>,
     /// Custom domains looked up: host → the page's slug (or none), with the generation.
@@ -54,6 +86,8 @@ impl PageCache {
     pub fn new(store: &DynStore) -> Self {
         PageCache {
             generation: AtomicU64::new(0),
+            pending: Mutex::new(HashSet::new()),
+            shown: Mutex::new(HashMap::new()),
             notices: Mutex::new(store.subscribe()),
             entries: Mutex::new(HashMap::new()),
             domains: Mutex::new((0, HashMap::new())),
@@ -64,19 +98,25 @@ impl PageCache {
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         lock(&self.entries).clear();
+        lock(&self.shown).clear();
     }
 
     /// The generation answers must be made in to be kept: read it before reading the
-    /// database. Takes in the change notices that arrived since the last read.
+    /// database. Takes in the change notices that arrived since the last read; incidents they
+    /// name are looked at by [`PageCache::settle`].
     pub fn generation(&self) -> u64 {
         let mut changed = false;
         {
             let mut rx = lock(&self.notices);
+            let mut pending = lock(&self.pending);
             loop {
                 match rx.try_recv() {
                     // The ingestion rules' notices change nothing a page shows.
                     Ok(ChangeNotice::IngestConfig) => {}
-                    Ok(_) | Err(TryRecvError::Lagged(_)) => changed = true,
+                    Ok(ChangeNotice::Incident(id)) => {
+                        pending.insert(id);
+                    }
+                    Ok(ChangeNotice::StatusPage) | Err(TryRecvError::Lagged(_)) => changed = true,
                     Err(TryRecvError::Empty) | Err(TryRecvError::Closed) => break,
                 }
             }
@@ -87,9 +127,55 @@ impl PageCache {
         self.generation.load(Ordering::SeqCst)
     }
 
+    /// Remembers what answers are being made from (each incident the page read).
+    pub fn remember(&self, state: &crate::AppState, incidents: &[&Incident]) {
+        let mut shown = lock(&self.shown);
+        if shown.len() + incidents.len() > MAX_SHOWN {
+            shown.clear();
+        }
+        for i in incidents {
+            shown.insert(i.id, Shown::of(state, i));
+        }
+    }
+
+    /// Looks at the incidents changed since the last read: clears the answers when pages
+    /// show any of them differently now (or one is new and open). Call before [`PageCache::get`].
+    pub async fn settle(&self, state: &crate::AppState) -> Result<(), StoreError> {
+        self.generation();
+        let ids: Vec<IncidentId> = lock(&self.pending).drain().collect();
+        for id in ids {
+            let now = match state.store.get_incident(IncidentRef::Id(id)).await {
+                Ok(i) => Some(Shown::of(state, &i)),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => {
+                    // Unsure: start over rather than show something stale.
+                    self.invalidate();
+                    return Err(e);
+                }
+            };
+            let before = lock(&self.shown).get(&id).copied();
+            let differs = match (before, now) {
+                (Some(b), Some(n)) => b != n,
+                // Not read by any page: it matters only if it is open now.
+                (None, Some(n)) => n.open,
+                (Some(_), None) => true,
+                (None, None) => false,
+            };
+            if differs {
+                self.invalidate();
+                lock(&self.pending).clear();
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// The answer kept for `key`, when nothing changed since it was made.
     pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
         let generation = self.generation();
+        if !lock(&self.pending).is_empty() {
+            return None;
+        }
         let entries = lock(&self.entries);
         entries.get(key).filter(|c| c.generation == generation && c.made.elapsed() < TTL).cloned()
     }
@@ -99,7 +185,7 @@ impl PageCache {
     pub fn put(&self, key: String, generation: u64, mut answer: Cached) -> Arc<Cached> {
         answer.generation = generation;
         let answer = Arc::new(answer);
-        if self.generation() == generation {
+        if self.generation() == generation && lock(&self.pending).is_empty() {
             let mut entries = lock(&self.entries);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();

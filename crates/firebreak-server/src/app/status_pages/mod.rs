@@ -227,14 +227,9 @@ pub async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
         limit: 1000,
         ..Default::default()
     };
-    let open: Vec<_> = state
-        .store
-        .list_incidents(&filter)
-        .await?
-        .items
-        .into_iter()
-        .filter(|i| !crate::app::visibility::is_restricted(state, i))
-        .collect();
+    let all_open = state.store.list_incidents(&filter).await?.items;
+    state.status_cache.remember(state, &all_open.iter().collect::<Vec<_>>());
+    let open: Vec<_> = all_open.into_iter().filter(|i| !crate::app::visibility::is_restricted(state, i)).collect();
     let procedures = state.procedures.current();
     let status_of = |severity: firebreak_domain::Severity| {
         procedures
@@ -249,8 +244,9 @@ pub async fn derive(state: &AppState, page: StatusPage) -> ApiResult<Derived> {
         .map(|c| {
             let driving: Vec<_> =
                 open.iter().filter(|i| i.service_id.is_some_and(|s| c.service_ids.contains(&s))).collect();
+            // When each began driving it (alerts joining it later change nothing shown).
             for i in &driving {
-                updated_at = updated_at.max(i.updated_at);
+                updated_at = updated_at.max(i.detected_at);
             }
             updated_at = updated_at.max(c.updated_at);
             let drivers = Drivers {
@@ -279,8 +275,13 @@ pub async fn readable_notices(state: &AppState, notices: Vec<StatusNotice>) -> A
         }
         if let Some(id) = n.incident_id {
             match state.store.get_incident(IncidentRef::Id(id)).await {
-                Ok(i) if !crate::app::visibility::is_restricted(state, &i) => {}
-                Ok(_) | Err(firebreak_store::StoreError::NotFound(_)) => continue,
+                Ok(i) => {
+                    state.status_cache.remember(state, &[&i]);
+                    if crate::app::visibility::is_restricted(state, &i) {
+                        continue;
+                    }
+                }
+                Err(firebreak_store::StoreError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
