@@ -146,11 +146,20 @@ async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, token: Option<
             hit
         }
         None => {
-            let generation = state.status_cache.generation();
-            let reader = auth::session_principal(headers, state).await?;
-            let derived = status_pages::read(state, slug, reader.as_ref(), token).await?;
-            let made = make(state, &derived, doc).await?;
-            state.status_cache.put(key, generation, made)
+            // Readers who miss together wait for one answer instead of each making it.
+            let maker = state.status_cache.maker(&key);
+            let _making = maker.lock().await;
+            state.status_cache.settle(state).await?;
+            match state.status_cache.get(&key) {
+                Some(hit) if hit.public => hit,
+                _ => {
+                    let generation = state.status_cache.generation();
+                    let reader = auth::session_principal(headers, state).await?;
+                    let derived = status_pages::read(state, slug, reader.as_ref(), token).await?;
+                    let made = make(state, &derived, doc).await?;
+                    state.status_cache.put(key, generation, made)
+                }
+            }
         }
     };
     let mut res = respond(headers, &answer);
@@ -183,21 +192,35 @@ async fn make(state: &AppState, d: &Derived, doc: Doc) -> ApiResult<Cached> {
     Ok(Cached::new(body, content_type, d.page.public, d.page.token_hash.clone()))
 }
 
-/// The answer with its validator: 304 when the reader already has this body.
+/// The answer with its validator: 304 when the reader already has this body; gzipped for
+/// readers who accept it (its own validator, as it is another body).
 fn respond(headers: &HeaderMap, c: &Arc<Cached>) -> Response {
+    let gzip = c.gzip.as_ref().filter(|_| {
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|name| name.trim() == "gzip")))
+    });
+    let etag = match gzip {
+        Some(_) => format!("{}-gz\"", c.etag.trim_end_matches('"')),
+        None => c.etag.clone(),
+    };
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == c.etag || t.trim() == "*"));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let cache = if c.public { "public, max-age=10" } else { "private, no-store" };
     let mut res = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
+    } else if let Some(body) = gzip {
+        ([(header::CONTENT_TYPE, c.content_type), (header::CONTENT_ENCODING, "gzip")], body.clone()).into_response()
     } else {
         ([(header::CONTENT_TYPE, c.content_type)], c.body.clone()).into_response()
     };
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Ok(v) = HeaderValue::from_str(&c.etag) {
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
     if c.content_type.starts_with("text/html") {

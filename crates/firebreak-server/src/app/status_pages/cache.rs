@@ -25,6 +25,8 @@ pub const MAX_ENTRIES: usize = 2_000;
 #[derive(Debug)]
 pub struct Cached {
     pub body: axum::body::Bytes,
+    /// The body gzipped once, for readers who accept it (bodies over 1 kB).
+    pub gzip: Option<axum::body::Bytes>,
     pub content_type: &'static str,
     /// A strong validator of the body.
     pub etag: String,
@@ -39,9 +41,10 @@ pub struct Cached {
 impl Cached {
     pub fn new(body: impl Into<axum::body::Bytes>, content_type: &'static str, public: bool, token_hash: Option<String>) -> Self {
         use sha2::Digest;
-        let body = body.into();
+        let body: axum::body::Bytes = body.into();
         let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..16]));
-        Cached { body, content_type, etag, public, token_hash, made: Instant::now(), generation: 0 }
+        let gzip = (body.len() > 1024).then(|| gzip(&body)).flatten();
+        Cached { body, gzip, content_type, etag, public, token_hash, made: Instant::now(), generation: 0 }
     }
 }
 
@@ -69,8 +72,17 @@ impl Shown {
 /// about an incident not remembered clears the answers).
 const MAX_SHOWN: usize = 20_000;
 
+fn gzip(body: &[u8]) -> Option<axum::body::Bytes> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok().map(axum::body::Bytes::from)
+}
+
 pub struct PageCache {
     generation: AtomicU64,
+    /// One maker per answer at a time: readers who miss together wait for the one answer.
+    making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Incidents changed since the answers were made, not yet looked at.
     pending: Mutex<HashSet<IncidentId>>,
     /// What the answers were made from, for every incident the last pages read.
@@ -86,6 +98,7 @@ impl PageCache {
     pub fn new(store: &DynStore) -> Self {
         PageCache {
             generation: AtomicU64::new(0),
+            making: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashSet::new()),
             shown: Mutex::new(HashMap::new()),
             notices: Mutex::new(store.subscribe()),
@@ -178,6 +191,16 @@ impl PageCache {
         }
         let entries = lock(&self.entries);
         entries.get(key).filter(|c| c.generation == generation && c.made.elapsed() < TTL).cloned()
+    }
+
+    /// The lock whoever makes the answer for `key` holds: the others wait on it, then find
+    /// the answer kept.
+    pub fn maker(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut making = lock(&self.making);
+        if making.len() >= MAX_ENTRIES {
+            making.retain(|_, m| Arc::strong_count(m) > 1);
+        }
+        making.entry(key.to_owned()).or_default().clone()
     }
 
     /// Keeps an answer made from what was read in `generation` (when something changed
