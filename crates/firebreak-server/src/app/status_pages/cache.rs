@@ -85,6 +85,8 @@ pub struct PageCache {
     making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Incidents changed since the answers were made, not yet looked at.
     pending: Mutex<HashSet<IncidentId>>,
+    /// Held by the reader looking at them.
+    settling: tokio::sync::Mutex<()>,
     /// What the answers were made from, for every incident the last pages read.
     shown: Mutex<HashMap<IncidentId, Shown>>,
     notices: Mutex<Receiver<ChangeNotice>>,
@@ -100,6 +102,7 @@ impl PageCache {
             generation: AtomicU64::new(0),
             making: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashSet::new()),
+            settling: tokio::sync::Mutex::new(()),
             shown: Mutex::new(HashMap::new()),
             notices: Mutex::new(store.subscribe()),
             entries: Mutex::new(HashMap::new()),
@@ -112,6 +115,7 @@ impl PageCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         lock(&self.entries).clear();
         lock(&self.shown).clear();
+        lock(&self.pending).clear();
     }
 
     /// The generation answers must be made in to be kept: read it before reading the
@@ -151,11 +155,18 @@ impl PageCache {
         }
     }
 
-    /// Looks at the incidents changed since the last read: clears the answers when pages
-    /// show any of them differently now (or one is new and open). Call before [`PageCache::get`].
+    /// Looks at the incidents changed before this read: clears the answers when pages show
+    /// any of them differently now (or one is new and open). Call before [`PageCache::get`].
+    /// One reader looks at a time; the others wait for it, so each change is read once and
+    /// no reader is answered before the changes that came before it were looked at.
     pub async fn settle(&self, state: &crate::AppState) -> Result<(), StoreError> {
         self.generation();
-        let ids: Vec<IncidentId> = lock(&self.pending).drain().collect();
+        if lock(&self.pending).is_empty() {
+            return Ok(());
+        }
+        let _settling = self.settling.lock().await;
+        self.generation();
+        let ids: Vec<IncidentId> = lock(&self.pending).iter().copied().collect();
         for id in ids {
             let now = match state.store.get_incident(IncidentRef::Id(id)).await {
                 Ok(i) => Some(Shown::of(state, &i)),
@@ -176,9 +187,9 @@ impl PageCache {
             };
             if differs {
                 self.invalidate();
-                lock(&self.pending).clear();
                 return Ok(());
             }
+            lock(&self.pending).remove(&id);
         }
         Ok(())
     }
@@ -186,9 +197,6 @@ impl PageCache {
     /// The answer kept for `key`, when nothing changed since it was made.
     pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
         let generation = self.generation();
-        if !lock(&self.pending).is_empty() {
-            return None;
-        }
         let entries = lock(&self.entries);
         entries.get(key).filter(|c| c.generation == generation && c.made.elapsed() < TTL).cloned()
     }
@@ -208,7 +216,7 @@ impl PageCache {
     pub fn put(&self, key: String, generation: u64, mut answer: Cached) -> Arc<Cached> {
         answer.generation = generation;
         let answer = Arc::new(answer);
-        if self.generation() == generation && lock(&self.pending).is_empty() {
+        if self.generation() == generation {
             let mut entries = lock(&self.entries);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
