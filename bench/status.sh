@@ -163,10 +163,17 @@ fi
 declare -A RESULT
 # GETs PATH from CONNECTIONS keep-alive connections for DURATION seconds with the load
 # generator (`--target get`, 2 runtime threads), which prints requests/s and percentiles.
+# The server's CPU time so far (user + system), in clock ticks (fields 14 and 15 of
+# /proc/PID/stat; the command name in field 2 has no spaces here).
+server_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"
+}
+
 read_phase() {
-    local label=$1 path=$2 out="$WORK/reads-$1.json" stats
+    local label=$1 path=$2 out="$WORK/reads-$1.json" stats ticks0 ticks1 hz
     echo
     echo "== GET $path, $CONNECTIONS connections, ${DURATION}s (load average $(cut -d' ' -f1 /proc/loadavg))"
+    ticks0=$(server_ticks)
     if ! "$LOAD" --url "$BASE" --target get --path "$path" --connections "$CONNECTIONS" --threads 2 \
         --duration "$DURATION" --json "$out" >"$WORK/reads-$1.txt" 2>&1; then
         echo "   the reads failed:" >&2
@@ -174,8 +181,12 @@ read_phase() {
         failed=1
         return
     fi
-    stats=$(jq -r 'def ms: . * 100 | round / 100;
-        "\(.events_per_s | floor) requests/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, \(.throttled) × 429"' "$out")
+    ticks1=$(server_ticks)
+    hz=$(getconf CLK_TCK)
+    # Server CPU per request over the phase (alerts included): what the server would need
+    # per read with the cores to itself, apart from the loaders' share of the machine.
+    stats=$(jq -r --argjson ticks "$((ticks1 - ticks0))" --argjson hz "$hz" --argjson secs "$DURATION" 'def ms: . * 100 | round / 100;
+        "\(.events_per_s | floor) requests/s, p50 \(.p50_ms | ms) ms, p99 \(.p99_ms | ms) ms, \(.throttled) × 429; server CPU \($ticks / $hz / $secs * 100 | round / 100) cores, \($ticks / $hz * 1e6 / (.events_per_s * $secs) | round) µs per read"' "$out")
     echo "   $stats"
     RESULT[$label]=$stats
 }
