@@ -748,7 +748,7 @@ async fn publish_an_update_from_an_incident_and_see_it_on_the_status_page() {
         incident.contains("Checkout is failing") && incident.contains("Card payments fail") && incident.contains("Investigating"),
         "{incident}"
     );
-    assert!(!text_of(&reader, "main").await.contains("db-7"), "the internal title never reaches the page");
+    assert!(!text_of(&reader, "main").await.contains("db-7 lost"), "the internal title never reaches the page");
     screenshots(&reader, "status-page-published").await;
     reader.close().await.unwrap_or_else(|e| panic!("{e}"));
     c.close().await.unwrap_or_else(|e| panic!("{e}"));

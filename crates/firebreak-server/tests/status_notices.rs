@@ -112,7 +112,7 @@ async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backe
     );
     assert!(shown["incident_updates"][0]["body"].as_str().is_some_and(|b| b.contains("Payments may fail.")));
     assert_eq!(shown["components"][0]["id"], json!(component));
-    assert!(!summary.to_string().contains("db-7") && !summary.to_string().contains("responder"), "{summary}");
+    assert!(!summary.to_string().contains("db-7 primary") && !summary.to_string().contains("responder@"), "{summary}");
     assert_eq!(names(&doc(&app, "incidents/unresolved.json").await["incidents"]), ["Card payments failing"]);
     let html = read(&app, "/status/acme", None).await.text;
     assert!(html.contains("Card payments failing") && html.contains("data-testid=\"active-incident\""), "{html}");

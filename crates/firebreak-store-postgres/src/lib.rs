@@ -137,8 +137,13 @@ impl PgStore {
         sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(conn).await.map(|_| ())
     }
 
-    fn notify_after_commit(&self, _notice: ChangeNotice) {
-        // Delivered by the listener, like notices from other replicas.
+    fn notify_after_commit(&self, notice: ChangeNotice) {
+        // Told here at once, so this process's next request sees its own change (the status
+        // page cache relies on it); the listener delivers it again a moment later, as it does
+        // other replicas' notices — subscribers take a notice twice as they take one.
+        if !matches!(notice, ChangeNotice::IngestConfig) {
+            let _ = self.notices.send(notice);
+        }
     }
 }
 

@@ -1317,7 +1317,8 @@ pub trait Store:
     }
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
-    /// Live change notices.
+    /// Live change notices. On PostgreSQL this process's own come at once and again through
+    /// LISTEN: take a notice twice as once.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeNotice>;
     /// Writes a consistent copy of the whole database to a new file at `path`, while the
     /// server keeps running (SQLite's `VACUUM INTO`). PostgreSQL answers that `pg_dump` is

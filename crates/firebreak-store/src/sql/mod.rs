@@ -251,7 +251,8 @@ macro_rules! impl_sql_store {
             }
 
             /// Announces the touched incidents inside the transaction, commits, then announces
-            /// them in process (each backend delivers through one of the two).
+            /// them in process (SQLite delivers through the second only; PostgreSQL through both, so
+            /// this process hears at once and other replicas through LISTEN).
             async fn commit_announcing(
                 store: &$store,
                 mut tx: Tx,
