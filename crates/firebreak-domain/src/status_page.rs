@@ -251,8 +251,10 @@ impl NoticeStatus {
 
     /// The statuses a notice of `kind` may take.
     pub fn fits(self, kind: NoticeKind) -> bool {
-        let maintenance =
-            matches!(self, NoticeStatus::Scheduled | NoticeStatus::InProgress | NoticeStatus::Verifying | NoticeStatus::Completed);
+        let maintenance = matches!(
+            self,
+            NoticeStatus::Scheduled | NoticeStatus::InProgress | NoticeStatus::Verifying | NoticeStatus::Completed
+        );
         maintenance == (kind == NoticeKind::Maintenance)
     }
 
@@ -264,11 +266,9 @@ impl NoticeStatus {
     /// Parses a status for a notice of `kind`.
     pub fn parse_for(raw: &str, kind: NoticeKind) -> Result<NoticeStatus, DomainError> {
         let words: Vec<&str> = NoticeStatus::ALL.iter().filter(|s| s.fits(kind)).map(|s| s.as_str()).collect();
-        NoticeStatus::ALL
-            .iter()
-            .copied()
-            .find(|s| s.as_str() == raw.trim() && s.fits(kind))
-            .ok_or_else(|| DomainError::invalid("status", format!("for a {} use one of {}", kind.as_str(), words.join(", "))))
+        NoticeStatus::ALL.iter().copied().find(|s| s.as_str() == raw.trim() && s.fits(kind)).ok_or_else(|| {
+            DomainError::invalid("status", format!("for a {} use one of {}", kind.as_str(), words.join(", ")))
+        })
     }
 }
 
@@ -296,7 +296,8 @@ pub enum Impact {
 }
 
 impl Impact {
-    pub const ALL: &'static [Impact] = &[Impact::None, Impact::Minor, Impact::Major, Impact::Critical, Impact::Maintenance];
+    pub const ALL: &'static [Impact] =
+        &[Impact::None, Impact::Minor, Impact::Major, Impact::Critical, Impact::Maintenance];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -497,7 +498,8 @@ mod tests {
     }
 
     fn at(minutes: i64) -> Timestamp {
-        chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z").map(|t| t.to_utc()).unwrap_or_default() + chrono::TimeDelta::minutes(minutes)
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z").map(|t| t.to_utc()).unwrap_or_default()
+            + chrono::TimeDelta::minutes(minutes)
     }
 
     #[test]

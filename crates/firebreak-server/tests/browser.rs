@@ -699,7 +699,11 @@ async fn publish_an_update_from_an_incident_and_see_it_on_the_status_page() {
     let r = app.post("/api/v1/status-pages", admin, serde_json::json!({"slug": "acme", "name": "Acme status"})).await;
     assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
     let r = app
-        .post("/api/v1/status-pages/acme/components", admin, serde_json::json!({"name": "Checkout", "services": ["checkout"]}))
+        .post(
+            "/api/v1/status-pages/acme/components",
+            admin,
+            serde_json::json!({"name": "Checkout", "services": ["checkout"]}),
+        )
         .await;
     assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
     let r = app
@@ -745,7 +749,9 @@ async fn publish_an_update_from_an_incident_and_see_it_on_the_status_page() {
     reader.refresh().await.unwrap_or_else(|e| panic!("{e}"));
     let incident = text_of(&reader, "[data-testid=active-incident]").await;
     assert!(
-        incident.contains("Checkout is failing") && incident.contains("Card payments fail") && incident.contains("Investigating"),
+        incident.contains("Checkout is failing")
+            && incident.contains("Card payments fail")
+            && incident.contains("Investigating"),
         "{incident}"
     );
     assert!(!text_of(&reader, "main").await.contains("db-7 lost"), "the internal title never reaches the page");

@@ -10,10 +10,10 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{Backend, Reply, TestApp, assert_error};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 use firebreak_server::ServerConfig;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tower::ServiceExt;
 
 async fn app(backend: Backend) -> Option<TestApp> {
     let config = ServerConfig {
@@ -30,7 +30,9 @@ async fn page_with_checkout(app: &TestApp) -> (String, String) {
     let admin = &app.admin.token;
     let r = app.post("/api/v1/status-pages", admin, json!({"slug": "acme", "name": "Acme"})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let r = app.post("/api/v1/status-pages/acme/components", admin, json!({"name": "Checkout", "services": ["checkout"]})).await;
+    let r = app
+        .post("/api/v1/status-pages/acme/components", admin, json!({"name": "Checkout", "services": ["checkout"]}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     (r.body["components"][0]["id"].as_str().unwrap_or_default().to_owned(), key)
 }
@@ -51,7 +53,9 @@ async fn doc(app: &TestApp, doc: &str) -> Value {
 }
 
 fn names(list: &Value) -> Vec<String> {
-    list.as_array().map(|l| l.iter().filter_map(|i| i["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    list.as_array()
+        .map(|l| l.iter().filter_map(|i| i["name"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backend: Backend) {
@@ -78,7 +82,11 @@ async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backe
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let r = app.post(&format!("{base}/preview"), tok, json!({"page": "nowhere", "template": "customer-initial"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
-    assert_error(&app.post(&format!("{base}/drafts"), &app.viewer.token, ask.clone()).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(
+        &app.post(&format!("{base}/drafts"), &app.viewer.token, ask.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     // A draft is recorded (on the incident's timeline too) but readers see nothing yet.
     let mut drafting = ask.clone();
@@ -88,7 +96,10 @@ async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backe
     let update = r.body["update_id"].as_str().unwrap_or_default().to_owned();
     let notice = r.body["notice"]["id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(r.body["notice"]["published"], false);
-    assert_eq!(r.body["notice"]["incident_number"], json!(label.trim_start_matches("INC-").parse::<i64>().unwrap_or(0)));
+    assert_eq!(
+        r.body["notice"]["incident_number"],
+        json!(label.trim_start_matches("INC-").parse::<i64>().unwrap_or(0))
+    );
     let timeline = app.get(&format!("/api/v1/incidents/{label}/timeline"), tok).await;
     assert!(timeline.text.contains("update_sent") && timeline.text.contains("customer-initial"), "{}", timeline.text);
     assert_eq!(doc(&app, "summary.json").await["incidents"], json!([]));
@@ -151,7 +162,14 @@ async fn public_incidents_are_drafted_from_incidents_and_published_by_hand(backe
 
     // A restricted incident: nothing of it goes to a page, and what went before it was
     // restricted disappears.
-    let r = app.call(Method::PUT, &format!("/api/v1/incidents/{label}/restricted"), &app.admin.token, Some(json!({"restricted": true}))).await;
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/incidents/{label}/restricted"),
+            &app.admin.token,
+            Some(json!({"restricted": true})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = app.post(&format!("{base}/drafts"), &app.admin.token, ask).await;
     assert_error(&r, StatusCode::CONFLICT, "restricted_incident");
@@ -168,7 +186,11 @@ async fn feeds_json_and_the_page_escape_hostile_text(backend: Backend) {
     let title = "<script>alert(1)</script> & \"quotes\" ]]> 'x'";
     let body = "Read [this](javascript:alert(2)) <img src=x onerror=alert(3)> <script>alert(4)</script> & more";
     let r = app
-        .post("/api/v1/status-pages/acme/incidents", tok, json!({"title": title, "body": body, "impact": "critical", "components": [component]}))
+        .post(
+            "/api/v1/status-pages/acme/incidents",
+            tok,
+            json!({"title": title, "body": body, "impact": "critical", "components": [component]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     for bad in [
@@ -210,7 +232,10 @@ async fn feeds_json_and_the_page_escape_hostile_text(backend: Backend) {
         let xml = roxmltree::Document::parse(&r.text).unwrap_or_else(|e| panic!("{path} is not XML: {e}\n{}", r.text));
         let root = xml.root_element();
         let (entry, content) = if kind == "atom" {
-            assert_eq!((root.tag_name().name(), root.tag_name().namespace()), ("feed", Some("http://www.w3.org/2005/Atom")));
+            assert_eq!(
+                (root.tag_name().name(), root.tag_name().namespace()),
+                ("feed", Some("http://www.w3.org/2005/Atom"))
+            );
             for required in ["id", "title", "updated", "author"] {
                 assert!(root.children().any(|c| c.has_tag_name(required)), "an Atom feed has {required}");
             }
@@ -256,7 +281,10 @@ async fn maintenance_is_scheduled_and_shown(backend: Backend) {
     let all = doc(&app, "scheduled-maintenances.json").await;
     assert_eq!(names(&all["scheduled_maintenances"]), ["Database upgrade"]);
     assert!(all["scheduled_maintenances"][0]["scheduled_for"].is_string(), "{all}");
-    assert_eq!(names(&doc(&app, "scheduled-maintenances/upcoming.json").await["scheduled_maintenances"]), ["Database upgrade"]);
+    assert_eq!(
+        names(&doc(&app, "scheduled-maintenances/upcoming.json").await["scheduled_maintenances"]),
+        ["Database upgrade"]
+    );
     assert_eq!(doc(&app, "scheduled-maintenances/active.json").await["scheduled_maintenances"], json!([]));
     assert_eq!(names(&doc(&app, "summary.json").await["scheduled_maintenances"]), ["Database upgrade"]);
     assert_eq!(doc(&app, "incidents.json").await["incidents"], json!([]), "maintenance is not an incident");
@@ -268,11 +296,17 @@ async fn maintenance_is_scheduled_and_shown(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["status"], "in_progress", "{}", r.text);
-    assert_eq!(names(&doc(&app, "scheduled-maintenances/active.json").await["scheduled_maintenances"]), ["Network work"]);
+    assert_eq!(
+        names(&doc(&app, "scheduled-maintenances/active.json").await["scheduled_maintenances"]),
+        ["Network work"]
+    );
     let components = doc(&app, "components.json").await;
     assert_eq!(components["components"][0]["status"], "under_maintenance", "{components}");
     let html = read(&app, "/status/acme", None).await.text;
-    assert!(html.contains("data-testid=\"maintenance\"") && html.contains("Network work") && html.contains("In progress"), "{html}");
+    assert!(
+        html.contains("data-testid=\"maintenance\"") && html.contains("Network work") && html.contains("In progress"),
+        "{html}"
+    );
     // The uptime bars: 90 days, the ones before the component existed without data.
     assert!(html.contains("data-testid=\"uptime\"") && html.contains("no data yet"), "{html}");
     assert_eq!(html.matches("<i class=\"bar ").count(), 90, "{html}");
@@ -306,7 +340,8 @@ async fn private_pages_domains_and_the_cache(backend: Backend) {
     let gz_tag = res.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let mut html = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html).unwrap_or_else(|e| panic!("{e}"));
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html)
+        .unwrap_or_else(|e| panic!("{e}"));
     let plain = read(&app, "/status/acme", None).await;
     assert_eq!(html, plain.text);
     assert_ne!(Some(gz_tag.as_str()), plain.headers.get(header::ETAG).and_then(|v| v.to_str().ok()));
@@ -357,7 +392,12 @@ async fn private_pages_domains_and_the_cache(backend: Backend) {
 
     // A custom domain serves the page at its root and its JSON at /api/v2; nothing else there.
     let r = app.call(Method::PATCH, settings, admin, Some(json!({"custom_domain": "Status.Acme.test"}))).await;
-    assert_eq!((r.status, r.body["page"]["custom_domain"].as_str()), (StatusCode::OK, Some("status.acme.test")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["page"]["custom_domain"].as_str()),
+        (StatusCode::OK, Some("status.acme.test")),
+        "{}",
+        r.text
+    );
     let r = read(&app, "/", Some("status.acme.test")).await;
     assert!(r.status == StatusCode::OK && r.text.contains("<h1>Acme</h1>"), "{}", r.text);
     let r = read(&app, "/api/v2/summary.json", Some("status.acme.test:443")).await;
@@ -367,7 +407,9 @@ async fn private_pages_domains_and_the_cache(backend: Backend) {
     assert_eq!(read(&app, "/login", Some("status.acme.test")).await.status, StatusCode::NOT_FOUND);
     let r = app.post("/api/v1/status-pages", admin, json!({"slug": "other", "name": "Other"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = app.call(Method::PATCH, "/api/v1/status-pages/other", admin, Some(json!({"custom_domain": "status.acme.test"}))).await;
+    let r = app
+        .call(Method::PATCH, "/api/v1/status-pages/other", admin, Some(json!({"custom_domain": "status.acme.test"})))
+        .await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
 
     // Private, with a shared token: refused without it (page, JSON, feeds), read with it.
@@ -405,13 +447,25 @@ async fn the_admin_screen_posts_publishes_and_sets_the_look(backend: Backend) {
     let (component, _) = page_with_checkout(&app).await;
     let responder = common::sign_in(&app, "responder@example.com").await;
     let (_, csrf) = common::get_page(&app, "/admin/status-pages", &responder).await;
-    let post = async |cookie: &str, path: &str, fields: &[(&str, &str)]| app.send(common::form(Method::POST, path, cookie, fields)).await;
+    let post = async |cookie: &str, path: &str, fields: &[(&str, &str)]| {
+        app.send(common::form(Method::POST, path, cookie, fields)).await
+    };
 
     // A draft posted by hand, published from the screen.
-    let r = post(&responder, "/admin/status-pages/acme/incidents", &[
-        ("csrf", &csrf), ("title", "Search is slow"), ("status", "identified"), ("impact", "minor"),
-        ("body", "We found the cause."), ("component", &component), ("draft", "on"),
-    ]).await;
+    let r = post(
+        &responder,
+        "/admin/status-pages/acme/incidents",
+        &[
+            ("csrf", &csrf),
+            ("title", "Search is slow"),
+            ("status", "identified"),
+            ("impact", "minor"),
+            ("body", "We found the cause."),
+            ("component", &component),
+            ("draft", "on"),
+        ],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(doc(&app, "incidents.json").await["incidents"], json!([]), "a draft is not shown");
     let (shown, _) = common::get_page(&app, "/admin/status-pages", &responder).await;
@@ -425,27 +479,43 @@ async fn the_admin_screen_posts_publishes_and_sets_the_look(backend: Backend) {
     assert_eq!(names(&doc(&app, "incidents/unresolved.json").await["incidents"]), ["Search is slow"]);
     let r = post(&responder, "/admin/status-pages/acme/publish", &[("csrf", "forged"), ("update", &update)]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF");
-    let r = post(&responder, &format!("/admin/status-pages/acme/incidents/{notice}/updates"), &[
-        ("csrf", &csrf), ("status", "resolved"), ("body", ""),
-    ]).await;
+    let r = post(
+        &responder,
+        &format!("/admin/status-pages/acme/incidents/{notice}/updates"),
+        &[("csrf", &csrf), ("status", "resolved"), ("body", "")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "an empty update is shown back: {}", r.text);
     assert!(r.text.contains("data-testid=\"error\""), "{}", r.text);
-    let r = post(&responder, &format!("/admin/status-pages/acme/incidents/{notice}/updates"), &[
-        ("csrf", &csrf), ("status", "resolved"), ("body", "Fast again."),
-    ]).await;
+    let r = post(
+        &responder,
+        &format!("/admin/status-pages/acme/incidents/{notice}/updates"),
+        &[("csrf", &csrf), ("status", "resolved"), ("body", "Fast again.")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(doc(&app, "incidents.json").await["incidents"][0]["status"], "resolved");
     let starts = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
     let ends = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
-    let r = post(&responder, "/admin/status-pages/acme/maintenance", &[
-        ("csrf", &csrf), ("title", "Upgrade"), ("body", "Short."), ("starts_at", &starts), ("ends_at", &ends),
-    ]).await;
+    let r = post(
+        &responder,
+        "/admin/status-pages/acme/maintenance",
+        &[("csrf", &csrf), ("title", "Upgrade"), ("body", "Short."), ("starts_at", &starts), ("ends_at", &ends)],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(names(&doc(&app, "scheduled-maintenances/upcoming.json").await["scheduled_maintenances"]), ["Upgrade"]);
 
     // Settings are for admins; a new token is shown once on the screen.
-    let settings = [("csrf", csrf.as_str()), ("name", "Acme"), ("accent", "#123456"), ("time_zone", "Asia/Tokyo"),
-        ("footer_links", "Home | https://acme.test\nHelp | mailto:help@acme.test"), ("private", "on"), ("token", "issue")];
+    let settings = [
+        ("csrf", csrf.as_str()),
+        ("name", "Acme"),
+        ("accent", "#123456"),
+        ("time_zone", "Asia/Tokyo"),
+        ("footer_links", "Home | https://acme.test\nHelp | mailto:help@acme.test"),
+        ("private", "on"),
+        ("token", "issue"),
+    ];
     assert_eq!(post(&responder, "/admin/status-pages/acme/settings", &settings).await.status, StatusCode::FORBIDDEN);
     let admin = common::sign_in(&app, "admin@example.com").await;
     let (_, acsrf) = common::get_page(&app, "/admin/status-pages", &admin).await;
@@ -453,12 +523,22 @@ async fn the_admin_screen_posts_publishes_and_sets_the_look(backend: Backend) {
     with_admin[0].1 = &acsrf;
     let r = post(&admin, "/admin/status-pages/acme/settings", &with_admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let token = r.text.split("shown only now: <code>").nth(1).and_then(|t| t.split("</code>").next()).unwrap_or_default().to_owned();
+    let token = r
+        .text
+        .split("shown only now: <code>")
+        .nth(1)
+        .and_then(|t| t.split("</code>").next())
+        .unwrap_or_default()
+        .to_owned();
     assert!(token.len() >= 40, "{}", r.text);
     assert_eq!(r.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
     assert_eq!(read(&app, "/status/acme/api/v2/status.json", None).await.status, StatusCode::UNAUTHORIZED);
     let page = read(&app, &format!("/status/acme?token={token}"), None).await;
-    assert!(page.text.contains("times in Asia/Tokyo") && page.text.contains("href=\"mailto:help@acme.test\""), "{}", page.text);
+    assert!(
+        page.text.contains("times in Asia/Tokyo") && page.text.contains("href=\"mailto:help@acme.test\""),
+        "{}",
+        page.text
+    );
     let mut bad = with_admin;
     bad[2] = ("accent", "url(javascript:x)");
     let r = post(&admin, "/admin/status-pages/acme/settings", &bad).await;

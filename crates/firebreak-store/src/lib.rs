@@ -1165,7 +1165,9 @@ pub struct StatusSubscriber {
 impl StatusSubscriber {
     /// Wants to hear about a notice on these components.
     pub fn wants(&self, components: &[uuid::Uuid]) -> bool {
-        self.component_ids.is_empty() || components.is_empty() || components.iter().any(|c| self.component_ids.contains(c))
+        self.component_ids.is_empty()
+            || components.is_empty()
+            || components.iter().any(|c| self.component_ids.contains(c))
     }
 }
 
@@ -1179,7 +1181,8 @@ pub struct SubscriberMessage {
 }
 
 /// Writes the message a subscriber gets about an update of a notice (`None`: none).
-pub type MessageFor<'a> = &'a (dyn Fn(&StatusNotice, &StatusUpdate, &StatusSubscriber) -> Option<SubscriberMessage> + Send + Sync);
+pub type MessageFor<'a> =
+    &'a (dyn Fn(&StatusNotice, &StatusUpdate, &StatusSubscriber) -> Option<SubscriberMessage> + Send + Sync);
 
 /// A component of a status page: what customers know as one part of the product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1226,7 +1229,12 @@ pub trait StatusPageStore: Send + Sync {
         actor: &Actor,
     ) -> StoreResult<StatusComponent>;
     /// Changes a page's name, access and look; 409 when the custom domain is another page's.
-    async fn update_status_page(&self, page: uuid::Uuid, settings: PageSettings, actor: &Actor) -> StoreResult<StatusPage>;
+    async fn update_status_page(
+        &self,
+        page: uuid::Uuid,
+        settings: PageSettings,
+        actor: &Actor,
+    ) -> StoreResult<StatusPage>;
     /// The page served at this host name.
     async fn status_page_by_domain(&self, host: &str) -> StoreResult<StatusPage>;
     /// Adds an update to a notice: to `new.notice_id`, or to the page's notice of
@@ -1290,7 +1298,11 @@ pub trait StatusPageStore: Send + Sync {
     async fn delete_status_subscriber(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
     async fn list_status_subscribers(&self, page: uuid::Uuid) -> StoreResult<Vec<StatusSubscriber>>;
     /// Queues one message for one subscriber (a confirmation request).
-    async fn queue_subscriber_message(&self, subscriber: &StatusSubscriber, message: SubscriberMessage) -> StoreResult<()>;
+    async fn queue_subscriber_message(
+        &self,
+        subscriber: &StatusSubscriber,
+        message: SubscriberMessage,
+    ) -> StoreResult<()>;
 }
 
 /// Everything a backend provides.

@@ -172,7 +172,9 @@ async fn component_ids(api: &Api, slug: &str, names: &[String]) -> anyhow::Resul
             all.iter()
                 .find(|c| s(c, "id") == n || s(c, "name").eq_ignore_ascii_case(n))
                 .map(|c| s(c, "id").to_owned())
-                .ok_or_else(|| anyhow::anyhow!("{slug} has no component {n:?}; see `firebreak status-page show {slug}`"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{slug} has no component {n:?}; see `firebreak status-page show {slug}`")
+                })
         })
         .collect()
 }
@@ -186,7 +188,9 @@ pub async fn run_notice(cmd: NoticeCommand) -> anyhow::Result<ExitCode> {
                 print_rows(&["ID", "KIND", "STATUS", "PUBLISHED", "TITLE", "DRAFT UPDATES"], &items, |n| {
                     let drafts: Vec<String> = n["updates"]
                         .as_array()
-                        .map(|u| u.iter().filter(|u| u["published_at"].is_null()).map(|u| s(u, "id").to_owned()).collect())
+                        .map(|u| {
+                            u.iter().filter(|u| u["published_at"].is_null()).map(|u| s(u, "id").to_owned()).collect()
+                        })
                         .unwrap_or_default();
                     vec![
                         s(n, "id").into(),
@@ -210,7 +214,9 @@ pub async fn run_notice(cmd: NoticeCommand) -> anyhow::Result<ExitCode> {
         NoticeCommand::Update { slug, notice, status, body, draft, client } => {
             let api = Api::new(&client)?;
             let path = format!("{}/incidents/{}/updates", page_path(&slug), id_part(&notice));
-            let n = api.request(Method::POST, &path, Some(json!({"status": status, "body": body, "publish": !draft})), &HINTS).await?;
+            let n = api
+                .request(Method::POST, &path, Some(json!({"status": status, "body": body, "publish": !draft})), &HINTS)
+                .await?;
             api.print(&n, print_notice)?;
         }
         NoticeCommand::Publish { slug, update, client } => {
@@ -222,7 +228,8 @@ pub async fn run_notice(cmd: NoticeCommand) -> anyhow::Result<ExitCode> {
         NoticeCommand::Maintenance { slug, title, body, starts, ends, components, client } => {
             let api = Api::new(&client)?;
             let components = component_ids(&api, &slug, &components).await?;
-            let req = json!({"title": title, "body": body, "starts_at": starts, "ends_at": ends, "components": components});
+            let req =
+                json!({"title": title, "body": body, "starts_at": starts, "ends_at": ends, "components": components});
             let n = api.request(Method::POST, &format!("{}/maintenance", page_path(&slug)), Some(req), &HINTS).await?;
             api.print(&n, print_notice)?;
         }

@@ -297,8 +297,18 @@ async fn status_pages_from_the_command_line(backend: Backend) {
 
     // Public incidents: a draft, published by hand, then resolved; and maintenance.
     let draft = cli.json(&[
-        "status-page", "post", "acme", "--title", "Checkout is slow", "--body", "Looking into it.", "--impact", "major",
-        "--component", "checkout", "--draft",
+        "status-page",
+        "post",
+        "acme",
+        "--title",
+        "Checkout is slow",
+        "--body",
+        "Looking into it.",
+        "--impact",
+        "major",
+        "--component",
+        "checkout",
+        "--draft",
     ]);
     assert_eq!(draft["published"], false, "{draft}");
     let update = draft["updates"][0]["id"].as_str().unwrap_or_default().to_owned();
@@ -316,11 +326,34 @@ async fn status_pages_from_the_command_line(backend: Backend) {
     let starts = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
     let ends = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
     let out = cli.ok(&[
-        "status-page", "maintenance", "acme", "--title", "DB upgrade", "--body", "Slow.", "--starts", &starts, "--ends", &ends,
-        "--component", "Checkout",
+        "status-page",
+        "maintenance",
+        "acme",
+        "--title",
+        "DB upgrade",
+        "--body",
+        "Slow.",
+        "--starts",
+        &starts,
+        "--ends",
+        &ends,
+        "--component",
+        "Checkout",
     ]);
     assert!(out.contains("DB upgrade (scheduled, published)") && out.contains("scheduled 20"), "{out}");
-    let err = cli.refused(&["status-page", "maintenance", "acme", "--title", "x", "--body", "x", "--starts", "soon", "--ends", &ends]);
+    let err = cli.refused(&[
+        "status-page",
+        "maintenance",
+        "acme",
+        "--title",
+        "x",
+        "--body",
+        "x",
+        "--starts",
+        "soon",
+        "--ends",
+        &ends,
+    ]);
     assert!(err.contains("HTTP 422") && err.contains("ISO 8601"), "{err}");
     let exit = server.terminate();
     assert!(exit.success(), "{exit}");

@@ -43,7 +43,10 @@ pub async fn update_status_page(
 
 #[utoipa::path(get, path = "/api/v1/status-pages/{slug}/incidents", tag = "status pages", params(("slug" = String, Path)),
     responses((status = 200, body = ItemsBody<NoticeView>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_status_notices(Ctx { state, p }: Ctx, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<ItemsBody<NoticeView>>> {
+pub async fn list_status_notices(
+    Ctx { state, p }: Ctx,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<ItemsBody<NoticeView>>> {
     Ok(Json(ItemsBody { items: notices::list(&state, &p, &slug).await? }))
 }
 
@@ -72,7 +75,10 @@ pub async fn add_status_update(
 #[utoipa::path(post, path = "/api/v1/status-pages/{slug}/updates/{id}/publish", tag = "status pages",
     params(("slug" = String, Path), ("id" = String, Path, format = Uuid)),
     responses((status = 200, body = NoticeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn publish_status_update(Ctx { state, p }: Ctx, ApiPath((slug, id)): ApiPath<(String, String)>) -> ApiResult<Json<NoticeView>> {
+pub async fn publish_status_update(
+    Ctx { state, p }: Ctx,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<NoticeView>> {
     Ok(Json(notices::publish(&state, &p, &slug, &id).await?))
 }
 

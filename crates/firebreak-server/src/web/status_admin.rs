@@ -9,7 +9,6 @@ use crate::AppState;
 use crate::app::status_pages::notices::{self, AddUpdate, NoticeView, PostNotice, ScheduleMaintenance};
 use crate::app::status_pages::settings::{self, SettingsBody};
 use crate::app::status_pages::{self, CreateComponent, CreatePage, PageView, SetStatus};
-use firebreak_store::{FooterLink, PageBranding};
 use crate::auth::Principal;
 use askama::Template;
 use axum::Router;
@@ -17,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use firebreak_domain::status_page::{ComponentStatus, NoticeKind, NoticeStatus};
+use firebreak_store::{FooterLink, PageBranding};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -61,7 +61,11 @@ async fn view(state: &AppState, p: &Principal, error: String) -> WebResult<Statu
         notices: all,
         token: String::new(),
         statuses: ComponentStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        notice_statuses: NoticeStatus::ALL.iter().filter(|s| s.fits(NoticeKind::Incident)).map(|s| s.as_str()).collect(),
+        notice_statuses: NoticeStatus::ALL
+            .iter()
+            .filter(|s| s.fits(NoticeKind::Incident))
+            .map(|s| s.as_str())
+            .collect(),
         services: state.store.list_services().await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect(),
         error,
     })
@@ -266,7 +270,8 @@ async fn update_settings(
         new_token: form.token == "issue",
         withdraw_token: form.token == "withdraw",
     };
-    let outcome = super::unless_missing(settings::update(&state, &p, &slug, body).await, "There is no such status page.")?;
+    let outcome =
+        super::unless_missing(settings::update(&state, &p, &slug, body).await, "There is no such status page.")?;
     match outcome {
         // A new token is shown once, on the page itself.
         Ok(answer) if answer.token.is_some() => {

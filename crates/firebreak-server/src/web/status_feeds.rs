@@ -72,7 +72,8 @@ pub fn json(d: &Derived, doc: Json, base: &str) -> Value {
     let maintenance = |n: &StatusNotice| n.kind == NoticeKind::Maintenance;
     let unresolved = |n: &StatusNotice| incident(n) && !n.status.is_final();
     let upcoming = |n: &StatusNotice| maintenance(n) && n.status == NoticeStatus::Scheduled;
-    let active = |n: &StatusNotice| maintenance(n) && matches!(n.status, NoticeStatus::InProgress | NoticeStatus::Verifying);
+    let active =
+        |n: &StatusNotice| maintenance(n) && matches!(n.status, NoticeStatus::InProgress | NoticeStatus::Verifying);
     match doc {
         Json::Summary => json!({
             "page": page,
@@ -105,7 +106,14 @@ fn status_of(d: &Derived) -> Value {
     json!({ "indicator": d.indicator.0.as_str(), "description": d.indicator.1 })
 }
 
-fn component_json(d: &Derived, id: &str, name: &str, status: ComponentStatus, position: i64, group_id: Option<&str>) -> Value {
+fn component_json(
+    d: &Derived,
+    id: &str,
+    name: &str,
+    status: ComponentStatus,
+    position: i64,
+    group_id: Option<&str>,
+) -> Value {
     json!({
         "id": id, "name": name, "status": status.as_str(),
         "created_at": canonical(d.page.created_at), "updated_at": canonical(d.updated_at),
@@ -232,20 +240,27 @@ fn first_published(n: &StatusNotice) -> firebreak_domain::Timestamp {
 /// The Atom feed (RFC 4287) of the page's incidents and maintenance.
 pub fn atom(state: &AppState, d: &Derived) -> String {
     let url = page_url(state, d);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     out.push_str(&format!("<id>{}</id>\n", xml(&format!("{url}/history.atom"))));
     out.push_str(&format!("<title>{}</title>\n", xml(&format!("{} status", d.page.name))));
     out.push_str(&format!("<updated>{}</updated>\n", canonical(d.updated_at)));
     out.push_str(&format!("<author><name>{}</name></author>\n", xml(&d.page.name)));
     out.push_str(&format!("<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n", xml(&url)));
-    out.push_str(&format!("<link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n", xml(&format!("{url}/history.atom"))));
+    out.push_str(&format!(
+        "<link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n",
+        xml(&format!("{url}/history.atom"))
+    ));
     for n in listed(d) {
         out.push_str("<entry>\n");
         out.push_str(&format!("<id>urn:uuid:{}</id>\n", n.id));
         out.push_str(&format!("<title>{}</title>\n", xml(&n.title)));
         out.push_str(&format!("<published>{}</published>\n", canonical(first_published(n))));
         out.push_str(&format!("<updated>{}</updated>\n", canonical(n.updated_at)));
-        out.push_str(&format!("<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n", xml(&format!("{url}#notice-{}", n.id))));
+        out.push_str(&format!(
+            "<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
+            xml(&format!("{url}#notice-{}", n.id))
+        ));
         out.push_str(&format!("<content type=\"html\">{}</content>\n", xml(&entry_html(n))));
         out.push_str("</entry>\n");
     }
@@ -261,7 +276,10 @@ pub fn rss(state: &AppState, d: &Derived) -> String {
     );
     out.push_str(&format!("<title>{}</title>\n", xml(&format!("{} status", d.page.name))));
     out.push_str(&format!("<link>{}</link>\n", xml(&url)));
-    out.push_str(&format!("<description>{}</description>\n", xml(&format!("Incidents and maintenance of {}", d.page.name))));
+    out.push_str(&format!(
+        "<description>{}</description>\n",
+        xml(&format!("Incidents and maintenance of {}", d.page.name))
+    ));
     out.push_str(&format!("<lastBuildDate>{}</lastBuildDate>\n", d.updated_at.to_rfc2822()));
     out.push_str(&format!(
         "<atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",

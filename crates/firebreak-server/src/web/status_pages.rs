@@ -85,7 +85,9 @@ async fn status_page(
         Err(e) if e.status == StatusCode::NOT_FOUND => {
             Err(super::WebError::new(StatusCode::NOT_FOUND, "There is no such status page."))
         }
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(super::WebError::SignIn { next: format!("/status/{slug}") }),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            Err(super::WebError::SignIn { next: format!("/status/{slug}") })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -131,7 +133,13 @@ async fn status_feed(
 
 /// One document of a page for this reader: from the cache when nothing changed since it was
 /// made, else made from the page as it is now.
-async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, token: Option<&str>, doc: Doc) -> ApiResult<Response> {
+async fn serve(
+    state: &AppState,
+    headers: &HeaderMap,
+    slug: &str,
+    token: Option<&str>,
+    doc: Doc,
+) -> ApiResult<Response> {
     if slug.len() > 63 {
         return Err(ApiError::not_found("status page"));
     }
@@ -175,7 +183,12 @@ async fn serve(state: &AppState, headers: &HeaderMap, slug: &str, token: Option<
     Ok(res)
 }
 
-async fn may_read_private(state: &AppState, headers: &HeaderMap, token: Option<&str>, hash: Option<&str>) -> ApiResult<bool> {
+async fn may_read_private(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: Option<&str>,
+    hash: Option<&str>,
+) -> ApiResult<bool> {
     if token.zip(hash).is_some_and(|(t, h)| status_pages::settings::token_matches(t, h)) {
         return Ok(true);
     }
@@ -247,7 +260,9 @@ pub async fn custom_domains(State(state): State<AppState>, mut req: Request, nex
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(|h| h.rsplit_once(':').map_or(h, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { h }))
+        .map(|h| {
+            h.rsplit_once(':').map_or(h, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { h })
+        })
         .map(str::to_ascii_lowercase);
     let Some(host) = host.filter(|h| h.contains('.') && h.parse::<std::net::IpAddr>().is_err()) else {
         return next.run(req).await;
@@ -273,7 +288,10 @@ pub async fn custom_domains(State(state): State<AppState>, mut req: Request, nex
         format!("/status/{slug}")
     } else if path.starts_with("/api/v2/") || path == "/history.atom" || path == "/history.rss" {
         format!("/status/{slug}{path}")
-    } else if path == "/static/status.css" || path == format!("/status/{slug}") || path.starts_with(&format!("/status/{slug}/")) {
+    } else if path == "/static/status.css"
+        || path == format!("/status/{slug}")
+        || path.starts_with(&format!("/status/{slug}/"))
+    {
         path.to_owned()
     } else {
         return ApiError::not_found("page").into_response();
@@ -489,7 +507,12 @@ async fn render_page(state: &AppState, d: &Derived) -> ApiResult<String> {
 
 /// The page's time zone (UTC unless set).
 pub fn time_zone(d: &Derived) -> jiff::tz::TimeZone {
-    d.page.branding.time_zone.as_deref().and_then(|z| jiff::tz::TimeZone::get(z).ok()).unwrap_or(jiff::tz::TimeZone::UTC)
+    d.page
+        .branding
+        .time_zone
+        .as_deref()
+        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 /// An instant as a page in `tz` writes it: `3 Dec 2026, 17:05 CET`.

@@ -79,7 +79,12 @@ async fn incident(state: &AppState, id: &str) -> WebResult<Incident> {
         .map_err(WebError::from)
 }
 
-async fn screen(state: &AppState, p: &crate::auth::Principal, i: &Incident, form: &WriteForm) -> WebResult<PublicUpdatesPage> {
+async fn screen(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    i: &Incident,
+    form: &WriteForm,
+) -> WebResult<PublicUpdatesPage> {
     let pages = state.store.list_status_pages().await?;
     let procedures = state.procedures.current();
     let notices = super::form::unless_missing(notices::for_incident(state, p, i).await, "There is no such incident.")??;
@@ -102,7 +107,11 @@ async fn screen(state: &AppState, p: &crate::auth::Principal, i: &Incident, form
         statuses: NoticeStatus::ALL
             .iter()
             .filter(|s| s.fits(NoticeKind::Incident))
-            .map(|s| Choice { value: s.as_str().to_owned(), label: s.label().to_owned(), selected: s.as_str() == status })
+            .map(|s| Choice {
+                value: s.as_str().to_owned(),
+                label: s.label().to_owned(),
+                selected: s.as_str() == status,
+            })
             .collect(),
         public_title: form.title.clone(),
         message: form.message.clone(),

@@ -39,7 +39,12 @@ pub struct Cached {
 }
 
 impl Cached {
-    pub fn new(body: impl Into<axum::body::Bytes>, content_type: &'static str, public: bool, token_hash: Option<String>) -> Self {
+    pub fn new(
+        body: impl Into<axum::body::Bytes>,
+        content_type: &'static str,
+        public: bool,
+        token_hash: Option<String>,
+    ) -> Self {
         use sha2::Digest;
         let body: axum::body::Bytes = body.into();
         let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..16]));

@@ -15,10 +15,10 @@ pub mod subscribers;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use firebreak_domain::status_page::{ComponentStatus, Drivers, Indicator};
-use firebreak_domain::{DomainError, IncidentStatus, ServiceId, Timestamp};
-use firebreak_domain::status_page::{NoticeKind, NoticeStatus};
 use firebreak_domain::IncidentRef;
+use firebreak_domain::status_page::{ComponentStatus, Drivers, Indicator};
+use firebreak_domain::status_page::{NoticeKind, NoticeStatus};
+use firebreak_domain::{DomainError, IncidentStatus, ServiceId, Timestamp};
 use firebreak_store::{IncidentFilter, StatusComponent, StatusNotice, StatusPage};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -201,7 +201,9 @@ pub async fn read(state: &AppState, slug: &str, reader: Option<&Principal>, toke
 /// Whether a reader may read `page`: anyone a public one; a signed-in user, or someone with
 /// its shared token, a private one.
 pub fn may_read(page: &StatusPage, signed_in: bool, token: Option<&str>) -> bool {
-    page.public || signed_in || token.zip(page.token_hash.as_deref()).is_some_and(|(t, hash)| settings::token_matches(t, hash))
+    page.public
+        || signed_in
+        || token.zip(page.token_hash.as_deref()).is_some_and(|(t, hash)| settings::token_matches(t, hash))
 }
 
 /// Every page with what it shows now.

@@ -166,7 +166,11 @@ pub async fn list(state: &AppState, p: &Principal, slug: &str) -> ApiResult<Vec<
 }
 
 /// The notices written from one incident, on every page: (page slug, notice).
-pub async fn for_incident(state: &AppState, p: &Principal, incident: &Incident) -> ApiResult<Vec<(String, NoticeView)>> {
+pub async fn for_incident(
+    state: &AppState,
+    p: &Principal,
+    incident: &Incident,
+) -> ApiResult<Vec<(String, NoticeView)>> {
     if !crate::app::visibility::can_see(state, p, incident).await? {
         return Err(ApiError::not_found("incident"));
     }
@@ -188,7 +192,11 @@ pub async fn post(state: &AppState, p: &Principal, slug: &str, body: PostNotice)
     let status = incident_status(body.status.as_deref())?;
     let impact = body.impact.as_deref().map(str::parse::<Impact>).transpose()?.unwrap_or(Impact::Minor);
     if impact == Impact::Maintenance {
-        return Err(DomainError::invalid("impact", "maintenance is scheduled as maintenance, not posted as an incident").into());
+        return Err(DomainError::invalid(
+            "impact",
+            "maintenance is scheduled as maintenance, not posted as an incident",
+        )
+        .into());
     }
     let new = NewNotice {
         page_id: page.id,
@@ -206,7 +214,13 @@ pub async fn post(state: &AppState, p: &Principal, slug: &str, body: PostNotice)
 }
 
 /// Adds an update to a notice of the page.
-pub async fn add_update(state: &AppState, p: &Principal, slug: &str, notice: &str, body: AddUpdate) -> ApiResult<NoticeView> {
+pub async fn add_update(
+    state: &AppState,
+    p: &Principal,
+    slug: &str,
+    notice: &str,
+    body: AddUpdate,
+) -> ApiResult<NoticeView> {
     p.require_responder()?;
     let page = state.store.status_page(slug).await?;
     let current = state.store.status_notice(page.id, notice_id(notice)?).await?;
@@ -431,10 +445,9 @@ fn notice_id(raw: &str) -> ApiResult<uuid::Uuid> {
 fn component_ids(raw: &[String]) -> ApiResult<Vec<uuid::Uuid>> {
     let mut out = Vec::new();
     for r in raw {
-        let id: uuid::Uuid = r
-            .trim()
-            .parse()
-            .map_err(|_| DomainError::invalid("components", "component ids, as the page's components list gives them"))?;
+        let id: uuid::Uuid = r.trim().parse().map_err(|_| {
+            DomainError::invalid("components", "component ids, as the page's components list gives them")
+        })?;
         if !out.contains(&id) {
             out.push(id);
         }

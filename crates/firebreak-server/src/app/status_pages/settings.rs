@@ -110,7 +110,11 @@ pub fn check_branding(mut b: PageBranding) -> Result<PageBranding, DomainError> 
         None => None,
         Some(u) => {
             let parsed = url::Url::parse(u).ok().filter(|p| p.scheme() == "https" && u.len() <= 500);
-            Some(parsed.ok_or_else(|| DomainError::invalid("logo_url", "an https:// address of at most 500 characters"))?.to_string())
+            Some(
+                parsed
+                    .ok_or_else(|| DomainError::invalid("logo_url", "an https:// address of at most 500 characters"))?
+                    .to_string(),
+            )
         }
     };
     b.accent = match b.accent.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
