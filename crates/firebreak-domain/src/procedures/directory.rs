@@ -109,6 +109,8 @@ struct LevelFile {
     restricted: Option<bool>,
     #[serde(default)]
     component_status: Option<Spanned<String>>,
+    #[serde(default)]
+    postmortem: Option<Spanned<String>>,
 }
 
 /// What a severity or an incident type means for the response: its targets and who hears.
@@ -128,6 +130,9 @@ pub struct ResponseLevel {
     /// components (`None`: [`crate::status_page::ComponentStatus::for_severity`]).
     #[schema(value_type = Option<String>)]
     pub component_status: Option<crate::status_page::ComponentStatus>,
+    /// The postmortem template (by name) its incidents' postmortems start from; a type's
+    /// wins over a severity's, and the built-in blameless one serves when none is named.
+    pub postmortem: Option<String>,
 }
 
 /// Everything in a procedures directory, checked.
@@ -138,6 +143,9 @@ pub struct Procedures {
     pub contact_lists: BTreeMap<String, ContactList>,
     /// Stakeholder update templates by name (their minijinja is checked by the renderer).
     pub templates: BTreeMap<String, super::template::UpdateTemplate>,
+    /// Postmortem templates by name (`postmortems/*.md`; the built-in `blameless` one when
+    /// the directory has none of that name).
+    pub postmortems: BTreeMap<String, super::postmortem::PostmortemTemplate>,
     pub severities: BTreeMap<Severity, ResponseLevel>,
     pub types: BTreeMap<IncidentType, ResponseLevel>,
     /// The tree incidents are triaged with.
@@ -214,9 +222,24 @@ fn level(
     l: &LevelFile,
     base: ResponseLevel,
     file: &str,
-    lists: &BTreeMap<String, ContactList>,
+    known: (&BTreeMap<String, ContactList>, &BTreeMap<String, super::postmortem::PostmortemTemplate>),
     errors: &mut Vec<ProcedureError>,
 ) -> ResponseLevel {
+    let (lists, postmortems) = known;
+    if let Some(p) = &l.postmortem
+        && !postmortems.contains_key(p.as_str())
+    {
+        errors.push(ProcedureError {
+            file: file.to_owned(),
+            line: line_of(p),
+            message: format!(
+                "{}: unknown postmortem template {:?} (add postmortems/{}.md)",
+                key.as_str(),
+                p.as_str(),
+                p.as_str()
+            ),
+        });
+    }
     let mut groups = Vec::new();
     for g in &l.stakeholder_groups {
         if !lists.contains_key(g.as_str()) {
@@ -254,6 +277,7 @@ fn level(
             },
             None => base.component_status,
         },
+        postmortem: l.postmortem.as_ref().map(|p| p.to_string()).or(base.postmortem),
     }
 }
 
@@ -268,6 +292,10 @@ impl Procedures {
             severities,
             types,
             triage_tree: "severity".into(),
+            postmortems: BTreeMap::from([(
+                super::postmortem::DEFAULT_NAME.to_owned(),
+                super::postmortem::PostmortemTemplate::builtin(),
+            )]),
             roles: BUILTIN_ROLES.iter().map(|(n, d)| ((*n).to_owned(), (*d).to_owned())).collect(),
             ..Procedures::default()
         }
@@ -282,8 +310,10 @@ impl Procedures {
             severities: builtin.severities,
             types: builtin.types,
             roles: builtin.roles,
+            postmortems: builtin.postmortems,
             ..Procedures::default()
         };
+        let mut postmortem_files: Vec<String> = Vec::new();
         let mut tree_files = Vec::new();
         let mut playbook_files = Vec::new();
         let mut template_files: Vec<String> = Vec::new();
@@ -389,6 +419,23 @@ impl Procedures {
                         Err(e) => errors.extend(e),
                     }
                 }
+                "postmortems" if name.ends_with(".md") => {
+                    match super::postmortem::PostmortemTemplate::parse(path, stem(path), &f.text) {
+                        Ok(t) => {
+                            if postmortem_files.iter().any(|p| stem(p) == t.name) {
+                                errors.push(ProcedureError {
+                                    file: path.into(),
+                                    line: 1,
+                                    message: format!("another postmortem template is named {:?}", t.name),
+                                });
+                            }
+                            postmortem_files.push(path.to_owned());
+                            // A file named like the built-in one replaces it.
+                            out.postmortems.insert(t.name.clone(), t);
+                        }
+                        Err(e) => errors.extend(e),
+                    }
+                }
                 "" if name == "config.yaml" || name == "config.yml" => config_file = Some(f),
                 _ => {}
             }
@@ -485,7 +532,8 @@ impl Procedures {
                         match key.parse::<Severity>() {
                             Ok(s) => {
                                 let base = out.severities.get(&s).cloned().unwrap_or_default();
-                                let v = level(key, l, base, &f.path, &out.contact_lists, &mut errors);
+                                let v =
+                                    level(key, l, base, &f.path, (&out.contact_lists, &out.postmortems), &mut errors);
                                 out.severities.insert(s, v);
                             }
                             Err(e) => errors.push(ProcedureError {
@@ -499,7 +547,8 @@ impl Procedures {
                         match key.parse::<IncidentType>() {
                             Ok(t) => {
                                 let base = out.types.get(&t).cloned().unwrap_or_default();
-                                let v = level(key, l, base, &f.path, &out.contact_lists, &mut errors);
+                                let v =
+                                    level(key, l, base, &f.path, (&out.contact_lists, &out.postmortems), &mut errors);
                                 out.types.insert(t, v);
                             }
                             Err(e) => errors.push(ProcedureError {

@@ -4,6 +4,7 @@
 
 pub mod directory;
 pub mod playbook;
+pub mod postmortem;
 pub mod template;
 pub mod tree;
 

@@ -140,3 +140,32 @@ fn severities_say_what_they_show_on_status_pages() {
         "{e:?}"
     );
 }
+
+#[test]
+fn postmortem_templates_load_and_are_chosen_per_severity_or_type() {
+    let ok = [
+        file("postmortems/security.md", "---\ndescription: For security incidents.\n---\n# {{ incident.title }}\n"),
+        file(
+            "config.yaml",
+            "types:\n  security:\n    postmortem: security\nseverities:\n  critical:\n    postmortem: blameless\n",
+        ),
+    ];
+    let p = Procedures::load(&ok).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(p.postmortems.keys().collect::<Vec<_>>(), ["blameless", "security"], "the built-in one stays");
+    assert_eq!(p.postmortems["security"].description, "For security incidents.");
+    assert_eq!(p.types[&IncidentType::Security].postmortem.as_deref(), Some("security"));
+    assert_eq!(p.severities[&Severity::Critical].postmortem.as_deref(), Some("blameless"));
+    assert_eq!(p.severities[&Severity::Low].postmortem, None);
+    assert!(Procedures::builtin().postmortems.contains_key("blameless"));
+    let bad = [
+        file("postmortems/empty.md", "---\ntitle: x\n---\n\n"),
+        file("config.yaml", "severities:\n  high:\n    postmortem: nowhere\n"),
+    ];
+    let e: Vec<String> = Procedures::load(&bad).expect_err("problems").iter().map(ToString::to_string).collect();
+    assert!(e.iter().any(|m| m.starts_with("postmortems/empty.md:4: the postmortem template has no body")), "{e:?}");
+    assert!(
+        e.iter().any(|m| m
+            .starts_with("config.yaml:3: high: unknown postmortem template \"nowhere\" (add postmortems/nowhere.md)")),
+        "{e:?}"
+    );
+}
