@@ -13,8 +13,7 @@
 //! postmortems start from (`postmortem: NAME`); the built-in blameless template
 //! ([`DEFAULT_NAME`]) serves when none is named or the directory has none.
 
-use super::playbook::split_front_matter;
-use super::{ProcedureError, yaml_error};
+use super::ProcedureError;
 use serde::{Deserialize, Serialize};
 
 /// The built-in template's name.
@@ -56,19 +55,7 @@ impl PostmortemTemplate {
         if text.len() > POSTMORTEM_MAX {
             return Err(err(0, format!("a postmortem template is at most {} KiB", POSTMORTEM_MAX / 1024)));
         }
-        let (raw, body, body_line) = match split_front_matter(text) {
-            Some((front, body)) => {
-                let raw: FrontMatter = marked_yaml::from_yaml(0, front).map_err(|e| {
-                    let mut e = yaml_error(path, e);
-                    if e.line > 0 {
-                        e.line += 1;
-                    }
-                    vec![e]
-                })?;
-                (raw, body, front.lines().count() + 3)
-            }
-            None => (FrontMatter::default(), text, 1),
-        };
+        let (raw, body, body_line) = super::template::front_matter::<FrontMatter>(path, text)?;
         let title = raw.title.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         if title.as_deref().is_some_and(|s| s.contains(['\n', '\r'])) {
             return Err(err(2, "`title` is one line".into()));

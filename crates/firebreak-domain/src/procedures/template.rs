@@ -68,6 +68,27 @@ struct FrontMatter {
 /// Largest template body, in bytes.
 pub const TEMPLATE_MAX: usize = 64 * 1024;
 
+/// A template file's front matter (`T`'s fields; the default when it has none), its body and
+/// the file line the body starts on. YAML problems are reported at their file line.
+pub(crate) fn front_matter<'t, T: serde::de::DeserializeOwned + Default>(
+    path: &str,
+    text: &'t str,
+) -> Result<(T, &'t str, usize), Vec<ProcedureError>> {
+    match split_front_matter(text) {
+        Some((front, body)) => {
+            let raw: T = marked_yaml::from_yaml(0, front).map_err(|e| {
+                let mut e = yaml_error(path, e);
+                if e.line > 0 {
+                    e.line += 1;
+                }
+                vec![e]
+            })?;
+            Ok((raw, body, front.lines().count() + 3))
+        }
+        None => Ok((T::default(), text, 1)),
+    }
+}
+
 impl UpdateTemplate {
     /// Parses `text` (the file at `path`) as the template `name`.
     pub fn parse(path: &str, name: &str, text: &str) -> Result<UpdateTemplate, Vec<ProcedureError>> {
@@ -75,19 +96,7 @@ impl UpdateTemplate {
         if text.len() > TEMPLATE_MAX {
             return Err(err(0, format!("a template is at most {} KiB", TEMPLATE_MAX / 1024)));
         }
-        let (raw, body, body_line) = match split_front_matter(text) {
-            Some((front, body)) => {
-                let raw: FrontMatter = marked_yaml::from_yaml(0, front).map_err(|e| {
-                    let mut e = yaml_error(path, e);
-                    if e.line > 0 {
-                        e.line += 1;
-                    }
-                    vec![e]
-                })?;
-                (raw, body, front.lines().count() + 3)
-            }
-            None => (FrontMatter::default(), text, 1),
-        };
+        let (raw, body, body_line) = front_matter::<FrontMatter>(path, text)?;
         let audience = match &raw.audience {
             Some(a) => a.trim().parse::<Audience>().map_err(|e| err(line_of(a) + 1, super::domain_message(&e)))?,
             None if name.starts_with("customer") => Audience::Customer,
