@@ -350,6 +350,8 @@ pub struct NewIncident {
     pub service_id: Option<crate::ids::ServiceId>,
     /// The alert group it collects, when its service groups by labels.
     pub group_key: Option<String>,
+    /// A drill or game day: left out of analytics.
+    pub drill: bool,
 }
 
 impl NewIncident {
@@ -371,6 +373,7 @@ impl NewIncident {
             tags: parse_labels("tags", tags)?,
             service_id: None,
             group_key: None,
+            drill: false,
         })
     }
 }
@@ -705,6 +708,20 @@ pub enum TimelineEvent {
         channel: crate::contact::ContactKind,
         reason: String,
     },
+    /// The postmortem moved: `drafted`, `revised`, `review_requested`, `signed_off`,
+    /// `published`, or `late` (its due time passed; `detail` names who was reminded).
+    PostmortemChanged {
+        change: String,
+        revision: Option<i64>,
+        detail: String,
+    },
+    /// An action item was `added`, `updated` or reminded (`late`).
+    ActionItemChanged {
+        number: i64,
+        title: String,
+        change: String,
+        status: crate::review::ActionStatus,
+    },
 }
 
 /// Someone a step paged.
@@ -757,6 +774,8 @@ impl TimelineEvent {
             TimelineEvent::EscalationStopped { .. } => "escalation_stopped",
             TimelineEvent::NotificationSent { .. } => "notification_sent",
             TimelineEvent::NotificationFailed { .. } => "notification_failed",
+            TimelineEvent::PostmortemChanged { .. } => "postmortem_changed",
+            TimelineEvent::ActionItemChanged { .. } => "action_item_changed",
         }
     }
 }

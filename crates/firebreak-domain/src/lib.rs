@@ -3,12 +3,14 @@
 //! Pure code: no I/O, no async, no clock (callers pass the time in).
 
 pub mod alert;
+pub mod analytics;
 pub mod audit;
 pub mod contact;
 pub mod escalation;
 pub mod ids;
 pub mod incident;
 pub mod procedures;
+pub mod review;
 pub mod rules;
 pub mod schedule;
 pub mod status_page;

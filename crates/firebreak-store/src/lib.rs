@@ -17,10 +17,12 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub mod cache;
+pub mod review;
 mod sql;
 pub mod suite;
 
 pub use cache::IngestCache;
+pub use review::ReviewStore;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -935,6 +937,9 @@ pub struct StakeholderMessage {
     pub incident_id: Option<IncidentId>,
     /// `email` or `webhook`.
     pub channel: String,
+    /// `update` (a stakeholder or subscriber message) or `action_item` (a tracker event: the
+    /// subject is the event type, the body its JSON).
+    pub kind: String,
     pub address: String,
     /// A webhook's signing secret.
     pub secret: Option<String>,
@@ -1318,6 +1323,7 @@ pub trait Store:
     + ChecklistStore
     + UpdateStore
     + StatusPageStore
+    + ReviewStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -11,6 +11,9 @@ use firebreak_domain::{
 use std::future::Future;
 use std::pin::Pin;
 
+mod review;
+pub use review::*;
+
 /// Runs one raw SQL statement under the store, to tamper with rows.
 pub type RawSql = Box<dyn Fn(&'static str) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
@@ -406,7 +409,12 @@ macro_rules! store_suite {
             escalation_policies_are_stored_and_kept_while_in_use,
             merging_moves_alerts_and_copies_the_timeline,
             alerts_move_between_incidents_and_stand_alone,
-            status_pages_and_components_are_stored
+            status_pages_and_components_are_stored,
+            postmortems_are_revised_reviewed_signed_and_published,
+            key_events_are_starred_on_the_incident_only,
+            action_items_are_filtered_closed_and_sent_to_trackers,
+            late_postmortems_and_overdue_action_items_are_reminded_once,
+            analytics_facts_keep_the_first_response_cycle
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,

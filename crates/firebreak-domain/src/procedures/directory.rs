@@ -73,6 +73,8 @@ struct ConfigFile {
     triage_tree: Option<Spanned<String>>,
     #[serde(default)]
     roles: HashMap<Spanned<String>, RoleFile>,
+    #[serde(default)]
+    review: Option<ReviewFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +113,28 @@ struct LevelFile {
     component_status: Option<Spanned<String>>,
     #[serde(default)]
     postmortem: Option<Spanned<String>>,
+    #[serde(default)]
+    postmortem_required: Option<bool>,
+    #[serde(default)]
+    postmortem_due: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewFile {
+    #[serde(default)]
+    action_webhook: Option<Spanned<String>>,
+    #[serde(default)]
+    action_webhook_secret: Option<Spanned<String>>,
+}
+
+/// Post-incident review settings from `config.yaml`'s `review:` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReviewSettings {
+    /// Where action item events are posted (signed) so trackers can mirror them.
+    pub action_webhook: Option<String>,
+    /// The name of the server secret (`[secrets]` / `FIREBREAK_SECRET_<NAME>`) that signs them.
+    pub action_webhook_secret: Option<String>,
 }
 
 /// What a severity or an incident type means for the response: its targets and who hears.
@@ -133,6 +157,11 @@ pub struct ResponseLevel {
     /// The postmortem template (by name) its incidents' postmortems start from; a type's
     /// wins over a severity's, and the built-in blameless one serves when none is named.
     pub postmortem: Option<String>,
+    /// Of a severity: its incidents cannot be closed until their postmortem is published.
+    pub postmortem_required: bool,
+    /// Of a severity: the postmortem is due this long after resolution (the commander is
+    /// reminded once when it is late).
+    pub postmortem_due_minutes: Option<u32>,
 }
 
 /// Everything in a procedures directory, checked.
@@ -153,6 +182,7 @@ pub struct Procedures {
     /// Response roles people can hold on an incident (the built-in ones and the team's own):
     /// name → what the role does.
     pub roles: BTreeMap<String, String>,
+    pub review: ReviewSettings,
 }
 
 /// The severities' and types' meaning when `config.yaml` does not say otherwise.
@@ -164,14 +194,26 @@ pub fn default_levels() -> (BTreeMap<Severity, ResponseLevel>, BTreeMap<Incident
         update_every_minutes: update,
         ..ResponseLevel::default()
     };
+    // Critical and high incidents get a postmortem within five days of resolution.
+    let reviewed = |l: ResponseLevel| ResponseLevel { postmortem_due_minutes: Some(5 * 24 * 60), ..l };
     let severities = BTreeMap::from([
         (
             Severity::Critical,
-            level("Most customers cannot use a core service, or data is exposed.", Some(5), Some(60), Some(30)),
+            reviewed(level(
+                "Most customers cannot use a core service, or data is exposed.",
+                Some(5),
+                Some(60),
+                Some(30),
+            )),
         ),
         (
             Severity::High,
-            level("Many customers are affected, or a core service is degraded.", Some(15), Some(4 * 60), Some(60)),
+            reviewed(level(
+                "Many customers are affected, or a core service is degraded.",
+                Some(15),
+                Some(4 * 60),
+                Some(60),
+            )),
         ),
         (Severity::Medium, level("Some customers are affected and a workaround exists.", Some(60), None, Some(4 * 60))),
         (Severity::Low, level("Little or no customer impact.", Some(24 * 60), None, None)),
@@ -278,7 +320,48 @@ fn level(
             None => base.component_status,
         },
         postmortem: l.postmortem.as_ref().map(|p| p.to_string()).or(base.postmortem),
+        postmortem_required: l.postmortem_required.unwrap_or(base.postmortem_required),
+        postmortem_due_minutes: minutes(&l.postmortem_due, "postmortem_due", file, errors)
+            .or(base.postmortem_due_minutes),
     }
+}
+
+/// `review:` checked: the webhook an absolute http(s) URL, the secret a server secret's name.
+fn review_settings(r: &ReviewFile, file: &str, errors: &mut Vec<ProcedureError>) -> ReviewSettings {
+    let mut out = ReviewSettings::default();
+    if let Some(url) = &r.action_webhook {
+        match crate::review::parse_link(url.as_str()) {
+            Ok(u) => out.action_webhook = u,
+            Err(_) => errors.push(ProcedureError {
+                file: file.to_owned(),
+                line: line_of(url),
+                message: format!("review: `action_webhook` {:?} is not an absolute http(s) URL", url.as_str()),
+            }),
+        }
+    }
+    if let Some(name) = &r.action_webhook_secret {
+        let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if ok {
+            out.action_webhook_secret = Some(name.to_string());
+        } else {
+            errors.push(ProcedureError {
+                file: file.to_owned(),
+                line: line_of(name),
+                message: format!(
+                    "review: `action_webhook_secret` {:?} must name a server secret (letters, digits, `_`), not hold one",
+                    name.as_str()
+                ),
+            });
+        }
+    }
+    if out.action_webhook_secret.is_some() && out.action_webhook.is_none() {
+        errors.push(ProcedureError {
+            file: file.to_owned(),
+            line: r.action_webhook_secret.as_ref().map(line_of).unwrap_or(0),
+            message: "review: `action_webhook_secret` without `action_webhook`".to_owned(),
+        });
+    }
+    out
 }
 
 impl Procedures {
@@ -567,6 +650,9 @@ impl Procedures {
                                 message: format!("`triage_tree` names an unknown tree {:?}", t.as_str()),
                             });
                         }
+                    }
+                    if let Some(r) = &raw.review {
+                        out.review = review_settings(r, &f.path, &mut errors);
                     }
                 }
             }

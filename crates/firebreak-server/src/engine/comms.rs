@@ -221,7 +221,7 @@ async fn send_emails(state: &AppState, now: Timestamp) -> usize {
     for m in &claimed {
         let message = Message {
             id: firebreak_domain::NotificationId(m.id),
-            kind: MessageKind::Update,
+            kind: if m.kind == "action_item" { MessageKind::ActionItem } else { MessageKind::Update },
             subject: m.subject.clone(),
             text: m.body.clone(),
             incidents: Vec::new(),

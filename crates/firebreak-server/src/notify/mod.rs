@@ -37,6 +37,9 @@ pub enum MessageKind {
     Reminder,
     /// A stakeholder update or a stakeholder group told about an incident.
     Update,
+    /// An action item was created or changed, for trackers (webhooks only): the subject is
+    /// the event type, the text the event's JSON.
+    ActionItem,
     /// A stakeholder update is due (the communications lead, then the commander).
     UpdateReminder,
 }

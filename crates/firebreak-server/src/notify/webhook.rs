@@ -59,11 +59,18 @@ pub fn event_type(kind: MessageKind) -> &'static str {
         MessageKind::Reminder => "checklist.reminder",
         MessageKind::Update => "incident.stakeholder_update",
         MessageKind::UpdateReminder => "update.reminder",
+        MessageKind::ActionItem => "action_item",
     }
 }
 
 /// The JSON body: `{"type", "timestamp", "data": {id, subject, text, incidents}}`.
+/// An action item event carries its own type and data: `{"type": "action_item.created",
+/// "timestamp", "data": {"event", "action_item": {…}}}`.
 pub fn body(message: &Message) -> serde_json::Value {
+    if message.kind == MessageKind::ActionItem {
+        let data: serde_json::Value = serde_json::from_str(&message.text).unwrap_or(serde_json::Value::Null);
+        return serde_json::json!({ "type": message.subject, "timestamp": message.created_at, "data": data });
+    }
     serde_json::json!({
         "type": event_type(message.kind),
         "timestamp": message.created_at,

@@ -104,14 +104,18 @@ macro_rules! impl_sql_incidents {
             let sql = if insert {
                 "INSERT INTO incidents (id, number, title, summary, severity, kind, status, services, tags, \
                  commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \
-                 contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles, merged_into) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+                 contained_at, resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles, merged_into, \
+                 first_acknowledged_at, first_contained_at, first_resolved_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $15, $16, $17)"
             } else {
                 "UPDATE incidents SET number = $2, title = $3, summary = $4, severity = $5, kind = $6, \
                  status = $7, services = $8, tags = $9, commander_id = $10, communications_id = $11, \
                  scribe_id = $12, created_by = $13, detected_at = $14, acknowledged_at = $15, \
                  contained_at = $16, resolved_at = $17, closed_at = $18, updated_at = $19, service_id = $20, group_key = $21, \
-                 restricted = $22, other_roles = $23, merged_into = $24 WHERE id = $1"
+                 restricted = $22, other_roles = $23, merged_into = $24, \
+                 first_acknowledged_at = COALESCE(first_acknowledged_at, $15), first_contained_at = COALESCE(first_contained_at, $16), \
+                 first_resolved_at = COALESCE(first_resolved_at, $17), \
+                 reopen_count = reopen_count + CASE WHEN $7 = 'triggered' AND status <> 'triggered' THEN 1 ELSE 0 END WHERE id = $1"
             };
             sqlx::query(sql)
                 .bind(i.id.0)
@@ -178,8 +182,12 @@ macro_rules! impl_sql_incidents {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                let drill = new.drill;
                 let out = Incident::declare(IncidentId::new(), number, new, actor.user_id, at);
                 write_incident(&mut tx, &out.incident, true).await?;
+                if drill {
+                    sqlx::query("UPDATE incidents SET drill = $1 WHERE id = $2").bind(true).bind(out.incident.id.0).execute(&mut *tx).await.map_err(db_err)?;
+                }
                 insert_timeline(&mut tx, out.incident.id, actor, at, &out.events).await?;
                 follow_incident(&mut tx, None, &out.incident, actor, at).await?;
                 let details = serde_json::json!({

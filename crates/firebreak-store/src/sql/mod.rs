@@ -29,6 +29,7 @@ mod catalog;
 mod incidents;
 mod paging;
 mod procedures;
+mod review;
 mod status_pages;
 
 /// Implements every store trait but `Store` for a backend store type, one aggregate's macro
@@ -61,6 +62,7 @@ macro_rules! impl_sql_store {
             $crate::impl_sql_paging!($store, $for_update);
             $crate::impl_sql_procedures!($store, $for_update);
             $crate::impl_sql_status_pages!($store);
+            $crate::impl_sql_review!($store, $for_update);
 
             const INCIDENT_COLS: &str = "id, number, title, summary, severity, kind, status, services, tags, \
                 commander_id, communications_id, scribe_id, created_by, detected_at, acknowledged_at, \

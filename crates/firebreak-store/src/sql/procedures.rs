@@ -568,7 +568,7 @@ macro_rules! impl_sql_procedures {
                 }
                 let mut tx = self.begin_write().await.map_err(db_err)?;
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT id, incident_id, channel, address, secret, unsubscribe_url, subject, body, attempts FROM stakeholder_messages \
+                    "SELECT id, incident_id, channel, kind, address, secret, unsubscribe_url, subject, body, attempts FROM stakeholder_messages \
                      WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at LIMIT $2{SKIP_LOCKED}"
                 )))
                 .bind(now)
@@ -589,6 +589,7 @@ macro_rules! impl_sql_procedures {
                         id,
                         incident_id: get::<Option<uuid::Uuid>>(r, "incident_id")?.map(IncidentId),
                         channel: get(r, "channel")?,
+                        kind: get(r, "kind")?,
                         address: get(r, "address")?,
                         secret: get(r, "secret")?,
                         unsubscribe_url: get(r, "unsubscribe_url")?,

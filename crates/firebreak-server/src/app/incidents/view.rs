@@ -339,6 +339,24 @@ pub fn describe(e: &TimelineEvent, dir: &Directory) -> String {
         TimelineEvent::NotificationFailed { user_name, channel, reason, .. } => {
             format!("could not notify {user_name} by {channel}: {reason}")
         }
+        TimelineEvent::PostmortemChanged { change, revision, detail } => {
+            let rev = revision.map(|r| format!(" (revision {r})")).unwrap_or_default();
+            let what = match change.as_str() {
+                "drafted" => "drafted the postmortem".to_owned(),
+                "revised" => "saved a new postmortem revision".to_owned(),
+                "review_requested" => "asked for a review of the postmortem".to_owned(),
+                "signed_off" => "signed off the postmortem".to_owned(),
+                "published" => "published the postmortem".to_owned(),
+                "late" => "the postmortem is late".to_owned(),
+                other => format!("postmortem: {other}"),
+            };
+            if detail.is_empty() { format!("{what}{rev}") } else { format!("{what}{rev}: {detail}") }
+        }
+        TimelineEvent::ActionItemChanged { number, title, change, status } => match change.as_str() {
+            "added" => format!("added action item AI-{number} “{title}”"),
+            "late" => format!("action item AI-{number} “{title}” is overdue"),
+            _ => format!("updated action item AI-{number} “{title}” ({status})"),
+        },
     }
 }
 
@@ -391,4 +409,6 @@ pub const TIMELINE_KINDS: &[&str] = &[
     "notification_failed",
     "restriction_changed",
     "participant_added",
+    "postmortem_changed",
+    "action_item_changed",
 ];

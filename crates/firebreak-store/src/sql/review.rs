@@ -1,0 +1,816 @@
+//! The SQL of post-incident review: postmortems, revisions, reviewers, key events, action
+//! items (and their tracker events in the outbox), review reminders and the facts analytics
+//! read. Expanded by [`impl_sql_store!`] inside its module.
+
+/// Implements `ReviewStore`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_sql_review {
+    ($store:ident, $for_update:literal) => {
+        use $crate::review::{
+            ActionFilter, ActionItem, ActionItemFields, AnalyticsScope, Postmortem, PostmortemEdit, PostmortemRevision,
+            Reminded, ReviewStore, Reviewer, TrackerHook,
+        };
+        use firebreak_domain::review::{ActionStatus, PostmortemState, SignOff};
+
+        const POSTMORTEM_COLS: &str = "id, incident_id, template, title, body, state, revision, revision_hash, \
+            impact_started_at, created_by, created_at, updated_at, published_at";
+        const ACTION_SELECT: &str = "SELECT a.id, a.number, a.incident_id, i.number AS incident_number, i.title AS incident_title, \
+            a.from_postmortem, a.title, a.kind, a.owner_id, u.name AS owner_name, a.due_on, a.priority, a.status, a.link, \
+            a.procedure_file, i.service_id, a.created_by, a.created_at, a.updated_at, a.closed_at \
+            FROM action_items a JOIN incidents i ON i.id = a.incident_id LEFT JOIN users u ON u.id = a.owner_id";
+
+        fn postmortem_from_row(row: &DbRow) -> StoreResult<Postmortem> {
+            Ok($crate::sql_from_row!(row => Postmortem {
+                id, incident_id: IncidentId, template, title, body, state: word, revision, revision_hash,
+                impact_started_at, created_by: Option<UserId>, created_at, updated_at, published_at,
+                reviewers = Vec::new(),
+            }))
+        }
+
+        fn revision_from_row(row: &DbRow) -> StoreResult<PostmortemRevision> {
+            Ok($crate::sql_from_row!(row => PostmortemRevision { number, hash, title, body, author_id: Option<UserId>, author_name, created_at }))
+        }
+
+        fn action_from_row(row: &DbRow) -> StoreResult<ActionItem> {
+            Ok($crate::sql_from_row!(row => ActionItem {
+                id, number, incident_id: IncidentId, incident_number, incident_title, from_postmortem, title, kind: word,
+                owner_id: Option<UserId>, owner_name, due_on, priority: word, status: word, link, procedure_file,
+                service_id: Option<ServiceId>, created_by: Option<UserId>, created_at, updated_at, closed_at,
+            }))
+        }
+
+        /// The incident's postmortem with its reviewers; `lock` locks its row.
+        async fn postmortem_in(conn: &mut <Db as sqlx::Database>::Connection, incident: IncidentId, lock: bool) -> StoreResult<Postmortem> {
+            let lock = if lock { $for_update } else { "" };
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {POSTMORTEM_COLS} FROM postmortems WHERE incident_id = $1{lock}")))
+                .bind(incident.0);
+            let mut pm = fetch_found_as(&mut *conn, q, "postmortem", postmortem_from_row).await?;
+            pm.reviewers = reviewers_in(&mut *conn, &[pm.id]).await?.into_iter().map(|(_, r)| r).collect();
+            Ok(pm)
+        }
+
+        /// `5d`, `4h`, `90m`.
+        fn show_minutes(m: u32) -> String {
+            if m % (24 * 60) == 0 { format!("{}d", m / (24 * 60)) } else if m % 60 == 0 { format!("{}h", m / 60) } else { format!("{m}m") }
+        }
+
+        async fn reviewers_in<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, postmortems: &[uuid::Uuid]) -> StoreResult<Vec<(uuid::Uuid, Reviewer)>> {
+            if postmortems.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut qb = sqlx::QueryBuilder::<Db>::new(
+                "SELECT r.postmortem_id, r.user_id, u.name, r.signed_off_at, r.signed_revision, r.signed_hash \
+                 FROM postmortem_reviewers r JOIN users u ON u.id = r.user_id WHERE r.postmortem_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in postmortems {
+                sep.push_bind(*id);
+            }
+            qb.push(") ORDER BY u.name, r.user_id");
+            fetch_all_as(conn, qb.build(), |row| {
+                Ok((get(row, "postmortem_id")?, $crate::sql_from_row!(row => Reviewer { user_id: UserId, name, signed_off_at, signed_revision, signed_hash })))
+            })
+            .await
+        }
+
+        /// Writes what a postmortem change did: the timeline entry, the audit entry and the
+        /// live notice, then commits.
+        #[allow(clippy::too_many_arguments)]
+        async fn finish_postmortem_change(
+            store: &$store,
+            mut tx: Tx,
+            incident: IncidentId,
+            change: &str,
+            revision: Option<i64>,
+            detail: String,
+            audit: serde_json::Value,
+            actor: &Actor,
+            at: Timestamp,
+        ) -> StoreResult<Postmortem> {
+            let event = TimelineEvent::PostmortemChanged { change: change.to_owned(), revision, detail };
+            insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
+            audit_in_tx(&mut tx, actor, &format!("postmortem.{change}"), &format!("incident:{incident}"), audit, at).await?;
+            let pm = postmortem_in(&mut *tx, incident, false).await?;
+            let notice = ChangeNotice::Incident(incident);
+            $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
+            commit(store, tx).await?;
+            store.notify_after_commit(notice);
+            Ok(pm)
+        }
+
+        async fn insert_revision(tx: &mut Tx, pm: uuid::Uuid, number: i64, title: &str, body: &str, actor: &Actor, at: Timestamp) -> StoreResult<String> {
+            let hash = firebreak_domain::review::revision_hash(title, body);
+            sqlx::query(
+                "INSERT INTO postmortem_revisions (postmortem_id, number, hash, title, body, author_id, author_name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(pm)
+            .bind(number)
+            .bind(hash.clone())
+            .bind(title.to_owned())
+            .bind(body.to_owned())
+            .bind(actor.user_id.map(|u| u.0))
+            .bind(actor.name.clone())
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Ok(hash)
+        }
+
+        async fn action_in<'c, E: sqlx::Executor<'c, Database = Db>>(conn: E, number: i64) -> StoreResult<ActionItem> {
+            let q = sqlx::query(sqlx::AssertSqlSafe(format!("{ACTION_SELECT} WHERE a.number = $1"))).bind(number);
+            fetch_found_as(conn, q, "action item", action_from_row).await
+        }
+
+        /// An owner must be an enabled user.
+        async fn check_owner(tx: &mut Tx, owner: Option<UserId>) -> StoreResult<()> {
+            if let Some(owner) = owner {
+                match load_user(&mut **tx, owner).await {
+                    Ok(u) if !u.disabled => {}
+                    Ok(_) => return Err(DomainError::invalid("owner_id", "that user is disabled").into()),
+                    Err(StoreError::NotFound(_)) => return Err(DomainError::invalid("owner_id", "no such user").into()),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
+
+        /// Queues the tracker event for `item` in the outbox.
+        async fn queue_tracker_event(tx: &mut Tx, hook: &TrackerHook, event: &str, item: &ActionItem, at: Timestamp) -> StoreResult<()> {
+            let body = serde_json::json!({ "event": event, "action_item": item });
+            sqlx::query(
+                "INSERT INTO stakeholder_messages (id, incident_id, address, subject, body, status, attempts, due_at, created_at, channel, secret, kind) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, 'webhook', $8, 'action_item')",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(item.incident_id.0)
+            .bind(hook.url.clone())
+            .bind(event.to_owned())
+            .bind(body.to_string())
+            .bind(at)
+            .bind(at)
+            .bind(hook.secret.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        }
+
+        /// Appends the action item filters of `f` (the statement joins `action_items a` and `incidents i`).
+        fn push_action_filter(qb: &mut sqlx::QueryBuilder<Db>, f: &ActionFilter) {
+            if let Some(i) = f.incident {
+                qb.push(" AND a.incident_id = ").push_bind(i.0);
+            }
+            if let Some(o) = f.owner {
+                qb.push(" AND a.owner_id = ").push_bind(o.0);
+            }
+            if let Some(s) = f.service {
+                qb.push(" AND i.service_id = ").push_bind(s.0);
+            }
+            if !f.statuses.is_empty() {
+                qb.push(" AND a.status IN (");
+                let mut sep = qb.separated(", ");
+                for s in &f.statuses {
+                    sep.push_bind(s.as_str());
+                }
+                qb.push(")");
+            }
+            if let Some(day) = f.overdue_on {
+                qb.push(" AND a.status IN ('open', 'in_progress') AND a.due_on IS NOT NULL AND a.due_on < ").push_bind(day);
+            }
+            if let Some(v) = &f.viewer {
+                qb.push(" AND ");
+                push_visible(qb, "i", v);
+            }
+            if let Some(before) = f.before_number {
+                qb.push(" AND a.number < ").push_bind(before);
+            }
+        }
+
+        /// Appends the incident filters of an analytics scope (`i` incidents, `s` services).
+        fn push_scope(qb: &mut sqlx::QueryBuilder<Db>, scope: &AnalyticsScope) {
+            if let Some(s) = scope.service {
+                qb.push(" AND i.service_id = ").push_bind(s.0);
+            }
+            if let Some(t) = &scope.team {
+                qb.push(" AND s.owner_team = ").push_bind(t.clone());
+            }
+            for (col, words) in [
+                ("i.severity", scope.severities.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+                ("i.kind", scope.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+            ] {
+                if words.is_empty() {
+                    continue;
+                }
+                qb.push(format!(" AND {col} IN ("));
+                let mut sep = qb.separated(", ");
+                for w in words {
+                    sep.push_bind(w);
+                }
+                qb.push(")");
+            }
+        }
+
+        /// The noisiest alert sources (`by` an integration's name or a dedup key) in the scope.
+        async fn noisiest(store: &$store, scope: &AnalyticsScope, by: &str) -> StoreResult<Vec<firebreak_domain::analytics::AlertNoise>> {
+            let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                "SELECT {by} AS name, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events FROM alerts a \
+                 JOIN integrations g ON g.id = a.integration_id LEFT JOIN services s ON s.id = a.service_id \
+                 LEFT JOIN incidents i ON i.id = a.incident_id WHERE a.first_seen_at >= "
+            ));
+            qb.push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
+            qb.push(" AND (i.id IS NULL OR i.drill = ").push_bind(false).push(")");
+            if let Some(s) = scope.service {
+                qb.push(" AND a.service_id = ").push_bind(s.0);
+            }
+            if let Some(t) = &scope.team {
+                qb.push(" AND s.owner_team = ").push_bind(t.clone());
+            }
+            qb.push(format!(" GROUP BY {by} ORDER BY events DESC, name LIMIT ")).push_bind(i64::from(scope.top.clamp(1, 100)));
+            fetch_all_as(&store.pool, qb.build(), |row| {
+                Ok(firebreak_domain::analytics::AlertNoise { name: get(row, "name")?, alerts: get(row, "alerts")?, events: get(row, "events")? })
+            })
+            .await
+        }
+
+        #[async_trait::async_trait]
+        impl ReviewStore for $store {
+            async fn create_postmortem(&self, incident: IncidentId, template: &str, title: &str, body: &str, actor: &Actor) -> StoreResult<Postmortem> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                let id = uuid::Uuid::now_v7();
+                let hash = firebreak_domain::review::revision_hash(title, body);
+                sqlx::query(
+                    "INSERT INTO postmortems (id, incident_id, template, title, body, state, revision, revision_hash, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'draft', 1, $6, $7, $8, $9)",
+                )
+                .bind(id)
+                .bind(incident.0)
+                .bind(template.to_owned())
+                .bind(title.to_owned())
+                .bind(body.to_owned())
+                .bind(hash.clone())
+                .bind(actor.user_id.map(|u| u.0))
+                .bind(at)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict("the incident already has a postmortem".into()),
+                    other => other,
+                })?;
+                insert_revision(&mut tx, id, 1, title, body, actor, at).await?;
+                let audit = serde_json::json!({ "template": template, "revision": 1, "hash": hash });
+                finish_postmortem_change(self, tx, incident, "drafted", Some(1), format!("from the {template} template"), audit, actor, at).await
+            }
+
+            async fn postmortem(&self, incident: IncidentId) -> StoreResult<Postmortem> {
+                let mut conn = self.pool.acquire().await.map_err(db_err)?;
+                postmortem_in(&mut conn, incident, false).await
+            }
+
+            async fn postmortems_of(&self, incidents: &[IncidentId]) -> StoreResult<Vec<Postmortem>> {
+                let mut out = Vec::new();
+                for chunk in incidents.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {POSTMORTEM_COLS} FROM postmortems WHERE incident_id IN ("));
+                    let mut sep = qb.separated(", ");
+                    for i in chunk {
+                        sep.push_bind(i.0);
+                    }
+                    qb.push(")");
+                    let mut found = fetch_all_as(&self.pool, qb.build(), postmortem_from_row).await?;
+                    let ids: Vec<uuid::Uuid> = found.iter().map(|p| p.id).collect();
+                    for (pm, r) in reviewers_in(&self.pool, &ids).await? {
+                        if let Some(p) = found.iter_mut().find(|p| p.id == pm) {
+                            p.reviewers.push(r);
+                        }
+                    }
+                    out.extend(found);
+                }
+                Ok(out)
+            }
+
+            async fn save_postmortem(&self, incident: IncidentId, edit: PostmortemEdit, actor: &Actor) -> StoreResult<Postmortem> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let pm = postmortem_in(&mut *tx, incident, true).await?;
+                if edit.base != pm.revision {
+                    return Err(StoreError::Conflict(format!(
+                        "the postmortem is at revision {} now (you edited revision {}); reload it and apply your change again",
+                        pm.revision, edit.base
+                    )));
+                }
+                let hash = firebreak_domain::review::revision_hash(&edit.title, &edit.body);
+                if hash == pm.revision_hash {
+                    if edit.impact_started_at == pm.impact_started_at {
+                        return Ok(pm);
+                    }
+                    sqlx::query("UPDATE postmortems SET impact_started_at = $1, updated_at = $2 WHERE id = $3")
+                        .bind(edit.impact_started_at)
+                        .bind(at)
+                        .bind(pm.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let audit = serde_json::json!({ "impact_started_at": edit.impact_started_at });
+                    audit_in_tx(&mut tx, actor, "postmortem.impact_start", &format!("incident:{incident}"), audit, at).await?;
+                    let pm = postmortem_in(&mut *tx, incident, false).await?;
+                    commit(self, tx).await?;
+                    return Ok(pm);
+                }
+                let revision = pm.revision + 1;
+                insert_revision(&mut tx, pm.id, revision, &edit.title, &edit.body, actor, at).await?;
+                // A new revision of a published postmortem reopens its review.
+                let state = if pm.state == PostmortemState::Published { PostmortemState::InReview } else { pm.state };
+                sqlx::query(
+                    "UPDATE postmortems SET title = $1, body = $2, revision = $3, revision_hash = $4, impact_started_at = $5, \
+                     state = $6, updated_at = $7, published_at = NULL WHERE id = $8",
+                )
+                .bind(edit.title.clone())
+                .bind(edit.body.clone())
+                .bind(revision)
+                .bind(hash.clone())
+                .bind(edit.impact_started_at)
+                .bind(state.as_str())
+                .bind(at)
+                .bind(pm.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let detail = if pm.state == PostmortemState::Published { "review reopened".to_owned() } else { String::new() };
+                let audit = serde_json::json!({ "revision": revision, "hash": hash, "state": state });
+                finish_postmortem_change(self, tx, incident, "revised", Some(revision), detail, audit, actor, at).await
+            }
+
+            async fn postmortem_revisions(&self, incident: IncidentId) -> StoreResult<Vec<PostmortemRevision>> {
+                let pm = self.postmortem(incident).await?;
+                let q = sqlx::query(
+                    "SELECT number, hash, title, body, author_id, author_name, created_at FROM postmortem_revisions \
+                     WHERE postmortem_id = $1 ORDER BY number",
+                )
+                .bind(pm.id);
+                fetch_all_as(&self.pool, q, revision_from_row).await
+            }
+
+            async fn request_postmortem_review(&self, incident: IncidentId, reviewers: &[UserId], actor: &Actor) -> StoreResult<Postmortem> {
+                let at = firebreak_domain::time::now();
+                let mut wanted: Vec<UserId> = Vec::new();
+                for r in reviewers {
+                    if !wanted.contains(r) {
+                        wanted.push(*r);
+                    }
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let pm = postmortem_in(&mut *tx, incident, true).await?;
+                firebreak_domain::review::check_request_review(pm.state, wanted.len())?;
+                let mut names = Vec::new();
+                for r in &wanted {
+                    match load_user(&mut *tx, *r).await {
+                        Ok(u) if !u.disabled => names.push(u.name),
+                        Ok(_) => return Err(DomainError::invalid("reviewers", "a reviewer's account is disabled").into()),
+                        Err(StoreError::NotFound(_)) => return Err(DomainError::invalid("reviewers", "no such user").into()),
+                        Err(e) => return Err(e),
+                    }
+                }
+                for old in &pm.reviewers {
+                    if !wanted.contains(&old.user_id) {
+                        sqlx::query("DELETE FROM postmortem_reviewers WHERE postmortem_id = $1 AND user_id = $2")
+                            .bind(pm.id)
+                            .bind(old.user_id.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                for r in &wanted {
+                    sqlx::query("INSERT INTO postmortem_reviewers (postmortem_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(pm.id)
+                        .bind(r.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                sqlx::query("UPDATE postmortems SET state = 'in_review', updated_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(pm.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let audit = serde_json::json!({ "revision": pm.revision, "reviewers": wanted });
+                let detail = format!("reviewers: {}", names.join(", "));
+                finish_postmortem_change(self, tx, incident, "review_requested", Some(pm.revision), detail, audit, actor, at).await
+            }
+
+            async fn sign_off_postmortem(&self, incident: IncidentId, reviewer: UserId, hash: &str, actor: &Actor) -> StoreResult<Postmortem> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let pm = postmortem_in(&mut *tx, incident, true).await?;
+                if pm.state != PostmortemState::InReview {
+                    return Err(DomainError::invalid("state", format!("only a postmortem in review is signed off; this one is {}", pm.state)).into());
+                }
+                if !pm.reviewers.iter().any(|r| r.user_id == reviewer) {
+                    return Err(DomainError::invalid("reviewer", "you are not a named reviewer of this postmortem").into());
+                }
+                if hash != pm.revision_hash {
+                    return Err(StoreError::Conflict(format!(
+                        "you reviewed an older revision; revision {} is current, read it and sign off again",
+                        pm.revision
+                    )));
+                }
+                sqlx::query(
+                    "UPDATE postmortem_reviewers SET signed_off_at = $1, signed_revision = $2, signed_hash = $3 WHERE postmortem_id = $4 AND user_id = $5",
+                )
+                .bind(at)
+                .bind(pm.revision)
+                .bind(pm.revision_hash.clone())
+                .bind(pm.id)
+                .bind(reviewer.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let audit = serde_json::json!({ "reviewer": reviewer, "revision": pm.revision, "hash": pm.revision_hash });
+                finish_postmortem_change(self, tx, incident, "signed_off", Some(pm.revision), String::new(), audit, actor, at).await
+            }
+
+            async fn publish_postmortem(&self, incident: IncidentId, actor: &Actor) -> StoreResult<Postmortem> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let pm = postmortem_in(&mut *tx, incident, true).await?;
+                let signs: Vec<SignOff> =
+                    pm.reviewers.iter().map(|r| SignOff { reviewer: r.name.clone(), signed_hash: r.signed_hash.clone() }).collect();
+                firebreak_domain::review::check_publish(pm.state, &pm.revision_hash, &signs)?;
+                sqlx::query("UPDATE postmortems SET state = 'published', published_at = $1, updated_at = $2 WHERE id = $3")
+                    .bind(at)
+                    .bind(at)
+                    .bind(pm.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let audit = serde_json::json!({ "revision": pm.revision, "hash": pm.revision_hash });
+                finish_postmortem_change(self, tx, incident, "published", Some(pm.revision), String::new(), audit, actor, at).await
+            }
+
+            async fn star_timeline_entry(&self, incident: IncidentId, seq: i64, starred: bool, actor: &Actor) -> StoreResult<()> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let q = sqlx::query("SELECT CAST(1 AS BIGINT) FROM timeline_entries WHERE seq = $1 AND incident_id = $2").bind(seq).bind(incident.0);
+                if q.fetch_optional(&mut *tx).await.map_err(db_err)?.is_none() {
+                    return Err(StoreError::NotFound("timeline entry"));
+                }
+                let changed = if starred {
+                    sqlx::query("INSERT INTO key_events (seq, incident_id, starred_by, starred_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(seq)
+                        .bind(incident.0)
+                        .bind(actor.user_id.map(|u| u.0))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                } else {
+                    sqlx::query("DELETE FROM key_events WHERE seq = $1").bind(seq).execute(&mut *tx).await
+                }
+                .map_err(db_err)?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(());
+                }
+                let action = if starred { "incident.key_event" } else { "incident.key_event_removed" };
+                audit_in_tx(&mut tx, actor, action, &format!("incident:{incident}"), serde_json::json!({ "seq": seq }), at).await?;
+                let notice = ChangeNotice::Incident(incident);
+                $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
+                commit(self, tx).await?;
+                self.notify_after_commit(notice);
+                Ok(())
+            }
+
+            async fn key_events(&self, incident: IncidentId) -> StoreResult<Vec<i64>> {
+                sqlx::query_scalar("SELECT seq FROM key_events WHERE incident_id = $1 ORDER BY seq")
+                    .bind(incident.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn create_action_item(
+                &self,
+                incident: IncidentId,
+                from_postmortem: bool,
+                f: ActionItemFields,
+                hook: Option<&TrackerHook>,
+                actor: &Actor,
+            ) -> StoreResult<ActionItem> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                load_incident(&mut *tx, IncidentRef::Id(incident), true).await?;
+                check_owner(&mut tx, f.owner_id).await?;
+                let number: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'action_item_number' RETURNING value")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO action_items (id, number, incident_id, from_postmortem, title, kind, owner_id, due_on, priority, status, link, \
+                     procedure_file, created_by, created_at, updated_at, closed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(number)
+                .bind(incident.0)
+                .bind(from_postmortem)
+                .bind(f.title.clone())
+                .bind(f.kind.as_str())
+                .bind(f.owner_id.map(|u| u.0))
+                .bind(f.due_on)
+                .bind(f.priority.as_str())
+                .bind(f.status.as_str())
+                .bind(f.link.clone())
+                .bind(f.procedure_file.clone())
+                .bind(actor.user_id.map(|u| u.0))
+                .bind(at)
+                .bind(at)
+                .bind(f.status.is_closed().then_some(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let item = action_in(&mut *tx, number).await?;
+                let event = TimelineEvent::ActionItemChanged { number, title: item.title.clone(), change: "added".into(), status: item.status };
+                insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
+                audit_in_tx(&mut tx, actor, "action_item.create", &format!("action_item:{number}"), serde_json::to_value(&item).unwrap_or_default(), at).await?;
+                if let Some(hook) = hook {
+                    queue_tracker_event(&mut tx, hook, "action_item.created", &item, at).await?;
+                }
+                let notice = ChangeNotice::Incident(incident);
+                $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
+                commit(self, tx).await?;
+                self.notify_after_commit(notice);
+                Ok(item)
+            }
+
+            async fn update_action_item(&self, number: i64, f: ActionItemFields, hook: Option<&TrackerHook>, actor: &Actor) -> StoreResult<ActionItem> {
+                let at = firebreak_domain::time::now();
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let lock = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM action_items WHERE number = $1{}", $for_update))).bind(number);
+                if lock.fetch_optional(&mut *tx).await.map_err(db_err)?.is_none() {
+                    return Err(StoreError::NotFound("action item"));
+                }
+                let before = action_in(&mut *tx, number).await?;
+                let same = before.title == f.title
+                    && before.kind == f.kind
+                    && before.owner_id == f.owner_id
+                    && before.due_on == f.due_on
+                    && before.priority == f.priority
+                    && before.status == f.status
+                    && before.link == f.link
+                    && before.procedure_file == f.procedure_file;
+                if same {
+                    return Ok(before);
+                }
+                check_owner(&mut tx, f.owner_id).await?;
+                let closed_at = match (before.status.is_closed(), f.status.is_closed()) {
+                    (false, true) => Some(at),
+                    (true, true) => before.closed_at,
+                    _ => None,
+                };
+                sqlx::query(
+                    "UPDATE action_items SET title = $1, kind = $2, owner_id = $3, due_on = $4, priority = $5, status = $6, link = $7, \
+                     procedure_file = $8, updated_at = $9, closed_at = $10, reminded_on = NULL WHERE number = $11",
+                )
+                .bind(f.title.clone())
+                .bind(f.kind.as_str())
+                .bind(f.owner_id.map(|u| u.0))
+                .bind(f.due_on)
+                .bind(f.priority.as_str())
+                .bind(f.status.as_str())
+                .bind(f.link.clone())
+                .bind(f.procedure_file.clone())
+                .bind(at)
+                .bind(closed_at)
+                .bind(number)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let item = action_in(&mut *tx, number).await?;
+                let event = TimelineEvent::ActionItemChanged { number, title: item.title.clone(), change: "updated".into(), status: item.status };
+                insert_timeline(&mut tx, item.incident_id, actor, at, &[event]).await?;
+                let audit = serde_json::json!({ "before": before, "after": item });
+                audit_in_tx(&mut tx, actor, "action_item.update", &format!("action_item:{number}"), audit, at).await?;
+                if let Some(hook) = hook {
+                    queue_tracker_event(&mut tx, hook, "action_item.updated", &item, at).await?;
+                }
+                let notice = ChangeNotice::Incident(item.incident_id);
+                $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
+                commit(self, tx).await?;
+                self.notify_after_commit(notice);
+                Ok(item)
+            }
+
+            async fn action_item(&self, number: i64) -> StoreResult<ActionItem> {
+                action_in(&self.pool, number).await
+            }
+
+            async fn list_action_items(&self, filter: &ActionFilter) -> StoreResult<Page<ActionItem>> {
+                let limit = $crate::page_limit(filter.limit);
+                let mut qb = sqlx::QueryBuilder::<Db>::new(format!("{ACTION_SELECT} WHERE 1 = 1"));
+                push_action_filter(&mut qb, filter);
+                qb.push(" ORDER BY a.number DESC LIMIT ").push_bind(i64::from(limit) + 1);
+                let items = fetch_all_as(&self.pool, qb.build(), action_from_row).await?;
+                Ok(page_of(items, limit, |a| a.number))
+            }
+
+            async fn process_review_reminders(&self, now: Timestamp, due: &[(Severity, u32)], today: chrono::NaiveDate) -> StoreResult<Reminded> {
+                let mut done = Reminded::default();
+                let actor = Actor::system("review", Via::System);
+                for (severity, minutes) in due {
+                    let cutoff = now - chrono::TimeDelta::minutes(i64::from(*minutes));
+                    // Incidents resolved long before (e.g. before an upgrade) are not chased.
+                    let horizon = cutoff - chrono::TimeDelta::days(30);
+                    let late = "FROM incidents i WHERE i.severity = $1 AND i.resolved_at IS NOT NULL AND i.resolved_at <= $2 AND i.resolved_at > $3 \
+                        AND i.merged_into IS NULL AND i.drill = $4 \
+                        AND NOT EXISTS (SELECT 1 FROM postmortems p WHERE p.incident_id = i.id AND p.state = 'published') \
+                        AND NOT EXISTS (SELECT 1 FROM postmortem_reminders r WHERE r.incident_id = i.id)";
+                    let probe = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) {late} LIMIT 1")))
+                        .bind(severity.as_str())
+                        .bind(cutoff)
+                        .bind(horizon)
+                        .bind(false);
+                    if !found(self, probe).await? {
+                        continue;
+                    }
+                    let mut tx = self.begin_write().await.map_err(db_err)?;
+                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT i.id {late} ORDER BY i.resolved_at LIMIT 100")))
+                        .bind(severity.as_str())
+                        .bind(cutoff)
+                        .bind(horizon)
+                        .bind(false)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let mut touched = Vec::new();
+                    for id in ids {
+                        let claimed = sqlx::query("INSERT INTO postmortem_reminders (incident_id, reminded_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                            .bind(id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?
+                            .rows_affected();
+                        if claimed == 0 {
+                            continue;
+                        }
+                        let incident = load_incident(&mut *tx, IncidentRef::Id(IncidentId(id)), false).await?;
+                        let payload = serde_json::json!({
+                            "subject": format!("[Firebreak] {}: the postmortem is late", incident.label()),
+                            "text": format!(
+                                "The postmortem of {} ({}) was due {} after resolution and is not published. Write it, or send it to review, from the incident page.",
+                                incident.label(), incident.title, show_minutes(*minutes)
+                            ),
+                        });
+                        let mut to = Vec::new();
+                        if let Some(user) = incident.commander.or(incident.created_by) {
+                            to.extend(notify_user(&mut tx, "reminder", user, &format!("postmortem-late:{id}"), payload, now).await?);
+                        }
+                        let detail = if to.is_empty() { "nobody to remind (no commander)".to_owned() } else { format!("reminded {}", to.join(", ")) };
+                        let event = TimelineEvent::PostmortemChanged { change: "late".into(), revision: None, detail };
+                        insert_timeline(&mut tx, incident.id, &actor, now, &[event]).await?;
+                        touched.push(incident.id);
+                        done.postmortems += 1;
+                    }
+                    for id in &touched {
+                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                    }
+                    commit(self, tx).await?;
+                    for id in touched {
+                        self.notify_after_commit(ChangeNotice::Incident(id));
+                    }
+                }
+                let late = "FROM action_items a WHERE a.status IN ('open', 'in_progress') AND a.due_on IS NOT NULL AND a.due_on < $1 \
+                    AND (a.reminded_on IS NULL OR a.reminded_on < $2)";
+                let probe = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT CAST(1 AS BIGINT) {late} LIMIT 1"))).bind(today).bind(today);
+                if !found(self, probe).await? {
+                    return Ok(done);
+                }
+                let mut tx = self.begin_write().await.map_err(db_err)?;
+                let numbers: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT a.number {late} ORDER BY a.due_on LIMIT 100")))
+                    .bind(today)
+                    .bind(today)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut touched = Vec::new();
+                for number in numbers {
+                    let claimed = sqlx::query(
+                        "UPDATE action_items SET reminded_on = $1 WHERE number = $2 AND (reminded_on IS NULL OR reminded_on < $3)",
+                    )
+                    .bind(today)
+                    .bind(number)
+                    .bind(today)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                    if claimed == 0 {
+                        continue;
+                    }
+                    let item = action_in(&mut *tx, number).await?;
+                    let incident = load_incident(&mut *tx, IncidentRef::Id(item.incident_id), false).await?;
+                    let due = item.due_on.map(|d| d.to_string()).unwrap_or_default();
+                    let payload = serde_json::json!({
+                        "subject": format!("[Firebreak] AI-{number} is overdue: {}", item.title),
+                        "text": format!(
+                            "The action item AI-{number} \"{}\" from {} was due on {due} and is {}. Update it on the action items page.",
+                            item.title, incident.label(), item.status
+                        ),
+                    });
+                    if let Some(user) = item.owner_id.or(incident.commander) {
+                        notify_user(&mut tx, "reminder", user, &format!("action-late:{}:{today}", item.id), payload, now).await?;
+                    }
+                    let event = TimelineEvent::ActionItemChanged { number, title: item.title.clone(), change: "late".into(), status: item.status };
+                    insert_timeline(&mut tx, item.incident_id, &actor, now, &[event]).await?;
+                    touched.push(item.incident_id);
+                    done.action_items += 1;
+                }
+                for id in &touched {
+                    $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
+                }
+                commit(self, tx).await?;
+                for id in touched {
+                    self.notify_after_commit(ChangeNotice::Incident(id));
+                }
+                Ok(done)
+            }
+
+            async fn analytics_facts(&self, scope: &AnalyticsScope) -> StoreResult<firebreak_domain::analytics::AnalyticsInput> {
+                use firebreak_domain::analytics::{ActionFacts, AnalyticsInput, IncidentFacts, PageFacts};
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT i.number, i.severity, i.kind, i.drill, i.detected_at, i.first_acknowledged_at, i.first_contained_at, \
+                     i.first_resolved_at, i.resolved_at, i.closed_at, i.reopen_count, s.name AS service_name, s.owner_team, \
+                     (SELECT MIN(a.first_seen_at) FROM alerts a WHERE a.incident_id = i.id) AS first_alert_at, \
+                     p.state AS postmortem_state, p.impact_started_at \
+                     FROM incidents i LEFT JOIN services s ON s.id = i.service_id LEFT JOIN postmortems p ON p.incident_id = i.id \
+                     WHERE i.detected_at >= ",
+                );
+                qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
+                push_scope(&mut qb, scope);
+                let incidents = fetch_all_as(&self.pool, qb.build(), |row| {
+                    let state: Option<String> = get(row, "postmortem_state")?;
+                    let reopened: i64 = get(row, "reopen_count")?;
+                    let team: Option<String> = get(row, "owner_team")?;
+                    Ok(IncidentFacts {
+                        number: get(row, "number")?,
+                        severity: parse_word(row, "severity")?,
+                        kind: parse_word(row, "kind")?,
+                        service: get(row, "service_name")?,
+                        team: team.filter(|t| !t.is_empty()),
+                        drill: get(row, "drill")?,
+                        detected_at: get(row, "detected_at")?,
+                        first_alert_at: get(row, "first_alert_at")?,
+                        impact_started_at: get(row, "impact_started_at")?,
+                        first_acknowledged_at: get(row, "first_acknowledged_at")?,
+                        first_contained_at: get(row, "first_contained_at")?,
+                        first_resolved_at: get(row, "first_resolved_at")?,
+                        resolved_at: get(row, "resolved_at")?,
+                        closed_at: get(row, "closed_at")?,
+                        reopened: u32::try_from(reopened.max(0)).unwrap_or(u32::MAX),
+                        has_postmortem: state.is_some(),
+                        postmortem_published: state.as_deref() == Some("published"),
+                    })
+                })
+                .await?;
+
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT n.user_id, u.name, n.incident_id, n.created_at FROM notifications n JOIN users u ON u.id = n.user_id \
+                     JOIN incidents i ON i.id = n.incident_id LEFT JOIN services s ON s.id = i.service_id \
+                     WHERE n.kind = 'page' AND n.created_at >= ",
+                );
+                qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to).push(" AND i.drill = ").push_bind(false);
+                push_scope(&mut qb, scope);
+                // A page to several contact methods of one person is one page.
+                qb.push(" GROUP BY n.user_id, u.name, n.incident_id, n.created_at");
+                let pages = fetch_all_as(&self.pool, qb.build(), |row| {
+                    Ok(PageFacts { user_id: UserId(get(row, "user_id")?), user_name: get(row, "name")?, at: get(row, "created_at")? })
+                })
+                .await?;
+
+                let mut qb = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT a.created_at, a.due_on, a.closed_at FROM action_items a JOIN incidents i ON i.id = a.incident_id \
+                     LEFT JOIN services s ON s.id = i.service_id WHERE a.created_at >= ",
+                );
+                qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to).push(" AND i.drill = ").push_bind(false);
+                push_scope(&mut qb, scope);
+                let actions = fetch_all_as(&self.pool, qb.build(), |row| {
+                    Ok(ActionFacts { created_at: get(row, "created_at")?, due_on: get(row, "due_on")?, closed_at: get(row, "closed_at")? })
+                })
+                .await?;
+
+                Ok(AnalyticsInput {
+                    incidents,
+                    pages,
+                    actions,
+                    noisy_sources: noisiest(self, scope, "g.name").await?,
+                    noisy_fingerprints: noisiest(self, scope, "a.dedup_key").await?,
+                })
+            }
+        }
+    };
+}
