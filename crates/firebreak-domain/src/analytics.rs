@@ -258,6 +258,7 @@ pub struct Report {
 pub fn report(input: AnalyticsInput, q: &ReportQuery, targets: &Targets) -> Report {
     let AnalyticsInput { incidents, pages, actions, noisy_sources, noisy_fingerprints } = input;
     let clock = LocalClock::new(&q.tz, q.from, q.to);
+    let now = q.now.timestamp_micros();
     let mut drills_excluded = 0;
     let mut total = Accumulator::default();
     total.reserve(incidents.len());
@@ -271,7 +272,7 @@ pub fn report(input: AnalyticsInput, q: &ReportQuery, targets: &Targets) -> Repo
             drills_excluded += 1;
             continue;
         }
-        let m = Measures::of(incident, q.now, targets);
+        let m = Measures::of(incident, now, targets);
         total.add(&m);
         let Some(bucket) = Bucket::of(incident, q.group_by, &clock) else {
             continue;
@@ -428,41 +429,42 @@ struct Measures {
 }
 
 impl Measures {
-    fn of(i: &IncidentFacts, now: Timestamp, targets: &Targets) -> Measures {
-        let earliest_sign = match (i.first_alert_at, i.impact_started_at) {
+    /// `now` in microseconds since the Unix epoch.
+    fn of(i: &IncidentFacts, now: i64, targets: &Targets) -> Measures {
+        // Each instant as microseconds, converted once.
+        let us = |t: Option<Timestamp>| t.map(|t| t.timestamp_micros());
+        let detected = Some(i.detected_at.timestamp_micros());
+        let (acknowledged, contained, first_resolved, resolved) =
+            (us(i.first_acknowledged_at), us(i.first_contained_at), us(i.first_resolved_at), us(i.resolved_at));
+        let earliest_sign = match (us(i.first_alert_at), us(i.impact_started_at)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let contained_at = i.first_contained_at.or(i.first_resolved_at);
-        let span = |a: Option<Timestamp>, b: Option<Timestamp>| Some(micros_between(a?, b?));
-        let detected = Some(i.detected_at);
+        let contained_or_resolved = contained.or(first_resolved);
+        let minutes = |m: &BTreeMap<Severity, u32>| m.get(&i.severity).copied();
         Measures {
             mttd: span(earliest_sign, detected),
-            mtta: span(detected, i.first_acknowledged_at),
-            mttc: span(detected, contained_at),
-            mttr: span(detected, i.resolved_at),
-            contain: span(i.first_acknowledged_at, i.first_contained_at),
-            recover: span(i.first_contained_at, i.first_resolved_at),
-            close: span(i.resolved_at, i.closed_at),
-            resolved: i.resolved_at.is_some(),
+            mtta: span(detected, acknowledged),
+            mttc: span(detected, contained_or_resolved),
+            mttr: span(detected, resolved),
+            contain: span(acknowledged, contained),
+            recover: span(contained, first_resolved),
+            close: span(resolved, us(i.closed_at)),
+            resolved: resolved.is_some(),
             reopened: i.reopened > 0,
-            acknowledged: outcome(
-                i.detected_at,
-                targets.acknowledge_within_minutes.get(&i.severity),
-                i.first_acknowledged_at,
-                now,
-            ),
-            contained: outcome(i.detected_at, targets.contain_within_minutes.get(&i.severity), contained_at, now),
+            acknowledged: outcome(detected, minutes(&targets.acknowledge_within_minutes), acknowledged, now),
+            contained: outcome(detected, minutes(&targets.contain_within_minutes), contained_or_resolved, now),
             published: i.postmortem_published,
         }
     }
 }
 
-fn outcome(detected: Timestamp, minutes: Option<&u32>, reached: Option<Timestamp>, now: Timestamp) -> Outcome {
-    let Some(&minutes) = minutes else {
+/// Whether `reached` came by `detected` + `minutes`, all instants in microseconds.
+fn outcome(detected: Option<i64>, minutes: Option<u32>, reached: Option<i64>, now: i64) -> Outcome {
+    let (Some(detected), Some(minutes)) = (detected, minutes) else {
         return Outcome::NotCounted;
     };
-    let deadline = detected + chrono::TimeDelta::minutes(i64::from(minutes));
+    let deadline = detected.saturating_add(i64::from(minutes) * 60_000_000);
     match reached {
         Some(at) if at <= deadline => Outcome::Met,
         Some(_) => Outcome::Missed,
@@ -471,9 +473,9 @@ fn outcome(detected: Timestamp, minutes: Option<&u32>, reached: Option<Timestamp
     }
 }
 
-/// `to` − `from` in microseconds, negative clamped to 0.
-fn micros_between(from: Timestamp, to: Timestamp) -> i64 {
-    to.timestamp_micros().saturating_sub(from.timestamp_micros()).max(0)
+/// `to` − `from` in microseconds when both are there, negative clamped to 0.
+fn span(from: Option<i64>, to: Option<i64>) -> Option<i64> {
+    Some(to?.saturating_sub(from?).max(0))
 }
 
 /// The durations and counts of one group while incidents are added.
@@ -693,7 +695,7 @@ fn on_call_load(pages: &[PageFacts], q: &ReportQuery, clock: &LocalClock<'_>) ->
 
 fn is_off_hours(local: DateTime, q: &ReportQuery) -> bool {
     let weekend = matches!(local.weekday(), Weekday::Saturday | Weekday::Sunday);
-    // Hours are 0–23, so the cast to u8 cannot wrap.
+    // jiff's hours are 0–23.
     let hour = local.hour().unsigned_abs();
     weekend || hour < q.business_start_hour || hour >= q.business_end_hour
 }
@@ -715,7 +717,7 @@ fn action_metrics(actions: &[ActionFacts], q: &ReportQuery, clock: &LocalClock<'
 }
 
 /// Reads instants as local time in the report's zone. The zone's offsets over the period are
-/// looked up once: a zone lookup per instant took most of a report's time.
+/// looked up once, as zone lookups per instant were a large share of a report's time.
 struct LocalClock<'z> {
     tz: &'z TimeZone,
     from: jiff::Timestamp,

@@ -181,6 +181,23 @@ where
     }
 }
 
+/// An optional JSON body: a request without a `Content-Type` has none; one with a body is
+/// read as [`ApiJson`] reads it.
+impl<S, T> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if req.headers().get(axum::http::header::CONTENT_TYPE).is_none() {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(req, state).await.map(Some)
+    }
+}
+
 /// `axum::extract::Path`, but a segment that cannot be read (not UTF-8) answers 404 with the
 /// API error envelope, like any other id that names nothing.
 pub struct ApiPath<T>(pub T);

@@ -157,6 +157,8 @@ pub struct AppState {
     pub cadence_checked: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     /// When the status pages' component statuses were last recorded (by this process's clock).
     pub status_recorded: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
+    /// When late postmortems and overdue action items were last looked for.
+    pub review_checked: Arc<std::sync::Mutex<Option<firebreak_domain::Timestamp>>>,
     link_secret: Arc<tokio::sync::OnceCell<String>>,
     /// Status pages' answers, ready to serve.
     pub status_cache: Arc<app::status_pages::cache::PageCache>,
@@ -192,6 +194,7 @@ impl AppState {
             comms_since: Arc::new(std::sync::Mutex::new(None)),
             cadence_checked: Arc::new(std::sync::Mutex::new(None)),
             status_recorded: Arc::new(std::sync::Mutex::new(None)),
+            review_checked: Arc::new(std::sync::Mutex::new(None)),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
     }

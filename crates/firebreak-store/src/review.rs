@@ -11,9 +11,10 @@ use firebreak_domain::{Actor, IncidentId, IncidentType, ServiceId, Severity, Tim
 use serde::Serialize;
 
 /// One incident's postmortem: its current revision and review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Postmortem {
     pub id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
     pub incident_id: IncidentId,
     /// The template it was drafted from.
     pub template: String,
@@ -26,34 +27,43 @@ pub struct Postmortem {
     /// [`firebreak_domain::review::revision_hash`] of the current revision.
     pub revision_hash: String,
     /// When the impact began, as the review found (analytics' MTTD uses it).
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub impact_started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub created_by: Option<UserId>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub published_at: Option<Timestamp>,
     pub reviewers: Vec<Reviewer>,
 }
 
 /// A named reviewer and their sign-off (of the revision they signed, which may be older
 /// than the current one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reviewer {
+    #[schema(value_type = String, format = Uuid)]
     pub user_id: UserId,
     pub name: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub signed_off_at: Option<Timestamp>,
     pub signed_revision: Option<i64>,
     pub signed_hash: Option<String>,
 }
 
 /// A saved revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PostmortemRevision {
     pub number: i64,
     pub hash: String,
     pub title: String,
     pub body: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub author_id: Option<UserId>,
     pub author_name: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
@@ -74,11 +84,12 @@ pub struct TrackerHook {
 }
 
 /// An action item, with what lists show of its incident and owner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ActionItem {
     pub id: uuid::Uuid,
     /// Installation-wide number (`AI-<number>`).
     pub number: i64,
+    #[schema(value_type = String, format = Uuid)]
     pub incident_id: IncidentId,
     pub incident_number: i64,
     pub incident_title: String,
@@ -86,8 +97,10 @@ pub struct ActionItem {
     pub from_postmortem: bool,
     pub title: String,
     pub kind: ActionKind,
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub owner_id: Option<UserId>,
     pub owner_name: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<NaiveDate>,
     pub priority: ActionPriority,
     pub status: ActionStatus,
@@ -96,11 +109,16 @@ pub struct ActionItem {
     /// Of a procedure change: the procedures file it changes.
     pub procedure_file: Option<String>,
     /// The incident's catalog service.
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub service_id: Option<ServiceId>,
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub created_by: Option<UserId>,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     /// When it became done or won't do.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub closed_at: Option<Timestamp>,
 }
 

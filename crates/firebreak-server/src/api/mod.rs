@@ -11,6 +11,7 @@ pub mod investigation;
 pub mod paging;
 pub mod procedure_files;
 pub mod procedures;
+pub mod review;
 pub mod schedules;
 pub mod services;
 pub mod status_pages;
@@ -152,11 +153,31 @@ use utoipa::{Modify, OpenApi};
         calendar::create_my_feed,
         calendar::list_my_feeds,
         calendar::delete_feed,
+        review::get_postmortem,
+        review::create_postmortem,
+        review::draft_postmortem,
+        review::save_postmortem,
+        review::preview_postmortem,
+        review::list_revisions,
+        review::diff_revisions,
+        review::request_review,
+        review::sign_off,
+        review::publish,
+        review::export_postmortem,
+        review::star_entry,
+        review::unstar_entry,
+        review::list_incident_actions,
+        review::create_action_item,
+        review::list_action_items,
+        review::get_action_item,
+        review::update_action_item,
+        review::get_analytics,
+        review::get_analytics_csv,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"), (name = "paging"), (name = "procedures"))
+    tags((name = "incidents"), (name = "users"), (name = "tokens"), (name = "audit"), (name = "services"), (name = "alerts"), (name = "triage"), (name = "on-call"), (name = "paging"), (name = "procedures"), (name = "review"))
 )]
 pub struct ApiDoc;
 
@@ -192,6 +213,7 @@ pub fn router() -> Router<AppState> {
         .merge(procedures::router())
         .merge(procedure_files::router())
         .merge(calendar::router())
+        .merge(review::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -18,6 +18,7 @@ pub mod oncall;
 pub mod paging;
 pub mod procedures;
 pub mod respond;
+pub mod review;
 pub mod status_pages;
 pub mod triage;
 pub mod visibility;

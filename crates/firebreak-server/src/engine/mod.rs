@@ -5,6 +5,7 @@
 
 pub mod comms;
 pub mod paging;
+pub mod review;
 pub mod status;
 
 use crate::AppState;
@@ -22,6 +23,7 @@ pub const TICK: Duration = Duration::from_secs(1);
 pub async fn tick(state: &AppState) -> usize {
     let done = heartbeats(state).await + checks(state).await;
     status::run_once(state, state.clock.now()).await;
+    review::run_once(state, state.clock.now()).await;
     done
 }
 

@@ -192,6 +192,9 @@ pub async fn change(state: &AppState, p: &Principal, id: &str, mut change: Incid
     {
         edit.service_id = catalog_service(state, services).await?;
     }
+    if let IncidentChange::Transition(firebreak_domain::IncidentAction::Close) = &change {
+        crate::app::review::check_close(state, &get(state, id).await?).await?;
+    }
     let incident = state.store.change_incident(incident_ref(id)?, change, &p.actor()).await?;
     state.paging_wake.notify_one();
     Ok(incident)

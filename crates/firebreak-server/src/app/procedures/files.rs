@@ -50,12 +50,14 @@ pub fn check_path(rel: &str) -> Result<(), String> {
     }
     let ext_ok = match folder {
         "templates" => name.ends_with(".j2"),
+        "postmortems" => name.ends_with(".md"),
         "playbooks" => name.ends_with(".md") || name.ends_with(".yaml") || name.ends_with(".yml"),
         _ => name.ends_with(".yaml") || name.ends_with(".yml"),
     };
     if !ext_ok {
         let want = match folder {
             "templates" => ".j2 (e.g. internal.md.j2)",
+            "postmortems" => ".md",
             "playbooks" => ".md or .yaml",
             _ => ".yaml",
         };

@@ -191,6 +191,18 @@ pub fn check_all(
             errors.push(e);
         }
     }
+    let sample = crate::app::review::draft::PostmortemContext::sample();
+    for t in procedures.postmortems.values() {
+        if let Err(mut e) = crate::app::review::draft::render(t, &sample) {
+            if let Some(f) = files
+                .iter()
+                .find(|f| f.path.starts_with("postmortems/") && crate::app::procedures::stem(&f.path) == t.name)
+            {
+                e.file = f.path.clone();
+            }
+            errors.push(e);
+        }
+    }
     errors
 }
 
