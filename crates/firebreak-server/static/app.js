@@ -77,3 +77,36 @@ document.addEventListener("keydown", (e) => {
     menu.querySelector("summary")?.focus();
   }
 });
+
+// A Markdown box with data-preview shows its safe server-rendered preview as one types
+// (the same renderer as notes: raw HTML is shown as text). Without this script the form's
+// Preview button does the same with a page load.
+(function () {
+  "use strict";
+  var boxes = document.querySelectorAll("textarea[data-preview]");
+  Array.prototype.forEach.call(boxes, function (box) {
+    var target = document.getElementById(box.getAttribute("data-preview-target"));
+    var csrf = box.form && box.form.querySelector("input[name=csrf]");
+    if (!target || !csrf) return;
+    var timer = null;
+    var seq = 0;
+    function update() {
+      var mine = ++seq;
+      var body = new URLSearchParams();
+      body.set("csrf", csrf.value);
+      body.set("body", box.value);
+      fetch(box.getAttribute("data-preview"), { method: "POST", credentials: "same-origin", body: body })
+        .then(function (res) { if (!res.ok) throw new Error("HTTP " + res.status); return res.text(); })
+        .then(function (html) {
+          if (mine !== seq) return;
+          target.innerHTML = html;
+          target.setAttribute("data-updated", String(Date.now()));
+        })
+        .catch(function () { /* keep the last preview */ });
+    }
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(update, 250);
+    });
+  });
+})();

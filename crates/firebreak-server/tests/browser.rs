@@ -759,3 +759,143 @@ async fn publish_an_update_from_an_incident_and_see_it_on_the_status_page() {
     reader.close().await.unwrap_or_else(|e| panic!("{e}"));
     c.close().await.unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// A responder stars a key event, drafts the postmortem, writes in the editor and sees the
+/// live preview (hostile HTML shown as text), asks the viewer for a review; the viewer signs
+/// off in another browser; the responder publishes it (read-only now) and adds an action item;
+/// the Analytics page draws its charts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_review_and_publish_a_postmortem_and_see_the_analytics() {
+    if !browser_tests_on() {
+        return;
+    }
+    let Some(app) = TestApp::new(Backend::Sqlite).await else { return };
+    let base = app.serve().await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &app.responder.token,
+            serde_json::json!({"title": "Search is slow", "severity": "high", "type": "degradation"}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text);
+    for action in ["acknowledge", "resolve"] {
+        let r =
+            app.post(&format!("/api/v1/incidents/INC-1/{action}"), &app.responder.token, serde_json::json!({})).await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text);
+    }
+
+    let driver = start_chromedriver().await;
+    let profiles = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = browser(&driver, &profiles.path().join("responder"), 1280, 900).await;
+    sign_in(&c, &base, "responder@example.com").await;
+    c.goto(&format!("{base}/incidents/INC-1")).await.unwrap_or_else(|e| panic!("{e}"));
+    // Star the first timeline entry (the declaration) as a key event.
+    let star = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid=timeline] button.star"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    star.click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid=timeline] button.star.on"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    click(&c, "a[data-testid=postmortem-link]").await;
+    wait_for_path(&c, "/incidents/INC-1/postmortem").await;
+    click(&c, "button[data-testid=pm-create]").await;
+    wait_for_notice(&c, "Drafted from the record").await;
+    let draft = c.find(Locator::Id("pm-body")).await.unwrap_or_else(|e| panic!("{e}"));
+    let text = draft.prop("value").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
+    assert!(text.contains("## Contributing factors") && text.contains("declared “Search is slow”"), "{text}");
+    // Typing shows the preview without a page load; raw HTML stays text.
+    draft.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    draft
+        .send_keys("# Search was slow\n\nThe index rebuilt at noon. <script>window.pwned=1</script>")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let shown = text_of(&c, "[data-testid=pm-preview]").await;
+        if shown.contains("The index rebuilt at noon.") {
+            assert!(shown.contains("<script>window.pwned=1</script>"), "shown as text: {shown}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the live preview never showed: {shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let heading = c.find(Locator::Css("[data-testid=pm-preview] h1")).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(heading.text().await.unwrap_or_default(), "Search was slow");
+    let pwned = c.execute("return window.pwned === undefined", vec![]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pwned, serde_json::json!(true), "the preview ran no script");
+    click(&c, "button[data-testid=pm-save]").await;
+    wait_for_notice(&c, "Saved a new revision").await;
+
+    // Ask the viewer for a review.
+    click(&c, &format!("input[name=reviewer][value='{}']", app.viewer.user.id)).await;
+    click(&c, "button[data-testid=request-review-button]").await;
+    wait_for_notice(&c, "Sent to review").await;
+    assert!(text_of(&c, "[data-testid=pm-state]").await.contains("in review"));
+
+    let v = browser(&driver, &profiles.path().join("viewer"), 1280, 900).await;
+    sign_in(&v, &base, "viewer@example.com").await;
+    v.goto(&format!("{base}/incidents/INC-1/postmortem")).await.unwrap_or_else(|e| panic!("{e}"));
+    click(&v, "button[data-testid=sign-off]").await;
+    wait_for_notice(&v, "Signed off").await;
+    v.close().await.unwrap_or_else(|e| panic!("{e}"));
+
+    c.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    click(&c, "button[data-testid=publish]").await;
+    wait_for_notice(&c, "Published").await;
+    let published = text_of(&c, "[data-testid=pm-published]").await;
+    assert!(published.contains("Search was slow") && published.contains("The index rebuilt at noon."), "{published}");
+
+    type_into(&c, "#ai-title", "Alert on index rebuild time").await;
+    click(&c, "button[data-testid=add-action-button]").await;
+    wait_for_text(&c, "[data-testid=action-items]", "Alert on index rebuild time").await;
+
+    c.goto(&format!("{base}/analytics?group_by=severity")).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text_of(&c, "[data-testid=total-incidents]").await, "1");
+    for chart in ["incidents", "mtta", "mttr"] {
+        let svg = c
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&format!("[data-testid=chart-{chart}] svg[role=img]")))
+            .await
+            .unwrap_or_else(|e| panic!("{chart}: {e}"));
+        let bars = svg.find_all(Locator::Css("rect")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bars.len(), 1, "{chart}: one bar, for high");
+        let label = svg.attr("aria-labelledby").await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
+        assert!(label.contains(&format!("chart-{chart}-t")), "{label}");
+    }
+    let bar_width = c
+        .execute("return document.querySelector('[data-testid=chart-incidents] rect').getBBox().width", vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(bar_width.as_f64().is_some_and(|w| w > 100.0), "the bar is drawn: {bar_width}");
+    screenshots(&c, "analytics").await;
+    c.close().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Waits until the element `css` (on the page after a form's navigation) contains `want`.
+async fn wait_for_text(c: &Client, css: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now.contains(want) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{css} never showed {want:?} (shows {now:?})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for_notice(c: &Client, want: &str) {
+    wait_for_text(c, "[data-testid=notice]", want).await;
+}

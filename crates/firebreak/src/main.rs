@@ -1,6 +1,7 @@
 //! The `firebreak` binary: the server (`serve`), schema migrations (`migrate`), offline
 //! admin commands on the database (`admin`), and a client for the API (`incident`, `service`,
-//! `alert`, `rule`, `window`, `check`, `oncall`, `schedule`, `policy`).
+//! `alert`, `rule`, `window`, `check`, `oncall`, `schedule`, `policy`, and for post-incident
+//! review `postmortem`, `actions` and `report`).
 
 mod admin;
 mod checks;
@@ -9,6 +10,7 @@ mod config;
 mod integrations;
 mod policies;
 mod procedures;
+mod review;
 mod schedules;
 mod status_pages;
 mod triage;
@@ -83,6 +85,18 @@ enum Command {
     /// Triage an incident with the decision tree: answer its questions in the terminal (or
     /// with --answer), and its severity and type are set from the outcome.
     Triage(procedures::TriageArgs),
+    /// Postmortems: start one drafted from the incident's record, show, edit and export it,
+    /// send it to review, sign it off and publish it.
+    #[command(subcommand, long_about = review::POSTMORTEM_ABOUT)]
+    Postmortem(review::PostmortemCommand),
+    /// Action items of incident reviews: list them across incidents (yours, overdue, by
+    /// service or status), add one to an incident, change one.
+    #[command(subcommand)]
+    Actions(review::ActionsCommand),
+    /// Response analytics over a period: MTTA, MTTC and MTTR, targets met, postmortems
+    /// published, on-call load, noisy alerts and action items, as a summary, JSON or CSV.
+    #[command(long_about = review::REPORT_ABOUT)]
+    Report(review::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +126,9 @@ fn main() -> ExitCode {
             Command::Procedures(cmd) => procedures::run(cmd),
             Command::StatusPage(cmd) => status_pages::run(cmd).await,
             Command::Triage(args) => procedures::run_triage(args).await,
+            Command::Postmortem(cmd) => review::run_postmortem(cmd).await,
+            Command::Actions(cmd) => review::run_actions(cmd).await,
+            Command::Report(args) => review::run_report(args).await,
         }
     });
     match result {

@@ -271,12 +271,31 @@ pub struct TimelineRow {
     pub link: String,
     /// On an entry copied from a merged incident: that incident's label.
     pub from: String,
+    pub seq: i64,
+    /// Starred as a key event (postmortems draft their timeline from these).
+    pub starred: bool,
+    /// Where the star button posts (empty: this viewer cannot star).
+    pub star_url: String,
+    pub csrf: String,
 }
 
-fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory) -> Vec<TimelineRow> {
+/// Who may star entries of which incident: its label and the viewer's CSRF token.
+struct Stars<'a> {
+    key_events: &'a [i64],
+    star: Option<(&'a str, &'a str)>,
+}
+
+fn timeline_rows(entries: Vec<TimelineEntry>, dir: &Directory, stars: Stars<'_>) -> Vec<TimelineRow> {
     entries
         .into_iter()
         .map(|e| TimelineRow {
+            seq: e.seq,
+            starred: stars.key_events.contains(&e.seq),
+            star_url: stars
+                .star
+                .map(|(label, _)| format!("/incidents/{label}/timeline/{}/star", e.seq))
+                .unwrap_or_default(),
+            csrf: stars.star.map(|(_, csrf)| csrf.to_owned()).unwrap_or_default(),
             at: show_time(&e.at),
             at_iso: firebreak_domain::time::canonical(e.at),
             actor: e.actor_name.clone(),
@@ -562,12 +581,17 @@ struct IncidentTimeline {
 /// the user directory.
 async fn load(
     state: &AppState,
+    p: &crate::auth::Principal,
     id: &str,
     kind: &str,
 ) -> WebResult<(Incident, IncidentView, Vec<TimelineRow>, Directory)> {
     let (incident, entries) = incidents::timeline(state, id, Some(kind)).await.map_err(no_such_incident)?;
     let dir = Directory::load(&state.store).await?;
-    let timeline = timeline_rows(entries, &dir);
+    let key_events = state.store.key_events(incident.id).await?;
+    let chrome = Chrome::for_user(p, "incidents");
+    let label = incident.label();
+    let star = (chrome.can_respond && !chrome.csrf.is_empty()).then_some((label.as_str(), chrome.csrf.as_str()));
+    let timeline = timeline_rows(entries, &dir, Stars { key_events: &key_events, star });
     let restricted = crate::app::visibility::is_restricted(state, &incident);
     let view = IncidentView::new(incident.clone(), &dir, restricted);
     Ok((incident, view, timeline, dir))
@@ -584,7 +608,7 @@ async fn incident_view_of(
     id: &str,
     kind: &str,
 ) -> WebResult<IncidentPage> {
-    let (incident, inc, timeline, dir) = load(state, id, kind).await?;
+    let (incident, inc, timeline, dir) = load(state, p, id, kind).await?;
     let updates = crate::app::procedures::updates::updates_view(state, &incident).await?;
     let updates = updates.cadence.map(|c| UpdatesRow {
         every_minutes: c.every_minutes,
@@ -780,7 +804,7 @@ async fn live_fragment(
     Path(id): Path<String>,
     Query(q): Query<IncidentQuery>,
 ) -> WebResult<Response> {
-    let (_, inc, timeline, _) = load(&state, &id, q.kind.trim()).await?;
+    let (_, inc, timeline, _) = load(&state, &p, &id, q.kind.trim()).await?;
     let chrome = Chrome::for_user(&p, "incidents");
     let res = match q.part.as_str() {
         "head" => render(&IncidentHead { head: HeadFacts::load(&state, &inc).await?, chrome, inc }),

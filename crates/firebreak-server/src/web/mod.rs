@@ -21,6 +21,7 @@ mod procedure_files;
 mod procedures;
 mod profile;
 pub(crate) mod respond;
+mod review;
 mod schedule_form;
 mod status_admin;
 mod status_feeds;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(status_publish::router())
         .merge(status_subscribe::router())
         .merge(status_admin::router())
+        .merge(review::router())
         .fallback(|| async { WebError::new(StatusCode::NOT_FOUND, "There is no page at this address.") })
 }
 
