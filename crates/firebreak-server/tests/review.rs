@@ -476,7 +476,48 @@ async fn analytics_count_the_response(backend: Backend) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
+async fn restricted_incidents_keep_their_review_private(backend: Backend) {
+    let hook = HttpReceiver::start(200, "{}").await;
+    let dir = procedures(&hook.url);
+    let Some(app) = app(backend, dir.path()).await else { return };
+    let body = json!({"title": "Leaked keys", "severity": "high", "type": "security"});
+    let r = app.post("/api/v1/incidents", &app.responder.token, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let label = r.body["label"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/incidents/{label}/postmortem");
+    let r = app.raw(Method::POST, &path, Some(&app.responder.token), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/incidents/{label}/action-items"),
+            &app.responder.token,
+            json!({"title": "Rotate every key"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let number = r.body["number"].as_i64().unwrap_or_default();
+    // The viewer takes no part: to them it does not exist.
+    let v = &app.viewer.token;
+    for p in [
+        path.clone(),
+        format!("{path}/revisions"),
+        format!("{path}/export"),
+        format!("/api/v1/incidents/{label}/action-items"),
+        format!("/api/v1/action-items/AI-{number}"),
+    ] {
+        assert_error(&app.get(&p, v).await, StatusCode::NOT_FOUND, "not_found");
+    }
+    assert_eq!(app.get("/api/v1/action-items", v).await.body["items"], json!([]));
+    // The participant and admins see it.
+    assert_eq!(
+        app.get("/api/v1/action-items", &app.responder.token).await.body["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(app.get(&format!("/api/v1/action-items/AI-{number}"), &app.admin.token).await.status, StatusCode::OK);
+}
+
 for_each_backend!(
+    restricted_incidents_keep_their_review_private,
     drafted_from_the_record_field_by_field,
     revised_reviewed_signed_off_and_published,
     late_postmortems_remind_the_commander,

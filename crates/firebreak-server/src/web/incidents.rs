@@ -370,6 +370,8 @@ struct IncidentPage {
     /// Response targets of its severity and type (acknowledge, contain) and how they went.
     targets: Vec<TargetRow>,
     investigation: super::investigation::Investigation,
+    /// The postmortem's state and the action items.
+    review: super::review::ReviewCard,
     /// The timeline filter: every kind, the chosen one selected.
     kind_filter: Vec<KindChoice>,
     /// The chosen kind (empty: all), for the live fragment's address.
@@ -687,6 +689,7 @@ async fn incident_view_of(
         updates,
         targets: targets(state, &incident),
         investigation,
+        review: super::review::ReviewCard::load(state, p, &incident).await?,
         kind_filter: incidents::TIMELINE_KINDS
             .iter()
             .map(|k| KindChoice { value: k, label: k.replace('_', " "), selected: *k == kind })

@@ -41,10 +41,55 @@ pub fn router() -> Router<AppState> {
         .route("/analytics", get(analytics_page))
 }
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+pub(super) struct Choice {
+    pub(super) value: String,
+    pub(super) label: String,
+    pub(super) selected: bool,
+}
+
+/// What the incident page shows of the review: the postmortem's state and the action items,
+/// with the form to add one.
+pub(super) struct ReviewCard {
+    /// `draft`, `in review`, `published`, or empty when there is none.
+    pub(super) state: String,
+    pub(super) late: bool,
+    /// Closing waits for the published postmortem.
+    pub(super) blocks_close: bool,
+    pub(super) due: String,
+    pub(super) actions: Vec<ActionRow>,
+    pub(super) owners: Vec<Choice>,
+    pub(super) priorities: Vec<Choice>,
+    pub(super) back: String,
+}
+
+impl ReviewCard {
+    pub(super) async fn load(state: &AppState, _p: &Principal, i: &Incident) -> WebResult<ReviewCard> {
+        let procedures = state.procedures.current();
+        let pm = match state.store.postmortem(i.id).await {
+            Ok(pm) => Some(PostmortemView::new(state, i, pm)),
+            Err(firebreak_store::StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let published = pm.as_ref().is_some_and(|v| v.postmortem.state == PostmortemState::Published);
+        let mut users = state.store.list_users().await?;
+        users.retain(|u| !u.disabled);
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(ReviewCard {
+            state: pm.as_ref().map(|v| show_state(v.postmortem.state)).unwrap_or_default(),
+            late: pm
+                .as_ref()
+                .map(|v| v.late)
+                .unwrap_or_else(|| review::due_at(&procedures, i).is_some_and(|d| d <= state.clock.now())),
+            blocks_close: review::required(&procedures, i) && !published,
+            due: review::due_at(&procedures, i).map(|d| show_time(&d)).unwrap_or_default(),
+            actions: action_rows(actions::of_incident(state, i.id).await?, analytics::today(state)),
+            owners: std::iter::once(Choice { value: String::new(), label: "nobody yet".into(), selected: true })
+                .chain(users.iter().map(|u| Choice { value: u.id.to_string(), label: u.name.clone(), selected: false }))
+                .collect(),
+            priorities: choices(ActionPriority::ALL.iter().map(|p| (p.as_str(), p.as_str().to_owned())), "medium"),
+            back: format!("/incidents/{}#actions", i.label()),
+        })
+    }
 }
 
 fn choices<'a>(all: impl IntoIterator<Item = (&'a str, String)>, current: &str) -> Vec<Choice> {
@@ -64,18 +109,18 @@ struct RevisionRow {
     hash: String,
 }
 
-struct ActionRow {
-    number: i64,
-    incident: String,
-    title: String,
-    owner: String,
-    due: String,
-    overdue: bool,
-    priority: &'static str,
-    status: &'static str,
-    link: String,
-    procedure_file: String,
-    statuses: Vec<Choice>,
+pub(super) struct ActionRow {
+    pub(super) number: i64,
+    pub(super) incident: String,
+    pub(super) title: String,
+    pub(super) owner: String,
+    pub(super) due: String,
+    pub(super) overdue: bool,
+    pub(super) priority: &'static str,
+    pub(super) status: &'static str,
+    pub(super) link: String,
+    pub(super) procedure_file: String,
+    pub(super) statuses: Vec<Choice>,
 }
 
 fn action_rows(items: Vec<ActionItem>, today: chrono::NaiveDate) -> Vec<ActionRow> {
