@@ -54,6 +54,7 @@ const EXAMPLE: &[(&str, &str)] = &[
         include_str!("../../../docs/procedures-example/templates/customer-initial.md.j2"),
     ),
     ("templates/executive.md.j2", include_str!("../../../docs/procedures-example/templates/executive.md.j2")),
+    ("postmortems/blameless.md", include_str!("../../../docs/procedures-example/postmortems/blameless.md")),
 ];
 
 pub fn run(cmd: ProceduresCommand) -> anyhow::Result<ExitCode> {

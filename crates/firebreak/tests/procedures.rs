@@ -79,6 +79,21 @@ fn a_broken_directory_fails_with_each_problem_located() {
     let out = run(&["procedures", "validate", d], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(&format!("{d}/templates/bad.md.j2:1:")), "{}", stderr(&out));
+    // Postmortem templates too, at the body's line in the file (front matter counted).
+    std::fs::remove_file(dir.join("templates/bad.md.j2")).expect("rm");
+    write(
+        "postmortems/review.md",
+        "---\ndescription: ours\n---\n# {{ incident.title }}\n\n{{ incident.no_such_field }}\n",
+    );
+    let out = run(&["procedures", "validate", d], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&format!("{d}/postmortems/review.md:6:")), "{}", stderr(&out));
+    write(
+        "postmortems/review.md",
+        "---\ndescription: ours\n---\n# {{ incident.title }}\n\n{% for s in checklist.steps %}{{ s.title }}{% endfor %} {{ paging.sent }}\n",
+    );
+    let out = run(&["procedures", "validate", d], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let missing = run(&["procedures", "validate", &format!("{d}/nope")], None);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("not a directory"), "{}", stderr(&missing));
