@@ -60,7 +60,8 @@ impl ActionStatus {
     }
 }
 
-/// The hash a revision is signed off by: SHA-256 of its title, a newline and its body, in hex.
+/// The hash a revision is signed off by: SHA-256 of its title (one line, see
+/// [`parse_postmortem_title`]), a newline and its body, in hex.
 pub fn revision_hash(title: &str, body: &str) -> String {
     let mut h = Sha256::new();
     h.update(title.as_bytes());
@@ -192,8 +193,9 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, revision_hash("T", "body "));
         assert_ne!(a, revision_hash("T2", "body"));
-        // The separator keeps "a\nb" + "" apart from "a" + "b".
-        assert_ne!(revision_hash("a\nb", ""), revision_hash("a", "b\n"));
+        // Titles are one line, so the newline after the title separates it from the body.
+        assert_ne!(revision_hash("ab", "c"), revision_hash("a", "bc"));
+        assert!(parse_postmortem_title("a\nb").is_err());
         assert_eq!(a, revision_hash("T", "body"));
     }
 

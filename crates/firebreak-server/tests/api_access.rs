@@ -90,6 +90,17 @@ fn every_route(app: &TestApp, token_id: &str) -> Vec<(Method, String, Option<Val
             Some(json!({"kind": "webhook", "url": "https://hooks.example.com/x"})),
         ),
         (Method::DELETE, format!("/api/v1/status-pages/acme/subscribers/{token_id}"), None),
+        (Method::GET, "/api/v1/incidents/1/postmortem".into(), None),
+        (Method::POST, "/api/v1/incidents/1/postmortem".into(), Some(json!({}))),
+        (Method::PUT, "/api/v1/incidents/1/postmortem".into(), Some(json!({"base_revision": 1, "title": "t", "body": "b"}))),
+        (Method::POST, "/api/v1/incidents/1/postmortem/review".into(), Some(json!({"reviewers": ["admin@example.com"]}))),
+        (Method::POST, "/api/v1/incidents/1/postmortem/publish".into(), Some(json!({}))),
+        (Method::POST, "/api/v1/incidents/1/timeline/1/star".into(), Some(json!({}))),
+        (Method::DELETE, "/api/v1/incidents/1/timeline/1/star".into(), None),
+        (Method::POST, "/api/v1/incidents/1/action-items".into(), Some(json!({"title": "x"}))),
+        (Method::PATCH, "/api/v1/action-items/1".into(), Some(json!({"status": "done"}))),
+        (Method::GET, "/api/v1/action-items".into(), None),
+        (Method::GET, "/api/v1/analytics".into(), None),
     ]
 }
 
@@ -984,6 +995,21 @@ async fn the_openapi_document_describes_every_route(app: TestApp) {
         ("/api/v1/incidents/{id}/checklist/{position}", set(&["post"])),
         ("/api/v1/incidents/{id}/playbook", set(&["post"])),
         ("/api/v1/incidents/{id}/checklist/{position}/run", set(&["post"])),
+        ("/api/v1/incidents/{id}/postmortem", set(&["get", "post", "put"])),
+        ("/api/v1/incidents/{id}/postmortem/draft", set(&["get"])),
+        ("/api/v1/incidents/{id}/postmortem/preview", set(&["post"])),
+        ("/api/v1/incidents/{id}/postmortem/revisions", set(&["get"])),
+        ("/api/v1/incidents/{id}/postmortem/diff", set(&["get"])),
+        ("/api/v1/incidents/{id}/postmortem/review", set(&["post"])),
+        ("/api/v1/incidents/{id}/postmortem/sign-off", set(&["post"])),
+        ("/api/v1/incidents/{id}/postmortem/publish", set(&["post"])),
+        ("/api/v1/incidents/{id}/postmortem/export", set(&["get"])),
+        ("/api/v1/incidents/{id}/timeline/{seq}/star", set(&["post", "delete"])),
+        ("/api/v1/incidents/{id}/action-items", set(&["get", "post"])),
+        ("/api/v1/action-items", set(&["get"])),
+        ("/api/v1/action-items/{number}", set(&["get", "patch"])),
+        ("/api/v1/analytics", set(&["get"])),
+        ("/api/v1/analytics.csv", set(&["get"])),
     ]);
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths: {doc}"));
     let documented: BTreeMap<&str, BTreeSet<String>> = paths
