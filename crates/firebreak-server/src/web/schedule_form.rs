@@ -420,8 +420,11 @@ impl Target {
     }
 }
 
+/// The day a new layer's first hand-off falls on: yesterday (UTC), so its 09:00 has passed in
+/// every time zone and someone is on call from the moment the schedule is saved (today's 09:00
+/// is still to come in the early hours, and a schedule saved then had nobody on call).
 fn today(state: &AppState) -> String {
-    state.clock.now().format("%Y-%m-%d").to_string()
+    (state.clock.now() - chrono::TimeDelta::days(1)).format("%Y-%m-%d").to_string()
 }
 
 /// The form page with `form` in it.
