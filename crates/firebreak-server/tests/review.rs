@@ -508,6 +508,30 @@ async fn restricted_incidents_keep_their_review_private(backend: Backend) {
         assert_error(&app.get(&p, v).await, StatusCode::NOT_FOUND, "not_found");
     }
     assert_eq!(app.get("/api/v1/action-items", v).await.body["items"], json!([]));
+    // An alert of a restricted incident stays out of the viewer's noisiest fingerprints.
+    let (_, key) = app.pagerduty_service("vault").await;
+    app.trigger(&key, "vault-token-leak", "Vault token used from a new country").await;
+    let alerted = app.get("/api/v1/incidents?limit=1", &app.admin.token).await.body["items"][0]["label"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/incidents/{alerted}"),
+            &app.admin.token,
+            Some(json!({"type": "security"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let keys = async |token: &str| {
+        let r = app.get("/api/v1/analytics?from=2026-01-01&to=2028-01-01", token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let noisy = r.body["noisy_fingerprints"].as_array().cloned().unwrap_or_default();
+        noisy.iter().filter_map(|n| n["name"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&app.admin.token).await, ["vault-token-leak"]);
+    assert!(keys(v).await.is_empty());
     // The participant and admins see it.
     assert_eq!(
         app.get("/api/v1/action-items", &app.responder.token).await.body["items"].as_array().map(Vec::len),

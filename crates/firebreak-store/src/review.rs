@@ -162,6 +162,9 @@ pub struct AnalyticsScope {
     pub kinds: Vec<IncidentType>,
     /// How many of the noisiest alert sources and fingerprints to return.
     pub top: u32,
+    /// Alerts of restricted incidents this viewer does not take part in are left out of the
+    /// noisiest fingerprints and sources (their dedup keys can say what happened).
+    pub viewer: Option<crate::Viewer>,
 }
 
 /// What a reminder round did.

@@ -354,6 +354,16 @@ fn review_settings(r: &ReviewFile, file: &str, errors: &mut Vec<ProcedureError>)
             });
         }
     }
+    if let (Some(url), None) = (&r.action_webhook, &r.action_webhook_secret) {
+        errors.push(ProcedureError {
+            file: file.to_owned(),
+            line: line_of(url),
+            message:
+                "review: `action_webhook` needs `action_webhook_secret`, the name of the server secret that signs \
+                      its deliveries (e.g. TRACKER, set as FIREBREAK_SECRET_TRACKER)"
+                    .to_owned(),
+        });
+    }
     if out.action_webhook_secret.is_some() && out.action_webhook.is_none() {
         errors.push(ProcedureError {
             file: file.to_owned(),

@@ -222,6 +222,11 @@ macro_rules! impl_sql_review {
             ));
             qb.push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
             qb.push(" AND (i.id IS NULL OR i.drill = ").push_bind(false).push(")");
+            if let Some(v) = &scope.viewer {
+                qb.push(" AND (i.id IS NULL OR ");
+                push_visible(&mut qb, "i", v);
+                qb.push(")");
+            }
             if let Some(s) = scope.service {
                 qb.push(" AND a.service_id = ").push_bind(s.0);
             }

@@ -286,6 +286,7 @@ pub async fn analytics_facts_keep_the_first_response_cycle(store: DynStore) {
         severities: vec![],
         kinds: vec![],
         top: 10,
+        viewer: None,
     };
     let facts = ok(store.analytics_facts(&scope).await);
     assert_eq!(facts.incidents.len(), 2);

@@ -169,3 +169,35 @@ fn postmortem_templates_load_and_are_chosen_per_severity_or_type() {
         "{e:?}"
     );
 }
+
+#[test]
+fn the_review_policy_and_the_tracker_webhook_are_read_and_checked() {
+    let config = "severities:\n  critical:\n    postmortem_required: true\n    postmortem_due: 2d\n  low:\n    postmortem_due: 12h\n\
+                  review:\n  action_webhook: https://hooks.example.com/fb\n  action_webhook_secret: TRACKER\n";
+    let p = Procedures::load(&[file("config.yaml", config)]).unwrap_or_else(|e| panic!("{e:#?}"));
+    let critical = &p.severities[&Severity::Critical];
+    assert!(critical.postmortem_required);
+    assert_eq!(critical.postmortem_due_minutes, Some(2 * 24 * 60));
+    assert_eq!(p.severities[&Severity::Low].postmortem_due_minutes, Some(12 * 60));
+    assert!(!p.severities[&Severity::High].postmortem_required, "not required unless said");
+    assert_eq!(p.severities[&Severity::High].postmortem_due_minutes, Some(5 * 24 * 60), "the default due time");
+    assert_eq!(p.severities[&Severity::Medium].postmortem_due_minutes, None);
+    assert_eq!(p.review.action_webhook.as_deref(), Some("https://hooks.example.com/fb"));
+    assert_eq!(p.review.action_webhook_secret.as_deref(), Some("TRACKER"));
+
+    for (bad, want) in [
+        ("severities:\n  high:\n    postmortem_due: soon\n", "config.yaml:3: `postmortem_due` \"soon\""),
+        ("review:\n  action_webhook: ftp://x\n  action_webhook_secret: T\n", "config.yaml:2: review: `action_webhook`"),
+        ("review:\n  action_webhook: https://x.example\n", "config.yaml:2: review: `action_webhook` needs"),
+        (
+            "review:\n  action_webhook: https://x.example\n  action_webhook_secret: whsec_abc/=\n",
+            "config.yaml:3: review: `action_webhook_secret`",
+        ),
+        ("review:\n  action_webhook_secret: T\n", "review: `action_webhook_secret` without"),
+        ("review:\n  webhook: https://x.example\n", "config.yaml:2: review.webhook: Unknown field `webhook`"),
+    ] {
+        let errors = Procedures::load(&[file("config.yaml", bad)]).err().unwrap_or_else(|| panic!("{bad} loaded"));
+        let text = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n");
+        assert!(text.contains(want), "{bad}: want {want:?} in {text}");
+    }
+}

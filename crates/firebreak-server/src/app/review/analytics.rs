@@ -75,6 +75,16 @@ where
 
 /// The checked query: the store's scope and the report's parameters.
 pub fn parse(state: &AppState, q: &ReportParams) -> ApiResult<(AnalyticsScope, ReportQuery)> {
+    parse_for(state, None, q)
+}
+
+/// As [`parse`], for a caller: restricted incidents' alerts they may not see stay out of the
+/// noisiest sources and fingerprints.
+pub fn parse_for(
+    state: &AppState,
+    p: Option<&Principal>,
+    q: &ReportParams,
+) -> ApiResult<(AnalyticsScope, ReportQuery)> {
     let (tz, time_zone) = zone(q.tz.as_deref())?;
     let now = state.clock.now();
     let to = match q.to.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -111,6 +121,7 @@ pub fn parse(state: &AppState, q: &ReportParams) -> ApiResult<(AnalyticsScope, R
         severities: words::<Severity>("severity", q.severity.as_deref())?,
         kinds: words::<IncidentType>("type", q.kind.as_deref())?,
         top: 10,
+        viewer: p.and_then(|p| crate::app::visibility::viewer(state, p)),
     };
     let query = ReportQuery { from, to, group_by, tz, time_zone, business_start_hour: 8, business_end_hour: 18, now };
     Ok((scope, query))
@@ -133,8 +144,8 @@ pub fn targets(state: &AppState) -> Targets {
 
 /// The report. Everyone signed in may read it (managers and auditors are often viewers): it
 /// counts incidents and names no incident.
-pub async fn report(state: &AppState, _p: &Principal, q: &ReportParams) -> ApiResult<Report> {
-    let (scope, query) = parse(state, q)?;
+pub async fn report(state: &AppState, p: &Principal, q: &ReportParams) -> ApiResult<Report> {
+    let (scope, query) = parse_for(state, Some(p), q)?;
     let facts = state.store.analytics_facts(&scope).await?;
     Ok(firebreak_domain::analytics::report(facts, &query, &targets(state)))
 }
