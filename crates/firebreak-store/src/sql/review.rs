@@ -92,10 +92,7 @@ macro_rules! impl_sql_review {
             insert_timeline(&mut tx, incident, actor, at, &[event]).await?;
             audit_in_tx(&mut tx, actor, &format!("postmortem.{change}"), &format!("incident:{incident}"), audit, at).await?;
             let pm = postmortem_in(&mut *tx, incident, false).await?;
-            let notice = ChangeNotice::Incident(incident);
-            $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
-            commit(store, tx).await?;
-            store.notify_after_commit(notice);
+            commit_announcing(store, tx, vec![incident], None).await?;
             Ok(pm)
         }
 
@@ -483,10 +480,7 @@ macro_rules! impl_sql_review {
                 }
                 let action = if starred { "incident.key_event" } else { "incident.key_event_removed" };
                 audit_in_tx(&mut tx, actor, action, &format!("incident:{incident}"), serde_json::json!({ "seq": seq }), at).await?;
-                let notice = ChangeNotice::Incident(incident);
-                $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
-                commit(self, tx).await?;
-                self.notify_after_commit(notice);
+                commit_announcing(self, tx, vec![incident], None).await?;
                 Ok(())
             }
 
@@ -545,10 +539,7 @@ macro_rules! impl_sql_review {
                 if let Some(hook) = hook {
                     queue_tracker_event(&mut tx, hook, "action_item.created", &item, at).await?;
                 }
-                let notice = ChangeNotice::Incident(incident);
-                $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
-                commit(self, tx).await?;
-                self.notify_after_commit(notice);
+                commit_announcing(self, tx, vec![incident], None).await?;
                 Ok(item)
             }
 
@@ -603,10 +594,7 @@ macro_rules! impl_sql_review {
                 if let Some(hook) = hook {
                     queue_tracker_event(&mut tx, hook, "action_item.updated", &item, at).await?;
                 }
-                let notice = ChangeNotice::Incident(item.incident_id);
-                $store::notify_in_tx(&mut *tx, &notice).await.map_err(db_err)?;
-                commit(self, tx).await?;
-                self.notify_after_commit(notice);
+                commit_announcing(self, tx, vec![item.incident_id], None).await?;
                 Ok(item)
             }
 
@@ -681,13 +669,7 @@ macro_rules! impl_sql_review {
                         touched.push(incident.id);
                         done.postmortems += 1;
                     }
-                    for id in &touched {
-                        $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
-                    }
-                    commit(self, tx).await?;
-                    for id in touched {
-                        self.notify_after_commit(ChangeNotice::Incident(id));
-                    }
+                    commit_announcing(self, tx, touched, None).await?;
                 }
                 let late = "FROM action_items a WHERE a.status IN ('open', 'in_progress') AND a.due_on IS NOT NULL AND a.due_on < $1 \
                     AND (a.reminded_on IS NULL OR a.reminded_on < $2)";
@@ -735,13 +717,7 @@ macro_rules! impl_sql_review {
                     touched.push(item.incident_id);
                     done.action_items += 1;
                 }
-                for id in &touched {
-                    $store::notify_in_tx(&mut *tx, &ChangeNotice::Incident(*id)).await.map_err(db_err)?;
-                }
-                commit(self, tx).await?;
-                for id in touched {
-                    self.notify_after_commit(ChangeNotice::Incident(id));
-                }
+                commit_announcing(self, tx, touched, None).await?;
                 Ok(done)
             }
 

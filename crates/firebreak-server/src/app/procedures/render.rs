@@ -141,33 +141,63 @@ pub struct Rendered {
     pub body: String,
 }
 
-/// Renders a template; an error says where (as a file problem).
-pub fn render(t: &UpdateTemplate, ctx: &UpdateContext) -> Result<Rendered, ProcedureError> {
-    let env = sandbox(FUEL);
-    let mut ctx = ctx.clone();
-    ctx.audience = t.audience.to_string();
-    let value = minijinja::Value::from(minijinja::value::Serde(&ctx));
-    let file = format!("templates/{}", t.name);
+/// A document template as the sandbox renders it: a one-line head (an update's subject, a
+/// postmortem's title) and a body, from `file`, whose body starts on `body_line`.
+pub struct DocumentTemplate<'a> {
+    pub file: String,
+    pub head: &'a str,
+    pub body: &'a str,
+    pub body_line: usize,
+    /// What it is, for the size error ("update", "postmortem").
+    pub what: &'static str,
+}
+
+/// Renders a document template with `ctx` in the sandbox (`fuel` work, at most `max` bytes of
+/// body): the head on one line (at most 200 characters) and the body. An error says where, as
+/// a file problem at the template's line.
+pub fn render_document(
+    t: &DocumentTemplate<'_>,
+    ctx: minijinja::Value,
+    fuel: u64,
+    max: usize,
+) -> Result<(String, String), ProcedureError> {
+    let env = sandbox(fuel);
     let problem = |line: usize, e: &minijinja::Error| ProcedureError {
-        file: file.clone(),
+        file: t.file.clone(),
         line,
         message: match e.detail() {
             Some(d) => format!("{}: {d}", e.kind()),
             None => e.kind().to_string(),
         },
     };
-    let subject = env.render_str(&t.subject, value.clone()).map_err(|e| problem(1, &e))?;
-    let subject: String = subject.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+    let head = env.render_str(t.head, ctx.clone()).map_err(|e| problem(1, &e))?;
+    let head: String = head.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
     let body = env
-        .render_str(&t.body, value)
+        .render_str(t.body, ctx)
         .map_err(|e| problem(e.line().map(|l| l + t.body_line - 1).unwrap_or(t.body_line), &e))?;
-    if body.len() > OUTPUT_MAX {
+    if body.len() > max {
         return Err(ProcedureError {
-            file,
+            file: t.file.clone(),
             line: t.body_line,
-            message: format!("the update is longer than {} KiB", OUTPUT_MAX / 1024),
+            message: format!("the {} is longer than {} KiB", t.what, max / 1024),
         });
     }
+    Ok((head, body))
+}
+
+/// Renders an update template; an error says where (as a file problem).
+pub fn render(t: &UpdateTemplate, ctx: &UpdateContext) -> Result<Rendered, ProcedureError> {
+    let mut ctx = ctx.clone();
+    ctx.audience = t.audience.to_string();
+    let doc = DocumentTemplate {
+        file: format!("templates/{}", t.name),
+        head: &t.subject,
+        body: &t.body,
+        body_line: t.body_line,
+        what: "update",
+    };
+    let (subject, body) =
+        render_document(&doc, minijinja::Value::from(minijinja::value::Serde(&ctx)), FUEL, OUTPUT_MAX)?;
     Ok(Rendered { subject, body: body.trim().to_owned() })
 }
 

@@ -5,7 +5,7 @@
 //! sandbox as update templates.
 
 use crate::app::incidents::{Directory, describe};
-use crate::app::procedures::render::{FUEL, IncidentFields, UpdateContext, sandbox};
+use crate::app::procedures::render::{DocumentTemplate, FUEL, IncidentFields, UpdateContext, render_document};
 use firebreak_domain::alert::Alert;
 use firebreak_domain::procedures::ProcedureError;
 use firebreak_domain::procedures::postmortem::PostmortemTemplate;
@@ -348,29 +348,15 @@ pub struct Drafted {
 
 /// Renders a postmortem template; an error says where (as a file problem).
 pub fn render(t: &PostmortemTemplate, ctx: &PostmortemContext) -> Result<Drafted, ProcedureError> {
-    let env = sandbox(FUEL * 5);
-    let value = minijinja::Value::from(minijinja::value::Serde(ctx));
-    let file = format!("postmortems/{}.md", t.name);
-    let problem = |line: usize, e: &minijinja::Error| ProcedureError {
-        file: file.clone(),
-        line,
-        message: match e.detail() {
-            Some(d) => format!("{}: {d}", e.kind()),
-            None => e.kind().to_string(),
-        },
+    let doc = DocumentTemplate {
+        file: format!("postmortems/{}.md", t.name),
+        head: &t.title,
+        body: &t.body,
+        body_line: t.body_line,
+        what: "postmortem",
     };
-    let title = env.render_str(&t.title, value.clone()).map_err(|e| problem(1, &e))?;
-    let title: String = title.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-    let body = env
-        .render_str(&t.body, value)
-        .map_err(|e| problem(e.line().map(|l| l + t.body_line - 1).unwrap_or(t.body_line), &e))?;
-    if body.len() > POSTMORTEM_BODY_MAX {
-        return Err(ProcedureError {
-            file,
-            line: t.body_line,
-            message: format!("the postmortem is longer than {} KiB", POSTMORTEM_BODY_MAX / 1024),
-        });
-    }
+    let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+    let (title, body) = render_document(&doc, value, FUEL * 5, POSTMORTEM_BODY_MAX)?;
     let title = if title.is_empty() { format!("Postmortem: {}", ctx.incident.label) } else { title };
     Ok(Drafted { title, body: format!("{}\n", body.trim()) })
 }
