@@ -33,7 +33,6 @@ use firebreak_domain::{
 };
 use firebreak_server::app::review::analytics::{self, ReportParams};
 use firebreak_store::DynStore;
-use firebreak_store::review::ReviewStore;
 use firebreak_store_postgres::PgStore;
 use firebreak_store_sqlite::SqliteStore;
 use serde_json::value::RawValue;
@@ -552,7 +551,7 @@ async fn write_catalog(conn: &mut Conn, rng: &mut Rng, start_us: i64) -> anyhow:
             integrations.push((integration, *kind));
         }
         let rotation = [(i * 3) % USERS, (i * 3 + 1) % USERS, (i * 3 + 2) % USERS, (i * 3 + 17) % USERS];
-        services.push(Service { id: id_, name: *name, integrations, rotation });
+        services.push(Service { id: id_, name, integrations, rotation });
     }
     conn.insert(
         &Table {
@@ -744,8 +743,8 @@ struct Generator<'a> {
     entries_per_incident: usize,
     commander: RoleName,
     counts: Counts,
-    /// The last incident id per service, for merges.
-    last_of_service: Vec<Option<Uuid>>,
+    /// The last incident (id, number) per service, for merges.
+    last_of_service: Vec<Option<(Uuid, i64)>>,
 }
 
 /// The response cycle of one incident as of the end of the data.
@@ -855,7 +854,6 @@ impl<'a> Generator<'a> {
         c
     }
 
-    #[allow(clippy::too_many_lines)]
     fn incident(&mut self, batch: &mut Batch, number: i64, detected: i64) -> anyhow::Result<()> {
         let catalog = self.catalog;
         let services: Vec<(usize, u32)> = SERVICE_WEIGHTS.iter().copied().enumerate().collect();
@@ -885,7 +883,7 @@ impl<'a> Generator<'a> {
         let mut c = self.cycle(severity, detected, on_call);
         let merged = !drill && c.resolved.is_some() && self.rng.chance(0.004);
         let merged_into = if merged { self.last_of_service[s] } else { None };
-        self.last_of_service[s] = Some(id_);
+        self.last_of_service[s] = Some((id_, number));
         let title = format!("{}{}: {symptom}", if drill { "[Drill] " } else { "" }, service.name);
         let entries_start = batch.timeline.len();
         let mut story: Vec<(i64, Author, TimelineEvent)> = Vec::new();
@@ -914,9 +912,9 @@ impl<'a> Generator<'a> {
             let (check, what) = CHECKS[self.rng.weighted(&checks)];
             let host = format!("{}-{}", service.name, self.rng.below(8) + 1);
             let open = c.resolved.is_none();
-            // Only one open alert per key and integration: open ones carry the incident's number.
+            // Only one open alert per key and integration: open ones carry the incident and alert.
             let dedup_key = if open {
-                format!("{}/{check}/{host}#{number}", service.name)
+                format!("{}/{check}/{host}#{number}.{a}", service.name)
             } else {
                 format!("{}/{check}/{host}", service.name)
             };
@@ -1061,11 +1059,11 @@ impl<'a> Generator<'a> {
                 ));
             }
         }
-        if merged_into.is_some() {
+        if let Some((_, into)) = merged_into {
             story.push((
                 c.resolved.unwrap_or(detected),
                 Author { user: Some(on_call), via: "web" },
-                TimelineEvent::MergedInto { number: number - 1, title: format!("{}: related incident", service.name) },
+                TimelineEvent::MergedInto { number: into, title: format!("{}: related incident", service.name) },
             ));
         }
 
@@ -1101,7 +1099,7 @@ impl<'a> Generator<'a> {
         while story.len() < self.entries_per_incident {
             let t = detected + self.rng.below((until - detected) as u64) as i64;
             let by = if self.rng.chance(0.7) { on_call } else { self.rng.index(USERS) };
-            let author = Author { user: Some(by), via: *self.rng.pick(&["web", "web", "slack", "api"]) };
+            let author = Author { user: Some(by), via: self.rng.weighted(&[("web", 2), ("slack", 1), ("api", 1)]) };
             let event = match self.rng.below(20) {
                 0 => TimelineEvent::EvidenceAdded {
                     url: format!("https://grafana.example.com/d/{}/{}", self.rng.hex(4), service.name),
@@ -1171,7 +1169,7 @@ impl<'a> Generator<'a> {
             Cell::Text((!declared_by_person).then(|| format!("service:{}", service.name))),
             Cell::Bool(restricted),
             json(&serde_json::json!({}))?,
-            Cell::Id(merged_into),
+            Cell::Id(merged_into.map(|(m, _)| m)),
             Cell::Bool(drill),
             Cell::At(c.first_acknowledged.map(ts)),
             Cell::At(c.first_contained.map(ts)),
