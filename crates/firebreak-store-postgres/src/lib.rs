@@ -37,6 +37,9 @@ impl PgStore {
 
     /// Connects with explicit options (tests use them to pick a schema).
     pub async fn open_with(options: PgConnectOptions) -> StoreResult<Self> {
+        // JIT compiling is for long analytical queries; here it only ever added time (360 ms of
+        // a 780 ms analytics read, every time: bench/README.md, "Response analytics").
+        let options = options.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))

@@ -192,7 +192,7 @@ macro_rules! impl_sql_review {
                 qb.push(" AND i.service_id = ").push_bind(s.0);
             }
             if let Some(t) = &scope.team {
-                qb.push(" AND s.owner_team = ").push_bind(t.clone());
+                qb.push(" AND i.service_id IN (SELECT id FROM services WHERE owner_team = ").push_bind(t.clone()).push(")");
             }
             for (col, words) in [
                 ("i.severity", scope.severities.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
@@ -210,31 +210,89 @@ macro_rules! impl_sql_review {
             }
         }
 
-        /// The noisiest alert sources (`by` an integration's name or a dedup key) in the scope.
-        async fn noisiest(store: &$store, scope: &AnalyticsScope, by: &str) -> StoreResult<Vec<firebreak_domain::analytics::AlertNoise>> {
-            let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
-                "SELECT {by} AS name, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events FROM alerts a \
-                 JOIN integrations g ON g.id = a.integration_id LEFT JOIN services s ON s.id = a.service_id \
-                 LEFT JOIN incidents i ON i.id = a.incident_id WHERE a.first_seen_at >= "
-            ));
-            qb.push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
-            qb.push(" AND (i.id IS NULL OR i.drill = ").push_bind(false).push(")");
-            if let Some(v) = &scope.viewer {
-                qb.push(" AND (i.id IS NULL OR ");
-                push_visible(&mut qb, "i", v);
+        /// `col` as microseconds since the Unix epoch, computed by the database: rows carry
+        /// integers, not instants as text to parse (SQLite), which is most of a large read's cost.
+        /// SQLite's `unixepoch(…, 'subsec')` keeps milliseconds, which is what analytics need.
+        fn epoch_us(col: &str) -> String {
+            if $for_update.is_empty() {
+                format!("CAST(unixepoch({col}, 'subsec') * 1000000 AS INTEGER)")
+            } else {
+                format!("CAST(EXTRACT(EPOCH FROM {col}) * 1000000 AS BIGINT)")
+            }
+        }
+
+        fn from_us(row: &DbRow, col: &str) -> StoreResult<Option<Timestamp>> {
+            let us: Option<i64> = get(row, col)?;
+            Ok(us.and_then(chrono::DateTime::from_timestamp_micros))
+        }
+
+        /// Whether the scope filters incidents by more than their period.
+        fn filters_incidents(scope: &AnalyticsScope) -> bool {
+            scope.service.is_some() || scope.team.is_some() || !scope.severities.is_empty() || !scope.kinds.is_empty()
+        }
+
+        /// Appends "the incident `col` names is not a drill, and matches the scope's filters".
+        fn push_incident_in_scope(qb: &mut sqlx::QueryBuilder<Db>, col: &str, scope: &AnalyticsScope) {
+            qb.push(format!(" AND {col} NOT IN (SELECT id FROM incidents WHERE drill = ")).push_bind(true).push(")");
+            if filters_incidents(scope) {
+                qb.push(format!(" AND {col} IN (SELECT i.id FROM incidents i WHERE 1 = 1"));
+                push_scope(qb, scope);
                 qb.push(")");
+            }
+        }
+
+        /// The noisiest integrations and dedup keys in the scope: one pass over the period's
+        /// alerts grouped by both, ranked here.
+        async fn noisiest(
+            store: &$store,
+            scope: &AnalyticsScope,
+        ) -> StoreResult<(Vec<firebreak_domain::analytics::AlertNoise>, Vec<firebreak_domain::analytics::AlertNoise>)> {
+            use firebreak_domain::analytics::AlertNoise;
+            let mut qb = sqlx::QueryBuilder::<Db>::new(
+                "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events FROM alerts a \
+                 WHERE a.first_seen_at >= ",
+            );
+            qb.push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
+            qb.push(" AND (a.incident_id IS NULL OR a.incident_id NOT IN (SELECT id FROM incidents WHERE drill = ").push_bind(true).push("))");
+            if let Some(v) = &scope.viewer {
+                qb.push(" AND (a.incident_id IS NULL OR a.incident_id NOT IN (SELECT i.id FROM incidents i WHERE NOT ");
+                push_visible(&mut qb, "i", v);
+                qb.push("))");
             }
             if let Some(s) = scope.service {
                 qb.push(" AND a.service_id = ").push_bind(s.0);
             }
             if let Some(t) = &scope.team {
-                qb.push(" AND s.owner_team = ").push_bind(t.clone());
+                qb.push(" AND a.service_id IN (SELECT id FROM services WHERE owner_team = ").push_bind(t.clone()).push(")");
             }
-            qb.push(format!(" GROUP BY {by} ORDER BY events DESC, name LIMIT ")).push_bind(i64::from(scope.top.clamp(1, 100)));
-            fetch_all_as(&store.pool, qb.build(), |row| {
-                Ok(firebreak_domain::analytics::AlertNoise { name: get(row, "name")?, alerts: get(row, "alerts")?, events: get(row, "events")? })
+            qb.push(" GROUP BY a.integration_id, a.dedup_key");
+            let rows = fetch_all_as(&store.pool, qb.build(), |row| {
+                Ok((IntegrationId(get(row, "integration_id")?), get::<String>(row, "dedup_key")?, get::<i64>(row, "alerts")?, get::<i64>(row, "events")?))
             })
-            .await
+            .await?;
+            let names: std::collections::HashMap<uuid::Uuid, String> = sqlx::query("SELECT id, name FROM integrations")
+                .fetch_all(&store.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| Ok((get(r, "id")?, get(r, "name")?)))
+                .collect::<StoreResult<_>>()?;
+            let mut sources: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
+            let mut keys: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
+            for (integration, key, alerts, events) in rows {
+                let name = names.get(&integration.0).cloned().unwrap_or_else(|| "(deleted integration)".to_owned());
+                let s = sources.entry(name).or_default();
+                *s = (s.0 + alerts, s.1 + events);
+                let k = keys.entry(key).or_default();
+                *k = (k.0 + alerts, k.1 + events);
+            }
+            let top = |m: std::collections::HashMap<String, (i64, i64)>| {
+                let mut v: Vec<AlertNoise> = m.into_iter().map(|(name, (alerts, events))| AlertNoise { name, alerts, events }).collect();
+                v.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
+                v.truncate(scope.top.clamp(1, 100) as usize);
+                v
+            };
+            Ok((top(sources), top(keys)))
         }
 
         #[async_trait::async_trait]
@@ -723,74 +781,112 @@ macro_rules! impl_sql_review {
 
             async fn analytics_facts(&self, scope: &AnalyticsScope) -> StoreResult<firebreak_domain::analytics::AnalyticsInput> {
                 use firebreak_domain::analytics::{ActionFacts, AnalyticsInput, IncidentFacts, PageFacts};
-                let mut qb = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT i.number, i.severity, i.kind, i.drill, i.detected_at, i.first_acknowledged_at, i.first_contained_at, \
-                     i.first_resolved_at, i.resolved_at, i.closed_at, i.reopen_count, s.name AS service_name, s.owner_team, \
-                     (SELECT MIN(a.first_seen_at) FROM alerts a WHERE a.incident_id = i.id) AS first_alert_at, \
-                     p.state AS postmortem_state, p.impact_started_at \
-                     FROM incidents i LEFT JOIN services s ON s.id = i.service_id LEFT JOIN postmortems p ON p.incident_id = i.id \
-                     WHERE i.detected_at >= ",
-                );
-                qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
-                push_scope(&mut qb, scope);
-                let incidents = fetch_all_as(&self.pool, qb.build(), |row| {
-                    let state: Option<String> = get(row, "postmortem_state")?;
-                    let reopened: i64 = get(row, "reopen_count")?;
-                    let team: Option<String> = get(row, "owner_team")?;
-                    Ok(IncidentFacts {
-                        number: get(row, "number")?,
-                        severity: parse_word(row, "severity")?,
-                        kind: parse_word(row, "kind")?,
-                        service: get(row, "service_name")?,
-                        team: team.filter(|t| !t.is_empty()),
-                        drill: get(row, "drill")?,
-                        detected_at: get(row, "detected_at")?,
-                        first_alert_at: get(row, "first_alert_at")?,
-                        impact_started_at: get(row, "impact_started_at")?,
-                        first_acknowledged_at: get(row, "first_acknowledged_at")?,
-                        first_contained_at: get(row, "first_contained_at")?,
-                        first_resolved_at: get(row, "first_resolved_at")?,
-                        resolved_at: get(row, "resolved_at")?,
-                        closed_at: get(row, "closed_at")?,
-                        reopened: u32::try_from(reopened.max(0)).unwrap_or(u32::MAX),
-                        has_postmortem: state.is_some(),
-                        postmortem_published: state.as_deref() == Some("published"),
+                // The four reads run at once on the pool; each carries instants as integers.
+                let incidents = async {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                        "SELECT i.number, i.severity, i.kind, i.drill, {}, {}, {}, {}, {}, {}, i.reopen_count, i.service_id, \
+                         (SELECT {} FROM alerts a WHERE a.incident_id = i.id) AS first_alert_us, p.state AS postmortem_state, {} \
+                         FROM incidents i LEFT JOIN postmortems p ON p.incident_id = i.id WHERE i.detected_at >= ",
+                        epoch_us("i.detected_at") + " AS detected_us",
+                        epoch_us("i.first_acknowledged_at") + " AS acknowledged_us",
+                        epoch_us("i.first_contained_at") + " AS contained_us",
+                        epoch_us("i.first_resolved_at") + " AS first_resolved_us",
+                        epoch_us("i.resolved_at") + " AS resolved_us",
+                        epoch_us("i.closed_at") + " AS closed_us",
+                        epoch_us("MIN(a.first_seen_at)"),
+                        epoch_us("p.impact_started_at") + " AS impact_us",
+                    ));
+                    qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
+                    push_scope(&mut qb, scope);
+                    fetch_all_as(&self.pool, qb.build(), |row| {
+                        let state: Option<String> = get(row, "postmortem_state")?;
+                        let reopened: i64 = get(row, "reopen_count")?;
+                        let detected = from_us(row, "detected_us")?.ok_or_else(|| corrupt("detected_at", "missing"))?;
+                        Ok((get::<Option<uuid::Uuid>>(row, "service_id")?, IncidentFacts {
+                            number: get(row, "number")?,
+                            severity: parse_word(row, "severity")?,
+                            kind: parse_word(row, "kind")?,
+                            service: None,
+                            team: None,
+                            drill: get(row, "drill")?,
+                            detected_at: detected,
+                            first_alert_at: from_us(row, "first_alert_us")?,
+                            impact_started_at: from_us(row, "impact_us")?,
+                            first_acknowledged_at: from_us(row, "acknowledged_us")?,
+                            first_contained_at: from_us(row, "contained_us")?,
+                            first_resolved_at: from_us(row, "first_resolved_us")?,
+                            resolved_at: from_us(row, "resolved_us")?,
+                            closed_at: from_us(row, "closed_us")?,
+                            reopened: u32::try_from(reopened.max(0)).unwrap_or(u32::MAX),
+                            has_postmortem: state.is_some(),
+                            postmortem_published: state.as_deref() == Some("published"),
+                        }))
                     })
-                })
-                .await?;
+                    .await
+                };
+                let pages = async {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                        "SELECT n.user_id, {} AS at_us FROM notifications n WHERE n.kind = 'page' AND n.created_at >= ",
+                        epoch_us("n.created_at")
+                    ));
+                    qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
+                    push_incident_in_scope(&mut qb, "n.incident_id", scope);
+                    fetch_all_as(&self.pool, qb.build(), |row| Ok((get::<uuid::Uuid>(row, "user_id")?, get::<Option<i64>>(row, "at_us")?))).await
+                };
+                let actions = async {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                        "SELECT {} AS created_us, a.due_on, {} AS closed_us FROM action_items a WHERE a.created_at >= ",
+                        epoch_us("a.created_at"),
+                        epoch_us("a.closed_at")
+                    ));
+                    qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to);
+                    push_incident_in_scope(&mut qb, "a.incident_id", scope);
+                    fetch_all_as(&self.pool, qb.build(), |row| {
+                        Ok(match from_us(row, "created_us")? {
+                            Some(created_at) => Some(ActionFacts { created_at, due_on: get(row, "due_on")?, closed_at: from_us(row, "closed_us")? }),
+                            None => None,
+                        })
+                    })
+                    .await
+                };
+                let services = async {
+                    sqlx::query("SELECT id, name, owner_team FROM services").fetch_all(&self.pool).await.map_err(db_err)
+                };
+                let users = async { sqlx::query("SELECT id, name FROM users").fetch_all(&self.pool).await.map_err(db_err) };
+                let (incidents, pages, actions, (noisy_sources, noisy_fingerprints), services, users) =
+                    tokio::try_join!(incidents, pages, actions, noisiest(self, scope), services, users)?;
 
-                let mut qb = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT n.user_id, u.name, n.incident_id, n.created_at FROM notifications n JOIN users u ON u.id = n.user_id \
-                     JOIN incidents i ON i.id = n.incident_id LEFT JOIN services s ON s.id = i.service_id \
-                     WHERE n.kind = 'page' AND n.created_at >= ",
-                );
-                qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to).push(" AND i.drill = ").push_bind(false);
-                push_scope(&mut qb, scope);
-                // A page to several contact methods of one person is one page.
-                qb.push(" GROUP BY n.user_id, u.name, n.incident_id, n.created_at");
-                let pages = fetch_all_as(&self.pool, qb.build(), |row| {
-                    Ok(PageFacts { user_id: UserId(get(row, "user_id")?), user_name: get(row, "name")?, at: get(row, "created_at")? })
-                })
-                .await?;
-
-                let mut qb = sqlx::QueryBuilder::<Db>::new(
-                    "SELECT a.created_at, a.due_on, a.closed_at FROM action_items a JOIN incidents i ON i.id = a.incident_id \
-                     LEFT JOIN services s ON s.id = i.service_id WHERE a.created_at >= ",
-                );
-                qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to).push(" AND i.drill = ").push_bind(false);
-                push_scope(&mut qb, scope);
-                let actions = fetch_all_as(&self.pool, qb.build(), |row| {
-                    Ok(ActionFacts { created_at: get(row, "created_at")?, due_on: get(row, "due_on")?, closed_at: get(row, "closed_at")? })
-                })
-                .await?;
-
-                Ok(AnalyticsInput {
-                    incidents,
-                    pages,
-                    actions,
-                    noisy_sources: noisiest(self, scope, "g.name").await?,
-                    noisy_fingerprints: noisiest(self, scope, "a.dedup_key").await?,
-                })
+                let mut by_service: std::collections::HashMap<uuid::Uuid, (String, Option<String>)> = std::collections::HashMap::new();
+                for r in &services {
+                    let team: String = get(r, "owner_team")?;
+                    by_service.insert(get(r, "id")?, (get(r, "name")?, Some(team).filter(|t| !t.is_empty())));
+                }
+                let incidents = incidents
+                    .into_iter()
+                    .map(|(service, mut f)| {
+                        if let Some((name, team)) = service.and_then(|s| by_service.get(&s)) {
+                            f.service = Some(name.clone());
+                            f.team = team.clone();
+                        }
+                        f
+                    })
+                    .collect();
+                let names: std::collections::HashMap<uuid::Uuid, String> =
+                    users.iter().map(|r| Ok((get(r, "id")?, get(r, "name")?))).collect::<StoreResult<_>>()?;
+                // One page to several of a person's contact methods is queued at one instant: one page.
+                let mut seen = std::collections::HashSet::with_capacity(pages.len());
+                let pages = pages
+                    .into_iter()
+                    .filter_map(|(user, at)| {
+                        let at = at.and_then(chrono::DateTime::from_timestamp_micros)?;
+                        seen.insert((user, at)).then(|| PageFacts {
+                            user_id: UserId(user),
+                            user_name: names.get(&user).cloned().unwrap_or_else(|| "(deleted user)".to_owned()),
+                            at,
+                        })
+                    })
+                    .collect();
+                Ok(AnalyticsInput { incidents, pages, actions: actions.into_iter().flatten().collect(), noisy_sources, noisy_fingerprints })
             }
         }
     };
