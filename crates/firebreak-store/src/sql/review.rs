@@ -210,20 +210,91 @@ macro_rules! impl_sql_review {
             }
         }
 
-        /// `col` as microseconds since the Unix epoch, computed by the database: rows carry
-        /// integers, not instants as text to parse (SQLite), which is most of a large read's cost.
-        /// SQLite's `unixepoch(…, 'subsec')` keeps milliseconds, which is what analytics need.
-        fn epoch_us(col: &str) -> String {
-            if $for_update.is_empty() {
-                format!("CAST(unixepoch({col}, 'subsec') * 1000000 AS INTEGER)")
-            } else {
-                format!("CAST(EXTRACT(EPOCH FROM {col}) * 1000000 AS BIGINT)")
-            }
+        /// Whether this backend is SQLite (its write transactions need no row locks).
+        const SQLITE: bool = $for_update.is_empty();
+
+        /// How a large analytics read carries an instant. SQLite: milliseconds since the Unix
+        /// epoch as an integer its date functions compute, since parsing instants from text
+        /// (and moving each row out of SQLite one by one) is most of such a read's cost; the
+        /// reads come out as one JSON array (see [`read_table`]). PostgreSQL: the column, which
+        /// its binary protocol carries as an integer already.
+        fn instant(col: &str) -> String {
+            if SQLITE { format!("CAST(unixepoch({col}, 'subsec') * 1000 AS INTEGER)") } else { col.to_owned() }
         }
 
-        fn from_us(row: &DbRow, col: &str) -> StoreResult<Option<Timestamp>> {
-            let us: Option<i64> = get(row, col)?;
-            Ok(us.and_then(chrono::DateTime::from_timestamp_micros))
+        /// A value [`instant`] selected, read back (milliseconds on SQLite).
+        fn ms(v: Option<i64>) -> Option<Timestamp> {
+            v.and_then(chrono::DateTime::from_timestamp_millis)
+        }
+
+        /// Runs `SELECT cols FROM rest` (with `bind` pushing `rest`'s condition and binds) and
+        /// returns each row as a JSON array of its values. SQLite builds one JSON array of them
+        /// in the database (one value crosses into Rust, not a row at a time); PostgreSQL
+        /// reads rows, each value as `decode` says (instants as RFC 3339, like SQLite's
+        /// integers converted back).
+        async fn read_table(
+            store: &$store,
+            cols: &[String],
+            rest: &str,
+            bind: impl FnOnce(&mut sqlx::QueryBuilder<Db>),
+            decode: &[Kind],
+        ) -> StoreResult<Vec<Vec<serde_json::Value>>> {
+            if SQLITE {
+                let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT json_group_array(json_array({})) FROM {rest}", cols.join(", ")));
+                bind(&mut qb);
+                let text: Option<String> = qb.build_query_scalar().fetch_one(&store.pool).await.map_err(db_err)?;
+                return serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| corrupt("analytics rows", e));
+            }
+            let aliased: Vec<String> = cols.iter().enumerate().map(|(n, c)| format!("{c} AS c{n}")).collect();
+            let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {} FROM {rest}", aliased.join(", ")));
+            bind(&mut qb);
+            fetch_all_as(&store.pool, qb.build(), |row| {
+                decode
+                    .iter()
+                    .enumerate()
+                    .map(|(n, kind)| {
+                        let col = format!("c{n}");
+                        Ok(match kind {
+                            Kind::Int => get::<Option<i64>>(row, &col)?.map(serde_json::Value::from).unwrap_or_default(),
+                            Kind::Bool => serde_json::Value::from(i64::from(get::<bool>(row, &col)?)),
+                            Kind::Text => get::<Option<String>>(row, &col)?.map(serde_json::Value::from).unwrap_or_default(),
+                            Kind::Id => get::<Option<uuid::Uuid>>(row, &col)?.map(|u| serde_json::Value::from(u.simple().to_string())).unwrap_or_default(),
+                            Kind::Instant => get::<Option<Timestamp>>(row, &col)?
+                                .map(|t| serde_json::Value::from(t.timestamp_millis()))
+                                .unwrap_or_default(),
+                        })
+                    })
+                    .collect()
+            })
+            .await
+        }
+
+        /// A column's kind in [`read_table`] (SQLite needs none: JSON says).
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Int,
+            Bool,
+            Text,
+            Id,
+            Instant,
+        }
+
+        /// A UUID [`read_table`] carried: SQLite `hex()` or PostgreSQL's simple form.
+        fn id_of(v: &serde_json::Value) -> Option<uuid::Uuid> {
+            v.as_str().and_then(|s| uuid::Uuid::try_parse(s).ok())
+        }
+
+        fn int_of(v: &serde_json::Value) -> Option<i64> {
+            v.as_i64()
+        }
+
+        fn text_of(v: &serde_json::Value) -> Option<&str> {
+            v.as_str()
+        }
+
+        /// A UUID column as [`read_table`] carries it.
+        fn id_col(col: &str) -> String {
+            if SQLITE { format!("hex({col})") } else { col.to_owned() }
         }
 
         /// Whether the scope filters incidents by more than their period.
@@ -783,69 +854,90 @@ macro_rules! impl_sql_review {
                 use firebreak_domain::analytics::{ActionFacts, AnalyticsInput, IncidentFacts, PageFacts};
                 // The four reads run at once on the pool; each carries instants as integers.
                 let incidents = async {
-                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
-                        "SELECT i.number, i.severity, i.kind, i.drill, {}, {}, {}, {}, {}, {}, i.reopen_count, i.service_id, \
-                         (SELECT {} FROM alerts a WHERE a.incident_id = i.id) AS first_alert_us, p.state AS postmortem_state, {} \
-                         FROM incidents i LEFT JOIN postmortems p ON p.incident_id = i.id WHERE i.detected_at >= ",
-                        epoch_us("i.detected_at") + " AS detected_us",
-                        epoch_us("i.first_acknowledged_at") + " AS acknowledged_us",
-                        epoch_us("i.first_contained_at") + " AS contained_us",
-                        epoch_us("i.first_resolved_at") + " AS first_resolved_us",
-                        epoch_us("i.resolved_at") + " AS resolved_us",
-                        epoch_us("i.closed_at") + " AS closed_us",
-                        epoch_us("MIN(a.first_seen_at)"),
-                        epoch_us("p.impact_started_at") + " AS impact_us",
-                    ));
-                    qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
-                    push_scope(&mut qb, scope);
-                    fetch_all_as(&self.pool, qb.build(), |row| {
-                        let state: Option<String> = get(row, "postmortem_state")?;
-                        let reopened: i64 = get(row, "reopen_count")?;
-                        let detected = from_us(row, "detected_us")?.ok_or_else(|| corrupt("detected_at", "missing"))?;
-                        Ok((get::<Option<uuid::Uuid>>(row, "service_id")?, IncidentFacts {
-                            number: get(row, "number")?,
-                            severity: parse_word(row, "severity")?,
-                            kind: parse_word(row, "kind")?,
-                            service: None,
-                            team: None,
-                            drill: get(row, "drill")?,
-                            detected_at: detected,
-                            first_alert_at: from_us(row, "first_alert_us")?,
-                            impact_started_at: from_us(row, "impact_us")?,
-                            first_acknowledged_at: from_us(row, "acknowledged_us")?,
-                            first_contained_at: from_us(row, "contained_us")?,
-                            first_resolved_at: from_us(row, "first_resolved_us")?,
-                            resolved_at: from_us(row, "resolved_us")?,
-                            closed_at: from_us(row, "closed_us")?,
-                            reopened: u32::try_from(reopened.max(0)).unwrap_or(u32::MAX),
-                            has_postmortem: state.is_some(),
-                            postmortem_published: state.as_deref() == Some("published"),
-                        }))
-                    })
-                    .await
+                    use Kind::*;
+                    let cols: Vec<(String, Kind)> = vec![
+                        ("i.number".into(), Int),
+                        ("i.severity".into(), Text),
+                        ("i.kind".into(), Text),
+                        ("i.drill".into(), Bool),
+                        (instant("i.detected_at"), Instant),
+                        (instant("i.first_acknowledged_at"), Instant),
+                        (instant("i.first_contained_at"), Instant),
+                        (instant("i.first_resolved_at"), Instant),
+                        (instant("i.resolved_at"), Instant),
+                        (instant("i.closed_at"), Instant),
+                        ("i.reopen_count".into(), Int),
+                        (id_col("i.service_id"), Id),
+                        (format!("(SELECT {} FROM alerts a WHERE a.incident_id = i.id)", instant("MIN(a.first_seen_at)")), Instant),
+                        ("p.state".into(), Text),
+                        (instant("p.impact_started_at"), Instant),
+                    ];
+                    let (exprs, kinds): (Vec<String>, Vec<Kind>) = cols.into_iter().unzip();
+                    let rows = read_table(
+                        self,
+                        &exprs,
+                        "incidents i LEFT JOIN postmortems p ON p.incident_id = i.id WHERE i.detected_at >= ",
+                        |qb| {
+                            qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
+                            push_scope(qb, scope);
+                        },
+                        &kinds,
+                    )
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let v = |n: usize| r.get(n).unwrap_or(&serde_json::Value::Null);
+                            let at = |n: usize| ms(int_of(v(n)));
+                            let word = |n: usize, what: &str| text_of(v(n)).ok_or_else(|| corrupt(what, "missing"));
+                            let state = text_of(v(13));
+                            Ok((id_of(v(11)), IncidentFacts {
+                                number: int_of(v(0)).unwrap_or_default(),
+                                severity: word(1, "severity")?.parse()?,
+                                kind: word(2, "kind")?.parse()?,
+                                service: None,
+                                team: None,
+                                drill: int_of(v(3)).unwrap_or_default() != 0,
+                                detected_at: at(4).ok_or_else(|| corrupt("detected_at", "missing"))?,
+                                first_acknowledged_at: at(5),
+                                first_contained_at: at(6),
+                                first_resolved_at: at(7),
+                                resolved_at: at(8),
+                                closed_at: at(9),
+                                reopened: u32::try_from(int_of(v(10)).unwrap_or_default().max(0)).unwrap_or(u32::MAX),
+                                first_alert_at: at(12),
+                                impact_started_at: at(14),
+                                has_postmortem: state.is_some(),
+                                postmortem_published: state == Some("published"),
+                            }))
+                        })
+                        .collect::<StoreResult<Vec<_>>>()
                 };
                 let pages = async {
-                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
-                        "SELECT n.user_id, {} AS at_us FROM notifications n WHERE n.kind = 'page' AND n.created_at >= ",
-                        epoch_us("n.created_at")
-                    ));
-                    qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
-                    push_incident_in_scope(&mut qb, "n.incident_id", scope);
-                    fetch_all_as(&self.pool, qb.build(), |row| Ok((get::<uuid::Uuid>(row, "user_id")?, get::<Option<i64>>(row, "at_us")?))).await
+                    let rows = read_table(
+                        self,
+                        &[id_col("n.user_id"), instant("n.created_at")],
+                        "notifications n WHERE n.kind = 'page' AND n.created_at >= ",
+                        |qb| {
+                            qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
+                            push_incident_in_scope(qb, "n.incident_id", scope);
+                        },
+                        &[Kind::Id, Kind::Instant],
+                    )
+                    .await?;
+                    Ok::<_, StoreError>(
+                        rows.iter()
+                            .filter_map(|r| Some((id_of(r.first()?)?, int_of(r.get(1)?))))
+                            .collect::<Vec<_>>(),
+                    )
                 };
                 let actions = async {
                     let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
-                        "SELECT {} AS created_us, a.due_on, {} AS closed_us FROM action_items a WHERE a.created_at >= ",
-                        epoch_us("a.created_at"),
-                        epoch_us("a.closed_at")
+                        "SELECT a.created_at, a.due_on, a.closed_at FROM action_items a WHERE a.created_at >= ",
                     ));
                     qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to);
                     push_incident_in_scope(&mut qb, "a.incident_id", scope);
                     fetch_all_as(&self.pool, qb.build(), |row| {
-                        Ok(match from_us(row, "created_us")? {
-                            Some(created_at) => Some(ActionFacts { created_at, due_on: get(row, "due_on")?, closed_at: from_us(row, "closed_us")? }),
-                            None => None,
-                        })
+                        Ok(Some(ActionFacts { created_at: get(row, "created_at")?, due_on: get(row, "due_on")?, closed_at: get(row, "closed_at")? }))
                     })
                     .await
                 };
@@ -878,7 +970,7 @@ macro_rules! impl_sql_review {
                 let pages = pages
                     .into_iter()
                     .filter_map(|(user, at)| {
-                        let at = at.and_then(chrono::DateTime::from_timestamp_micros)?;
+                        let at = ms(at)?;
                         seen.insert((user, at)).then(|| PageFacts {
                             user_id: UserId(user),
                             user_name: names.get(&user).cloned().unwrap_or_else(|| "(deleted user)".to_owned()),
