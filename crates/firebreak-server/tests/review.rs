@@ -482,7 +482,8 @@ async fn analytics_count_the_response(backend: Backend) {
     let r = app.get("/api/v1/analytics?from=2026-01-01&to=2028-01-01&group_by=service", &app.viewer.token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let groups = r.body["groups"].as_array().cloned().unwrap_or_default();
-    let keys: Vec<(&str, i64)> = groups.iter().filter_map(|g| Some((g["key"].as_str()?, g["incidents"].as_i64()?))).collect();
+    let keys: Vec<(&str, i64)> =
+        groups.iter().filter_map(|g| Some((g["key"].as_str()?, g["incidents"].as_i64()?))).collect();
     assert_eq!(keys, [("(none)", 3), ("checkout", 1)], "{}", r.text);
     assert_eq!(groups[1]["mttd"]["count"], 1, "{}", r.text);
     assert_eq!(r.body["noisy_sources"][0]["name"], "pd", "{}", r.text);

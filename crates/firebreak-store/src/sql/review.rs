@@ -216,7 +216,7 @@ macro_rules! impl_sql_review {
         /// How a large analytics read carries an instant. SQLite: milliseconds since the Unix
         /// epoch as an integer its date functions compute, since parsing instants from text
         /// (and moving each row out of SQLite one by one) is most of such a read's cost; the
-        /// reads come out as one JSON array (see [`read_table`]). PostgreSQL: the column, which
+        /// reads come out as one JSON array (see [`read_rows`]). PostgreSQL: the column, which
         /// its binary protocol carries as an integer already.
         fn instant(col: &str) -> String {
             if SQLITE { format!("CAST(unixepoch({col}, 'subsec') * 1000 AS INTEGER)") } else { col.to_owned() }
@@ -227,18 +227,17 @@ macro_rules! impl_sql_review {
             v.and_then(chrono::DateTime::from_timestamp_millis)
         }
 
-        /// Runs `SELECT cols FROM rest` (with `bind` pushing `rest`'s condition and binds) and
-        /// returns each row as a JSON array of its values. SQLite builds one JSON array of them
-        /// in the database (one value crosses into Rust, not a row at a time); PostgreSQL
-        /// reads rows, each value as `decode` says (instants as RFC 3339, like SQLite's
-        /// integers converted back).
-        async fn read_table(
+        /// Runs `SELECT cols FROM rest` (`bind` pushes the rest's condition and binds) and
+        /// returns its rows as `T`. SQLite builds one JSON array of the rows in the database,
+        /// read into `T` in one pass (one value crosses into Rust, not a row at a time);
+        /// PostgreSQL reads rows, `decode` making a `T` of each.
+        async fn read_rows<T: serde::de::DeserializeOwned>(
             store: &$store,
             cols: &[String],
             rest: &str,
             bind: impl FnOnce(&mut sqlx::QueryBuilder<Db>),
-            decode: &[Kind],
-        ) -> StoreResult<Vec<Vec<serde_json::Value>>> {
+            decode: impl Fn(&DbRow) -> StoreResult<T>,
+        ) -> StoreResult<Vec<T>> {
             if SQLITE {
                 let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT json_group_array(json_array({})) FROM {rest}", cols.join(", ")));
                 bind(&mut qb);
@@ -248,53 +247,26 @@ macro_rules! impl_sql_review {
             let aliased: Vec<String> = cols.iter().enumerate().map(|(n, c)| format!("{c} AS c{n}")).collect();
             let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {} FROM {rest}", aliased.join(", ")));
             bind(&mut qb);
-            fetch_all_as(&store.pool, qb.build(), |row| {
-                decode
-                    .iter()
-                    .enumerate()
-                    .map(|(n, kind)| {
-                        let col = format!("c{n}");
-                        Ok(match kind {
-                            Kind::Int => get::<Option<i64>>(row, &col)?.map(serde_json::Value::from).unwrap_or_default(),
-                            Kind::Bool => serde_json::Value::from(i64::from(get::<bool>(row, &col)?)),
-                            Kind::Text => get::<Option<String>>(row, &col)?.map(serde_json::Value::from).unwrap_or_default(),
-                            Kind::Id => get::<Option<uuid::Uuid>>(row, &col)?.map(|u| serde_json::Value::from(u.simple().to_string())).unwrap_or_default(),
-                            Kind::Instant => get::<Option<Timestamp>>(row, &col)?
-                                .map(|t| serde_json::Value::from(t.timestamp_millis()))
-                                .unwrap_or_default(),
-                        })
-                    })
-                    .collect()
-            })
-            .await
+            fetch_all_as(&store.pool, qb.build(), decode).await
         }
 
-        /// A column's kind in [`read_table`] (SQLite needs none: JSON says).
-        #[derive(Clone, Copy)]
-        enum Kind {
-            Int,
-            Bool,
-            Text,
-            Id,
-            Instant,
+        /// Column `c{n}` of a [`read_rows`] row on PostgreSQL: an instant as milliseconds.
+        fn ms_at(row: &DbRow, n: usize) -> StoreResult<Option<i64>> {
+            Ok(get::<Option<Timestamp>>(row, &format!("c{n}"))?.map(|t| t.timestamp_millis()))
         }
 
-        /// A UUID [`read_table`] carried: SQLite `hex()` or PostgreSQL's simple form.
-        fn id_of(v: &serde_json::Value) -> Option<uuid::Uuid> {
-            v.as_str().and_then(|s| uuid::Uuid::try_parse(s).ok())
+        fn col<'r, T: sqlx::Decode<'r, Db> + sqlx::Type<Db>>(row: &'r DbRow, n: usize) -> StoreResult<T> {
+            get(row, &format!("c{n}"))
         }
 
-        fn int_of(v: &serde_json::Value) -> Option<i64> {
-            v.as_i64()
-        }
-
-        fn text_of(v: &serde_json::Value) -> Option<&str> {
-            v.as_str()
-        }
-
-        /// A UUID column as [`read_table`] carries it.
+        /// A UUID column as [`read_rows`] carries it on SQLite (hex text), PostgreSQL as is.
         fn id_col(col: &str) -> String {
             if SQLITE { format!("hex({col})") } else { col.to_owned() }
+        }
+
+        /// A UUID [`read_rows`] carried as text.
+        fn id_of(v: Option<&str>) -> Option<uuid::Uuid> {
+            v.and_then(|s| uuid::Uuid::try_parse(s).ok())
         }
 
         /// Whether the scope filters incidents by more than their period.
@@ -853,67 +825,56 @@ macro_rules! impl_sql_review {
             async fn analytics_facts(&self, scope: &AnalyticsScope) -> StoreResult<firebreak_domain::analytics::AnalyticsInput> {
                 use firebreak_domain::analytics::{ActionFacts, AnalyticsInput, IncidentFacts, PageFacts};
                 // The four reads run at once on the pool; each carries instants as integers.
+                // number, severity, kind, drill, detected, first acknowledged, first contained,
+                // first resolved, resolved, closed (ms), reopens, service, first alert (ms).
+                type IncidentRow = (i64, String, String, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, Option<String>, Option<i64>);
                 let incidents = async {
-                    use Kind::*;
-                    let cols: Vec<(String, Kind)> = vec![
-                        ("i.number".into(), Int),
-                        ("i.severity".into(), Text),
-                        ("i.kind".into(), Text),
-                        ("i.drill".into(), Bool),
-                        (instant("i.detected_at"), Instant),
-                        (instant("i.first_acknowledged_at"), Instant),
-                        (instant("i.first_contained_at"), Instant),
-                        (instant("i.first_resolved_at"), Instant),
-                        (instant("i.resolved_at"), Instant),
-                        (instant("i.closed_at"), Instant),
-                        ("i.reopen_count".into(), Int),
-                        (id_col("i.service_id"), Id),
-                        (format!("(SELECT {} FROM alerts a WHERE a.incident_id = i.id)", instant("MIN(a.first_seen_at)")), Instant),
-                        ("p.state".into(), Text),
-                        (instant("p.impact_started_at"), Instant),
+                    let cols = [
+                        "i.number".to_owned(),
+                        "i.severity".to_owned(),
+                        "i.kind".to_owned(),
+                        "CAST(i.drill AS INTEGER)".to_owned(),
+                        instant("i.detected_at"),
+                        instant("i.first_acknowledged_at"),
+                        instant("i.first_contained_at"),
+                        instant("i.first_resolved_at"),
+                        instant("i.resolved_at"),
+                        instant("i.closed_at"),
+                        "i.reopen_count".to_owned(),
+                        id_col("i.service_id"),
+                        format!("(SELECT {} FROM alerts a WHERE a.incident_id = i.id)", instant("MIN(a.first_seen_at)")),
                     ];
-                    let (exprs, kinds): (Vec<String>, Vec<Kind>) = cols.into_iter().unzip();
-                    let rows = read_table(
+                    read_rows::<IncidentRow>(
                         self,
-                        &exprs,
-                        "incidents i LEFT JOIN postmortems p ON p.incident_id = i.id WHERE i.detected_at >= ",
+                        &cols,
+                        "incidents i WHERE i.detected_at >= ",
                         |qb| {
                             qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
                             push_scope(qb, scope);
                         },
-                        &kinds,
+                        |row| {
+                            Ok((
+                                col(row, 0)?, col(row, 1)?, col(row, 2)?, col::<i32>(row, 3)?.into(),
+                                ms_at(row, 4)?, ms_at(row, 5)?, ms_at(row, 6)?, ms_at(row, 7)?, ms_at(row, 8)?, ms_at(row, 9)?,
+                                col(row, 10)?, col::<Option<uuid::Uuid>>(row, 11)?.map(|u| u.simple().to_string()), ms_at(row, 12)?,
+                            ))
+                        },
                     )
-                    .await?;
-                    rows.iter()
-                        .map(|r| {
-                            let v = |n: usize| r.get(n).unwrap_or(&serde_json::Value::Null);
-                            let at = |n: usize| ms(int_of(v(n)));
-                            let word = |n: usize, what: &str| text_of(v(n)).ok_or_else(|| corrupt(what, "missing"));
-                            let state = text_of(v(13));
-                            Ok((id_of(v(11)), IncidentFacts {
-                                number: int_of(v(0)).unwrap_or_default(),
-                                severity: word(1, "severity")?.parse()?,
-                                kind: word(2, "kind")?.parse()?,
-                                service: None,
-                                team: None,
-                                drill: int_of(v(3)).unwrap_or_default() != 0,
-                                detected_at: at(4).ok_or_else(|| corrupt("detected_at", "missing"))?,
-                                first_acknowledged_at: at(5),
-                                first_contained_at: at(6),
-                                first_resolved_at: at(7),
-                                resolved_at: at(8),
-                                closed_at: at(9),
-                                reopened: u32::try_from(int_of(v(10)).unwrap_or_default().max(0)).unwrap_or(u32::MAX),
-                                first_alert_at: at(12),
-                                impact_started_at: at(14),
-                                has_postmortem: state.is_some(),
-                                postmortem_published: state == Some("published"),
-                            }))
-                        })
-                        .collect::<StoreResult<Vec<_>>>()
+                    .await
+                };
+                // The period's postmortems (a few), joined to their incidents here.
+                let postmortems = async {
+                    let mut qb = sqlx::QueryBuilder::<Db>::new(
+                        "SELECT i.number, p.state, p.impact_started_at FROM postmortems p JOIN incidents i ON i.id = p.incident_id WHERE i.detected_at >= ",
+                    );
+                    qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to);
+                    fetch_all_as(&self.pool, qb.build(), |row| {
+                        Ok((get::<i64>(row, "number")?, (get::<String>(row, "state")?, get::<Option<Timestamp>>(row, "impact_started_at")?)))
+                    })
+                    .await
                 };
                 let pages = async {
-                    let rows = read_table(
+                    read_rows::<(Option<String>, Option<i64>)>(
                         self,
                         &[id_col("n.user_id"), instant("n.created_at")],
                         "notifications n WHERE n.kind = 'page' AND n.created_at >= ",
@@ -921,14 +882,9 @@ macro_rules! impl_sql_review {
                             qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
                             push_incident_in_scope(qb, "n.incident_id", scope);
                         },
-                        &[Kind::Id, Kind::Instant],
+                        |row| Ok((col::<Option<uuid::Uuid>>(row, 0)?.map(|u| u.simple().to_string()), ms_at(row, 1)?)),
                     )
-                    .await?;
-                    Ok::<_, StoreError>(
-                        rows.iter()
-                            .filter_map(|r| Some((id_of(r.first()?)?, int_of(r.get(1)?))))
-                            .collect::<Vec<_>>(),
-                    )
+                    .await
                 };
                 let actions = async {
                     let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
@@ -945,24 +901,44 @@ macro_rules! impl_sql_review {
                     sqlx::query("SELECT id, name, owner_team FROM services").fetch_all(&self.pool).await.map_err(db_err)
                 };
                 let users = async { sqlx::query("SELECT id, name FROM users").fetch_all(&self.pool).await.map_err(db_err) };
-                let (incidents, pages, actions, (noisy_sources, noisy_fingerprints), services, users) =
-                    tokio::try_join!(incidents, pages, actions, noisiest(self, scope), services, users)?;
+                let (incidents, postmortems, pages, actions, (noisy_sources, noisy_fingerprints), services, users) =
+                    tokio::try_join!(incidents, postmortems, pages, actions, noisiest(self, scope), services, users)?;
 
                 let mut by_service: std::collections::HashMap<uuid::Uuid, (String, Option<String>)> = std::collections::HashMap::new();
                 for r in &services {
                     let team: String = get(r, "owner_team")?;
                     by_service.insert(get(r, "id")?, (get(r, "name")?, Some(team).filter(|t| !t.is_empty())));
                 }
+                let postmortems: std::collections::HashMap<i64, (String, Option<Timestamp>)> = postmortems.into_iter().collect();
                 let incidents = incidents
                     .into_iter()
-                    .map(|(service, mut f)| {
-                        if let Some((name, team)) = service.and_then(|s| by_service.get(&s)) {
-                            f.service = Some(name.clone());
-                            f.team = team.clone();
-                        }
-                        f
+                    .map(|(number, severity, kind, drill, detected, ack, contained, first_resolved, resolved, closed, reopens, service, first_alert)| {
+                        let pm = postmortems.get(&number);
+                        let (service, team) = match id_of(service.as_deref()).and_then(|s| by_service.get(&s)) {
+                            Some((name, team)) => (Some(name.clone()), team.clone()),
+                            None => (None, None),
+                        };
+                        Ok(IncidentFacts {
+                            number,
+                            severity: severity.parse()?,
+                            kind: kind.parse()?,
+                            service,
+                            team,
+                            drill: drill != 0,
+                            detected_at: ms(detected).ok_or_else(|| corrupt("detected_at", "missing"))?,
+                            first_alert_at: ms(first_alert),
+                            impact_started_at: pm.and_then(|(_, at)| *at),
+                            first_acknowledged_at: ms(ack),
+                            first_contained_at: ms(contained),
+                            first_resolved_at: ms(first_resolved),
+                            resolved_at: ms(resolved),
+                            closed_at: ms(closed),
+                            reopened: u32::try_from(reopens.max(0)).unwrap_or(u32::MAX),
+                            has_postmortem: pm.is_some(),
+                            postmortem_published: pm.is_some_and(|(state, _)| state == "published"),
+                        })
                     })
-                    .collect();
+                    .collect::<StoreResult<Vec<_>>>()?;
                 let names: std::collections::HashMap<uuid::Uuid, String> =
                     users.iter().map(|r| Ok((get(r, "id")?, get(r, "name")?))).collect::<StoreResult<_>>()?;
                 // One page to several of a person's contact methods is queued at one instant: one page.
@@ -970,7 +946,7 @@ macro_rules! impl_sql_review {
                 let pages = pages
                     .into_iter()
                     .filter_map(|(user, at)| {
-                        let at = ms(at)?;
+                        let (user, at) = (id_of(user.as_deref())?, ms(at)?);
                         seen.insert((user, at)).then(|| PageFacts {
                             user_id: UserId(user),
                             user_name: names.get(&user).cloned().unwrap_or_else(|| "(deleted user)".to_owned()),
