@@ -92,8 +92,16 @@ fn every_route(app: &TestApp, token_id: &str) -> Vec<(Method, String, Option<Val
         (Method::DELETE, format!("/api/v1/status-pages/acme/subscribers/{token_id}"), None),
         (Method::GET, "/api/v1/incidents/1/postmortem".into(), None),
         (Method::POST, "/api/v1/incidents/1/postmortem".into(), Some(json!({}))),
-        (Method::PUT, "/api/v1/incidents/1/postmortem".into(), Some(json!({"base_revision": 1, "title": "t", "body": "b"}))),
-        (Method::POST, "/api/v1/incidents/1/postmortem/review".into(), Some(json!({"reviewers": ["admin@example.com"]}))),
+        (
+            Method::PUT,
+            "/api/v1/incidents/1/postmortem".into(),
+            Some(json!({"base_revision": 1, "title": "t", "body": "b"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/1/postmortem/review".into(),
+            Some(json!({"reviewers": ["admin@example.com"]})),
+        ),
         (Method::POST, "/api/v1/incidents/1/postmortem/publish".into(), Some(json!({}))),
         (Method::POST, "/api/v1/incidents/1/timeline/1/star".into(), Some(json!({}))),
         (Method::DELETE, "/api/v1/incidents/1/timeline/1/star".into(), None),
