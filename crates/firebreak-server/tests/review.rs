@@ -384,6 +384,10 @@ async fn action_items_reach_the_tracker_signed(backend: Backend) {
         )
         .await;
     assert_eq!(change.status, StatusCode::CREATED, "{}", change.text);
+    // The list links a procedure change to the file's editor.
+    let cookie = common::sign_in(&app, "responder@example.com").await;
+    let (page, _) = common::get_page(&app, "/action-items", &cookie).await;
+    assert!(page.text.contains("href=\"/procedures/edit?path=config.yaml\""), "{}", page.text);
 
     // Lists: mine, overdue, by status; a viewer sees them (read-only).
     let list = async |q: &str, token: &str| {

@@ -120,6 +120,8 @@ pub(super) struct ActionRow {
     pub(super) status: &'static str,
     pub(super) link: String,
     pub(super) procedure_file: String,
+    /// Where the procedures file it changes is edited.
+    pub(super) procedure_link: String,
     pub(super) statuses: Vec<Choice>,
 }
 
@@ -136,6 +138,11 @@ fn action_rows(items: Vec<ActionItem>, today: chrono::NaiveDate) -> Vec<ActionRo
             priority: i.priority.as_str(),
             status: i.status.as_str(),
             link: i.link.unwrap_or_default(),
+            procedure_link: i
+                .procedure_file
+                .as_deref()
+                .map(|f| format!("/procedures/edit?path={}", super::urlencode(f)))
+                .unwrap_or_default(),
             procedure_file: i.procedure_file.unwrap_or_default(),
             statuses: ActionStatus::ALL
                 .iter()
