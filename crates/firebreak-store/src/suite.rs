@@ -414,7 +414,8 @@ macro_rules! store_suite {
             key_events_are_starred_on_the_incident_only,
             action_items_are_filtered_closed_and_sent_to_trackers,
             late_postmortems_and_overdue_action_items_are_reminded_once,
-            analytics_facts_keep_the_first_response_cycle
+            analytics_facts_keep_the_first_response_cycle,
+            analytics_facts_follow_alerts_as_they_join_move_and_merge
         );
         $crate::store_suite!(@raw $make;
             audit_tampering_by_update_is_detected,

@@ -655,7 +655,7 @@ const INCIDENTS: Table = Table {
         communications_id, scribe_id, created_by, detected_at, acknowledged_at, contained_at, \
         resolved_at, closed_at, updated_at, service_id, group_key, restricted, other_roles, \
         merged_into, drill, first_acknowledged_at, first_contained_at, first_resolved_at, \
-        reopen_count",
+        reopen_count, first_alert_at",
 };
 const TIMELINE: Table =
     Table { name: "timeline_entries", columns: "incident_id, at, actor_id, actor_name, via, kind, data" };
@@ -903,6 +903,7 @@ impl<'a> Generator<'a> {
         };
         let checks: Vec<(usize, u32)> = CHECK_WEIGHTS.iter().copied().enumerate().collect();
         let end_of_alerts = c.resolved.unwrap_or(self.end_us);
+        let mut first_alert: Option<i64> = None;
         for a in 0..alerts {
             let first_seen = if a == 0 {
                 detected - self.rng.lognormal_us(150.0, 0.9)
@@ -923,6 +924,7 @@ impl<'a> Generator<'a> {
             let last_seen = (first_seen + self.rng.lognormal_us(1200.0, 1.2)).min(end_of_alerts).max(first_seen);
             let (integration, integration_kind) = *self.rng.pick(&service.integrations);
             let alert = self.rng.id_at(first_seen);
+            first_alert = Some(first_alert.map_or(first_seen, |f| f.min(first_seen)));
             let details = serde_json::json!({
                 "labels": {
                     "alertname": check,
@@ -1175,6 +1177,7 @@ impl<'a> Generator<'a> {
             Cell::At(c.first_contained.map(ts)),
             Cell::At(c.first_resolved.map(ts)),
             Cell::Int(c.reopens),
+            Cell::At(first_alert.map(ts)),
         ]);
         let counts = &mut self.counts;
         counts.incidents += 1;

@@ -81,6 +81,30 @@ macro_rules! impl_sql_alerts {
             .await
         }
 
+        /// Keeps `incidents.first_alert_at` as an alert first seen at `at` joins `incident`.
+        async fn note_first_alert(tx: &mut Tx, incident: IncidentId, at: Timestamp) -> StoreResult<()> {
+            sqlx::query("UPDATE incidents SET first_alert_at = $1 WHERE id = $2 AND (first_alert_at IS NULL OR first_alert_at > $1)")
+                .bind(at)
+                .bind(incident.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        }
+
+        /// Sets `incidents.first_alert_at` of `incidents` again from their alerts (after alerts
+        /// left them).
+        async fn recount_first_alert(tx: &mut Tx, incidents: &[IncidentId]) -> StoreResult<()> {
+            for incident in incidents {
+                sqlx::query("UPDATE incidents SET first_alert_at = (SELECT MIN(a.first_seen_at) FROM alerts a WHERE a.incident_id = $1) WHERE id = $1")
+                    .bind(incident.0)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        }
+
         async fn write_alerts(tx: &mut Tx, alerts: &[&Alert]) -> StoreResult<()> {
             write_alerts_as(tx, alerts, false).await
         }
@@ -203,6 +227,18 @@ macro_rules! impl_sql_alerts {
                     .map(|s| &s.alert)
                     .collect();
                 write_alerts(tx, &rows).await?;
+                // Alerts that joined an incident (opened on it, or moved to it) may be its first.
+                let mut joined: Vec<(IncidentId, Timestamp)> = Vec::new();
+                for s in dirty().filter(|s| s.stored.map(|(_, incident)| incident) != Some(s.alert.incident_id)) {
+                    let Some(incident) = s.alert.incident_id else { continue };
+                    match joined.iter_mut().find(|(i, _)| *i == incident) {
+                        Some((_, first)) => *first = (*first).min(s.alert.first_seen_at),
+                        None => joined.push((incident, s.alert.first_seen_at)),
+                    }
+                }
+                for (incident, first) in joined {
+                    note_first_alert(tx, incident, first).await?;
+                }
                 for s in &mut self.slots {
                     s.stored = Some((s.alert.status, s.alert.incident_id));
                     s.dirty = false;
@@ -516,6 +552,8 @@ macro_rules! impl_sql_alerts {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                let moved: Vec<IncidentId> = alert.incident_id.into_iter().chain(to).collect();
+                recount_first_alert(&mut tx, &moved).await?;
                 alert.incident_id = to;
                 let (dedup_key, summary) = (alert.dedup_key.as_str().to_owned(), alert.summary.clone());
                 if let Some(from) = &from {

@@ -308,6 +308,7 @@ macro_rules! impl_sql_incidents {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                recount_first_alert(&mut tx, &[source.id, target.id]).await?;
                 // Whoever worked the merged incident may see and work the one it went into.
                 sqlx::query(
                     "INSERT INTO incident_participants (incident_id, user_id, since) \

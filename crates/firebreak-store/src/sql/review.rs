@@ -232,31 +232,44 @@ macro_rules! impl_sql_review {
         /// read into `T` in one pass (one value crosses into Rust, not a row at a time);
         /// PostgreSQL reads rows, `decode` making a `T` of each.
         async fn read_rows<T: serde::de::DeserializeOwned>(
-            store: &$store,
+            pool: &sqlx::Pool<Db>,
             cols: &[String],
             rest: &str,
             bind: impl FnOnce(&mut sqlx::QueryBuilder<Db>),
             decode: impl Fn(&DbRow) -> StoreResult<T>,
         ) -> StoreResult<Vec<T>> {
             if SQLITE {
-                let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT json_group_array(json_array({})) FROM {rest}", cols.join(", ")));
+                let aliased: Vec<String> = cols.iter().enumerate().map(|(n, c)| format!("{c} AS c{n}")).collect();
+                let names: Vec<String> = (0..cols.len()).map(|n| format!("c{n}")).collect();
+                let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                    "SELECT json_group_array(json_array({})) FROM (SELECT {} FROM {rest}",
+                    names.join(", "),
+                    aliased.join(", ")
+                ));
                 bind(&mut qb);
-                let text: Option<String> = qb.build_query_scalar().fetch_one(&store.pool).await.map_err(db_err)?;
+                qb.push(")");
+                let text: Option<String> = qb.build_query_scalar().fetch_one(pool).await.map_err(db_err)?;
                 return serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| corrupt("analytics rows", e));
             }
-            let aliased: Vec<String> = cols.iter().enumerate().map(|(n, c)| format!("{c} AS c{n}")).collect();
-            let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {} FROM {rest}", aliased.join(", ")));
+            let mut qb = sqlx::QueryBuilder::<Db>::new(format!("SELECT {} FROM {rest}", cols.join(", ")));
             bind(&mut qb);
-            fetch_all_as(&store.pool, qb.build(), decode).await
+            fetch_all_as(pool, qb.build(), decode).await
         }
 
-        /// Column `c{n}` of a [`read_rows`] row on PostgreSQL: an instant as milliseconds.
+        /// Runs `read` as a task of its own, so that the Rust side of large reads (decoding rows,
+        /// parsing SQLite's JSON) uses more than one core too.
+        async fn on_own_task<T: Send + 'static>(read: impl std::future::Future<Output = StoreResult<T>> + Send + 'static) -> StoreResult<T> {
+            tokio::spawn(read).await.map_err(|e| StoreError::Backend(format!("an analytics read failed: {e}")))?
+        }
+
+        /// Column `n` of a [`read_rows`] row on PostgreSQL: an instant as milliseconds.
         fn ms_at(row: &DbRow, n: usize) -> StoreResult<Option<i64>> {
-            Ok(get::<Option<Timestamp>>(row, &format!("c{n}"))?.map(|t| t.timestamp_millis()))
+            Ok(col::<Option<Timestamp>>(row, n)?.map(|t| t.timestamp_millis()))
         }
 
+        /// Column `n` of a [`read_rows`] row on PostgreSQL (by position: no name to look up).
         fn col<'r, T: sqlx::Decode<'r, Db> + sqlx::Type<Db>>(row: &'r DbRow, n: usize) -> StoreResult<T> {
-            get(row, &format!("c{n}"))
+            sqlx::Row::try_get(row, n).map_err(db_err)
         }
 
         /// A UUID column as [`read_rows`] carries it on SQLite (hex text), PostgreSQL as is.
@@ -269,6 +282,10 @@ macro_rules! impl_sql_review {
             v.and_then(|s| uuid::Uuid::try_parse(s).ok())
         }
 
+        /// "The incident is a drill", as the partial index `incidents_drill` says it (a bound
+        /// value would not let the planner use that index).
+        const DRILL: &str = if SQLITE { "drill = 1" } else { "drill" };
+
         /// Whether the scope filters incidents by more than their period.
         fn filters_incidents(scope: &AnalyticsScope) -> bool {
             scope.service.is_some() || scope.team.is_some() || !scope.severities.is_empty() || !scope.kinds.is_empty()
@@ -276,7 +293,7 @@ macro_rules! impl_sql_review {
 
         /// Appends "the incident `col` names is not a drill, and matches the scope's filters".
         fn push_incident_in_scope(qb: &mut sqlx::QueryBuilder<Db>, col: &str, scope: &AnalyticsScope) {
-            qb.push(format!(" AND {col} NOT IN (SELECT id FROM incidents WHERE drill = ")).push_bind(true).push(")");
+            qb.push(format!(" AND {col} NOT IN (SELECT id FROM incidents WHERE {DRILL})"));
             if filters_incidents(scope) {
                 qb.push(format!(" AND {col} IN (SELECT i.id FROM incidents i WHERE 1 = 1"));
                 push_scope(qb, scope);
@@ -284,35 +301,115 @@ macro_rules! impl_sql_review {
             }
         }
 
-        /// The noisiest integrations and dedup keys in the scope: one pass over the period's
-        /// alerts grouped by both, ranked here.
-        async fn noisiest(
-            store: &$store,
-            scope: &AnalyticsScope,
-        ) -> StoreResult<(Vec<firebreak_domain::analytics::AlertNoise>, Vec<firebreak_domain::analytics::AlertNoise>)> {
-            use firebreak_domain::analytics::AlertNoise;
-            let mut qb = sqlx::QueryBuilder::<Db>::new(
-                "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events FROM alerts a \
-                 WHERE a.first_seen_at >= ",
-            );
-            qb.push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
-            qb.push(" AND (a.incident_id IS NULL OR a.incident_id NOT IN (SELECT id FROM incidents WHERE drill = ").push_bind(true).push("))");
-            if let Some(v) = &scope.viewer {
-                qb.push(" AND (a.incident_id IS NULL OR a.incident_id NOT IN (SELECT i.id FROM incidents i WHERE NOT ");
-                push_visible(&mut qb, "i", v);
-                qb.push("))");
-            }
+        /// Appends the alert filters of an analytics scope (`a` alerts): the period by first
+        /// seen, the service, the team.
+        fn push_alert_scope(qb: &mut sqlx::QueryBuilder<Db>, scope: &AnalyticsScope) {
+            qb.push(" AND a.first_seen_at >= ").push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
             if let Some(s) = scope.service {
                 qb.push(" AND a.service_id = ").push_bind(s.0);
             }
             if let Some(t) = &scope.team {
                 qb.push(" AND a.service_id IN (SELECT id FROM services WHERE owner_team = ").push_bind(t.clone()).push(")");
             }
+        }
+
+        /// The scope's alerts counted per integration and dedup key: `(integration, key, alerts,
+        /// events)` (a key may come twice; the counts add up).
+        async fn alerts_per_key(
+            store: &$store,
+            scope: &AnalyticsScope,
+        ) -> StoreResult<Vec<(uuid::Uuid, String, i64, i64)>> {
+            let grouped = |access: &str, status: &str| {
+                let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                    "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events \
+                     FROM alerts a{access} WHERE 1 = 1{status}"
+                ));
+                push_alert_scope(&mut qb, scope);
+                qb.push(" GROUP BY a.integration_id, a.dedup_key");
+                async move {
+                    fetch_all_as(&store.pool, qb.build(), |row| {
+                        Ok((get(row, "integration_id")?, get(row, "dedup_key")?, get(row, "alerts")?, get(row, "events")?))
+                    })
+                    .await
+                }
+            };
+            if !SQLITE {
+                return grouped("", "").await;
+            }
+            // SQLite, without statistics, would walk the key index and look every alert's row up
+            // to skip the grouping's sort. A short period (a small share of the alerts, which
+            // `alerts_first_seen` counts in a few milliseconds) is read through that index, a
+            // row lookup per alert of the period. Otherwise the resolved alerts, whose counts no
+            // longer change, come from the covering index `alerts_resolved_noise` in key order
+            // (no row read, no sort), and the few others through `alerts_status`.
+            let mut qb = sqlx::QueryBuilder::<Db>::new("SELECT COUNT(*) FROM alerts a INDEXED BY alerts_first_seen WHERE 1 = 1");
+            qb.push(" AND a.first_seen_at >= ").push_bind(scope.from).push(" AND a.first_seen_at < ").push_bind(scope.to);
+            let (in_period, all): (i64, i64) = tokio::try_join!(
+                async { qb.build_query_scalar::<i64>().fetch_one(&store.pool).await.map_err(db_err) },
+                async {
+                    sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(rowid) FROM alerts")
+                        .fetch_one(&store.pool)
+                        .await
+                        .map(|n| n.unwrap_or(0))
+                        .map_err(db_err)
+                },
+            )?;
+            if in_period.saturating_mul(6) <= all {
+                return grouped(" INDEXED BY alerts_first_seen", "").await;
+            }
+            let (mut resolved, others) = tokio::try_join!(
+                grouped(" INDEXED BY alerts_resolved_noise", " AND a.status = 'resolved'"),
+                grouped(" INDEXED BY alerts_status", " AND a.status IN ('open', 'suppressed')"),
+            )?;
+            resolved.extend(others);
+            Ok(resolved)
+        }
+
+        /// The scope's alerts on incidents the report leaves out (drills; incidents the viewer
+        /// may not see), counted as [`alerts_per_key`] counts them: few, read from the incidents
+        /// (SQLite keeps a CROSS JOIN's order; it would otherwise walk the period's alerts).
+        async fn left_out_alerts_per_key(
+            store: &$store,
+            scope: &AnalyticsScope,
+        ) -> StoreResult<Vec<(uuid::Uuid, String, i64, i64)>> {
+            let mut qb = sqlx::QueryBuilder::<Db>::new(
+                "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events \
+                 FROM incidents i CROSS JOIN alerts a WHERE a.incident_id = i.id AND (i.",
+            );
+            qb.push(DRILL);
+            if let Some(v) = &scope.viewer {
+                qb.push(" OR NOT ");
+                push_visible(&mut qb, "i", v);
+            }
+            qb.push(")");
+            push_alert_scope(&mut qb, scope);
             qb.push(" GROUP BY a.integration_id, a.dedup_key");
-            let rows = fetch_all_as(&store.pool, qb.build(), |row| {
-                Ok((IntegrationId(get(row, "integration_id")?), get::<String>(row, "dedup_key")?, get::<i64>(row, "alerts")?, get::<i64>(row, "events")?))
-            })
-            .await?;
+            fetch_all_as(&store.pool, qb.build(), |row| Ok((get(row, "integration_id")?, get(row, "dedup_key")?, get(row, "alerts")?, get(row, "events")?))).await
+        }
+
+        /// The noisiest integrations and dedup keys in the scope: the period's alerts grouped
+        /// by both in one pass, less those of the incidents left out, ranked here.
+        async fn noisiest(
+            store: &$store,
+            scope: &AnalyticsScope,
+        ) -> StoreResult<(Vec<firebreak_domain::analytics::AlertNoise>, Vec<firebreak_domain::analytics::AlertNoise>)> {
+            use firebreak_domain::analytics::AlertNoise;
+            let (all, left_out) = tokio::try_join!(alerts_per_key(store, scope), left_out_alerts_per_key(store, scope))?;
+            let mut per_key: std::collections::HashMap<(uuid::Uuid, String), (i64, i64)> = std::collections::HashMap::new();
+            for (integration, key, alerts, events) in all {
+                let n = per_key.entry((integration, key)).or_default();
+                *n = (n.0 + alerts, n.1 + events);
+            }
+            for (integration, key, alerts, events) in left_out {
+                if let Some(n) = per_key.get_mut(&(integration, key)) {
+                    *n = (n.0 - alerts, n.1 - events);
+                }
+            }
+            let rows: Vec<(IntegrationId, String, i64, i64)> = per_key
+                .into_iter()
+                .filter(|(_, (alerts, _))| *alerts > 0)
+                .map(|((integration, key), (alerts, events))| (IntegrationId(integration), key, alerts, events))
+                .collect();
             let names: std::collections::HashMap<uuid::Uuid, String> = sqlx::query("SELECT id, name FROM integrations")
                 .fetch_all(&store.pool)
                 .await
@@ -824,77 +921,100 @@ macro_rules! impl_sql_review {
 
             async fn analytics_facts(&self, scope: &AnalyticsScope) -> StoreResult<firebreak_domain::analytics::AnalyticsInput> {
                 use firebreak_domain::analytics::{ActionFacts, AnalyticsInput, IncidentFacts, PageFacts};
-                // The four reads run at once on the pool; each carries instants as integers.
+                // The reads run at once on the pool (the large ones on tasks of their own); each
+                // carries instants as integers.
                 // number, severity, kind, drill, detected, first acknowledged, first contained,
                 // first resolved, resolved, closed (ms), reopens, service, first alert (ms).
                 type IncidentRow = (i64, String, String, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, Option<String>, Option<i64>);
-                let incidents = async {
-                    let cols = [
-                        "i.number".to_owned(),
-                        "i.severity".to_owned(),
-                        "i.kind".to_owned(),
-                        "CAST(i.drill AS INTEGER)".to_owned(),
-                        instant("i.detected_at"),
-                        instant("i.first_acknowledged_at"),
-                        instant("i.first_contained_at"),
-                        instant("i.first_resolved_at"),
-                        instant("i.resolved_at"),
-                        instant("i.closed_at"),
-                        "i.reopen_count".to_owned(),
-                        id_col("i.service_id"),
-                        format!("(SELECT {} FROM alerts a WHERE a.incident_id = i.id)", instant("MIN(a.first_seen_at)")),
-                    ];
-                    read_rows::<IncidentRow>(
-                        self,
-                        &cols,
-                        "incidents i WHERE i.detected_at >= ",
-                        |qb| {
-                            qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to).push(" AND i.merged_into IS NULL");
-                            push_scope(qb, scope);
-                        },
-                        |row| {
-                            Ok((
-                                col(row, 0)?, col(row, 1)?, col(row, 2)?, col::<i32>(row, 3)?.into(),
-                                ms_at(row, 4)?, ms_at(row, 5)?, ms_at(row, 6)?, ms_at(row, 7)?, ms_at(row, 8)?, ms_at(row, 9)?,
-                                col(row, 10)?, col::<Option<uuid::Uuid>>(row, 11)?.map(|u| u.simple().to_string()), ms_at(row, 12)?,
-                            ))
-                        },
-                    )
-                    .await
-                };
-                // The period's postmortems (a few), joined to their incidents here.
-                let postmortems = async {
-                    let mut qb = sqlx::QueryBuilder::<Db>::new(
-                        "SELECT i.number, p.state, p.impact_started_at FROM postmortems p JOIN incidents i ON i.id = p.incident_id WHERE i.detected_at >= ",
-                    );
-                    qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to);
-                    fetch_all_as(&self.pool, qb.build(), |row| {
-                        Ok((get::<i64>(row, "number")?, (get::<String>(row, "state")?, get::<Option<Timestamp>>(row, "impact_started_at")?)))
+                // Read in two halves of the period at once (each on a connection and a task).
+                let incidents_between = |from: Timestamp, to: Timestamp| {
+                    let (pool, scope) = (self.pool.clone(), scope.clone());
+                    on_own_task(async move {
+                        let cols = [
+                            "i.number".to_owned(),
+                            "i.severity".to_owned(),
+                            "i.kind".to_owned(),
+                            "CAST(i.drill AS INTEGER)".to_owned(),
+                            instant("i.detected_at"),
+                            instant("i.first_acknowledged_at"),
+                            instant("i.first_contained_at"),
+                            instant("i.first_resolved_at"),
+                            instant("i.resolved_at"),
+                            instant("i.closed_at"),
+                            "i.reopen_count".to_owned(),
+                            id_col("i.service_id"),
+                            instant("i.first_alert_at"),
+                        ];
+                        read_rows::<IncidentRow>(
+                            &pool,
+                            &cols,
+                            "incidents i WHERE i.detected_at >= ",
+                            |qb| {
+                                qb.push_bind(from).push(" AND i.detected_at < ").push_bind(to).push(" AND i.merged_into IS NULL");
+                                push_scope(qb, &scope);
+                            },
+                            |row| {
+                                Ok((
+                                    col(row, 0)?, col(row, 1)?, col(row, 2)?, col::<i32>(row, 3)?.into(),
+                                    ms_at(row, 4)?, ms_at(row, 5)?, ms_at(row, 6)?, ms_at(row, 7)?, ms_at(row, 8)?, ms_at(row, 9)?,
+                                    col(row, 10)?, col::<Option<uuid::Uuid>>(row, 11)?.map(|u| u.simple().to_string()), ms_at(row, 12)?,
+                                ))
+                            },
+                        )
+                        .await
                     })
-                    .await
                 };
-                let pages = async {
-                    read_rows::<(Option<String>, Option<i64>)>(
-                        self,
-                        &[id_col("n.user_id"), instant("n.created_at")],
-                        "notifications n WHERE n.kind = 'page' AND n.created_at >= ",
+                let middle = scope.from + (scope.to - scope.from) / 2;
+                let incidents = async {
+                    let (mut early, late) = tokio::try_join!(incidents_between(scope.from, middle), incidents_between(middle, scope.to))?;
+                    early.extend(late);
+                    Ok::<_, StoreError>(early)
+                };
+                // The period's postmortems (a few), joined to their incidents here: from the
+                // postmortems (SQLite keeps a CROSS JOIN's order) rather than from the period's
+                // incidents.
+                let postmortems = async {
+                    read_rows::<(i64, String, Option<i64>)>(
+                        &self.pool,
+                        &["i.number".to_owned(), "p.state".to_owned(), instant("p.impact_started_at")],
+                        "postmortems p CROSS JOIN incidents i WHERE i.id = p.incident_id AND i.detected_at >= ",
                         |qb| {
-                            qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
-                            push_incident_in_scope(qb, "n.incident_id", scope);
+                            qb.push_bind(scope.from).push(" AND i.detected_at < ").push_bind(scope.to);
                         },
-                        |row| Ok((col::<Option<uuid::Uuid>>(row, 0)?.map(|u| u.simple().to_string()), ms_at(row, 1)?)),
+                        |row| Ok((col(row, 0)?, col(row, 1)?, ms_at(row, 2)?)),
                     )
                     .await
+                };
+                let pages = {
+                    let (pool, scope) = (self.pool.clone(), scope.clone());
+                    on_own_task(async move {
+                        read_rows::<(Option<String>, Option<i64>)>(
+                            &pool,
+                            &[id_col("n.user_id"), instant("n.created_at")],
+                            "notifications n WHERE n.kind = 'page' AND n.created_at >= ",
+                            |qb| {
+                                qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
+                                push_incident_in_scope(qb, "n.incident_id", &scope);
+                                // A page to several of a person's contact methods is one row per
+                                // method, queued at one instant: one page (and a third fewer rows).
+                                qb.push(" GROUP BY n.created_at, n.user_id");
+                            },
+                            |row| Ok((col::<Option<uuid::Uuid>>(row, 0)?.map(|u| u.simple().to_string()), ms_at(row, 1)?)),
+                        )
+                        .await
+                    })
                 };
                 let actions = async {
-                    let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
-                        "SELECT a.created_at, a.due_on, a.closed_at FROM action_items a WHERE a.created_at >= ",
-                    ));
-                    qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to);
-                    push_incident_in_scope(&mut qb, "a.incident_id", scope);
-                    fetch_all_as(&self.pool, qb.build(), |row| {
-                        Ok(Some(ActionFacts { created_at: get(row, "created_at")?, due_on: get(row, "due_on")?, closed_at: get(row, "closed_at")? }))
-                    })
+                    read_rows::<(Option<i64>, Option<String>, Option<i64>)>(
+                        &self.pool,
+                        &[instant("a.created_at"), "a.due_on".to_owned(), instant("a.closed_at")],
+                        "action_items a WHERE a.created_at >= ",
+                        |qb| {
+                            qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to);
+                            push_incident_in_scope(qb, "a.incident_id", scope);
+                        },
+                        |row| Ok((ms_at(row, 0)?, col::<Option<chrono::NaiveDate>>(row, 1)?.map(|d| d.to_string()), ms_at(row, 2)?)),
+                    )
                     .await
                 };
                 let services = async {
@@ -909,7 +1029,8 @@ macro_rules! impl_sql_review {
                     let team: String = get(r, "owner_team")?;
                     by_service.insert(get(r, "id")?, (get(r, "name")?, Some(team).filter(|t| !t.is_empty())));
                 }
-                let postmortems: std::collections::HashMap<i64, (String, Option<Timestamp>)> = postmortems.into_iter().collect();
+                let postmortems: std::collections::HashMap<i64, (String, Option<Timestamp>)> =
+                    postmortems.into_iter().map(|(number, state, impact)| (number, (state, ms(impact)))).collect();
                 let incidents = incidents
                     .into_iter()
                     .map(|(number, severity, kind, drill, detected, ack, contained, first_resolved, resolved, closed, reopens, service, first_alert)| {
@@ -954,7 +1075,17 @@ macro_rules! impl_sql_review {
                         })
                     })
                     .collect();
-                Ok(AnalyticsInput { incidents, pages, actions: actions.into_iter().flatten().collect(), noisy_sources, noisy_fingerprints })
+                let actions = actions
+                    .into_iter()
+                    .filter_map(|(created, due, closed)| {
+                        Some(ActionFacts {
+                            created_at: ms(created)?,
+                            due_on: due.and_then(|d| d.parse().ok()),
+                            closed_at: ms(closed),
+                        })
+                    })
+                    .collect();
+                Ok(AnalyticsInput { incidents, pages, actions, noisy_sources, noisy_fingerprints })
             }
         }
     };

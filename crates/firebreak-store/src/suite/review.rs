@@ -308,3 +308,81 @@ pub async fn analytics_facts_keep_the_first_response_cycle(store: DynStore) {
     let before = ok(store.analytics_facts(&AnalyticsScope { to: i.detected_at, ..scope }).await);
     assert!(before.incidents.is_empty(), "the period's end is exclusive");
 }
+
+/// The first alert of each incident follows its alerts — opened on it, joining it, moved away
+/// and merged in — and the noisiest keys count the period's alerts with their repeats, leaving
+/// out those of drills.
+pub async fn analytics_facts_follow_alerts_as_they_join_move_and_merge(store: DynStore) {
+    use firebreak_domain::alert::AlertAction::Trigger;
+    let service = super::service_with_key(&store, "payments", "hash-facts", false).await;
+    let started = firebreak_domain::time::now();
+    ok(store.ingest(&[super::item("hash-facts", Trigger, "cpu", "CPU high")], None).await);
+    ok(store.ingest(&[super::item("hash-facts", Trigger, "cpu", "CPU high")], None).await);
+    let cpu = super::alerts_of(&store, &service).await.remove(0);
+    let a = cpu.incident_id.unwrap_or_else(|| panic!("the alert opened an incident"));
+    let b =
+        ok(store.create_incident(new_incident("Payments slow", Severity::High, IncidentType::Outage), &actor()).await);
+    let scope = AnalyticsScope {
+        from: started - chrono::TimeDelta::hours(1),
+        to: firebreak_domain::time::now() + chrono::TimeDelta::hours(1),
+        service: None,
+        team: None,
+        severities: vec![],
+        kinds: vec![],
+        top: 10,
+        viewer: None,
+    };
+    let (na, nb) = (ok(store.get_incident(IncidentRef::Id(a)).await).number, b.number);
+    let first_alert = |facts: &firebreak_domain::analytics::AnalyticsInput, n: i64| {
+        facts.incidents.iter().find(|f| f.number == n).map(|f| f.first_alert_at)
+    };
+    // Analytics read instants to the millisecond.
+    let near = |got: Option<Option<firebreak_domain::Timestamp>>, want: firebreak_domain::Timestamp| match got {
+        Some(Some(g)) => (g - want).num_microseconds().is_some_and(|d| d.abs() <= 1_000),
+        _ => false,
+    };
+    let facts = ok(store.analytics_facts(&scope).await);
+    assert!(near(first_alert(&facts, na), cpu.first_seen_at), "opened on it: {:?}", first_alert(&facts, na));
+    assert_eq!(first_alert(&facts, nb), Some(None), "declared by hand, no alert yet");
+
+    ok(store.move_alert(cpu.id, Some(b.id), &actor()).await);
+    let facts = ok(store.analytics_facts(&scope).await);
+    assert_eq!(first_alert(&facts, na), Some(None), "its only alert moved away");
+    assert!(near(first_alert(&facts, nb), cpu.first_seen_at), "moved in");
+
+    // A new key joins the service's open incident A (B has no service).
+    ok(store.ingest(&[super::item("hash-facts", Trigger, "mem", "Memory high")], None).await);
+    let mem =
+        super::alerts_of(&store, &service).await.into_iter().find(|x| x.id != cpu.id).unwrap_or_else(|| panic!("mem"));
+    assert_eq!(mem.incident_id, Some(a), "the new alert joins the open incident");
+    let facts = ok(store.analytics_facts(&scope).await);
+    assert!(near(first_alert(&facts, na), mem.first_seen_at), "joined");
+
+    ok(store.merge_incidents(a, b.id, &actor()).await);
+    let facts = ok(store.analytics_facts(&scope).await);
+    assert!(near(first_alert(&facts, nb), cpu.first_seen_at.min(mem.first_seen_at)), "the earliest of both");
+    assert_eq!(first_alert(&facts, na), None, "a merged incident is left out");
+
+    // Noise: cpu twice (one alert, two events), mem once; then mem's incident becomes a drill's.
+    let key = |facts: &firebreak_domain::analytics::AnalyticsInput, k: &str| {
+        facts.noisy_fingerprints.iter().find(|n| n.name == k).map(|n| (n.alerts, n.events))
+    };
+    assert_eq!(key(&facts, "cpu"), Some((1, 2)));
+    assert_eq!(key(&facts, "mem"), Some((1, 1)));
+    assert!(facts.noisy_sources.iter().any(|n| n.alerts == 2 && n.events == 3), "{:?}", facts.noisy_sources);
+    let mut game = new_incident("Game day", Severity::Low, IncidentType::Other);
+    game.drill = true;
+    let game = ok(store.create_incident(game, &actor()).await);
+    ok(store.move_alert(mem.id, Some(game.id), &actor()).await);
+    let facts = ok(store.analytics_facts(&scope).await);
+    assert_eq!(key(&facts, "mem"), None, "a drill's alerts are left out");
+    assert_eq!(key(&facts, "cpu"), Some((1, 2)));
+    assert!(facts.noisy_sources.iter().any(|n| n.alerts == 1 && n.events == 2), "{:?}", facts.noisy_sources);
+    let later = ok(store
+        .analytics_facts(&AnalyticsScope {
+            from: firebreak_domain::time::now() + chrono::TimeDelta::minutes(1),
+            ..scope
+        })
+        .await);
+    assert!(later.noisy_fingerprints.is_empty(), "alerts count in the period they were first seen in");
+}
