@@ -985,7 +985,8 @@ macro_rules! impl_sql_review {
                     )
                     .await
                 };
-                let pages = {
+                // Also in two halves of the period: the largest read after the incidents.
+                let pages_between = |from: Timestamp, to: Timestamp| {
                     let (pool, scope) = (self.pool.clone(), scope.clone());
                     on_own_task(async move {
                         read_rows::<(Option<String>, Option<i64>)>(
@@ -993,7 +994,7 @@ macro_rules! impl_sql_review {
                             &[id_col("n.user_id"), instant("n.created_at")],
                             "notifications n WHERE n.kind = 'page' AND n.created_at >= ",
                             |qb| {
-                                qb.push_bind(scope.from).push(" AND n.created_at < ").push_bind(scope.to);
+                                qb.push_bind(from).push(" AND n.created_at < ").push_bind(to);
                                 push_incident_in_scope(qb, "n.incident_id", &scope);
                                 // A page to several of a person's contact methods is one row per
                                 // method, queued at one instant: one page (and a third fewer rows).
@@ -1003,6 +1004,11 @@ macro_rules! impl_sql_review {
                         )
                         .await
                     })
+                };
+                let pages = async {
+                    let (mut early, late) = tokio::try_join!(pages_between(scope.from, middle), pages_between(middle, scope.to))?;
+                    early.extend(late);
+                    Ok::<_, StoreError>(early)
                 };
                 let actions = async {
                     read_rows::<(Option<i64>, Option<String>, Option<i64>)>(
