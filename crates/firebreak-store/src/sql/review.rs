@@ -277,11 +277,6 @@ macro_rules! impl_sql_review {
             if SQLITE { format!("hex({col})") } else { col.to_owned() }
         }
 
-        /// A UUID [`read_rows`] carried as text.
-        fn id_of(v: Option<&str>) -> Option<uuid::Uuid> {
-            v.and_then(|s| uuid::Uuid::try_parse(s).ok())
-        }
-
         /// "The incident is a drill", as the partial index `incidents_drill` says it (a bound
         /// value would not let the planner use that index).
         const DRILL: &str = if SQLITE { "drill = 1" } else { "drill" };
@@ -925,7 +920,8 @@ macro_rules! impl_sql_review {
                 // carries instants as integers.
                 // number, severity, kind, drill, detected, first acknowledged, first contained,
                 // first resolved, resolved, closed (ms), reopens, service, first alert (ms).
-                type IncidentRow = (i64, String, String, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, Option<String>, Option<i64>);
+                // Words and UUIDs are read straight into their types (SQLite's JSON carries a UUID as hex).
+                type IncidentRow = (i64, Severity, firebreak_domain::IncidentType, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, Option<uuid::Uuid>, Option<i64>);
                 // Read in two halves of the period at once (each on a connection and a task).
                 let incidents_between = |from: Timestamp, to: Timestamp| {
                     let (pool, scope) = (self.pool.clone(), scope.clone());
@@ -955,9 +951,9 @@ macro_rules! impl_sql_review {
                             },
                             |row| {
                                 Ok((
-                                    col(row, 0)?, col(row, 1)?, col(row, 2)?, col::<i32>(row, 3)?.into(),
+                                    col(row, 0)?, col::<&str>(row, 1)?.parse()?, col::<&str>(row, 2)?.parse()?, col::<i32>(row, 3)?.into(),
                                     ms_at(row, 4)?, ms_at(row, 5)?, ms_at(row, 6)?, ms_at(row, 7)?, ms_at(row, 8)?, ms_at(row, 9)?,
-                                    col(row, 10)?, col::<Option<uuid::Uuid>>(row, 11)?.map(|u| u.simple().to_string()), ms_at(row, 12)?,
+                                    col(row, 10)?, col(row, 11)?, ms_at(row, 12)?,
                                 ))
                             },
                         )
@@ -989,7 +985,7 @@ macro_rules! impl_sql_review {
                 let pages_between = |from: Timestamp, to: Timestamp| {
                     let (pool, scope) = (self.pool.clone(), scope.clone());
                     on_own_task(async move {
-                        read_rows::<(Option<String>, Option<i64>)>(
+                        read_rows::<(Option<uuid::Uuid>, Option<i64>)>(
                             &pool,
                             &[id_col("n.user_id"), instant("n.created_at")],
                             "notifications n WHERE n.kind = 'page' AND n.created_at >= ",
@@ -1000,7 +996,7 @@ macro_rules! impl_sql_review {
                                 // method, queued at one instant: one page (and a third fewer rows).
                                 qb.push(" GROUP BY n.created_at, n.user_id");
                             },
-                            |row| Ok((col::<Option<uuid::Uuid>>(row, 0)?.map(|u| u.simple().to_string()), ms_at(row, 1)?)),
+                            |row| Ok((col(row, 0)?, ms_at(row, 1)?)),
                         )
                         .await
                     })
@@ -1041,14 +1037,14 @@ macro_rules! impl_sql_review {
                     .into_iter()
                     .map(|(number, severity, kind, drill, detected, ack, contained, first_resolved, resolved, closed, reopens, service, first_alert)| {
                         let pm = postmortems.get(&number);
-                        let (service, team) = match id_of(service.as_deref()).and_then(|s| by_service.get(&s)) {
+                        let (service, team) = match service.and_then(|s| by_service.get(&s)) {
                             Some((name, team)) => (Some(name.clone()), team.clone()),
                             None => (None, None),
                         };
                         Ok(IncidentFacts {
                             number,
-                            severity: severity.parse()?,
-                            kind: kind.parse()?,
+                            severity,
+                            kind,
                             service,
                             team,
                             drill: drill != 0,
@@ -1073,7 +1069,7 @@ macro_rules! impl_sql_review {
                 let pages = pages
                     .into_iter()
                     .filter_map(|(user, at)| {
-                        let (user, at) = (id_of(user.as_deref())?, ms(at)?);
+                        let (user, at) = (user?, ms(at)?);
                         seen.insert((user, at)).then(|| PageFacts {
                             user_id: UserId(user),
                             user_name: names.get(&user).cloned().unwrap_or_else(|| "(deleted user)".to_owned()),
