@@ -272,9 +272,10 @@ macro_rules! impl_sql_review {
             sqlx::Row::try_get(row, n).map_err(db_err)
         }
 
-        /// A UUID column as [`read_rows`] carries it on SQLite (hex text), PostgreSQL as is.
+        /// A UUID column as [`read_rows`] carries it on SQLite (hex text; `hex(NULL)` is '', so
+        /// a missing one stays null), PostgreSQL as is.
         fn id_col(col: &str) -> String {
-            if SQLITE { format!("hex({col})") } else { col.to_owned() }
+            if SQLITE { format!("nullif(hex({col}), '')") } else { col.to_owned() }
         }
 
         /// "The incident is a drill", as the partial index `incidents_drill` says it (a bound
