@@ -55,6 +55,7 @@ const EXAMPLE: &[(&str, &str)] = &[
     ),
     ("templates/executive.md.j2", include_str!("../../../docs/procedures-example/templates/executive.md.j2")),
     ("postmortems/blameless.md", include_str!("../../../docs/procedures-example/postmortems/blameless.md")),
+    ("drills/checkout-failover.yaml", include_str!("../../../docs/procedures-example/drills/checkout-failover.yaml")),
 ];
 
 pub fn run(cmd: ProceduresCommand) -> anyhow::Result<ExitCode> {
@@ -79,16 +80,18 @@ fn validate(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
                     "playbooks": p.playbooks.iter().map(|b| serde_json::json!({"name": b.name, "steps": b.steps.len(), "version": b.content_hash})).collect::<Vec<_>>(),
                     "contact_lists": p.contact_lists.keys().collect::<Vec<_>>(),
                     "templates": p.templates.keys().collect::<Vec<_>>(),
+                    "drills": p.drills.values().map(|d| serde_json::json!({"name": d.name, "injects": d.injects.len(), "expectations": d.expectations.len(), "version": d.content_hash})).collect::<Vec<_>>(),
                 });
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 println!(
-                    "{}: {}, {}, {}, {} — no problems",
+                    "{}: {}, {}, {}, {}, {} — no problems",
                     dir.display(),
                     plural(p.trees.len(), "decision tree", "decision trees"),
                     plural(p.playbooks.len(), "playbook", "playbooks"),
                     plural(p.contact_lists.len(), "contact list", "contact lists"),
                     plural(p.templates.len(), "template", "templates"),
+                    plural(p.drills.len(), "drill scenario", "drill scenarios"),
                 );
             }
             Ok(ExitCode::SUCCESS)

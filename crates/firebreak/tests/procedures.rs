@@ -16,7 +16,8 @@ fn the_documented_example_is_valid() {
     let out = run(&["procedures", "validate", &example()], None);
     assert_success(&out, "validate the example");
     assert!(
-        stdout(&out).contains("1 decision tree, 2 playbooks, 2 contact lists, 3 templates — no problems"),
+        stdout(&out)
+            .contains("1 decision tree, 2 playbooks, 2 contact lists, 3 templates, 1 drill scenario — no problems"),
         "{}",
         stdout(&out)
     );
@@ -94,6 +95,22 @@ fn a_broken_directory_fails_with_each_problem_located() {
     );
     let out = run(&["procedures", "validate", d], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Drill scenarios, each problem at its line.
+    write(
+        "drills/broken.yaml",
+        "title: Broken drill\nservices: [checkout]\ninjects:\n  - at: later\n    note: x\n  - at: 1m\n    alert:\n      summary: s\n      severity: loud\nexpect:\n  severity: sev0\n",
+    );
+    let out = run(&["procedures", "validate", d], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for want in [
+        format!("{d}/drills/broken.yaml:4: `at` \"later\""),
+        format!("{d}/drills/broken.yaml:9: unknown severity \"loud\""),
+        format!("{d}/drills/broken.yaml:11: unknown severity \"sev0\""),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    }
+    std::fs::remove_file(dir.join("drills/broken.yaml")).expect("rm");
     let missing = run(&["procedures", "validate", &format!("{d}/nope")], None);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("not a directory"), "{}", stderr(&missing));

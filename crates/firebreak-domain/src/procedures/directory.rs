@@ -1,7 +1,7 @@
 //! A whole procedures directory, checked together: decision trees (`trees/*.yaml`),
 //! playbooks (`playbooks/*.md`, `*.yaml`), contact lists (`contacts/*.yaml`), update
-//! templates (`templates/*.j2`) and the incident types and severities (`config.yaml`). Every
-//! name one file gives another must exist.
+//! templates (`templates/*.j2`), drill scenarios (`drills/*.yaml`) and the incident types
+//! and severities (`config.yaml`). Every name one file gives another must exist.
 
 use super::playbook::{Playbook, ReferenceKind};
 use super::tree::DecisionTree;
@@ -183,6 +183,8 @@ pub struct Procedures {
     /// name → what the role does.
     pub roles: BTreeMap<String, String>,
     pub review: ReviewSettings,
+    /// Drill scenarios by name (`drills/*.yaml`).
+    pub drills: BTreeMap<String, super::drill::DrillScenario>,
 }
 
 /// The severities' and types' meaning when `config.yaml` does not say otherwise.
@@ -529,6 +531,19 @@ impl Procedures {
                         Err(e) => errors.extend(e),
                     }
                 }
+                "drills" if yaml => match super::drill::DrillScenario::parse(path, stem(path), &f.text) {
+                    Ok(d) => {
+                        if out.drills.contains_key(&d.name) {
+                            errors.push(ProcedureError {
+                                file: path.into(),
+                                line: 1,
+                                message: format!("another drill scenario is named {:?}", d.name),
+                            });
+                        }
+                        out.drills.insert(d.name.clone(), d);
+                    }
+                    Err(e) => errors.extend(e),
+                },
                 "" if name == "config.yaml" || name == "config.yml" => config_file = Some(f),
                 _ => {}
             }

@@ -1,8 +1,9 @@
 //! Procedures as code: the files a team keeps in Git — severity decision trees, playbooks,
-//! contact lists, update templates — parsed and checked here, with every problem reported as
+//! contact lists, update templates, drill scenarios — parsed and checked here, with every problem reported as
 //! `file:line: message`. Pure code: callers read the files and pass their text in.
 
 pub mod directory;
+pub mod drill;
 pub mod playbook;
 pub mod postmortem;
 pub mod template;

@@ -266,6 +266,20 @@ pub async fn late_postmortems_and_overdue_action_items_are_reminded_once(store: 
     );
 }
 
+/// Analytics over everything from an hour before `start` to an hour from now, unfiltered.
+fn everything_since(start: firebreak_domain::Timestamp) -> AnalyticsScope {
+    AnalyticsScope {
+        from: start - chrono::TimeDelta::hours(1),
+        to: firebreak_domain::time::now() + chrono::TimeDelta::hours(1),
+        service: None,
+        team: None,
+        severities: vec![],
+        kinds: vec![],
+        top: 10,
+        viewer: None,
+    }
+}
+
 pub async fn analytics_facts_keep_the_first_response_cycle(store: DynStore) {
     let i = ok(store.create_incident(new_incident("Flappy", Severity::High, IncidentType::Outage), &actor()).await);
     step(&store, i.id, IncidentAction::Acknowledge).await;
@@ -278,16 +292,7 @@ pub async fn analytics_facts_keep_the_first_response_cycle(store: DynStore) {
     let mut drill = new_incident("Game day", Severity::High, IncidentType::Outage);
     drill.drill = true;
     ok(store.create_incident(drill, &actor()).await);
-    let scope = AnalyticsScope {
-        from: i.detected_at - chrono::TimeDelta::hours(1),
-        to: firebreak_domain::time::now() + chrono::TimeDelta::hours(1),
-        service: None,
-        team: None,
-        severities: vec![],
-        kinds: vec![],
-        top: 10,
-        viewer: None,
-    };
+    let scope = everything_since(i.detected_at);
     let facts = ok(store.analytics_facts(&scope).await);
     assert_eq!(facts.incidents.len(), 2);
     let f = facts.incidents.iter().find(|f| f.number == i.number).unwrap_or_else(|| panic!("missing"));
@@ -322,16 +327,7 @@ pub async fn analytics_facts_follow_alerts_as_they_join_move_and_merge(store: Dy
     let a = cpu.incident_id.unwrap_or_else(|| panic!("the alert opened an incident"));
     let b =
         ok(store.create_incident(new_incident("Payments slow", Severity::High, IncidentType::Outage), &actor()).await);
-    let scope = AnalyticsScope {
-        from: started - chrono::TimeDelta::hours(1),
-        to: firebreak_domain::time::now() + chrono::TimeDelta::hours(1),
-        service: None,
-        team: None,
-        severities: vec![],
-        kinds: vec![],
-        top: 10,
-        viewer: None,
-    };
+    let scope = everything_since(started);
     let (na, nb) = (ok(store.get_incident(IncidentRef::Id(a)).await).number, b.number);
     let first_alert = |facts: &firebreak_domain::analytics::AnalyticsInput, n: i64| {
         facts.incidents.iter().find(|f| f.number == n).map(|f| f.first_alert_at)

@@ -17,7 +17,7 @@ use firebreak_domain::procedures::directory::{Procedures, SourceFile};
 use std::path::Path;
 
 /// Folders of a procedures directory that are read (with `config.yaml` at the top).
-pub const FOLDERS: &[&str] = &["trees", "playbooks", "contacts", "templates", "postmortems"];
+pub const FOLDERS: &[&str] = &["trees", "playbooks", "contacts", "templates", "postmortems", "drills"];
 /// Files larger than this are refused (procedures are small text files).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
