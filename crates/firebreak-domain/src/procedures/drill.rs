@@ -445,3 +445,92 @@ impl DrillScenario {
 
 #[cfg(test)]
 mod tests;
+
+/// What a drill's incident record says, for scoring: when each thing first happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrillRecord {
+    pub started_at: Option<crate::Timestamp>,
+    pub acknowledged_at: Option<crate::Timestamp>,
+    pub commander_at: Option<crate::Timestamp>,
+    pub severity: Option<Severity>,
+    /// Titles of the checklist steps done.
+    pub steps_done: Vec<String>,
+    pub first_update_at: Option<crate::Timestamp>,
+    pub status_page_draft_at: Option<crate::Timestamp>,
+    pub contained_at: Option<crate::Timestamp>,
+}
+
+/// One expectation, scored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ExpectationScore {
+    pub expectation: Expectation,
+    /// What it says, for people.
+    pub describe: String,
+    pub met: bool,
+    /// How long it took from the start (for the timed ones that happened).
+    pub measured_seconds: Option<i64>,
+    /// Why it was missed, when it was.
+    pub missed_because: Option<String>,
+}
+
+/// Scores every expectation of `scenario` against `record`. A timed expectation is met when it
+/// happened within its target of the start; one that has not happened is missed.
+pub fn score(scenario: &DrillScenario, record: &DrillRecord) -> Vec<ExpectationScore> {
+    let since_start = |at: Option<crate::Timestamp>| match (record.started_at, at) {
+        (Some(s), Some(a)) => Some((a - s).num_seconds().max(0)),
+        _ => None,
+    };
+    scenario
+        .expectations
+        .iter()
+        .map(|e| {
+            let timed = |at: Option<crate::Timestamp>, target: u32, what: &str| match since_start(at) {
+                Some(took) if took <= i64::from(target) => (true, Some(took), None),
+                Some(took) => (
+                    false,
+                    Some(took),
+                    Some(format!(
+                        "{what} after {}, target {}",
+                        duration(u32::try_from(took).unwrap_or(u32::MAX)),
+                        duration(target)
+                    )),
+                ),
+                None => (false, None, Some(format!("never {what}"))),
+            };
+            let (met, measured_seconds, missed_because) = match e {
+                Expectation::AcknowledgedWithin { seconds } => timed(record.acknowledged_at, *seconds, "acknowledged"),
+                Expectation::CommanderWithin { seconds } => {
+                    timed(record.commander_at, *seconds, "assigned a commander")
+                }
+                Expectation::FirstUpdateWithin { seconds } => {
+                    timed(record.first_update_at, *seconds, "sent the first update")
+                }
+                Expectation::ContainedWithin { seconds } => timed(record.contained_at, *seconds, "contained"),
+                Expectation::SeverityIs { severity } => match record.severity {
+                    Some(s) if s == *severity => (true, None, None),
+                    Some(s) => {
+                        (false, None, Some(format!("triaged as {}, expected {}", s.as_str(), severity.as_str())))
+                    }
+                    None => (false, None, Some("no severity".to_owned())),
+                },
+                Expectation::StepsDone { steps } => {
+                    let missing: Vec<&str> = steps
+                        .iter()
+                        .filter(|s| !record.steps_done.iter().any(|d| d.eq_ignore_ascii_case(s)))
+                        .map(String::as_str)
+                        .collect();
+                    if missing.is_empty() {
+                        (true, None, None)
+                    } else {
+                        (false, None, Some(format!("not done: {}", missing.join("; "))))
+                    }
+                }
+                Expectation::StatusPageDraft => match since_start(record.status_page_draft_at) {
+                    Some(took) => (true, Some(took), None),
+                    None => (false, None, Some("no status page draft".to_owned())),
+                },
+            };
+            ExpectationScore { expectation: e.clone(), describe: e.describe(), met, measured_seconds, missed_because }
+        })
+        .collect()
+}

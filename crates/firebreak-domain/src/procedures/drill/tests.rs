@@ -157,3 +157,35 @@ fn offsets_read_seconds_minutes_and_hours() {
     assert_eq!(parse_offset("-5m"), None);
     assert_eq!(parse_offset("99999999999m"), None);
 }
+
+#[test]
+fn a_drill_is_scored_against_its_targets_from_the_start() {
+    let s = DrillScenario::parse("drills/failover.yaml", "failover", GOOD).unwrap_or_else(|e| panic!("{e:?}"));
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-29T00:30:00Z")
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = |m: i64, sec: i64| Some(start + chrono::TimeDelta::minutes(m) + chrono::TimeDelta::seconds(sec));
+    let record = DrillRecord {
+        started_at: Some(start),
+        acknowledged_at: at(5, 0), // exactly on the target: met
+        commander_at: at(10, 1),   // a second late: missed
+        severity: Some(Severity::High),
+        steps_done: vec!["page the database on-call".into()],
+        first_update_at: None,
+        status_page_draft_at: at(20, 0),
+        contained_at: at(59, 59),
+    };
+    let scores = score(&s, &record);
+    let by = |i: usize| (&scores[i].met, scores[i].measured_seconds, scores[i].missed_because.as_deref());
+    assert_eq!(by(0), (&true, Some(300), None));
+    assert_eq!(by(1), (&false, Some(601), Some("assigned a commander after 10m 1s, target 10m")));
+    assert_eq!(by(2), (&false, None, Some("triaged as high, expected critical")));
+    assert_eq!(by(3), (&true, None, None), "step titles match without regard to case");
+    assert_eq!(by(4), (&false, None, Some("never sent the first update")));
+    assert_eq!(by(5), (&true, Some(1200), None));
+    assert_eq!(by(6), (&true, Some(3599), None));
+    assert_eq!(scores.iter().filter(|s| s.met).count(), 4);
+    // Nothing happened: every expectation missed, none measured.
+    let none = score(&s, &DrillRecord { started_at: Some(start), ..DrillRecord::default() });
+    assert!(none.iter().all(|s| !s.met && s.measured_seconds.is_none() && s.missed_because.is_some()));
+}
