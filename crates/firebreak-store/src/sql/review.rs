@@ -262,6 +262,18 @@ macro_rules! impl_sql_review {
             tokio::spawn(read).await.map_err(|e| StoreError::Backend(format!("an analytics read failed: {e}")))?
         }
 
+        /// Runs `read` over the two halves of `[from, to)` at once and puts the rows together.
+        async fn in_halves<T, F, Fut>(from: Timestamp, to: Timestamp, read: F) -> StoreResult<Vec<T>>
+        where
+            F: Fn(Timestamp, Timestamp) -> Fut,
+            Fut: std::future::Future<Output = StoreResult<Vec<T>>>,
+        {
+            let middle = from + (to - from) / 2;
+            let (mut early, late) = tokio::try_join!(read(from, middle), read(middle, to))?;
+            early.extend(late);
+            Ok(early)
+        }
+
         /// Column `n` of a [`read_rows`] row on PostgreSQL: an instant as milliseconds.
         fn ms_at(row: &DbRow, n: usize) -> StoreResult<Option<i64>> {
             Ok(col::<Option<Timestamp>>(row, n)?.map(|t| t.timestamp_millis()))
@@ -309,6 +321,24 @@ macro_rules! impl_sql_review {
             }
         }
 
+        /// What the noise counts select per integration and dedup key (then `FROM …`).
+        const PER_KEY: &str = "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events";
+
+        /// Runs a [`PER_KEY`] query (the scope's alert filters and the grouping appended):
+        /// `(integration, key, alerts, events)` rows.
+        async fn fetch_per_key(
+            store: &$store,
+            mut qb: sqlx::QueryBuilder<Db>,
+            scope: &AnalyticsScope,
+        ) -> StoreResult<Vec<(uuid::Uuid, String, i64, i64)>> {
+            push_alert_scope(&mut qb, scope);
+            qb.push(" GROUP BY a.integration_id, a.dedup_key");
+            fetch_all_as(&store.pool, qb.build(), |row| {
+                Ok((get(row, "integration_id")?, get(row, "dedup_key")?, get(row, "alerts")?, get(row, "events")?))
+            })
+            .await
+        }
+
         /// The scope's alerts counted per integration and dedup key: `(integration, key, alerts,
         /// events)` (a key may come twice; the counts add up).
         async fn alerts_per_key(
@@ -316,18 +346,8 @@ macro_rules! impl_sql_review {
             scope: &AnalyticsScope,
         ) -> StoreResult<Vec<(uuid::Uuid, String, i64, i64)>> {
             let grouped = |access: &str, status: &str| {
-                let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
-                    "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events \
-                     FROM alerts a{access} WHERE 1 = 1{status}"
-                ));
-                push_alert_scope(&mut qb, scope);
-                qb.push(" GROUP BY a.integration_id, a.dedup_key");
-                async move {
-                    fetch_all_as(&store.pool, qb.build(), |row| {
-                        Ok((get(row, "integration_id")?, get(row, "dedup_key")?, get(row, "alerts")?, get(row, "events")?))
-                    })
-                    .await
-                }
+                let qb = sqlx::QueryBuilder::<Db>::new(format!("{PER_KEY} FROM alerts a{access} WHERE 1 = 1{status}"));
+                fetch_per_key(store, qb, scope)
             };
             if !SQLITE {
                 return grouped("", "").await;
@@ -368,19 +388,16 @@ macro_rules! impl_sql_review {
             store: &$store,
             scope: &AnalyticsScope,
         ) -> StoreResult<Vec<(uuid::Uuid, String, i64, i64)>> {
-            let mut qb = sqlx::QueryBuilder::<Db>::new(
-                "SELECT a.integration_id, a.dedup_key, COUNT(*) AS alerts, CAST(SUM(a.count) AS BIGINT) AS events \
-                 FROM incidents i CROSS JOIN alerts a WHERE a.incident_id = i.id AND (i.",
-            );
+            let mut qb = sqlx::QueryBuilder::<Db>::new(format!(
+                "{PER_KEY} FROM incidents i CROSS JOIN alerts a WHERE a.incident_id = i.id AND (i."
+            ));
             qb.push(DRILL);
             if let Some(v) = &scope.viewer {
                 qb.push(" OR NOT ");
                 push_visible(&mut qb, "i", v);
             }
             qb.push(")");
-            push_alert_scope(&mut qb, scope);
-            qb.push(" GROUP BY a.integration_id, a.dedup_key");
-            fetch_all_as(&store.pool, qb.build(), |row| Ok((get(row, "integration_id")?, get(row, "dedup_key")?, get(row, "alerts")?, get(row, "events")?))).await
+            fetch_per_key(store, qb, scope).await
         }
 
         /// The noisiest integrations and dedup keys in the scope: the period's alerts grouped
@@ -961,12 +978,7 @@ macro_rules! impl_sql_review {
                         .await
                     })
                 };
-                let middle = scope.from + (scope.to - scope.from) / 2;
-                let incidents = async {
-                    let (mut early, late) = tokio::try_join!(incidents_between(scope.from, middle), incidents_between(middle, scope.to))?;
-                    early.extend(late);
-                    Ok::<_, StoreError>(early)
-                };
+                let incidents = in_halves(scope.from, scope.to, incidents_between);
                 // The period's postmortems (a few), joined to their incidents here: from the
                 // postmortems (SQLite keeps a CROSS JOIN's order) rather than from the period's
                 // incidents.
@@ -1002,13 +1014,9 @@ macro_rules! impl_sql_review {
                         .await
                     })
                 };
-                let pages = async {
-                    let (mut early, late) = tokio::try_join!(pages_between(scope.from, middle), pages_between(middle, scope.to))?;
-                    early.extend(late);
-                    Ok::<_, StoreError>(early)
-                };
+                let pages = in_halves(scope.from, scope.to, pages_between);
                 let actions = async {
-                    read_rows::<(Option<i64>, Option<String>, Option<i64>)>(
+                    read_rows::<(Option<i64>, Option<chrono::NaiveDate>, Option<i64>)>(
                         &self.pool,
                         &[instant("a.created_at"), "a.due_on".to_owned(), instant("a.closed_at")],
                         "action_items a WHERE a.created_at >= ",
@@ -1016,7 +1024,7 @@ macro_rules! impl_sql_review {
                             qb.push_bind(scope.from).push(" AND a.created_at < ").push_bind(scope.to);
                             push_incident_in_scope(qb, "a.incident_id", scope);
                         },
-                        |row| Ok((ms_at(row, 0)?, col::<Option<chrono::NaiveDate>>(row, 1)?.map(|d| d.to_string()), ms_at(row, 2)?)),
+                        |row| Ok((ms_at(row, 0)?, col(row, 1)?, ms_at(row, 2)?)),
                     )
                     .await
                 };
@@ -1083,7 +1091,7 @@ macro_rules! impl_sql_review {
                     .filter_map(|(created, due, closed)| {
                         Some(ActionFacts {
                             created_at: ms(created)?,
-                            due_on: due.and_then(|d| d.parse().ok()),
+                            due_on: due,
                             closed_at: ms(closed),
                         })
                     })
