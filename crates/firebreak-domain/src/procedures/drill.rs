@@ -264,6 +264,21 @@ pub fn parse_offset(text: &str) -> Option<u32> {
     (seconds <= MAX_OFFSET_SECONDS).then_some(seconds)
 }
 
+/// A word that may be left out (then `default`); a wrong one is a problem at its line (and
+/// `default` stands in, so the rest of the file is still checked).
+fn word_or<T: std::str::FromStr<Err = crate::DomainError>>(
+    file: &str,
+    v: &Option<Spanned<String>>,
+    default: T,
+    errors: &mut Vec<ProcedureError>,
+) -> T {
+    let Some(w) = v else { return default };
+    w.parse().unwrap_or_else(|e| {
+        errors.push(ProcedureError { file: file.to_owned(), line: line_of(w), message: super::domain_message(&e) });
+        default
+    })
+}
+
 impl DrillScenario {
     /// Parses and checks `drills/NAME.yaml`.
     pub fn parse(file: &str, name: &str, text: &str) -> Result<DrillScenario, Vec<ProcedureError>> {
@@ -286,13 +301,7 @@ impl DrillScenario {
                 errors.push(problem(line_of(v), "a service name is empty".into()));
             }
         }
-        let mode = match &raw.mode {
-            None => DrillMode::Live,
-            Some(m) => m.parse().unwrap_or_else(|e| {
-                errors.push(problem(line_of(m), super::domain_message(&e)));
-                DrillMode::Live
-            }),
-        };
+        let mode = word_or(file, &raw.mode, DrillMode::Live, &mut errors);
         let every_days = raw.every.as_ref().and_then(|e| {
             let days = e
                 .trim()
@@ -340,13 +349,7 @@ impl DrillScenario {
             };
             let kind = if let Some(a) = &i.alert {
                 text_ok(&a.summary, "summary", &mut errors);
-                let severity = match &a.severity {
-                    None => AlertSeverity::Error,
-                    Some(s) => s.parse().unwrap_or_else(|e| {
-                        errors.push(problem(line_of(s), super::domain_message(&e)));
-                        AlertSeverity::Error
-                    }),
-                };
+                let severity = word_or(file, &a.severity, AlertSeverity::Error, &mut errors);
                 let key = a.key.as_ref().map(|k| {
                     if let Err(e) = crate::alert::DedupKey::parse(k) {
                         errors.push(problem(line_of(k), super::domain_message(&e)));
